@@ -1,0 +1,43 @@
+import type { ParamSpec } from '../common/params.ts';
+import type { Rng } from '../common/rng.ts';
+import type { TrainingConfig } from '../scenario/schema.ts';
+
+/** Examples held inside one hospital: row-major inputs and binary labels (0 or 1). */
+export interface Examples {
+  /** `n × prod(inputShape)` inputs, row-major, already on the common data model's scale. */
+  readonly x: Float32Array;
+  /** `n` labels, each 0 or 1. */
+  readonly y: Float32Array;
+  readonly n: number;
+  /** Shape of one example's input, e.g. `[9]` or `[32, 32, 1]`. */
+  readonly inputShape: readonly number[];
+}
+
+/** How one call to {@link LocalTrainer.train} trains: `localEpochs` passes in seeded-shuffled minibatches. */
+export type TrainOptions = TrainingConfig;
+
+/** What one call to {@link LocalTrainer.train} measured. */
+export interface TrainResult {
+  /** Mean training loss over the minibatches of the last epoch. */
+  readonly loss: number;
+  /** Optimizer steps taken. */
+  readonly steps: number;
+}
+
+/**
+ * A model that trains locally on one hospital's examples. The training engine (tfjs today, perhaps fused
+ * typed-array loops later) hides behind this interface; clients and strategies see only flat vectors.
+ */
+export interface LocalTrainer {
+  readonly spec: ParamSpec;
+  /** Overwrites the model's parameters with a flat vector of `spec.length` floats (copied). */
+  setParameters(params: Float32Array): void;
+  /** A fresh copy of the parameters, safe to transfer to another thread. */
+  getParameters(): Float32Array;
+  /** Trains in place; minibatch order comes from `rng` only. */
+  train(data: Examples, options: TrainOptions, rng: Rng): TrainResult;
+  /** Predicted probability of the positive class for each example. */
+  predict(data: Examples): Float32Array;
+  /** Frees the model's tensors. */
+  dispose(): void;
+}

@@ -1,0 +1,40 @@
+import type { TrainingConfig } from '../scenario/schema.ts';
+
+/** Vectors the protocol lets a hospital return, each of the model's parameter length. */
+export const VECTOR_NAMES = ['parameters'] as const;
+/** Name of a declared vector. */
+export type VectorName = (typeof VECTOR_NAMES)[number];
+
+/** Named finite scalars a hospital reports about its own data; a metric that is undefined is absent. */
+export type Metrics = Record<string, number>;
+
+/** Most metrics one reply may carry. */
+export const MAX_METRICS = 16;
+/** The form of a metric name. */
+export const METRIC_NAME = /^[a-z][a-z0-9_]{0,31}$/;
+
+/** What the coordinator asks of a hospital for one round of local training (besides the global model). */
+export interface FitInstructions {
+  readonly round: number;
+  readonly training: TrainingConfig;
+}
+
+/** What the coordinator asks of a hospital to evaluate the global model on its held-out split. */
+export interface EvaluateInstructions {
+  readonly round: number;
+}
+
+/** A hospital's reply to fit: only declared vectors, an example count and named scalars. */
+export interface FitReply {
+  readonly vectors: { readonly [K in VectorName]?: Float32Array };
+  /** Training examples used; FedAvg's weight. */
+  readonly numExamples: number;
+  readonly metrics: Metrics;
+}
+
+/** A hospital's reply to evaluate. */
+export interface EvaluateReply {
+  /** Held-out examples evaluated; the weight of its metrics in the federation's mean. */
+  readonly numExamples: number;
+  readonly metrics: Metrics;
+}

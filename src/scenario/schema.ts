@@ -1,0 +1,218 @@
+import { z } from 'zod';
+
+const countryCode = z
+  .string()
+  .regex(/^[A-Z]{2}$/, { error: 'expected an ISO 3166-1 alpha-2 country code in capitals, such as "KR"' });
+
+const hospitalId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, {
+  error: 'expected a hospital id of lower-case letters, digits and hyphens, such as "kr-seoul-1"',
+});
+
+const fraction = z.number().min(0).max(1);
+
+/** Per-hospital departures from its country's population profile; absent fields take the country's value. */
+export const cohortSchema = z
+  .strictObject({
+    ageMean: z.number().min(18).max(95).optional().describe('mean age in years'),
+    ageSd: z.number().positive().max(40).optional().describe('standard deviation of age in years'),
+    maleFraction: fraction.optional().describe('share of male patients'),
+    bmiMean: z.number().min(15).max(45).optional().describe('mean body-mass index, kg/m²'),
+    sbpMean: z.number().min(80).max(200).optional().describe('mean systolic blood pressure, mmHg'),
+    glucoseMean: z.number().min(50).max(250).optional().describe('mean fasting glucose, mg/dL'),
+    cholesterolMean: z.number().min(100).max(350).optional().describe('mean total cholesterol, mg/dL'),
+    currentSmokerRate: fraction.optional().describe('share of current smokers'),
+    formerSmokerRate: fraction.optional().describe('share of former smokers'),
+    riskAlleleFrequency: fraction.optional().describe('frequency of the risk allele at the marker locus'),
+    prevalence: z.number().gt(0).lt(1).optional().describe('share of patients with the disease'),
+    labelNoise: z
+      .number()
+      .min(0)
+      .max(0.5)
+      .optional()
+      .describe('probability that a recorded label is flipped'),
+  })
+  .describe("Departures of one hospital's patients from its country's population profile.");
+
+/** One participating site. */
+export const hospitalSchema = z.strictObject({
+  id: hospitalId.describe('unique id, also the name of its random streams'),
+  name: z.string().min(1).optional().describe('display name'),
+  country: countryCode.describe('country whose law governs the site and its data'),
+  patients: z.int().min(20).max(10_000_000).describe('number of patients in the partition'),
+  cohort: cohortSchema.default({}),
+});
+
+/** A test-only hospital behaviour: the hospital's reply breaks the protocol in the named way. */
+export const faultSchema = z.strictObject({
+  hospital: hospitalId.describe('hospital that misbehaves'),
+  behaviour: z
+    .enum([
+      'nan-parameters',
+      'infinite-parameters',
+      'wrong-length',
+      'extra-vector',
+      'too-many-metrics',
+      'rows-in-metrics',
+      'fractional-count',
+      'throw',
+    ])
+    .describe('how its fit reply breaks the protocol'),
+  rounds: z.array(z.int().min(1)).min(1).optional().describe('rounds in which it misbehaves (all if absent)'),
+});
+
+export const modelSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('logistic') }).describe('logistic regression'),
+  z
+    .strictObject({
+      kind: z.literal('mlp'),
+      hidden: z
+        .array(z.int().min(1).max(4096))
+        .min(1)
+        .max(8)
+        .default([32, 16])
+        .describe('hidden layer widths'),
+      activation: z.enum(['relu', 'tanh']).default('relu'),
+    })
+    .describe('multi-layer perceptron'),
+  z
+    .strictObject({
+      kind: z.literal('cnn'),
+      filters: z
+        .array(z.int().min(1).max(256))
+        .min(1)
+        .max(4)
+        .default([8, 16])
+        .describe('filters per conv block'),
+      kernelSize: z.int().min(1).max(7).default(3),
+      dense: z.int().min(1).max(1024).default(32).describe('width of the dense layer after the conv blocks'),
+    })
+    .describe('small convolutional network: conv-relu-maxpool blocks, a dense layer, one sigmoid output'),
+]);
+
+export const trainingSchema = z.strictObject({
+  localEpochs: z.int().min(1).max(1000).default(1).describe('passes over the local training split per round'),
+  batchSize: z.int().min(1).max(65536).default(32),
+  learningRate: z.number().positive().max(10).default(0.05),
+  optimizer: z
+    .enum(['sgd', 'adam'])
+    .default('sgd')
+    .describe('local optimizer; its state starts afresh each round'),
+});
+
+export const strategySchema = z.discriminatedUnion('name', [
+  z
+    .strictObject({
+      name: z.literal('fedavg'),
+      fractionFit: z
+        .number()
+        .gt(0)
+        .max(1)
+        .default(1)
+        .describe('share of hospitals sampled for training per round'),
+      fractionEvaluate: z
+        .number()
+        .gt(0)
+        .max(1)
+        .default(1)
+        .describe('share of hospitals sampled for evaluation'),
+    })
+    .describe('FedAvg: example-weighted mean of client parameters (McMahan et al., 2017)'),
+]);
+
+export const backendSchema = z
+  .enum(['auto', 'tensorflow', 'wasm', 'cpu'])
+  .describe(
+    'tfjs backend: tensorflow needs @tensorflow/tfjs-node; auto takes the fastest that loads and trains',
+  );
+
+/** A complete experiment: who takes part, on what data, with which model, strategy and faults. */
+export const scenarioSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { error: 'expected lower-case letters, digits and hyphens' }),
+    description: z.string().optional(),
+    seed: z
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(1),
+    rounds: z.int().min(1).max(100_000),
+    minClients: z.int().min(1).default(1).describe('fewest valid fit replies a round needs to aggregate'),
+    backend: backendSchema.default('auto'),
+    coordinator: z
+      .strictObject({
+        site: z
+          .union([countryCode, z.literal('neutral')])
+          .describe('country hosting the coordinator, or neutral'),
+        name: z.string().optional(),
+      })
+      .describe('where the coordinator runs: decides which crossings cross a border'),
+    data: z.discriminatedUnion('kind', [
+      z.strictObject({
+        kind: z.literal('synthetic-cohort'),
+        testFraction: z
+          .number()
+          .gt(0)
+          .lt(1)
+          .default(0.25)
+          .describe('share of each hospital held out for evaluation'),
+      }),
+    ]),
+    hospitals: z.array(hospitalSchema).min(1).max(1000),
+    model: modelSchema,
+    training: trainingSchema.default({ localEpochs: 1, batchSize: 32, learningRate: 0.05, optimizer: 'sgd' }),
+    strategy: strategySchema.default({ name: 'fedavg', fractionFit: 1, fractionEvaluate: 1 }),
+    faults: z.array(faultSchema).default([]),
+  })
+  .superRefine((s, ctx) => {
+    const seen = new Set<string>();
+    s.hospitals.forEach((h, i) => {
+      if (seen.has(h.id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['hospitals', i, 'id'],
+          message: `duplicate hospital id "${h.id}"`,
+        });
+      }
+      seen.add(h.id);
+    });
+    if (s.minClients > s.hospitals.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['minClients'],
+        message: `expected at most the number of hospitals (${s.hospitals.length})`,
+      });
+    }
+    s.faults.forEach((f, i) => {
+      if (!seen.has(f.hospital)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['faults', i, 'hospital'],
+          message: `no hospital has id "${f.hospital}"`,
+        });
+      }
+    });
+    if (s.model.kind === 'cnn' && s.data.kind === 'synthetic-cohort') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['model', 'kind'],
+        message: 'a cnn needs image data; the cohort is tabular',
+      });
+    }
+  });
+
+/** A scenario after validation, with every default filled in. */
+export type Scenario = z.output<typeof scenarioSchema>;
+/** A scenario as written in a file, before defaults. */
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+export type HospitalConfig = Scenario['hospitals'][number];
+export type CohortConfig = HospitalConfig['cohort'];
+export type ModelConfig = Scenario['model'];
+export type TrainingConfig = Scenario['training'];
+export type StrategyConfig = Scenario['strategy'];
+export type FaultConfig = Scenario['faults'][number];
+export type FaultBehaviour = FaultConfig['behaviour'];
+export type BackendChoice = Scenario['backend'];
+export type DataConfig = Scenario['data'];
