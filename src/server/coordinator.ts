@@ -1,0 +1,372 @@
+import { stream } from '../common/rng.ts';
+import type { ParamSpec } from '../common/params.ts';
+import { inputShapeOf } from '../protocol/cdm.ts';
+import type { EvaluateReply, Metrics } from '../protocol/messages.ts';
+import type { HostSetup } from '../protocol/host-api.ts';
+import type { BackendChoice, Scenario } from '../scenario/schema.ts';
+import { initialParameters, parameterSpec } from '../models/architecture.ts';
+import { admitEvaluateReply, admitFitReply, ProtocolViolation } from './boundary.ts';
+import { Ledger, type ByteTotals, type Crossing } from './ledger.ts';
+import { compareIds } from './sampling.ts';
+import { createStrategy } from './strategies/index.ts';
+import type {
+  AggregatedEvaluation,
+  EvaluateResult,
+  Failure,
+  FitResult,
+  HospitalRef,
+} from './strategies/strategy.ts';
+import { WorkerFailure, WorkerPool } from './worker-pool.ts';
+import { weightedMetricMeans } from './aggregate-metrics.ts';
+
+/** How to run a scenario, beyond the scenario itself. */
+export interface RunOptions {
+  /** Most worker threads to start; hospitals share threads when there are fewer threads than hospitals. */
+  readonly threads: number;
+  /** Backend after flag and environment overrides. */
+  readonly backend: BackendChoice;
+  /** Also train each hospital alone for the same total epochs, for comparison. */
+  readonly localOnly: boolean;
+  /** Real-time guard on every call to a worker, in milliseconds. */
+  readonly timeoutMs: number;
+  /** Receives every record as soon as it exists, so nothing is lost if the run stops. */
+  readonly sink: RunSink;
+}
+
+/** Where a run's records go as they are made. */
+export interface RunSink {
+  round(record: RoundRecord, crossings: readonly Crossing[]): void;
+  /** Crossings outside rounds (setup, baselines). */
+  crossings(crossings: readonly Crossing[]): void;
+}
+
+/** Per-hospital evaluation of one model. */
+export type HospitalMetrics = Record<string, { numExamples: number; metrics: Metrics }>;
+
+/** Everything recorded about one round. */
+export interface RoundRecord {
+  readonly round: number;
+  readonly fit: {
+    readonly sampled: readonly string[];
+    readonly admitted: readonly string[];
+    readonly failures: readonly Failure[];
+    /** Example-weighted mean of the hospitals' training metrics. */
+    readonly metrics: Metrics;
+    readonly hospitals: HospitalMetrics;
+  };
+  readonly evaluate: AggregatedEvaluation & {
+    readonly hospitals: HospitalMetrics;
+    readonly failures: readonly Failure[];
+  };
+  readonly bytes: ByteTotals;
+}
+
+/** The local-only baseline: each hospital trained alone, evaluated on its own held-out split. */
+export interface LocalOnlyResult extends AggregatedEvaluation {
+  readonly epochs: number;
+  readonly hospitals: HospitalMetrics;
+  /** Unweighted mean over hospitals of each metric. */
+  readonly hospitalMean: Metrics;
+}
+
+/** How a run ended and what it produced. */
+export interface RunResult {
+  readonly status: 'completed' | 'stopped';
+  /** Why the run stopped early. */
+  readonly stopReason?: string;
+  readonly roundsCompleted: number;
+  readonly spec: ParamSpec;
+  readonly inputShape: readonly number[];
+  readonly parameters: Float32Array;
+  readonly backend: string;
+  readonly threads: readonly { threadId: number; backend: string }[];
+  readonly assignment: Record<string, number>;
+  readonly strategy: Record<string, unknown>;
+  readonly final?: RoundRecord;
+  readonly localOnly?: LocalOnlyResult;
+  readonly bytes: ByteTotals;
+}
+
+/** A run that started but cannot go on (too few valid replies). */
+export class RoundFailure extends Error {
+  override readonly name = 'RoundFailure';
+}
+
+/** Runs the scenario's federation: sample → broadcast → fit → admit → aggregate → evaluate → record. */
+export async function runFederation(scenario: Scenario, options: RunOptions): Promise<RunResult> {
+  const inputShape = inputShapeOf(scenario.data.kind);
+  const spec = parameterSpec(scenario.model, inputShape);
+  const initial = initialParameters(spec, stream(scenario.seed, 'init'));
+  const strategy = createStrategy(scenario);
+  const hospitals: HospitalRef[] = scenario.hospitals.map((h) => ({ id: h.id, country: h.country }));
+  const countryOf = new Map(hospitals.map((h) => [h.id, h.country]));
+  const ledger = new Ledger(scenario.coordinator.site, countryOf);
+  const contract = (hospital: string) => ({
+    hospital,
+    parameterLength: spec.length,
+    vectors: strategy.vectors,
+  });
+
+  const setupFor = (ids: readonly string[]): HostSetup => {
+    const setup: HostSetup = {
+      seed: scenario.seed,
+      data: scenario.data,
+      model: scenario.model,
+      backend: options.backend,
+      hospitals: scenario.hospitals.filter((h) => ids.includes(h.id)),
+      faults: scenario.faults.filter((f) => ids.includes(f.hospital)),
+    };
+    for (const h of setup.hospitals) {
+      ledger.record(0, h.id, 'to-hospital', 'setup', {
+        ...setup,
+        hospitals: [h],
+        faults: setup.faults.filter((f) => f.hospital === h.id),
+      });
+    }
+    return setup;
+  };
+
+  const pool = await WorkerPool.start(
+    hospitals.map((h) => h.id),
+    options.threads,
+    setupFor,
+    options.timeoutMs,
+  );
+  try {
+    const backends = [...new Set(pool.threads.map((t) => t.backend))];
+    if (backends.length !== 1)
+      throw new WorkerFailure(`worker threads run different backends: ${backends.join(', ')}`);
+    options.sink.crossings(ledger.takeUnflushed());
+
+    let global = initial;
+    let final: RoundRecord | undefined;
+    let stopReason: string | undefined;
+    let round = 1;
+    for (; round <= scenario.rounds; round++) {
+      const assignments = strategy.configureFit(
+        round,
+        hospitals,
+        stream(scenario.seed, 'sample-fit', `round-${round}`),
+      );
+      const broadcast = shared(global);
+      const fitReplies = await Promise.all(
+        assignments.map(({ hospital, instructions }) => {
+          ledger.record(round, hospital, 'to-hospital', 'global-model', broadcast);
+          ledger.record(round, hospital, 'to-hospital', 'fit-instructions', instructions);
+          return settle(pool.call(hospital, 'fit', (host) => host.fit(hospital, broadcast, instructions)));
+        }),
+      );
+      const fitResults: FitResult[] = [];
+      const fitFailures: Failure[] = [];
+      for (const [i, { hospital }] of assignments.entries()) {
+        const outcome = fitReplies[i]!;
+        const admitted = admit(ledger, round, hospital, 'fit-reply', outcome, (raw) =>
+          admitFitReply(raw, contract(hospital)),
+        );
+        if ('reason' in admitted) fitFailures.push(admitted);
+        else fitResults.push({ hospital, reply: admitted.reply });
+      }
+      fitResults.sort((a, b) => compareIds(a.hospital, b.hospital));
+      if (fitResults.length < scenario.minClients) {
+        stopReason =
+          `round ${round}: ${fitResults.length} valid fit replies, fewer than minClients = ${scenario.minClients}` +
+          (fitFailures.length > 0 ? `; ${fitFailures.map((f) => f.reason).join('; ')}` : '');
+        break;
+      }
+      global = strategy.aggregateFit(round, global, fitResults, fitFailures);
+
+      const evaluated = await evaluateAll(
+        pool,
+        ledger,
+        round,
+        strategy.configureEvaluate(
+          round,
+          hospitals,
+          stream(scenario.seed, 'sample-evaluate', `round-${round}`),
+        ),
+        global,
+      );
+      const record: RoundRecord = {
+        round,
+        fit: {
+          sampled: assignments.map((a) => a.hospital),
+          admitted: fitResults.map((r) => r.hospital),
+          failures: fitFailures,
+          metrics: weightedMetricMeans(fitResults.map((r) => r.reply)).metrics,
+          hospitals: Object.fromEntries(
+            fitResults.map((r) => [
+              r.hospital,
+              { numExamples: r.reply.numExamples, metrics: r.reply.metrics },
+            ]),
+          ),
+        },
+        evaluate: {
+          ...strategy.aggregateEvaluate(round, evaluated.results),
+          hospitals: byHospital(evaluated.results),
+          failures: evaluated.failures,
+        },
+        bytes: ledger.totals(round),
+      };
+      options.sink.round(record, ledger.takeUnflushed());
+      final = record;
+    }
+
+    const localOnly = options.localOnly
+      ? await runLocalOnly(pool, ledger, scenario, hospitals, initial)
+      : undefined;
+    options.sink.crossings(ledger.takeUnflushed());
+    return {
+      status: stopReason === undefined ? 'completed' : 'stopped',
+      ...(stopReason === undefined ? {} : { stopReason }),
+      roundsCompleted: final?.round ?? 0,
+      spec,
+      inputShape,
+      parameters: global,
+      backend: backends[0]!,
+      threads: pool.threads,
+      assignment: Object.fromEntries(pool.assignment),
+      strategy: strategy.summary(),
+      ...(final === undefined ? {} : { final }),
+      ...(localOnly === undefined ? {} : { localOnly }),
+      bytes: ledger.totals(),
+    };
+  } finally {
+    await pool.close();
+  }
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+function settle(p: Promise<unknown>): Promise<Outcome> {
+  return p.then(
+    (value) => ({ ok: true, value }),
+    (error: unknown) => ({ ok: false, error }),
+  );
+}
+
+/** Passes an outcome through the boundary and records the crossing; worker death or hangs end the run. */
+function admit<T>(
+  ledger: Ledger,
+  round: number,
+  hospital: string,
+  kind: 'fit-reply' | 'evaluate-reply' | 'local-only-reply',
+  outcome: Outcome,
+  check: (raw: unknown) => T,
+): { reply: T } | Failure {
+  if (!outcome.ok) {
+    if (outcome.error instanceof WorkerFailure) throw outcome.error;
+    const reason = `hospital ${hospital}: ${clientErrorText(outcome.error)}`;
+    ledger.record(round, hospital, 'to-coordinator', 'error', { message: reason });
+    return { hospital, reason };
+  }
+  try {
+    const reply = check(outcome.value);
+    ledger.record(round, hospital, 'to-coordinator', kind, outcome.value);
+    return { reply };
+  } catch (e) {
+    if (!(e instanceof ProtocolViolation)) throw e;
+    ledger.record(round, hospital, 'to-coordinator', kind, outcome.value, {
+      admitted: false,
+      reason: e.message,
+    });
+    return { hospital, reason: e.message };
+  }
+}
+
+/** The first line of an error raised in a client, bounded in length; stacks do not cross. */
+function clientErrorText(e: unknown): string {
+  const text = e instanceof Error ? e.message : 'a non-Error failure';
+  const line = text.split('\n', 1)[0] ?? '';
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}
+
+async function evaluateAll(
+  pool: WorkerPool,
+  ledger: Ledger,
+  round: number,
+  chosen: readonly string[],
+  global: Float32Array,
+): Promise<{ results: EvaluateResult[]; failures: Failure[] }> {
+  const broadcast = shared(global);
+  const instructions = { round };
+  const outcomes = await Promise.all(
+    chosen.map((hospital) => {
+      ledger.record(round, hospital, 'to-hospital', 'global-model', broadcast);
+      ledger.record(round, hospital, 'to-hospital', 'evaluate-instructions', instructions);
+      return settle(
+        pool.call(hospital, 'evaluate', (host) => host.evaluate(hospital, broadcast, instructions)),
+      );
+    }),
+  );
+  return collectEvaluations(ledger, round, chosen, outcomes, 'evaluate-reply');
+}
+
+function collectEvaluations(
+  ledger: Ledger,
+  round: number,
+  chosen: readonly string[],
+  outcomes: readonly Outcome[],
+  kind: 'evaluate-reply' | 'local-only-reply',
+): { results: EvaluateResult[]; failures: Failure[] } {
+  const results: EvaluateResult[] = [];
+  const failures: Failure[] = [];
+  chosen.forEach((hospital, i) => {
+    const a = admit(ledger, round, hospital, kind, outcomes[i]!, (raw) => admitEvaluateReply(raw, hospital));
+    if ('reason' in a) failures.push(a);
+    else results.push({ hospital, reply: a.reply });
+  });
+  results.sort((a, b) => compareIds(a.hospital, b.hospital));
+  return { results, failures };
+}
+
+async function runLocalOnly(
+  pool: WorkerPool,
+  ledger: Ledger,
+  scenario: Scenario,
+  hospitals: readonly HospitalRef[],
+  initial: Float32Array,
+): Promise<LocalOnlyResult> {
+  const epochs = scenario.rounds * scenario.training.localEpochs;
+  const ids = hospitals.map((h) => h.id).sort(compareIds);
+  const broadcast = shared(initial);
+  const outcomes = await Promise.all(
+    ids.map((hospital) => {
+      ledger.record(0, hospital, 'to-hospital', 'global-model', broadcast);
+      ledger.record(0, hospital, 'to-hospital', 'local-only-instructions', {
+        training: scenario.training,
+        epochs,
+      });
+      return settle(
+        pool.call(hospital, 'local-only training', (host) =>
+          host.localOnly(hospital, broadcast, scenario.training, epochs),
+        ),
+      );
+    }),
+  );
+  const { results, failures } = collectEvaluations(ledger, 0, ids, outcomes, 'local-only-reply');
+  if (failures.length > 0)
+    throw new RoundFailure(`local-only baseline: ${failures.map((f) => f.reason).join('; ')}`);
+  return {
+    ...weightedMetricMeans(results.map((r) => r.reply)),
+    epochs,
+    hospitals: byHospital(results),
+    hospitalMean: unweightedMeans(results.map((r) => r.reply)),
+  };
+}
+
+function byHospital(results: readonly EvaluateResult[]): HospitalMetrics {
+  return Object.fromEntries(
+    results.map((r) => [r.hospital, { numExamples: r.reply.numExamples, metrics: r.reply.metrics }]),
+  );
+}
+
+function unweightedMeans(replies: readonly EvaluateReply[]): Metrics {
+  return weightedMetricMeans(replies.map((r) => ({ numExamples: 1, metrics: r.metrics }))).metrics;
+}
+
+/** The global model in shared memory: every thread reads the same bytes, none is copied per hospital. */
+function shared(params: Float32Array): Float32Array {
+  const out = new Float32Array(new SharedArrayBuffer(params.byteLength));
+  out.set(params);
+  return out;
+}

@@ -1,0 +1,147 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../common/hash.ts';
+
+/** Which way a message crossed the worker boundary. */
+export type Direction = 'to-hospital' | 'to-coordinator';
+
+/** What a crossing carried. */
+export type CrossingKind =
+  | 'setup'
+  | 'global-model'
+  | 'fit-instructions'
+  | 'fit-reply'
+  | 'evaluate-instructions'
+  | 'evaluate-reply'
+  | 'local-only-instructions'
+  | 'local-only-reply'
+  | 'error';
+
+/** One message across the boundary between the coordinator and a hospital's worker. */
+export interface Crossing {
+  /** Round it belongs to; 0 for setup and baselines. */
+  readonly round: number;
+  readonly hospital: string;
+  /** Country of the hospital. */
+  readonly country: string;
+  readonly direction: Direction;
+  readonly kind: CrossingKind;
+  /** Serialised payload bytes: vectors' bytes plus the UTF-8 canonical JSON of everything else. */
+  readonly bytes: number;
+  /** SHA-256 of the same serialisation. */
+  readonly sha256: string;
+  /** True when the hospital's country differs from the coordinator's site (always, for a neutral site). */
+  readonly crossesBorder: boolean;
+  /** False when the boundary rejected the message. */
+  readonly admitted: boolean;
+  /** Why it was rejected: field and expectation, never a value. */
+  readonly reason?: string;
+}
+
+/** Totals of bytes crossed. */
+export interface ByteTotals {
+  toHospitals: number;
+  toCoordinator: number;
+  /** Bytes of crossings that crossed a national border, both directions. */
+  crossBorder: number;
+  messages: number;
+  rejected: number;
+}
+
+/** The record of every crossing, in the order the coordinator handled them. */
+export class Ledger {
+  readonly #entries: Crossing[] = [];
+  readonly #site: string;
+  readonly #countryOf: ReadonlyMap<string, string>;
+  #flushed = 0;
+
+  /** `site` is the coordinator's country code or 'neutral'. */
+  constructor(site: string, countryOf: ReadonlyMap<string, string>) {
+    this.#site = site;
+    this.#countryOf = countryOf;
+  }
+
+  /** Records one message; `payload` is measured and hashed as it was serialised. */
+  record(
+    round: number,
+    hospital: string,
+    direction: Direction,
+    kind: CrossingKind,
+    payload: unknown,
+    verdict: { admitted: boolean; reason?: string } = { admitted: true },
+  ): Crossing {
+    const country = this.#countryOf.get(hospital);
+    if (country === undefined) throw new Error(`ledger: unknown hospital ${hospital}`);
+    const { bytes, sha256 } = measure(payload);
+    const entry: Crossing = {
+      round,
+      hospital,
+      country,
+      direction,
+      kind,
+      bytes,
+      sha256,
+      crossesBorder: this.#site === 'neutral' || this.#site !== country,
+      admitted: verdict.admitted,
+      ...(verdict.reason === undefined ? {} : { reason: verdict.reason }),
+    };
+    this.#entries.push(entry);
+    return entry;
+  }
+
+  /** Every crossing so far. */
+  get entries(): readonly Crossing[] {
+    return this.#entries;
+  }
+
+  /** Crossings recorded since the previous call. */
+  takeUnflushed(): readonly Crossing[] {
+    const out = this.#entries.slice(this.#flushed);
+    this.#flushed = this.#entries.length;
+    return out;
+  }
+
+  /** Byte totals, for one round or for the whole run. */
+  totals(round?: number): ByteTotals {
+    const t: ByteTotals = { toHospitals: 0, toCoordinator: 0, crossBorder: 0, messages: 0, rejected: 0 };
+    for (const e of this.#entries) {
+      if (round !== undefined && e.round !== round) continue;
+      if (e.direction === 'to-hospital') t.toHospitals += e.bytes;
+      else t.toCoordinator += e.bytes;
+      if (e.crossesBorder) t.crossBorder += e.bytes;
+      t.messages++;
+      if (!e.admitted) t.rejected++;
+    }
+    return t;
+  }
+}
+
+/** Bytes and hash of a payload: typed arrays as raw bytes, in field order, then the rest as canonical JSON. */
+export function measure(payload: unknown): { bytes: number; sha256: string } {
+  const h = createHash('sha256');
+  let bytes = 0;
+  const rest = stripViews(payload, (view) => {
+    const u8 = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+    h.update(u8);
+    bytes += u8.byteLength;
+  });
+  const text = rest === undefined ? '' : canonicalJson(rest);
+  h.update(text, 'utf8');
+  bytes += Buffer.byteLength(text, 'utf8');
+  return { bytes, sha256: h.digest('hex') };
+}
+
+function stripViews(value: unknown, onView: (v: ArrayBufferView) => void): unknown {
+  if (ArrayBuffer.isView(value)) {
+    onView(value);
+    return { bytes: value.byteLength, type: value.constructor.name };
+  }
+  if (Array.isArray(value)) return value.map((v) => stripViews(v, onView));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value).sort())
+      out[k] = stripViews((value as Record<string, unknown>)[k], onView);
+    return out;
+  }
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  return value;
+}

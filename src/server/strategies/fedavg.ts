@@ -1,0 +1,97 @@
+import type { Rng } from '../../common/rng.ts';
+import type { TrainingConfig } from '../../scenario/schema.ts';
+import { weightedMetricMeans } from '../aggregate-metrics.ts';
+import { sampleHospitals } from '../sampling.ts';
+import type {
+  AggregatedEvaluation,
+  EvaluateResult,
+  FitAssignment,
+  FitResult,
+  HospitalRef,
+  Strategy,
+} from './strategy.ts';
+
+/** Options of {@link FedAvg}. */
+export interface FedAvgOptions {
+  /** Share of hospitals sampled for training each round, in (0, 1]. Default 1. */
+  readonly fractionFit: number;
+  /** Share of hospitals sampled for evaluation each round, in (0, 1]. Default 1. */
+  readonly fractionEvaluate: number;
+  /** Fewest hospitals sampled per round; the coordinator's `minClients`. Default 1. */
+  readonly minClients: number;
+  /** Local training every sampled hospital runs. */
+  readonly training: TrainingConfig;
+}
+
+/**
+ * Federated Averaging: the next global model is the mean of the hospitals' parameters weighted by their
+ * training example counts. McMahan et al., "Communication-Efficient Learning of Deep Networks from
+ * Decentralized Data", AISTATS 2017.
+ */
+export class FedAvg implements Strategy {
+  readonly name: string = 'fedavg';
+  readonly vectors = ['parameters'] as const;
+  protected readonly options: FedAvgOptions;
+
+  constructor(options: FedAvgOptions) {
+    for (const key of ['fractionFit', 'fractionEvaluate'] as const) {
+      const v = options[key];
+      if (!(v > 0 && v <= 1)) throw new RangeError(`${this.name}: ${key} must be in (0, 1], got ${v}`);
+    }
+    if (!Number.isInteger(options.minClients) || options.minClients < 1) {
+      throw new RangeError(`${this.name}: minClients must be an integer ≥ 1, got ${options.minClients}`);
+    }
+    this.options = options;
+  }
+
+  configureFit(round: number, hospitals: readonly HospitalRef[], rng: Rng): FitAssignment[] {
+    const chosen = sampleHospitals(hospitals, this.options.fractionFit, this.options.minClients, rng);
+    return chosen.map((h) => ({ hospital: h.id, instructions: { round, training: this.options.training } }));
+  }
+
+  aggregateFit(_round: number, global: Float32Array, results: readonly FitResult[]): Float32Array {
+    return weightedAverage(
+      global.length,
+      results.map((r) => ({ vector: r.reply.vectors.parameters!, weight: r.reply.numExamples })),
+    );
+  }
+
+  configureEvaluate(_round: number, hospitals: readonly HospitalRef[], rng: Rng): string[] {
+    return sampleHospitals(hospitals, this.options.fractionEvaluate, 1, rng).map((h) => h.id);
+  }
+
+  aggregateEvaluate(_round: number, results: readonly EvaluateResult[]): AggregatedEvaluation {
+    return weightedMetricMeans(results.map((r) => r.reply));
+  }
+
+  summary(): Record<string, unknown> {
+    return {
+      name: this.name,
+      citation:
+        'McMahan et al., Communication-Efficient Learning of Deep Networks from Decentralized Data, AISTATS 2017',
+      fractionFit: this.options.fractionFit,
+      fractionEvaluate: this.options.fractionEvaluate,
+      minClients: this.options.minClients,
+    };
+  }
+}
+
+/** Σ wᵢ·vᵢ / Σ wᵢ, accumulated in Float64 in the order given. */
+export function weightedAverage(
+  length: number,
+  items: readonly { readonly vector: Float32Array; readonly weight: number }[],
+): Float32Array {
+  if (items.length === 0) throw new Error('weightedAverage: no vectors to average');
+  const acc = new Float64Array(length);
+  let total = 0;
+  for (const { vector, weight } of items) {
+    if (vector.length !== length)
+      throw new Error(`weightedAverage: vector of length ${vector.length}, expected ${length}`);
+    for (let i = 0; i < length; i++) acc[i]! += weight * vector[i]!;
+    total += weight;
+  }
+  if (!(total > 0)) throw new Error('weightedAverage: weights sum to zero');
+  const out = new Float32Array(length);
+  for (let i = 0; i < length; i++) out[i] = acc[i]! / total;
+  return out;
+}

@@ -1,0 +1,75 @@
+import type { Rng } from '../../common/rng.ts';
+import type {
+  EvaluateReply,
+  FitInstructions,
+  FitReply,
+  Metrics,
+  VectorName,
+} from '../../protocol/messages.ts';
+
+/** A participating hospital as the coordinator knows it: an id and a country, no data. */
+export interface HospitalRef {
+  readonly id: string;
+  readonly country: string;
+}
+
+/** One hospital's part in a round of training. */
+export interface FitAssignment {
+  readonly hospital: string;
+  readonly instructions: FitInstructions;
+}
+
+/** A fit reply that passed the boundary. */
+export interface FitResult {
+  readonly hospital: string;
+  readonly reply: FitReply;
+}
+
+/** An evaluation reply that passed the boundary. */
+export interface EvaluateResult {
+  readonly hospital: string;
+  readonly reply: EvaluateReply;
+}
+
+/** A hospital that was asked but gave no admissible reply, and why (field and expectation, never a value). */
+export interface Failure {
+  readonly hospital: string;
+  readonly reason: string;
+}
+
+/** The federation's view of one evaluation: a mean over hospitals, since predictions never leave them. */
+export interface AggregatedEvaluation {
+  /** Example-weighted mean of each metric over the hospitals that reported it. */
+  readonly metrics: Metrics;
+  /** Held-out examples behind the means. */
+  readonly numExamples: number;
+  /** How each metric was combined. */
+  readonly aggregation: 'example-weighted mean of per-hospital metrics';
+}
+
+/**
+ * An aggregation algorithm, in the shape Flower made common: configure fit → aggregate fit → configure
+ * evaluate → aggregate evaluate, plus a summary. The coordinator owns the round loop and the boundary;
+ * a strategy sees only admitted replies, sorted by ascending hospital id.
+ */
+export interface Strategy {
+  /** Name as written in scenarios. */
+  readonly name: string;
+  /** Vectors every fit reply must carry, each of the model's parameter length. */
+  readonly vectors: readonly VectorName[];
+  /** Chooses this round's hospitals and what each is asked to do. */
+  configureFit(round: number, hospitals: readonly HospitalRef[], rng: Rng): FitAssignment[];
+  /** Combines admitted replies into the next global model; `global` is the model they started from. */
+  aggregateFit(
+    round: number,
+    global: Float32Array,
+    results: readonly FitResult[],
+    failures: readonly Failure[],
+  ): Float32Array;
+  /** Chooses the hospitals that evaluate this round's global model. */
+  configureEvaluate(round: number, hospitals: readonly HospitalRef[], rng: Rng): string[];
+  /** Combines evaluation replies into the federation's metrics. */
+  aggregateEvaluate(round: number, results: readonly EvaluateResult[]): AggregatedEvaluation;
+  /** Parameters and citation, for the manifest. */
+  summary(): Record<string, unknown>;
+}
