@@ -18,7 +18,6 @@ export function faultFor(
 export function breakReply(
   reply: FitReply,
   behaviour: FaultBehaviour,
-  hospital: string,
   round: number,
   rows: () => number[][],
 ): unknown {
@@ -44,6 +43,6 @@ export function breakReply(
     case 'fractional-count':
       return { ...reply, numExamples: reply.numExamples + 0.5 };
     case 'throw':
-      throw new Error(`hospital ${hospital}: injected failure in round ${round}`);
+      throw new Error(`injected failure in round ${round}`);
   }
 }

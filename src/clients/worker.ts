@@ -40,7 +40,7 @@ class HospitalHost implements HospitalHostApi {
       const out =
         fault === undefined
           ? reply
-          : (breakReply(reply, fault, hospital, ins.round, () => h.sampleRows(5)) as FitReply);
+          : (breakReply(reply, fault, ins.round, () => h.sampleRows(5)) as FitReply);
       return Comlink.transfer(out, transferables(out));
     });
   }

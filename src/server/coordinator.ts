@@ -107,24 +107,15 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
     vectors: strategy.vectors,
   });
 
-  const setupFor = (ids: readonly string[]): HostSetup => {
-    const setup: HostSetup = {
-      seed: scenario.seed,
-      data: scenario.data,
-      model: scenario.model,
-      backend: options.backend,
-      hospitals: scenario.hospitals.filter((h) => ids.includes(h.id)),
-      faults: scenario.faults.filter((f) => ids.includes(f.hospital)),
-    };
-    for (const h of setup.hospitals) {
-      ledger.record(0, h.id, 'to-hospital', 'setup', {
-        ...setup,
-        hospitals: [h],
-        faults: setup.faults.filter((f) => f.hospital === h.id),
-      });
-    }
-    return setup;
-  };
+  const setupFor = (ids: readonly string[]): HostSetup => ({
+    seed: scenario.seed,
+    data: scenario.data,
+    model: scenario.model,
+    backend: options.backend,
+    hospitals: scenario.hospitals.filter((h) => ids.includes(h.id)),
+    faults: scenario.faults.filter((f) => ids.includes(f.hospital)),
+  });
+  for (const h of hospitals) ledger.record(0, h.id, 'to-hospital', 'setup', setupFor([h.id]));
 
   const pool = await WorkerPool.start(
     hospitals.map((h) => h.id),
@@ -255,7 +246,8 @@ function admit<T>(
 ): { reply: T } | Failure {
   if (!outcome.ok) {
     if (outcome.error instanceof WorkerFailure) throw outcome.error;
-    const reason = `hospital ${hospital}: ${clientErrorText(outcome.error)}`;
+    const text = clientErrorText(outcome.error);
+    const reason = text.startsWith(`hospital ${hospital}:`) ? text : `hospital ${hospital}: ${text}`;
     ledger.record(round, hospital, 'to-coordinator', 'error', { message: reason });
     return { hospital, reason };
   }

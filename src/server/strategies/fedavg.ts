@@ -5,6 +5,7 @@ import { sampleHospitals } from '../sampling.ts';
 import type {
   AggregatedEvaluation,
   EvaluateResult,
+  Failure,
   FitAssignment,
   FitResult,
   HospitalRef,
@@ -49,7 +50,12 @@ export class FedAvg implements Strategy {
     return chosen.map((h) => ({ hospital: h.id, instructions: { round, training: this.options.training } }));
   }
 
-  aggregateFit(_round: number, global: Float32Array, results: readonly FitResult[]): Float32Array {
+  aggregateFit(
+    _round: number,
+    global: Float32Array,
+    results: readonly FitResult[],
+    _failures: readonly Failure[],
+  ): Float32Array {
     return weightedAverage(
       global.length,
       results.map((r) => ({ vector: r.reply.vectors.parameters!, weight: r.reply.numExamples })),

@@ -1,0 +1,93 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import type { BackendChoice, ModelConfig } from '../scenario/schema.ts';
+import { registerWasmConv2DBackpropFilter } from './wasm-conv2d-grad.ts';
+
+/** A tfjs backend fedmed can train on. */
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+
+/** Package that provides the native 'tensorflow' backend (optional: it cannot install everywhere). */
+const TFJS_NODE = '@tensorflow/tfjs-node';
+
+/**
+ * Loads and activates a tfjs backend in the current thread, returning the one now active. `'auto'` takes
+ * the fastest that loads: 'tensorflow' (when @tensorflow/tfjs-node is installed), else 'wasm' (with the
+ * conv-gradient kernel it lacks, so every model trains), else 'cpu'. An explicit choice gets exactly that
+ * backend or an Error saying why it could not load.
+ */
+export async function selectBackend(requested: BackendChoice, model: ModelConfig): Promise<BackendName> {
+  if (requested !== 'auto') {
+    await activate(requested, model);
+    return activeBackend();
+  }
+  const failures: string[] = [];
+  for (const candidate of ['tensorflow', 'wasm', 'cpu'] as const) {
+    try {
+      await activate(candidate, model);
+      return activeBackend();
+    } catch (e) {
+      failures.push(errorMessage(e));
+    }
+  }
+  throw new Error(`no tfjs backend could load:\n  ${failures.join('\n  ')}`);
+}
+
+async function activate(name: BackendName, model: ModelConfig): Promise<void> {
+  if (name === 'tensorflow') await loadTfjsNode();
+  if (name === 'wasm') {
+    try {
+      registerWasmConv2DBackpropFilter();
+    } catch (e) {
+      // Only conv nets need the kernel; dense models still train on wasm without it.
+      if (model.kind === 'cnn') {
+        throw new Error(
+          `backend 'wasm' cannot train a cnn: registering Conv2DBackpropFilter failed: ${errorMessage(e)}`,
+        );
+      }
+    }
+  }
+  let ok: boolean;
+  try {
+    ok = await tf.setBackend(name);
+    await tf.ready();
+  } catch (e) {
+    throw new Error(`backend '${name}' could not initialise: ${errorMessage(e)}`);
+  }
+  if (!ok || tf.getBackend() !== name) {
+    throw new Error(`backend '${name}' could not initialise (tfjs reported failure; see its warnings above)`);
+  }
+}
+
+async function loadTfjsNode(): Promise<void> {
+  if (tf.findBackendFactory('tensorflow')) return;
+  // A variable specifier keeps TypeScript from requiring the optional package's types.
+  const specifier: string = TFJS_NODE;
+  try {
+    await import(specifier);
+  } catch (e) {
+    const code = (e as { code?: unknown } | null)?.code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new Error(`backend 'tensorflow' needs ${TFJS_NODE}, which is not installed`);
+    }
+    throw new Error(`backend 'tensorflow' needs ${TFJS_NODE}, which failed to load: ${errorMessage(e)}`);
+  }
+  if (!tf.findBackendFactory('tensorflow')) {
+    throw new Error(
+      `backend 'tensorflow': ${TFJS_NODE} loaded but registered no 'tensorflow' backend with this copy of ` +
+        '@tensorflow/tfjs-core (are two versions of tfjs-core installed?)',
+    );
+  }
+}
+
+function activeBackend(): BackendName {
+  const name = tf.getBackend();
+  if (name !== 'tensorflow' && name !== 'wasm' && name !== 'cpu') {
+    throw new Error(`unexpected active tfjs backend '${name}'`);
+  }
+  return name;
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

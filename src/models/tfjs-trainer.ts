@@ -1,0 +1,197 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Sequential } from '@tensorflow/tfjs-layers';
+import type { ParamSpec } from '../common/params.ts';
+import { permutation, type Rng } from '../common/rng.ts';
+import type { ModelConfig } from '../scenario/schema.ts';
+import { modelPlan, parameterSpec } from './architecture.ts';
+import { buildModel } from './build.ts';
+import type { Examples, LocalTrainer, TrainOptions, TrainResult } from './types.ts';
+
+/** Elements of activations per predict chunk: bounds memory on large cohorts and images. */
+const PREDICT_BUDGET = 1 << 21;
+
+/**
+ * A {@link LocalTrainer} on the active tfjs backend (call `selectBackend` first). Training is a manual
+ * loop: per epoch a seeded permutation, minibatches gathered into a reused buffer, one optimizer step
+ * each; nothing draws unseeded randomness, so equal parameters, data and rng give bit-identical results
+ * on the same backend.
+ *
+ * Loss is binary cross-entropy computed from the logit z (the model's last layer is built linear and the
+ * sigmoid is applied only in `predict`): `softplus(z) − y·z`, which equals `−y·log σ(z) − (1−y)·log(1−σ(z))`
+ * but neither overflows nor saturates its gradient (`σ(z) − y`) for large |z|, unlike clipping σ(z).
+ */
+export function createTfjsTrainer(model: ModelConfig, inputShape: readonly number[]): LocalTrainer {
+  return new TfjsTrainer(model, inputShape);
+}
+
+class TfjsTrainer implements LocalTrainer {
+  readonly spec: ParamSpec;
+  readonly #net: Sequential;
+  readonly #vars: tf.Variable[];
+  readonly #inputShape: readonly number[];
+  readonly #batchShape: readonly number[];
+  readonly #rowSize: number;
+  readonly #predictChunk: number;
+  #xBuf = new Float32Array(0);
+  #yBuf = new Float32Array(0);
+  #disposed = false;
+
+  constructor(model: ModelConfig, inputShape: readonly number[]) {
+    const plan = modelPlan(model, inputShape);
+    this.spec = parameterSpec(model, inputShape);
+    this.#inputShape = [...inputShape];
+    this.#batchShape = plan.inputShape;
+    this.#rowSize = plan.inputShape.reduce((a, b) => a * b, 1);
+    this.#net = buildModel(model, inputShape, 'logit');
+    this.#vars = this.#net.weights.map((w) => {
+      const v = w.read();
+      if (!(v instanceof tf.Variable)) throw new Error(`weight ${w.name} is not a tf.Variable`);
+      return v;
+    });
+    const widest = Math.max(
+      this.#rowSize,
+      ...plan.layers.map((l) => (l.kind === 'dense' ? l.units : this.#rowSize * l.filters)),
+    );
+    this.#predictChunk = Math.max(1, Math.floor(PREDICT_BUDGET / widest));
+    if (this.#vars.length !== this.spec.tensors.length) {
+      throw new Error(`model has ${this.#vars.length} weights, spec lists ${this.spec.tensors.length}`);
+    }
+    this.#vars.forEach((v, i) => {
+      const t = this.spec.tensors[i]!;
+      if (v.shape.join() !== t.shape.join()) {
+        throw new Error(`weight ${i} has shape [${v.shape}], spec ${t.name} says [${t.shape}]`);
+      }
+    });
+  }
+
+  setParameters(params: Float32Array): void {
+    this.#live();
+    if (params.length !== this.spec.length) {
+      throw new Error(`expected ${this.spec.length} parameters, got ${params.length}`);
+    }
+    this.spec.tensors.forEach((t, i) => {
+      // slice(): on the cpu backend a tensor keeps the array it was made from, so it must be our own copy.
+      const value = tf.tensor(params.slice(t.offset, t.offset + t.size), [...t.shape], 'float32');
+      this.#vars[i]!.assign(value);
+      value.dispose();
+    });
+  }
+
+  getParameters(): Float32Array {
+    this.#live();
+    const out = new Float32Array(this.spec.length);
+    this.spec.tensors.forEach((t, i) => out.set(this.#vars[i]!.dataSync(), t.offset));
+    return out;
+  }
+
+  train(data: Examples, options: TrainOptions, rng: Rng): TrainResult {
+    this.#live();
+    this.#check(data);
+    const { n } = data;
+    if (n === 0) throw new Error('cannot train on 0 examples');
+    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
+      throw new Error(`batchSize must be a positive integer, got ${options.batchSize}`);
+    }
+    const row = this.#rowSize;
+    const batch = Math.min(options.batchSize, n);
+    if (this.#xBuf.length < batch * row) this.#xBuf = new Float32Array(batch * row);
+    if (this.#yBuf.length < batch) this.#yBuf = new Float32Array(batch);
+    const xBuf = this.#xBuf;
+    const yBuf = this.#yBuf;
+    const optimizer =
+      options.optimizer === 'adam' ? tf.train.adam(options.learningRate) : tf.train.sgd(options.learningRate);
+    let steps = 0;
+    let lastEpochLoss = 0;
+    try {
+      for (let epoch = 0; epoch < options.localEpochs; epoch++) {
+        const order = permutation(n, rng);
+        let lossSum = 0;
+        let batches = 0;
+        for (let start = 0; start < n; start += batch) {
+          const b = Math.min(batch, n - start);
+          for (let k = 0; k < b; k++) {
+            const r = order[start + k]!;
+            xBuf.set(data.x.subarray(r * row, r * row + row), k * row);
+            yBuf[k] = data.y[r]!;
+          }
+          // The cpu backend may keep these views as the tensors' storage; both are disposed before reuse.
+          const xs = tf.tensor(xBuf.subarray(0, b * row), [b, ...this.#batchShape], 'float32');
+          const ys = tf.tensor2d(yBuf.subarray(0, b), [b, 1], 'float32');
+          const cost = optimizer.minimize(() => this.#loss(xs, ys), true, this.#vars);
+          xs.dispose();
+          ys.dispose();
+          if (cost === null) throw new Error('optimizer returned no loss');
+          lossSum += cost.dataSync()[0]!;
+          cost.dispose();
+          batches++;
+          steps++;
+        }
+        lastEpochLoss = lossSum / batches;
+      }
+    } finally {
+      optimizer.dispose();
+    }
+    return { loss: lastEpochLoss, steps };
+  }
+
+  predict(data: Examples): Float32Array {
+    this.#live();
+    this.#check(data);
+    const row = this.#rowSize;
+    const out = new Float32Array(data.n);
+    for (let start = 0; start < data.n; start += this.#predictChunk) {
+      const b = Math.min(this.#predictChunk, data.n - start);
+      const probs = tf.tidy(() => {
+        const xs = tf.tensor(
+          data.x.subarray(start * row, (start + b) * row),
+          [b, ...this.#batchShape],
+          'float32',
+        );
+        return tf.sigmoid(this.#logits(xs));
+      });
+      out.set(probs.dataSync(), start);
+      probs.dispose();
+    }
+    return out;
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#net.dispose();
+  }
+
+  #logits(xs: tf.Tensor): tf.Tensor {
+    let h = xs;
+    for (const layer of this.#net.layers) {
+      const out = layer.call(h, {});
+      if (!(out instanceof tf.Tensor)) throw new Error(`layer ${layer.name} did not return one tensor`);
+      h = out;
+    }
+    return h;
+  }
+
+  #loss(xs: tf.Tensor, ys: tf.Tensor): tf.Scalar {
+    const z = this.#logits(xs);
+    return tf.mean(tf.sub(tf.softplus(z), tf.mul(ys, z))) as tf.Scalar;
+  }
+
+  #check(data: Examples): void {
+    const size = data.inputShape.reduce((a, b) => a * b, 1);
+    if (size !== this.#rowSize || data.inputShape.join() !== this.#inputShape.join()) {
+      throw new Error(
+        `examples have input shape [${data.inputShape.join(', ')}], the model expects [${this.#inputShape.join(', ')}]`,
+      );
+    }
+    if (data.x.length !== data.n * size || data.y.length !== data.n) {
+      throw new Error(
+        `examples: n = ${data.n} needs x of length ${data.n * size} and y of length ${data.n}, ` +
+          `got ${data.x.length} and ${data.y.length}`,
+      );
+    }
+  }
+
+  #live(): void {
+    if (this.#disposed) throw new Error('trainer has been disposed');
+  }
+}

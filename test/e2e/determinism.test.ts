@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { sha256 } from '../../src/common/hash.ts';
+import { runInMemory, smallScenario } from '../helpers/run.ts';
+
+describe('a run depends on scenario, seed and backend only', () => {
+  it('gives the same final model with 1, 2 and 4 worker threads, and really starts that many', async () => {
+    const scenario = smallScenario();
+    const runs = [];
+    for (const threads of [1, 2, 4]) runs.push(await runInMemory(scenario, { threads }));
+    const hashes = runs.map((r) => sha256(r.result.parameters));
+    expect(new Set(hashes).size).toBe(1);
+    expect(runs.map((r) => r.result.threads.length)).toEqual([1, 2, 4]);
+    expect(runs.map((r) => new Set(r.result.threads.map((t) => t.threadId)).size)).toEqual([1, 2, 4]);
+    expect(runs.every((r) => r.result.backend === 'wasm')).toBe(true);
+    expect(runs[1]!.result.assignment).toEqual({ 'kr-a': 0, 'kr-b': 1, 'cn-a': 0, 'cn-b': 1 });
+    const metrics = runs.map((r) => JSON.stringify(r.rounds.map((x) => x.evaluate)));
+    expect(new Set(metrics).size).toBe(1);
+    const ledgers = runs.map((r) => JSON.stringify(r.crossings));
+    expect(new Set(ledgers).size).toBe(1);
+  });
+
+  it('gives a different model for a different seed', async () => {
+    const [a, b] = await Promise.all([
+      runInMemory(smallScenario({ seed: 1, rounds: 1 })),
+      runInMemory(smallScenario({ seed: 2, rounds: 1 })),
+    ]);
+    expect(sha256(a.result.parameters)).not.toBe(sha256(b.result.parameters));
+  });
+});
