@@ -115,7 +115,10 @@ export class Ledger {
   }
 }
 
-/** Bytes and hash of a payload: typed arrays as raw bytes, in field order, then the rest as canonical JSON. */
+/**
+ * Bytes and hash of a payload: typed arrays as their raw bytes, in sorted-key order, then everything else as
+ * canonical JSON (a lone typed array adds no JSON at all).
+ */
 export function measure(payload: unknown): { bytes: number; sha256: string } {
   const h = createHash('sha256');
   let bytes = 0;
@@ -133,7 +136,7 @@ export function measure(payload: unknown): { bytes: number; sha256: string } {
 function stripViews(value: unknown, onView: (v: ArrayBufferView) => void): unknown {
   if (ArrayBuffer.isView(value)) {
     onView(value);
-    return { bytes: value.byteLength, type: value.constructor.name };
+    return undefined;
   }
   if (Array.isArray(value)) return value.map((v) => stripViews(v, onView));
   if (value !== null && typeof value === 'object') {

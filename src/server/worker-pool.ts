@@ -71,19 +71,20 @@ export class WorkerPool {
       death.catch(() => undefined);
       slots.push({ worker, remote: Comlink.wrap<HospitalHostApi>(nodeEndpoint(worker)), death });
     }
-    try {
-      await Promise.all(
-        slots.map(async (slot, i) => {
-          const mine = hospitals.filter((h) => assignment.get(h) === i);
-          slot.info = await pool.#guard(slot, slot.remote.setup(setupFor(mine)), `setting up thread ${i}`);
-        }),
-      );
-    } catch (e) {
+    // Every thread settles before any is terminated: a thread stopped in the middle of loading modules can
+    // keep the process from exiting.
+    const setups = await Promise.allSettled(
+      slots.map(async (slot, i) => {
+        const mine = hospitals.filter((h) => assignment.get(h) === i);
+        slot.info = await pool.#guard(slot, slot.remote.setup(setupFor(mine)), `setting up thread ${i}`);
+      }),
+    );
+    const failed = setups.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed !== undefined) {
       await pool.close();
+      const e: unknown = failed.reason;
       if (e instanceof WorkerFailure) throw e;
-      throw new SetupError(
-        e instanceof Error ? e.message.split('\n', 1)[0]! : 'a worker thread failed to set up',
-      );
+      throw new SetupError(e instanceof Error ? e.message.split('\n', 1)[0]! : 'a worker thread failed to set up');
     }
     return pool;
   }
