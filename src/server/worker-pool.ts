@@ -84,7 +84,9 @@ export class WorkerPool {
       await pool.close();
       const e: unknown = failed.reason;
       if (e instanceof WorkerFailure) throw e;
-      throw new SetupError(e instanceof Error ? e.message.split('\n', 1)[0]! : 'a worker thread failed to set up');
+      throw new SetupError(
+        e instanceof Error ? e.message.split('\n', 1)[0]! : 'a worker thread failed to set up',
+      );
     }
     return pool;
   }

@@ -45,8 +45,16 @@ describe('fedmed run rejects bad input with exit code 2, naming what is wrong, w
     ['an unknown key', { ...tiny, rouds: 3 }, /\$: unknown key "rouds"/],
     ['a wrong type', { ...tiny, rounds: 'ten' }, /\$\.rounds: expected number, received string/],
     ['negative rounds', { ...tiny, rounds: -2 }, /\$\.rounds: Too small: expected number to be >=1/],
-    ['a bad nested field', { ...tiny, hospitals: [{ ...tiny.hospitals[0], patients: 5 }] }, /\$\.hospitals\[0\]\.patients: Too small/],
-    ['an unknown fault target', { ...tiny, faults: [{ hospital: 'kr-9', behaviour: 'throw' }] }, /\$\.faults\[0\]\.hospital: no hospital has id "kr-9"/],
+    [
+      'a bad nested field',
+      { ...tiny, hospitals: [{ ...tiny.hospitals[0], patients: 5 }] },
+      /\$\.hospitals\[0\]\.patients: Too small/,
+    ],
+    [
+      'an unknown fault target',
+      { ...tiny, faults: [{ hospital: 'kr-9', behaviour: 'throw' }] },
+      /\$\.faults\[0\]\.hospital: no hospital has id "kr-9"/,
+    ],
     ['invalid JSON', '{"name": ', /not valid JSON/],
   ])('%s', (_what, content, message) => {
     const d = dir();
@@ -102,7 +110,18 @@ describe('fedmed run writes a complete run folder', () => {
   it('writes the resolved scenario, manifest, metrics, crossings and model', () => {
     const d = dir();
     const out = join(d, 'out');
-    const r = fedmed(['run', scenarioFile(d, tiny), '--out', out, '--rounds', '3', '--seed', '9', '--workers', '2']);
+    const r = fedmed([
+      'run',
+      scenarioFile(d, tiny),
+      '--out',
+      out,
+      '--rounds',
+      '3',
+      '--seed',
+      '9',
+      '--workers',
+      '2',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/completed 3 rounds .* on 2 worker threads, backend wasm/);
     const scenario = JSON.parse(readFileSync(join(out, 'scenario.json'), 'utf8'));
@@ -111,7 +130,10 @@ describe('fedmed run writes a complete run folder', () => {
     expect(manifest).toMatchObject({ status: 'completed', seed: 9, backend: 'wasm', roundsCompleted: 3 });
     expect(manifest.workers.started).toBe(2);
     expect(manifest.scenarioSha256).toMatch(/^[0-9a-f]{64}$/);
-    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.round)).toEqual([1, 2, 3]);
     expect(Object.keys(lines[2].evaluate.hospitals).sort()).toEqual(['cn-1', 'cn-2', 'kr-1']);
     expect(lines[2].evaluate.aggregation).toBe('example-weighted mean of per-hospital metrics');
@@ -119,7 +141,10 @@ describe('fedmed run writes a complete run folder', () => {
     const spec = JSON.parse(readFileSync(join(out, 'model/spec.json'), 'utf8'));
     expect(params.byteLength).toBe(spec.length * 4);
     expect(spec.tensors.map((t: { name: string }) => t.name)).toEqual(['output/kernel', 'output/bias']);
-    const crossings = readFileSync(join(out, 'crossings.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const crossings = readFileSync(join(out, 'crossings.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const broadcasts = crossings.filter((c) => c.kind === 'global-model' && c.round === 1);
     expect(broadcasts).toHaveLength(6);
     expect(broadcasts.every((c) => c.bytes === spec.length * 4)).toBe(true);
@@ -138,7 +163,9 @@ describe('fedmed run writes a complete run folder', () => {
     };
     const r = fedmed(['run', scenarioFile(d, faulty), '--out', out, '--quiet']);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/round 2: 2 valid fit replies, fewer than minClients = 3; hospital cn-2: metrics\.rows/);
+    expect(r.stderr).toMatch(
+      /round 2: 2 valid fit replies, fewer than minClients = 3; hospital cn-2: metrics\.rows/,
+    );
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
     expect(manifest).toMatchObject({ status: 'stopped', roundsCompleted: 1 });
     const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n');
@@ -149,7 +176,9 @@ describe('fedmed run writes a complete run folder', () => {
     const r = fedmed(['schema']);
     expect(r.code).toBe(0);
     const schema = JSON.parse(r.stdout);
-    expect(schema.required).toEqual(expect.arrayContaining(['name', 'rounds', 'coordinator', 'hospitals', 'model']));
+    expect(schema.required).toEqual(
+      expect.arrayContaining(['name', 'rounds', 'coordinator', 'hospitals', 'model']),
+    );
     expect(schema.additionalProperties).toBe(false);
   });
 });

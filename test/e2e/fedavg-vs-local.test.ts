@@ -9,11 +9,18 @@ describe('on quickstart, FedAvg beats each hospital training alone', () => {
   it('has a higher AUROC than the local-only models over 3 seeds', async () => {
     const rows = [];
     for (const seed of [1, 2, 3]) {
-      const { result } = await runInMemory(applyOverrides(quickstart, { seed, backend: 'wasm' }), { localOnly: true });
+      const { result } = await runInMemory(applyOverrides(quickstart, { seed, backend: 'wasm' }), {
+        localOnly: true,
+      });
       const fl = result.final!.evaluate.metrics.auroc!;
       const local = result.localOnly!.metrics.auroc!;
       const localUnweighted = result.localOnly!.hospitalMean.auroc!;
-      rows.push({ seed, fedavg: fl.toFixed(4), localOnly: local.toFixed(4), localOnlyUnweighted: localUnweighted.toFixed(4) });
+      rows.push({
+        seed,
+        fedavg: fl.toFixed(4),
+        localOnly: local.toFixed(4),
+        localOnlyUnweighted: localUnweighted.toFixed(4),
+      });
       expect(result.localOnly!.epochs).toBe(quickstart.rounds * quickstart.training.localEpochs);
       expect(fl).toBeGreaterThan(local);
       expect(fl).toBeGreaterThan(localUnweighted);
