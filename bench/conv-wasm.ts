@@ -1,19 +1,20 @@
 /**
- * Training throughput of a small conv net (conv8-pool-conv16-pool-dense10 on 28×28×1, batch 32, SGD via
- * optimizer.minimize) on the `wasm` backend with the Conv2DBackpropFilter kernel from
- * src/models/wasm-conv2d-grad.ts, against the `cpu` backend, in one run.
+ * Local training throughput of fedmed's cnn (conv8-pool-conv16-pool-dense32-sigmoid on 28×28×1, batch 32,
+ * SGD) through the product's own trainer, on `wasm` (with the Conv2DBackpropFilter kernel from
+ * src/models/wasm-conv2d-grad.ts) against `cpu`, in one run.
  *
- * Run: npx tsx bench/conv-wasm.ts [--wasm-steps N] [--cpu-steps N]
+ * Run: npx tsx bench/conv-wasm.ts [--wasm-examples N] [--cpu-examples N]
  */
-import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
-import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmConv2DBackpropFilter } from '../src/models/wasm-conv2d-grad.ts';
 import { stream } from '../src/common/rng.ts';
+import { initialParameters } from '../src/models/architecture.ts';
+import { selectBackend } from '../src/models/backend.ts';
+import { createTfjsTrainer } from '../src/models/tfjs-trainer.ts';
+import type { Examples } from '../src/models/types.ts';
+import type { ModelConfig } from '../src/scenario/schema.ts';
 
-const BATCH = 32;
-const CLASSES = 10;
+const SHAPE = [28, 28, 1] as const;
+const MODEL: ModelConfig = { kind: 'cnn', filters: [8, 16], kernelSize: 3, dense: 32 };
+const TRAINING = { localEpochs: 1, batchSize: 32, learningRate: 0.05, optimizer: 'sgd' as const };
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -21,71 +22,36 @@ function arg(name: string, fallback: number): number {
   return Number.isFinite(v) && v > 0 ? v : fallback;
 }
 
-function buildNet(seed: number): tfl.Sequential {
-  const init = (k: number) => tfl.initializers.glorotUniform({ seed: seed * 10 + k });
-  return tfl.sequential({
-    layers: [
-      tfl.layers.conv2d({
-        inputShape: [28, 28, 1],
-        filters: 8,
-        kernelSize: 3,
-        activation: 'relu',
-        kernelInitializer: init(1),
-      }),
-      tfl.layers.maxPooling2d({ poolSize: 2 }),
-      tfl.layers.conv2d({ filters: 16, kernelSize: 3, activation: 'relu', kernelInitializer: init(2) }),
-      tfl.layers.maxPooling2d({ poolSize: 2 }),
-      tfl.layers.flatten(),
-      tfl.layers.dense({ units: CLASSES, kernelInitializer: init(3) }),
-    ],
-  });
+function images(n: number): Examples {
+  const rng = stream(1, 'bench', 'conv-images');
+  const size = SHAPE[0] * SHAPE[1];
+  const x = new Float32Array(n * size);
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = rng.int(2);
+    for (let j = 0; j < size; j++) x[i * size + j] = rng.normal() * 0.3 + (y[i]! && j % 29 === 0 ? 1 : 0);
+  }
+  return { x, y, n, inputShape: SHAPE };
 }
 
-interface Measure {
-  readonly backend: string;
-  readonly samplesPerSecond: number;
-  readonly steps: number;
-  readonly firstLoss: number;
-  readonly lastLoss: number;
-}
-
-async function measure(backend: 'cpu' | 'wasm', steps: number): Promise<Measure> {
-  await tf.setBackend(backend);
-  await tf.ready();
-  const model = buildNet(1);
-  const optimizer = tf.train.sgd(0.05);
-  const rng = stream(1, 'bench', 'conv-wasm', 'labels');
-  const labels = Int32Array.from({ length: BATCH }, () => rng.int(CLASSES));
-  const x = tf.randomNormal([BATCH, 28, 28, 1], 0, 1, 'float32', 7);
-  const y = tf.oneHot(tf.tensor1d(labels, 'int32'), CLASSES);
-  const step = (): number => {
-    const loss = optimizer.minimize(
-      () => tf.losses.softmaxCrossEntropy(y, model.apply(x) as tf.Tensor) as tf.Scalar,
-      true,
-    );
-    if (loss === null) throw new Error('minimize returned no loss');
-    const v = loss.dataSync()[0] ?? NaN;
-    loss.dispose();
-    return v;
-  };
-  const firstLoss = step(); // warm-up: kernel setup, weight allocation
-  let lastLoss = firstLoss;
+async function measure(backend: 'wasm' | 'cpu', n: number) {
+  await selectBackend(backend, MODEL);
+  const trainer = createTfjsTrainer(MODEL, SHAPE);
+  trainer.setParameters(initialParameters(trainer.spec, stream(1, 'init')));
+  const data = images(n);
+  trainer.train(images(32), TRAINING, stream(1, 'warm-up'));
   const t0 = performance.now();
-  for (let i = 0; i < steps; i++) lastLoss = step();
+  const result = trainer.train(data, TRAINING, stream(1, 'train'));
   const seconds = (performance.now() - t0) / 1000;
-  tf.dispose([x, y]);
-  optimizer.dispose();
-  model.dispose();
-  return { backend, samplesPerSecond: (steps * BATCH) / seconds, steps, firstLoss, lastLoss };
+  trainer.dispose();
+  return { backend, samplesPerSecond: n / seconds, n, loss: result.loss };
 }
 
-registerWasmConv2DBackpropFilter();
-const wasm = await measure('wasm', arg('--wasm-steps', 60));
-const cpu = await measure('cpu', arg('--cpu-steps', 4));
+const wasm = await measure('wasm', arg('--wasm-examples', 1024));
+const cpu = await measure('cpu', arg('--cpu-examples', 64));
 for (const m of [wasm, cpu]) {
   console.log(
-    `${m.backend.padEnd(4)}  ${m.samplesPerSecond.toFixed(1).padStart(8)} samples/s  ` +
-      `(${m.steps} steps of ${BATCH}; loss ${m.firstLoss.toFixed(4)} → ${m.lastLoss.toFixed(4)})`,
+    `cnn ${m.backend.padEnd(4)}  ${m.samplesPerSecond.toFixed(1).padStart(8)} samples/s  (${m.n} examples, batch 32, loss ${m.loss.toFixed(4)})`,
   );
 }
 console.log(`wasm / cpu = ${(wasm.samplesPerSecond / cpu.samplesPerSecond).toFixed(1)}×`);

@@ -1,4 +1,5 @@
 import { parentPort, threadId } from 'node:worker_threads';
+import { version_core as tfjsVersion } from '@tensorflow/tfjs-core';
 import { Comlink, nodeEndpoint } from '../common/comlink.ts';
 import type { HospitalHostApi, HostInfo, HostSetup } from '../protocol/host-api.ts';
 import type { EvaluateInstructions, EvaluateReply, FitInstructions, FitReply } from '../protocol/messages.ts';
@@ -28,7 +29,7 @@ class HospitalHost implements HospitalHostApi {
         );
       }
       this.#faults = setup.faults;
-      return { threadId, backend };
+      return { threadId, backend, tfjs: tfjsVersion };
     });
   }
 

@@ -26,6 +26,8 @@ export interface HostInfo {
   readonly threadId: number;
   /** tfjs backend actually active in the thread. */
   readonly backend: string;
+  /** Version of tfjs-core in the thread. */
+  readonly tfjs: string;
 }
 
 /**

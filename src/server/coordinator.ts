@@ -2,7 +2,7 @@ import { stream } from '../common/rng.ts';
 import type { ParamSpec } from '../common/params.ts';
 import { inputShapeOf } from '../protocol/cdm.ts';
 import type { EvaluateReply, Metrics } from '../protocol/messages.ts';
-import type { HostSetup } from '../protocol/host-api.ts';
+import type { HostInfo, HostSetup } from '../protocol/host-api.ts';
 import type { BackendChoice, Scenario } from '../scenario/schema.ts';
 import { initialParameters, parameterSpec } from '../models/architecture.ts';
 import { admitEvaluateReply, admitFitReply, ProtocolViolation } from './boundary.ts';
@@ -79,7 +79,7 @@ export interface RunResult {
   readonly inputShape: readonly number[];
   readonly parameters: Float32Array;
   readonly backend: string;
-  readonly threads: readonly { threadId: number; backend: string }[];
+  readonly threads: readonly HostInfo[];
   readonly assignment: Record<string, number>;
   readonly strategy: Record<string, unknown>;
   readonly final?: RoundRecord;

@@ -10,6 +10,8 @@ export interface Manifest {
   readonly node: string;
   readonly platform: string;
   readonly backend: string;
+  /** tfjs-core version the hospitals trained with. */
+  readonly tfjs: string;
   readonly workers: {
     readonly requested: number;
     /** Worker threads actually started and set up. */
@@ -67,6 +69,7 @@ export function writeRunResult(
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
     backend: result.backend,
+    tfjs: [...new Set(result.threads.map((t) => t.tfjs))].join(', '),
     workers: {
       requested: workersRequested,
       started: result.threads.length,
