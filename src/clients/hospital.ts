@@ -1,75 +1,108 @@
 import { stream } from '../common/rng.ts';
-import type { EvaluateInstructions, EvaluateReply, FitInstructions, FitReply } from '../protocol/messages.ts';
-import type { HospitalConfig, TrainingConfig } from '../scenario/schema.ts';
+import type {
+  EvaluateInstructions,
+  EvaluateReply,
+  FitInstructions,
+  FitReply,
+  Metrics,
+} from '../protocol/messages.ts';
+import type { EvaluationConfig, HospitalConfig, TrainingConfig } from '../scenario/schema.ts';
 import type { Examples, LocalTrainer } from '../models/types.ts';
-import { binaryMetrics } from './metrics.ts';
+import type { LocalData } from './data/index.ts';
+import { binaryMetrics, clinicalMetrics } from './metrics.ts';
 
-/** One hospital: its own partition and model, reachable only through fit, evaluate and local-only training. */
+/** Metrics of a model's predictions on held-out examples, by the scenario's evaluation settings. */
+export function evaluateOn(
+  trainer: LocalTrainer,
+  test: Examples,
+  groups: Readonly<Record<string, Uint8Array>>,
+  evaluation: EvaluationConfig,
+): EvaluateReply {
+  const probs = trainer.predict(test);
+  const reportable = Object.fromEntries(
+    Object.entries(groups).filter(
+      ([, mask]) => mask.reduce((a, b) => a + b, 0) >= evaluation.minSubgroupSize,
+    ),
+  );
+  return {
+    numExamples: test.n,
+    metrics: clinicalMetrics(test.y, probs, {
+      threshold: evaluation.threshold,
+      calibrationBins: evaluation.calibrationBins,
+      ...(evaluation.subgroups ? { subgroups: reportable } : {}),
+    }),
+  };
+}
+
+/** One hospital: its own data and model, reachable only through fit, evaluate and local-only training. */
 export class Hospital {
   readonly #config: HospitalConfig;
   readonly #seed: number;
   readonly #trainer: LocalTrainer;
-  readonly #train: Examples;
-  readonly #test: Examples;
+  readonly #data: LocalData;
+  readonly #evaluation: EvaluationConfig;
 
   constructor(
     config: HospitalConfig,
     seed: number,
     trainer: LocalTrainer,
-    partition: { train: Examples; test: Examples },
+    data: LocalData,
+    evaluation: EvaluationConfig,
   ) {
-    if (partition.train.n === 0) throw new Error(`hospital ${config.id}: the training split is empty`);
+    if (data.train.n === 0) throw new Error(`hospital ${config.id}: the training split is empty`);
     this.#config = config;
     this.#seed = seed;
     this.#trainer = trainer;
-    this.#train = partition.train;
-    this.#test = partition.test;
+    this.#data = data;
+    this.#evaluation = evaluation;
   }
 
   get id(): string {
     return this.#config.id;
   }
 
-  /** Local training from the global model; returns the new parameters and the training loss. */
+  /** Local training from the global model; returns the new parameters and scalar training metrics. */
   fit(global: Float32Array, ins: FitInstructions): FitReply {
     this.#trainer.setParameters(global);
+    const metrics: Metrics = {};
+    if (ins.reportInitialLoss === true) {
+      const loss = binaryMetrics(this.#data.train.y, this.#trainer.predict(this.#data.train)).loss;
+      if (loss !== undefined && Number.isFinite(loss)) metrics.initial_loss = loss;
+    }
     const rng = stream(this.#seed, 'train', this.id, `round-${ins.round}`);
-    const result = this.#trainer.train(this.#train, ins.training, rng);
+    const result = this.#trainer.train(this.#data.train, ins.training, rng);
+    if (Number.isFinite(result.loss)) metrics.train_loss = result.loss;
+    metrics.local_steps = result.steps;
     return {
       vectors: { parameters: this.#trainer.getParameters() },
-      numExamples: this.#train.n,
-      metrics: Number.isFinite(result.loss) ? { train_loss: result.loss } : {},
+      numExamples: this.#data.train.n,
+      metrics,
     };
   }
 
   /** Metrics of the given model on the held-out split. */
   evaluate(global: Float32Array, _ins: EvaluateInstructions): EvaluateReply {
     this.#trainer.setParameters(global);
-    return this.#evaluateCurrent();
+    return evaluateOn(this.#trainer, this.#data.test, this.#data.testGroups, this.#evaluation);
   }
 
   /** Trains alone for `epochs` epochs from `initial` and evaluates; only metrics leave. */
   localOnly(initial: Float32Array, training: TrainingConfig, epochs: number): EvaluateReply {
     this.#trainer.setParameters(initial);
     this.#trainer.train(
-      this.#train,
+      this.#data.train,
       { ...training, localEpochs: epochs },
       stream(this.#seed, 'local-only', this.id),
     );
-    return this.#evaluateCurrent();
+    return evaluateOn(this.#trainer, this.#data.test, this.#data.testGroups, this.#evaluation);
   }
 
   /** A few training inputs, for the test-only fault that tries to smuggle rows out. */
   sampleRows(count: number): number[][] {
-    const d = this.#train.x.length / this.#train.n;
+    const { x, n } = this.#data.train;
+    const d = x.length / n;
     const rows: number[][] = [];
-    for (let r = 0; r < Math.min(count, this.#train.n); r++)
-      rows.push(Array.from(this.#train.x.subarray(r * d, (r + 1) * d)));
+    for (let r = 0; r < Math.min(count, n); r++) rows.push(Array.from(x.subarray(r * d, (r + 1) * d)));
     return rows;
-  }
-
-  #evaluateCurrent(): EvaluateReply {
-    const probs = this.#trainer.predict(this.#test);
-    return { numExamples: this.#test.n, metrics: binaryMetrics(this.#test.y, probs) };
   }
 }

@@ -1,12 +1,12 @@
-import type { Metrics } from '../protocol/messages.ts';
+import { MAX_METRICS, type Metrics } from '../protocol/messages.ts';
 
 const EPS = 1e-7;
 
-/** Inputs that binary metrics cannot be computed from; names the row, never a patient value. */
+/** Inputs that metrics cannot be computed from; names the row or option, never a patient value. */
 export class MetricsInputError extends Error {
   override readonly name = 'MetricsInputError';
   constructor(
-    readonly field: 'labels' | 'probs',
+    readonly field: 'labels' | 'probs' | 'subgroups' | 'threshold' | 'calibrationBins',
     readonly row: number | undefined,
     message: string,
   ) {
@@ -20,12 +20,156 @@ export class MetricsInputError extends Error {
  * one half). `auroc` is absent when the labels hold one class only; with no examples the result is empty.
  */
 export function binaryMetrics(labels: Float32Array, probs: Float32Array): Metrics {
+  const n = checkInputs(labels, probs);
+  if (n === 0) return {};
+  const { nPos, pos, neg } = byClass(labels, probs);
+  let lossSum = 0;
+  let correct = 0;
+  for (let i = 0; i < n; i++) {
+    const p = probs[i]!;
+    const y = labels[i]!;
+    lossSum += crossEntropy(y, p);
+    if (p >= 0.5 === (y === 1)) correct++;
+  }
+  const metrics: Metrics = { loss: lossSum / n, accuracy: correct / n };
+  if (nPos > 0 && nPos < n) metrics.auroc = auroc(pos, neg);
+  return metrics;
+}
+
+/** Metrics reported for each subgroup, as `<metric>__<group>`, besides the count `n__<group>`. */
+export const SUBGROUP_METRICS = ['auroc', 'auprc', 'sensitivity', 'specificity', 'brier'] as const;
+/** A metric reported per subgroup. */
+export type SubgroupMetric = (typeof SUBGROUP_METRICS)[number];
+
+/** Metrics {@link clinicalMetrics} reports over all examples. */
+export const OVERALL_METRICS = [
+  'loss',
+  'accuracy',
+  'auroc',
+  'auprc',
+  'sensitivity',
+  'specificity',
+  'brier',
+  'ece',
+] as const;
+
+/** Most subgroups one call may report: 8 overall + 9 × (5 + 1) = 62 ≤ {@link MAX_METRICS}. */
+export const MAX_SUBGROUPS = Math.floor(
+  (MAX_METRICS - OVERALL_METRICS.length) / (SUBGROUP_METRICS.length + 1),
+);
+
+const SUBGROUP_NAME = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
+const LONGEST_SUBGROUP_NAME = 32 - 2 - Math.max(...SUBGROUP_METRICS.map((m) => m.length));
+
+/** How {@link clinicalMetrics} scores: decision threshold, calibration bins and optional subgroup masks. */
+export interface ClinicalMetricsOptions {
+  /** A prediction is positive when p ≥ threshold; must lie in (0, 1). */
+  readonly threshold: number;
+  /** Equal-width bins over [0, 1] for the expected calibration error; an integer ≥ 1. */
+  readonly calibrationBins: number;
+  /** Group name → 0/1 mask over the examples, e.g. `female`, `age_65plus`. */
+  readonly subgroups?: Readonly<Record<string, Uint8Array>>;
+}
+
+/**
+ * Clinical metrics of predicted probabilities against 0/1 labels. Over all examples: `loss` (as in
+ * {@link binaryMetrics}), `accuracy`, `sensitivity` and `specificity` (positive when p ≥ threshold),
+ * `auroc` (Mann–Whitney, ties ½), `auprc` (average precision Σ ΔRecall·Precision over distinct scores,
+ * tied scores taken together, as scikit-learn), `brier` (mean (p − y)²) and `ece` (Σ over equal-width bins
+ * of (bin count / n)·|mean p − mean y|; bins are [k/B, (k+1)/B), the last one closed).
+ *
+ * A metric undefined for the data is absent, never NaN: `auroc` needs both classes, `auprc` and
+ * `sensitivity` a positive, `specificity` a negative; with no examples the result is empty.
+ *
+ * For each subgroup with ≥ 1 example (in name order) it adds `n__<group>` (the count) and
+ * `<metric>__<group>` for each of {@link SUBGROUP_METRICS} defined on that group, so 5 groups give at most
+ * 8 + 5 × 6 = 38 metrics. Group names are lowercase snake case of at most 19 characters (so every name
+ * fits `METRIC_NAME`) with no `__`; at most {@link MAX_SUBGROUPS} groups.
+ */
+export function clinicalMetrics(
+  labels: Float32Array,
+  probs: Float32Array,
+  options: ClinicalMetricsOptions,
+): Metrics {
+  const n = checkInputs(labels, probs);
+  const { threshold, calibrationBins: bins } = options;
+  if (!(threshold > 0 && threshold < 1)) {
+    throw new MetricsInputError('threshold', undefined, 'threshold: expected a number in (0, 1)');
+  }
+  if (!Number.isInteger(bins) || bins < 1) {
+    throw new MetricsInputError('calibrationBins', undefined, 'calibrationBins: expected an integer ≥ 1');
+  }
+  const groups = Object.keys(options.subgroups ?? {}).sort();
+  checkSubgroups(groups, options.subgroups ?? {}, n);
+  if (n === 0) return {};
+  const metrics = scores(labels, probs, threshold, bins);
+  for (const group of groups) {
+    const mask = options.subgroups![group]!;
+    let size = 0;
+    for (let i = 0; i < n; i++) size += mask[i]!;
+    if (size === 0) continue;
+    const y = new Float32Array(size);
+    const p = new Float32Array(size);
+    for (let i = 0, k = 0; i < n; i++) {
+      if (mask[i] === 1) {
+        y[k] = labels[i]!;
+        p[k++] = probs[i]!;
+      }
+    }
+    const m = scores(y, p, threshold, bins);
+    metrics[`n__${group}`] = size;
+    for (const name of SUBGROUP_METRICS) {
+      const v = m[name];
+      if (v !== undefined) metrics[`${name}__${group}`] = v;
+    }
+  }
+  return metrics;
+}
+
+function scores(labels: Float32Array, probs: Float32Array, threshold: number, bins: number): Metrics {
+  const n = labels.length;
+  const { nPos, pos, neg } = byClass(labels, probs);
+  const nNeg = n - nPos;
+  const binCount = new Float64Array(bins);
+  const binP = new Float64Array(bins);
+  const binY = new Float64Array(bins);
+  let lossSum = 0;
+  let brierSum = 0;
+  let tp = 0;
+  let tn = 0;
+  for (let i = 0; i < n; i++) {
+    const p = probs[i]!;
+    const y = labels[i]!;
+    lossSum += crossEntropy(y, p);
+    brierSum += (p - y) * (p - y);
+    if (p >= threshold) {
+      if (y === 1) tp++;
+    } else if (y === 0) tn++;
+    const b = Math.min(bins - 1, Math.floor(p * bins));
+    binCount[b]!++;
+    binP[b]! += p;
+    binY[b]! += y;
+  }
+  let ece = 0;
+  for (let b = 0; b < bins; b++) if (binCount[b]! > 0) ece += Math.abs(binP[b]! - binY[b]!) / n;
+  const metrics: Metrics = { loss: lossSum / n, accuracy: (tp + tn) / n };
+  if (nPos > 0 && nNeg > 0) metrics.auroc = auroc(pos, neg);
+  if (nPos > 0) {
+    metrics.auprc = averagePrecision(pos, neg);
+    metrics.sensitivity = tp / nPos;
+  }
+  if (nNeg > 0) metrics.specificity = tn / nNeg;
+  metrics.brier = brierSum / n;
+  metrics.ece = ece;
+  return metrics;
+}
+
+/** Validates labels and probabilities row by row; returns the number of examples. */
+function checkInputs(labels: Float32Array, probs: Float32Array): number {
   const n = labels.length;
   if (probs.length !== n) {
     throw new MetricsInputError('probs', undefined, `probs: expected ${n} predictions, one per label`);
   }
-  if (n === 0) return {};
-  let nPos = 0;
   for (let i = 0; i < n; i++) {
     const y = labels[i]!;
     if (y !== 0 && y !== 1) throw new MetricsInputError('labels', i, `label at row ${i}: expected 0 or 1`);
@@ -33,34 +177,72 @@ export function binaryMetrics(labels: Float32Array, probs: Float32Array): Metric
     if (!(p >= 0 && p <= 1)) {
       throw new MetricsInputError('probs', i, `prediction at row ${i}: expected a probability in [0, 1]`);
     }
-    nPos += y;
   }
-  const pos = new Float32Array(nPos);
-  const neg = new Float32Array(n - nPos);
-  let lossSum = 0;
-  let correct = 0;
-  for (let i = 0, a = 0, b = 0; i < n; i++) {
-    const p = probs[i]!;
-    const c = p < EPS ? EPS : p > 1 - EPS ? 1 - EPS : p;
-    if (labels[i] === 1) {
-      lossSum -= Math.log(c);
-      if (p >= 0.5) correct++;
-      pos[a++] = p;
-    } else {
-      lossSum -= Math.log(1 - c);
-      if (p < 0.5) correct++;
-      neg[b++] = p;
-    }
-  }
-  const metrics: Metrics = { loss: lossSum / n, accuracy: correct / n };
-  if (nPos > 0 && nPos < n) metrics.auroc = auroc(pos, neg);
-  return metrics;
+  return n;
 }
 
-/** P(score of a positive > score of a negative) + ½ P(tie), by sorting each class and merging. */
-function auroc(pos: Float32Array, neg: Float32Array): number {
+function checkSubgroups(
+  groups: readonly string[],
+  masks: Readonly<Record<string, Uint8Array>>,
+  n: number,
+): void {
+  if (groups.length > MAX_SUBGROUPS) {
+    throw new MetricsInputError(
+      'subgroups',
+      undefined,
+      `subgroups: at most ${MAX_SUBGROUPS} fit in ${MAX_METRICS} metrics, got ${groups.length}`,
+    );
+  }
+  for (const group of groups) {
+    if (!SUBGROUP_NAME.test(group) || group.length > LONGEST_SUBGROUP_NAME) {
+      throw new MetricsInputError(
+        'subgroups',
+        undefined,
+        `subgroup "${group}": expected lowercase letters, digits and single underscores, starting with a ` +
+          `letter, at most ${LONGEST_SUBGROUP_NAME} characters`,
+      );
+    }
+    const mask = masks[group]!;
+    if (mask.length !== n) {
+      throw new MetricsInputError(
+        'subgroups',
+        undefined,
+        `subgroup "${group}": expected a mask of ${n} rows`,
+      );
+    }
+    for (let i = 0; i < n; i++) {
+      if (mask[i]! > 1) {
+        throw new MetricsInputError('subgroups', i, `subgroup "${group}" at row ${i}: expected 0 or 1`);
+      }
+    }
+  }
+}
+
+/** Each class's probabilities, sorted ascending. */
+function byClass(
+  labels: Float32Array,
+  probs: Float32Array,
+): { nPos: number; pos: Float32Array; neg: Float32Array } {
+  let nPos = 0;
+  for (let i = 0; i < labels.length; i++) nPos += labels[i]!;
+  const pos = new Float32Array(nPos);
+  const neg = new Float32Array(labels.length - nPos);
+  for (let i = 0, a = 0, b = 0; i < labels.length; i++) {
+    if (labels[i] === 1) pos[a++] = probs[i]!;
+    else neg[b++] = probs[i]!;
+  }
   pos.sort();
   neg.sort();
+  return { nPos, pos, neg };
+}
+
+function crossEntropy(y: number, p: number): number {
+  const c = p < EPS ? EPS : p > 1 - EPS ? 1 - EPS : p;
+  return y === 1 ? -Math.log(c) : -Math.log(1 - c);
+}
+
+/** P(score of a positive > score of a negative) + ½ P(tie), by merging the sorted classes. */
+function auroc(pos: Float32Array, neg: Float32Array): number {
   let wins = 0;
   let below = 0;
   let j = 0;
@@ -80,4 +262,28 @@ function auroc(pos: Float32Array, neg: Float32Array): number {
     wins += tiedPos * (below + 0.5 * tiedNeg);
   }
   return wins / (pos.length * neg.length);
+}
+
+/** Σ over distinct scores, highest first, of (new positives / all positives) · precision at that score. */
+function averagePrecision(pos: Float32Array, neg: Float32Array): number {
+  let i = pos.length - 1;
+  let j = neg.length - 1;
+  let tp = 0;
+  let fp = 0;
+  let sum = 0;
+  while (i >= 0) {
+    const v = j >= 0 && neg[j]! > pos[i]! ? neg[j]! : pos[i]!;
+    let newPos = 0;
+    while (i >= 0 && pos[i] === v) {
+      newPos++;
+      i--;
+    }
+    while (j >= 0 && neg[j] === v) {
+      fp++;
+      j--;
+    }
+    tp += newPos;
+    if (newPos > 0) sum += (newPos * tp) / (tp + fp);
+  }
+  return sum / pos.length;
 }

@@ -1,34 +1,40 @@
 import { parentPort, threadId } from 'node:worker_threads';
 import { version_core as tfjsVersion } from '@tensorflow/tfjs-core';
 import { Comlink, nodeEndpoint } from '../common/comlink.ts';
-import type { HospitalHostApi, HostInfo, HostSetup } from '../protocol/host-api.ts';
+import { stream } from '../common/rng.ts';
+import type { HospitalHostApi, HostInfo, HostSetup, PooledReply } from '../protocol/host-api.ts';
 import type { EvaluateInstructions, EvaluateReply, FitInstructions, FitReply } from '../protocol/messages.ts';
-import type { FaultConfig, TrainingConfig } from '../scenario/schema.ts';
+import type { HospitalConfig, SourceConfig, TrainingConfig } from '../scenario/schema.ts';
 import { inputShapeOf } from '../protocol/cdm.ts';
 import { selectBackend } from '../models/backend.ts';
 import { createTfjsTrainer } from '../models/tfjs-trainer.ts';
-import { buildPartition } from './data/index.ts';
+import type { LocalTrainer } from '../models/types.ts';
+import {
+  buildLocalData,
+  buildScoringData,
+  concatExamples,
+  exportLocalData,
+  type DataContext,
+} from './data/index.ts';
 import { breakReply, faultFor } from './faults.ts';
-import { Hospital } from './hospital.ts';
+import { evaluateOn, Hospital } from './hospital.ts';
 
 /** The hospitals of one worker thread; their data is built here and never leaves. */
 class HospitalHost implements HospitalHostApi {
   readonly #hospitals = new Map<string, Hospital>();
-  #faults: readonly FaultConfig[] = [];
+  #setup: HostSetup | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
   setup(setup: HostSetup): Promise<HostInfo> {
     return this.#serial(async () => {
       const backend = await selectBackend(setup.backend, setup.model);
-      const inputShape = inputShapeOf(setup.data.kind);
-      for (const config of setup.hospitals) {
-        const partition = buildPartition(config, setup.data, setup.seed);
-        this.#hospitals.set(
-          config.id,
-          new Hospital(config, setup.seed, createTfjsTrainer(setup.model, inputShape), partition),
-        );
+      this.#setup = setup;
+      for (const id of setup.hosted) {
+        const config = setup.hospitals.find((h) => h.id === id);
+        if (config === undefined) throw new Error(`hospital ${id} is not in the scenario`);
+        const data = buildLocalData(id, this.#context());
+        this.#hospitals.set(id, new Hospital(config, setup.seed, this.#trainer(), data, setup.evaluation));
       }
-      this.#faults = setup.faults;
       return { threadId, backend, tfjs: tfjsVersion };
     });
   }
@@ -37,7 +43,7 @@ class HospitalHost implements HospitalHostApi {
     return this.#serial(() => {
       const h = this.#hospital(hospital);
       const reply = h.fit(global, ins);
-      const fault = faultFor(this.#faults, hospital, ins.round);
+      const fault = faultFor(this.#config().faults, hospital, ins.round);
       const out =
         fault === undefined
           ? reply
@@ -57,6 +63,60 @@ class HospitalHost implements HospitalHostApi {
     epochs: number,
   ): Promise<EvaluateReply> {
     return this.#serial(() => this.#hospital(hospital).localOnly(initial, training, epochs));
+  }
+
+  pooled(initial: Float32Array, training: TrainingConfig, epochs: number): Promise<PooledReply> {
+    return this.#serial(() => {
+      const setup = this.#config();
+      const data = setup.hospitals.map((h) => ({ id: h.id, local: buildLocalData(h.id, this.#context()) }));
+      const trainer = this.#trainer();
+      try {
+        trainer.setParameters(initial);
+        const union = concatExamples(data.map((d) => d.local.train));
+        trainer.train(union, { ...training, localEpochs: epochs }, stream(setup.seed, 'pooled'));
+        return {
+          evaluations: Object.fromEntries(
+            data.map((d) => [d.id, evaluateOn(trainer, d.local.test, d.local.testGroups, setup.evaluation)]),
+          ),
+          trainExamples: Object.fromEntries(data.map((d) => [d.id, d.local.train.n])),
+        };
+      } finally {
+        trainer.dispose();
+      }
+    });
+  }
+
+  exportData(hospital: string, outDir: string): Promise<SourceConfig> {
+    return this.#serial(() => exportLocalData(hospital, this.#context(), outDir));
+  }
+
+  score(site: HospitalConfig, parameters: Float32Array): Promise<EvaluateReply> {
+    return this.#serial(() => {
+      const setup = this.#config();
+      const { test, testGroups } = buildScoringData(site, this.#context());
+      const trainer = this.#trainer();
+      try {
+        trainer.setParameters(parameters);
+        return evaluateOn(trainer, test, testGroups, setup.evaluation);
+      } finally {
+        trainer.dispose();
+      }
+    });
+  }
+
+  #config(): HostSetup {
+    if (this.#setup === undefined) throw new Error(`worker thread ${threadId} has not been set up`);
+    return this.#setup;
+  }
+
+  #context(): DataContext {
+    const s = this.#config();
+    return { seed: s.seed, data: s.data, hospitals: s.hospitals, baseDir: s.baseDir };
+  }
+
+  #trainer(): LocalTrainer {
+    const s = this.#config();
+    return createTfjsTrainer(s.model, inputShapeOf(s.data));
   }
 
   #hospital(id: string): Hospital {

@@ -1,3 +1,5 @@
+import type { DataConfig } from '../scenario/schema.ts';
+
 /**
  * The common data model: the feature layout every hospital maps its records to before training. It is an
  * agreement between sites (names, order, reference scaling), not data; both coordinator and clients read it.
@@ -35,10 +37,12 @@ export const COHORT_FEATURES: readonly CdmFeature[] = [
 /** Name of the binary outcome in the cohort common data model. */
 export const COHORT_LABEL = 'disease';
 
-/** The kinds of dataset a scenario can declare, with the shape of one example's input. */
-export function inputShapeOf(dataKind: 'synthetic-cohort'): readonly number[] {
-  switch (dataKind) {
+/** The shape of one example's input for the data a scenario declares. */
+export function inputShapeOf(data: DataConfig): readonly number[] {
+  switch (data.kind) {
     case 'synthetic-cohort':
       return [COHORT_FEATURES.length];
+    case 'synthetic-imaging':
+      return [data.size, data.size, 1];
   }
 }

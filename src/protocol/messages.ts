@@ -9,7 +9,7 @@ export type VectorName = (typeof VECTOR_NAMES)[number];
 export type Metrics = Record<string, number>;
 
 /** Most metrics one reply may carry. */
-export const MAX_METRICS = 16;
+export const MAX_METRICS = 64;
 /** The form of a metric name. */
 export const METRIC_NAME = /^[a-z][a-z0-9_]{0,31}$/;
 
@@ -17,6 +17,8 @@ export const METRIC_NAME = /^[a-z][a-z0-9_]{0,31}$/;
 export interface FitInstructions {
   readonly round: number;
   readonly training: TrainingConfig;
+  /** Also report `initial_loss`: the training loss of the received model before local training (q-FedAvg). */
+  readonly reportInitialLoss?: boolean;
 }
 
 /** What the coordinator asks of a hospital to evaluate the global model on its held-out split. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { canonicalJson, sha256 } from '../common/hash.ts';
-import { scenarioSchema, type BackendChoice, type Scenario } from './schema.ts';
+import { scenarioSchema, type BackendChoice, type BaselineName, type Scenario } from './schema.ts';
 
 /** Input that cannot be used: a scenario, a flag or a file. Names the place and what was expected. */
 export class InputError extends Error {
@@ -41,6 +41,7 @@ export interface Overrides {
   readonly seed?: number;
   readonly rounds?: number;
   readonly backend?: BackendChoice;
+  readonly baselines?: readonly BaselineName[];
 }
 
 /** The scenario after overrides, validated again so an override cannot make it invalid. */
@@ -50,6 +51,7 @@ export function applyOverrides(scenario: Scenario, overrides: Overrides): Scenar
     ...(overrides.seed === undefined ? {} : { seed: overrides.seed }),
     ...(overrides.rounds === undefined ? {} : { rounds: overrides.rounds }),
     ...(overrides.backend === undefined ? {} : { backend: overrides.backend }),
+    ...(overrides.baselines === undefined ? {} : { baselines: overrides.baselines }),
   };
   return parseScenario(merged, 'the scenario with flags applied');
 }

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { dataSchema, emrSchema, evaluationSchema, imagingSiteSchema, sourceSchema } from './data-schema.ts';
+import { strategySchema } from './strategy-schema.ts';
 
 const countryCode = z
   .string()
@@ -30,6 +32,16 @@ export const cohortSchema = z
       .max(0.5)
       .optional()
       .describe('probability that a recorded label is flipped'),
+    measurement: z
+      .partialRecord(
+        z.enum(['bmi', 'sbp', 'glucose', 'cholesterol']),
+        z.strictObject({
+          offset: z.number().default(0).describe('calibration offset added to every reading, in CDM units'),
+          sd: z.number().min(0).default(0).describe('standard deviation of extra device noise, in CDM units'),
+        }),
+      )
+      .optional()
+      .describe("this site's devices: calibration offset and extra noise per measured feature"),
   })
   .describe("Departures of one hospital's patients from its country's population profile.");
 
@@ -40,6 +52,11 @@ export const hospitalSchema = z.strictObject({
   country: countryCode.describe('country whose law governs the site and its data'),
   patients: z.int().min(20).max(10_000_000).describe('number of patients in the partition'),
   cohort: cohortSchema.default({}),
+  imaging: imagingSiteSchema.default({ scanner: { contrast: 1, noise: 0.1, blur: 0, shift: 0 } }),
+  source: sourceSchema.default({ kind: 'generate' }),
+  emr: emrSchema
+    .optional()
+    .describe("the site's own record format; absent: its records already follow the common data model"),
 });
 
 /** A test-only hospital behaviour: the hospital's reply breaks the protocol in the named way. */
@@ -99,26 +116,6 @@ export const trainingSchema = z.strictObject({
     .describe('local optimizer; its state starts afresh each round'),
 });
 
-export const strategySchema = z.discriminatedUnion('name', [
-  z
-    .strictObject({
-      name: z.literal('fedavg'),
-      fractionFit: z
-        .number()
-        .gt(0)
-        .max(1)
-        .default(1)
-        .describe('share of hospitals sampled for training per round'),
-      fractionEvaluate: z
-        .number()
-        .gt(0)
-        .max(1)
-        .default(1)
-        .describe('share of hospitals sampled for evaluation'),
-    })
-    .describe('FedAvg: example-weighted mean of client parameters (McMahan et al., 2017)'),
-]);
-
 export const backendSchema = z
   .enum(['auto', 'tensorflow', 'wasm', 'cpu'])
   .describe(
@@ -149,22 +146,37 @@ export const scenarioSchema = z
         name: z.string().optional(),
       })
       .describe('where the coordinator runs: decides which crossings cross a border'),
-    data: z.discriminatedUnion('kind', [
-      z.strictObject({
-        kind: z.literal('synthetic-cohort'),
-        testFraction: z
-          .number()
-          .gt(0)
-          .lt(1)
-          .default(0.25)
-          .describe('share of each hospital held out for evaluation'),
-      }),
-    ]),
+    data: dataSchema,
     hospitals: z.array(hospitalSchema).min(1).max(1000),
     model: modelSchema,
     training: trainingSchema.default({ localEpochs: 1, batchSize: 32, learningRate: 0.05, optimizer: 'sgd' }),
     strategy: strategySchema.default({ name: 'fedavg', fractionFit: 1, fractionEvaluate: 1 }),
+    evaluation: evaluationSchema.default({
+      threshold: 0.5,
+      calibrationBins: 10,
+      subgroups: true,
+      minSubgroupSize: 10,
+    }),
+    baselines: z
+      .array(z.enum(['local-only', 'pooled']))
+      .default([])
+      .describe('comparisons run beside the federation; pooled breaks data sovereignty and is marked so'),
     faults: z.array(faultSchema).default([]),
+    sweep: z
+      .strictObject({
+        parameter: z
+          .string()
+          .regex(/^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z0-9]+)*$/, {
+            error: 'expected a dotted path such as "data.partition.alpha"',
+          })
+          .describe('dotted path of the scenario field to vary'),
+        values: z
+          .array(z.union([z.number(), z.string(), z.boolean()]))
+          .min(1)
+          .max(100),
+      })
+      .optional()
+      .describe('run one variant per value of a field, each into its own folder, and tabulate them'),
   })
   .superRefine((s, ctx) => {
     const seen = new Set<string>();
@@ -194,6 +206,32 @@ export const scenarioSchema = z
         });
       }
     });
+    if (s.data.partition.kind !== 'natural') {
+      s.hospitals.forEach((h, i) => {
+        if (h.source.kind !== 'generate') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['hospitals', i, 'source'],
+            message: `a hospital's own files cannot be repartitioned; use partition "natural" with a ${h.source.kind} source`,
+          });
+        }
+      });
+    }
+    s.hospitals.forEach((h, i) => {
+      const holds =
+        h.source.kind === 'csv'
+          ? 'synthetic-cohort'
+          : h.source.kind === 'dicom'
+            ? 'synthetic-imaging'
+            : s.data.kind;
+      if (holds !== s.data.kind) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['hospitals', i, 'source', 'kind'],
+          message: `a ${h.source.kind} source holds ${holds} data, not ${s.data.kind}`,
+        });
+      }
+    });
     if (s.model.kind === 'cnn' && s.data.kind === 'synthetic-cohort') {
       ctx.addIssue({
         code: 'custom',
@@ -216,3 +254,9 @@ export type FaultConfig = Scenario['faults'][number];
 export type FaultBehaviour = FaultConfig['behaviour'];
 export type BackendChoice = Scenario['backend'];
 export type DataConfig = Scenario['data'];
+export type PartitionConfig = DataConfig['partition'];
+export type SourceConfig = HospitalConfig['source'];
+export type EmrConfig = NonNullable<HospitalConfig['emr']>;
+export type ScannerConfig = HospitalConfig['imaging']['scanner'];
+export type EvaluationConfig = Scenario['evaluation'];
+export type BaselineName = Scenario['baselines'][number];

@@ -1,27 +1,62 @@
 import type { Metrics } from '../protocol/messages.ts';
-import type { AggregatedEvaluation } from './strategies/strategy.ts';
+import { AGGREGATION_RULE, type AggregatedEvaluation } from './strategies/strategy.ts';
+
+/** Separates a metric from its subgroup, as `auroc__female`; see `clinicalMetrics` in the client code. */
+const SUBGROUP_SEPARATOR = '__';
+/** The metric that counts a subgroup's examples: `n__<group>`. */
+const COUNT = 'n';
+
+/** One reply's metrics and the examples behind them. */
+type Reply = { readonly numExamples: number; readonly metrics: Metrics };
 
 /**
- * Example-weighted mean of each metric over the replies that report it; a metric no reply reports is
- * absent. Replies must come in a fixed order (ascending hospital id) for the sums to be reproducible.
+ * Weighted mean of each metric over the replies that report it; a metric no reply reports is absent.
+ * A subgroup metric `<m>__<g>` is weighted by the reply's `n__<g>` (its examples in that subgroup) when
+ * the reply reports a non-negative `n__<g>`, otherwise by `numExamples` like every other metric; the
+ * counts `n__<g>` themselves are summed. Replies must come in a fixed order (ascending hospital id) for
+ * the sums to be reproducible.
  */
-export function weightedMetricMeans(
-  replies: readonly { readonly numExamples: number; readonly metrics: Metrics }[],
-): AggregatedEvaluation {
+export function weightedMetricMeans(replies: readonly Reply[]): AggregatedEvaluation {
   const sums = new Map<string, { weighted: number; weight: number }>();
+  const counts = new Map<string, number>();
   let numExamples = 0;
   for (const r of replies) {
     numExamples += r.numExamples;
     for (const [name, value] of Object.entries(r.metrics)) {
+      const cut = name.indexOf(SUBGROUP_SEPARATOR);
+      if (cut >= 0 && name.slice(0, cut) === COUNT) {
+        counts.set(name, (counts.get(name) ?? 0) + value);
+        continue;
+      }
+      const weight = cut >= 0 ? subgroupWeight(r, name.slice(cut)) : r.numExamples;
       const s = sums.get(name) ?? { weighted: 0, weight: 0 };
-      s.weighted += value * r.numExamples;
-      s.weight += r.numExamples;
+      s.weighted += value * weight;
+      s.weight += weight;
       sums.set(name, s);
     }
   }
-  const metrics: Metrics = {};
-  for (const [name, s] of [...sums].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (s.weight > 0) metrics[name] = s.weighted / s.weight;
+  const entries: [string, number][] = [...counts];
+  for (const [name, s] of sums) if (s.weight > 0) entries.push([name, s.weighted / s.weight]);
+  const metrics: Metrics = Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : 1)));
+  return { metrics, numExamples, aggregation: AGGREGATION_RULE };
+}
+
+/** The same means within each country, countries in sorted order; replies in a fixed order as above. */
+export function perCountry(
+  replies: readonly (Reply & { readonly country: string })[],
+): Record<string, AggregatedEvaluation> {
+  const byCountry = new Map<string, Reply[]>();
+  for (const r of replies) {
+    const list = byCountry.get(r.country) ?? [];
+    list.push(r);
+    byCountry.set(r.country, list);
   }
-  return { metrics, numExamples, aggregation: 'example-weighted mean of per-hospital metrics' };
+  return Object.fromEntries(
+    [...byCountry.keys()].sort().map((country) => [country, weightedMetricMeans(byCountry.get(country)!)]),
+  );
+}
+
+function subgroupWeight(reply: Reply, suffix: string): number {
+  const count = reply.metrics[COUNT + suffix];
+  return count !== undefined && count >= 0 ? count : reply.numExamples;
 }

@@ -27,6 +27,8 @@ export interface BoundaryContract {
   readonly parameterLength: number;
   /** Vectors a fit reply must carry, and the only ones it may. */
   readonly vectors: readonly VectorName[];
+  /** Metrics a fit reply must carry because the strategy needs them (e.g. FedNova's local_steps). */
+  readonly metrics?: readonly string[];
 }
 
 /** Admits a fit reply that carries exactly the declared vectors, a positive integer count and valid metrics. */
@@ -37,11 +39,11 @@ export function admitFitReply(raw: unknown, c: BoundaryContract): FitReply {
   exactKeys(vectorsIn, c.vectors, c.hospital, 'vectors');
   const vectors: Partial<Record<VectorName, Float32Array>> = {};
   for (const name of c.vectors) vectors[name] = admitVector(vectorsIn[name], c, `vectors.${name}`);
-  return {
-    vectors,
-    numExamples: admitCount(obj.numExamples, c.hospital, 1),
-    metrics: admitMetrics(obj.metrics, c.hospital),
-  };
+  const metrics = admitMetrics(obj.metrics, c.hospital);
+  for (const name of c.metrics ?? []) {
+    if (!(name in metrics)) throw new ProtocolViolation(c.hospital, `metrics.${name}`, 'present', 'nothing');
+  }
+  return { vectors, numExamples: admitCount(obj.numExamples, c.hospital, 1), metrics };
 }
 
 /** Admits an evaluation reply: a non-negative integer count and valid metrics, nothing else. */

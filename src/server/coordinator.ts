@@ -17,7 +17,8 @@ import type {
   HospitalRef,
 } from './strategies/strategy.ts';
 import { WorkerFailure, WorkerPool } from './worker-pool.ts';
-import { weightedMetricMeans } from './aggregate-metrics.ts';
+import { hostSetup } from './host-setup.ts';
+import { perCountry, weightedMetricMeans } from './aggregate-metrics.ts';
 
 /** How to run a scenario, beyond the scenario itself. */
 export interface RunOptions {
@@ -25,8 +26,8 @@ export interface RunOptions {
   readonly threads: number;
   /** Backend after flag and environment overrides. */
   readonly backend: BackendChoice;
-  /** Also train each hospital alone for the same total epochs, for comparison. */
-  readonly localOnly: boolean;
+  /** Folder that relative paths in the scenario resolve against (the scenario file's folder). */
+  readonly baseDir: string;
   /** Real-time guard on every call to a worker, in milliseconds. */
   readonly timeoutMs: number;
   /** Receives every record as soon as it exists, so nothing is lost if the run stops. */
@@ -56,17 +57,26 @@ export interface RoundRecord {
   };
   readonly evaluate: AggregatedEvaluation & {
     readonly hospitals: HospitalMetrics;
+    /** The same means within each country. */
+    readonly countries: Record<string, AggregatedEvaluation>;
     readonly failures: readonly Failure[];
   };
   readonly bytes: ByteTotals;
 }
 
-/** The local-only baseline: each hospital trained alone, evaluated on its own held-out split. */
-export interface LocalOnlyResult extends AggregatedEvaluation {
+/**
+ * A baseline beside the federation, evaluated on each hospital's held-out split: local-only (each hospital
+ * alone) or pooled (one model on every hospital's records: a sovereignty violation, for research only).
+ */
+export interface BaselineResult extends AggregatedEvaluation {
+  readonly baseline: 'local-only' | 'pooled';
   readonly epochs: number;
   readonly hospitals: HospitalMetrics;
+  readonly countries: Record<string, AggregatedEvaluation>;
   /** Unweighted mean over hospitals of each metric. */
   readonly hospitalMean: Metrics;
+  /** True for the pooled oracle: patient records would have had to leave their hospitals. */
+  readonly sovereigntyViolation: boolean;
 }
 
 /** How a run ended and what it produced. */
@@ -83,7 +93,8 @@ export interface RunResult {
   readonly assignment: Record<string, number>;
   readonly strategy: Record<string, unknown>;
   readonly final?: RoundRecord;
-  readonly localOnly?: LocalOnlyResult;
+  readonly localOnly?: BaselineResult;
+  readonly pooled?: BaselineResult;
   readonly bytes: ByteTotals;
 }
 
@@ -94,7 +105,7 @@ export class RoundFailure extends Error {
 
 /** Runs the scenario's federation: sample → broadcast → fit → admit → aggregate → evaluate → record. */
 export async function runFederation(scenario: Scenario, options: RunOptions): Promise<RunResult> {
-  const inputShape = inputShapeOf(scenario.data.kind);
+  const inputShape = inputShapeOf(scenario.data);
   const spec = parameterSpec(scenario.model, inputShape);
   const initial = initialParameters(spec, stream(scenario.seed, 'init'));
   const strategy = createStrategy(scenario);
@@ -105,16 +116,10 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
     hospital,
     parameterLength: spec.length,
     vectors: strategy.vectors,
+    metrics: strategy.fitMetrics ?? [],
   });
 
-  const setupFor = (ids: readonly string[]): HostSetup => ({
-    seed: scenario.seed,
-    data: scenario.data,
-    model: scenario.model,
-    backend: options.backend,
-    hospitals: scenario.hospitals.filter((h) => ids.includes(h.id)),
-    faults: scenario.faults.filter((f) => ids.includes(f.hospital)),
-  });
+  const setupFor = (ids: readonly string[]) => hostSetup(scenario, options.backend, options.baseDir, ids);
   for (const h of hospitals) ledger.record(0, h.id, 'to-hospital', 'setup', setupFor([h.id]));
 
   const pool = await WorkerPool.start(
@@ -164,7 +169,13 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
           (fitFailures.length > 0 ? `; ${fitFailures.map((f) => f.reason).join('; ')}` : '');
         break;
       }
-      global = strategy.aggregateFit(round, global, fitResults, fitFailures);
+      try {
+        global = strategy.aggregateFit(round, global, fitResults, fitFailures);
+      } catch (e) {
+        if (!(e instanceof RangeError)) throw e;
+        stopReason = `round ${round}: ${strategy.name} cannot aggregate: ${e.message}`;
+        break;
+      }
 
       const evaluated = await evaluateAll(
         pool,
@@ -194,6 +205,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
         evaluate: {
           ...strategy.aggregateEvaluate(round, evaluated.results),
           hospitals: byHospital(evaluated.results),
+          countries: perCountry(withCountry(evaluated.results, countryOf)),
           failures: evaluated.failures,
         },
         bytes: ledger.totals(round),
@@ -202,8 +214,11 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       final = record;
     }
 
-    const localOnly = options.localOnly
+    const localOnly = scenario.baselines.includes('local-only')
       ? await runLocalOnly(pool, ledger, scenario, hospitals, initial)
+      : undefined;
+    const pooled = scenario.baselines.includes('pooled')
+      ? await runPooled(ledger, scenario, initial, setupFor([]), options.timeoutMs)
       : undefined;
     options.sink.crossings(ledger.takeUnflushed());
     return {
@@ -219,6 +234,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       strategy: strategy.summary(),
       ...(final === undefined ? {} : { final }),
       ...(localOnly === undefined ? {} : { localOnly }),
+      ...(pooled === undefined ? {} : { pooled }),
       bytes: ledger.totals(),
     };
   } finally {
@@ -240,7 +256,7 @@ function admit<T>(
   ledger: Ledger,
   round: number,
   hospital: string,
-  kind: 'fit-reply' | 'evaluate-reply' | 'local-only-reply',
+  kind: 'fit-reply' | 'evaluate-reply' | 'local-only-reply' | 'pooled-reply',
   outcome: Outcome,
   check: (raw: unknown) => T,
 ): { reply: T } | Failure {
@@ -317,7 +333,7 @@ async function runLocalOnly(
   scenario: Scenario,
   hospitals: readonly HospitalRef[],
   initial: Float32Array,
-): Promise<LocalOnlyResult> {
+): Promise<BaselineResult> {
   const epochs = scenario.rounds * scenario.training.localEpochs;
   const ids = hospitals.map((h) => h.id).sort(compareIds);
   const broadcast = shared(initial);
@@ -338,12 +354,64 @@ async function runLocalOnly(
   const { results, failures } = collectEvaluations(ledger, 0, ids, outcomes, 'local-only-reply');
   if (failures.length > 0)
     throw new RoundFailure(`local-only baseline: ${failures.map((f) => f.reason).join('; ')}`);
+  return baseline('local-only', epochs, results, new Map(hospitals.map((h) => [h.id, h.country])));
+}
+
+/** The name under which the pooled oracle's thread is reached: it hosts no hospital, it builds them all. */
+const POOLED_ORACLE = 'pooled-oracle';
+
+async function runPooled(
+  ledger: Ledger,
+  scenario: Scenario,
+  initial: Float32Array,
+  setup: HostSetup,
+  timeoutMs: number,
+): Promise<BaselineResult> {
+  const epochs = scenario.rounds * scenario.training.localEpochs;
+  const oracle = await WorkerPool.start([POOLED_ORACLE], 1, () => setup, timeoutMs);
+  try {
+    const reply = await oracle.call(POOLED_ORACLE, 'pooled-oracle training', (host) =>
+      host.pooled(shared(initial), scenario.training, epochs),
+    );
+    const ids = scenario.hospitals.map((h) => h.id).sort(compareIds);
+    const inputSize = inputShapeOf(scenario.data).reduce((a, b) => a * b, 1);
+    const results: EvaluateResult[] = [];
+    for (const id of ids) {
+      const count = reply.trainExamples[id];
+      if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) {
+        throw new ProtocolViolation(id, 'pooled trainExamples', 'a non-negative integer', 'something else');
+      }
+      ledger.recordPooledRecords(id, count * (inputSize + 1) * 4);
+      const outcome: Outcome = { ok: true, value: reply.evaluations[id] };
+      const admitted = admit(ledger, 0, id, 'pooled-reply', outcome, (raw) => admitEvaluateReply(raw, id));
+      if ('reason' in admitted) throw new RoundFailure(`pooled baseline: ${admitted.reason}`);
+      results.push({ hospital: id, reply: admitted.reply });
+    }
+    return baseline('pooled', epochs, results, new Map(scenario.hospitals.map((h) => [h.id, h.country])));
+  } finally {
+    await oracle.close();
+  }
+}
+
+function baseline(
+  name: BaselineResult['baseline'],
+  epochs: number,
+  results: readonly EvaluateResult[],
+  countryOf: ReadonlyMap<string, string>,
+): BaselineResult {
   return {
     ...weightedMetricMeans(results.map((r) => r.reply)),
+    baseline: name,
     epochs,
     hospitals: byHospital(results),
+    countries: perCountry(withCountry(results, countryOf)),
     hospitalMean: unweightedMeans(results.map((r) => r.reply)),
+    sovereigntyViolation: name === 'pooled',
   };
+}
+
+function withCountry(results: readonly EvaluateResult[], countryOf: ReadonlyMap<string, string>) {
+  return results.map((r) => ({ country: countryOf.get(r.hospital)!, ...r.reply }));
 }
 
 function byHospital(results: readonly EvaluateResult[]): HospitalMetrics {

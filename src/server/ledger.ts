@@ -14,6 +14,8 @@ export type CrossingKind =
   | 'evaluate-reply'
   | 'local-only-instructions'
   | 'local-only-reply'
+  | 'pooled-reply'
+  | 'pooled-records'
   | 'error';
 
 /** One message across the boundary between the coordinator and a hospital's worker. */
@@ -35,6 +37,8 @@ export interface Crossing {
   readonly admitted: boolean;
   /** Why it was rejected: field and expectation, never a value. */
   readonly reason?: string;
+  /** Set on records a real deployment could not send without breaking data sovereignty (the pooled oracle). */
+  readonly sovereigntyViolation?: true;
 }
 
 /** Totals of bytes crossed. */
@@ -85,6 +89,21 @@ export class Ledger {
       ...(verdict.reason === undefined ? {} : { reason: verdict.reason }),
     };
     this.#entries.push(entry);
+    return entry;
+  }
+
+  /**
+   * Records the patient records a pooled oracle used from `hospital`: nothing crossed in the simulation, but a
+   * real deployment would have had to send these bytes out of the hospital.
+   */
+  recordPooledRecords(hospital: string, bytes: number): Crossing {
+    const entry: Crossing = {
+      ...this.record(0, hospital, 'to-coordinator', 'pooled-records', {}),
+      bytes,
+      sha256: '',
+      sovereigntyViolation: true,
+    };
+    this.#entries[this.#entries.length - 1] = entry;
     return entry;
   }
 

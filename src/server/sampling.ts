@@ -1,5 +1,6 @@
 import { permutation, type Rng } from '../common/rng.ts';
 import type { HospitalRef } from './strategies/strategy.ts';
+import { clientsPerRound } from './strategies/validate.ts';
 
 /**
  * Samples `max(minimum, ceil(fraction × n))` hospitals (at most n) without replacement, returned in
@@ -12,7 +13,7 @@ export function sampleHospitals(
   rng: Rng,
 ): HospitalRef[] {
   const sorted = [...hospitals].sort((a, b) => compareIds(a.id, b.id));
-  const k = Math.min(sorted.length, Math.max(minimum, Math.ceil(fraction * sorted.length - 1e-9)));
+  const k = clientsPerRound(sorted.length, fraction, minimum);
   if (k === sorted.length) return sorted;
   const order = permutation(sorted.length, rng);
   return Array.from(order.subarray(0, k))

@@ -147,7 +147,8 @@ describe('generateCohort', () => {
     expect(() =>
       generateCohort(hospital('bad-1', 'KR', 100, { currentSmokerRate: 0.7, formerSmokerRate: 0.5 }), 1),
     ).toThrow(PopulationProfileError);
-    expect(() => generateCohort(hospital('bad-1', 'KR', 0), 1)).toThrow(CohortError);
-    expect(() => generateCohort(hospital('bad-1', 'KR', 0), 1)).toThrow(/bad-1/);
+    const empty = { ...hospital('bad-1', 'KR', 100), patients: 0 };
+    expect(() => generateCohort(empty, 1)).toThrow(CohortError);
+    expect(() => generateCohort(empty, 1)).toThrow(/bad-1/);
   });
 });

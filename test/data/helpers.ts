@@ -1,4 +1,4 @@
-import type { HospitalConfig } from '../../src/scenario/schema.ts';
+import { hospitalSchema, type HospitalConfig } from '../../src/scenario/schema.ts';
 import type { Cohort } from '../../src/clients/data/cohort.ts';
 
 export function hospital(
@@ -7,7 +7,7 @@ export function hospital(
   patients: number,
   cohort: HospitalConfig['cohort'] = {},
 ): HospitalConfig {
-  return { id, country, patients, cohort };
+  return hospitalSchema.parse({ id, country, patients, cohort });
 }
 
 export function columnMeans(c: Cohort): Float64Array {

@@ -1,6 +1,7 @@
+import { dataSchema } from '../../src/scenario/data-schema.ts';
 import { describe, expect, it } from 'vitest';
 import { stream } from '../../src/common/rng.ts';
-import { buildPartition } from '../../src/clients/data/index.ts';
+import { buildLocalData } from '../../src/clients/data/index.ts';
 import { generateCohort } from '../../src/clients/data/cohort.ts';
 import { splitTrainTest, toExamples, SplitError } from '../../src/clients/data/split.ts';
 import { COHORT_FEATURES } from '../../src/protocol/cdm.ts';
@@ -91,12 +92,13 @@ describe('toExamples', () => {
   });
 });
 
-describe('buildPartition', () => {
+describe('buildLocalData', () => {
   it('splits a hospital into train and test deterministically', () => {
     const h = hospital('kr-seoul-1', 'KR', 1000);
-    const data = { kind: 'synthetic-cohort', testFraction: 0.25 } as const;
-    const a = buildPartition(h, data, 7);
-    const b = buildPartition(h, data, 7);
+    const data = dataSchema.parse({ kind: 'synthetic-cohort', testFraction: 0.25 });
+    const ctx = { seed: 7, data, hospitals: [h], baseDir: '.' };
+    const a = buildLocalData(h.id, ctx);
+    const b = buildLocalData(h.id, ctx);
     expect(a.train.n + a.test.n).toBe(1000);
     expect(a.test.n).toBeGreaterThanOrEqual(245);
     expect(a.test.n).toBeLessThanOrEqual(255);

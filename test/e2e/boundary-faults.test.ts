@@ -27,7 +27,7 @@ describe('malformed replies from real workers are rejected at the boundary', () 
     expect(reasons[0]!['cn-b']).toMatch(
       /^hospital cn-b: vectors\.parameters\[0\] must be finite \(got NaN\)/,
     );
-    expect(reasons[1]!['kr-b']).toMatch(/^hospital kr-b: metrics must be at most 16 entries/);
+    expect(reasons[1]!['kr-b']).toMatch(/^hospital kr-b: metrics must be at most 64 entries/);
     expect(reasons[1]!['cn-b']).toMatch(
       /^hospital cn-b: vectors\.parameters must be of length \d+ \(got length \d+\)/,
     );

@@ -9,9 +9,9 @@ describe('on quickstart, FedAvg beats each hospital training alone', () => {
   it('has a higher AUROC than the local-only models over 3 seeds', async () => {
     const rows = [];
     for (const seed of [1, 2, 3]) {
-      const { result } = await runInMemory(applyOverrides(quickstart, { seed, backend: 'wasm' }), {
-        localOnly: true,
-      });
+      const { result } = await runInMemory(
+        applyOverrides(quickstart, { seed, backend: 'wasm', baselines: ['local-only'] }),
+      );
       const fl = result.final!.evaluate.metrics.auroc!;
       const local = result.localOnly!.metrics.auroc!;
       const localUnweighted = result.localOnly!.hospitalMean.auroc!;

@@ -35,14 +35,14 @@ export interface MemoryRun {
 /** Runs a scenario with real worker threads, keeping every record in memory. */
 export async function runInMemory(
   scenario: Scenario,
-  options: { threads?: number; localOnly?: boolean } = {},
+  options: { threads?: number } = {},
 ): Promise<MemoryRun> {
   const rounds: RoundRecord[] = [];
   const crossings: Crossing[] = [];
   const result = await runFederation(scenario, {
     threads: options.threads ?? scenario.hospitals.length,
     backend: scenario.backend,
-    localOnly: options.localOnly ?? false,
+    baseDir: process.cwd(),
     timeoutMs: 120_000,
     sink: {
       round: (r, c) => {

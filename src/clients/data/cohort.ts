@@ -97,7 +97,9 @@ const CHOLESTEROL_PER_BMI = 1.2;
 /**
  * Generates a hospital's cohort from the stream `seed/data/<hospital id>` alone, so it depends on nothing but
  * the seed and this hospital's own configuration. The expected share of true cases equals the profile's
- * prevalence; each recorded label is then flipped with probability `labelNoise`.
+ * prevalence; each recorded label is then flipped with probability `labelNoise`. A site's `measurement`
+ * settings then perturb only the recorded bmi, sbp, glucose and cholesterol, from their own streams
+ * `seed/measurement/<hospital id>/<feature>`; the disease is drawn from the true values.
  */
 export function generateCohort(hospital: HospitalConfig, seed: number): Cohort {
   const n = hospital.patients;
@@ -118,7 +120,59 @@ export function generateCohort(hospital: HospitalConfig, seed: number): Cohort {
     const flipped = rng.next() < noise;
     labels[i] = diseased !== flipped ? 1 : 0;
   }
+  const measurement = hospital.cohort.measurement;
+  if (measurement !== undefined) applyMeasurement(hospital.id, measurement, seed, features);
   return { n, features, labels };
+}
+
+type Measured = keyof NonNullable<HospitalConfig['cohort']['measurement']>;
+
+const MEASURED: readonly { name: Measured; column: number; decimals: 0 | 1 }[] = [
+  { name: 'bmi', column: BMI, decimals: 1 },
+  { name: 'sbp', column: SBP, decimals: 0 },
+  { name: 'glucose', column: GLUCOSE, decimals: 0 },
+  { name: 'cholesterol', column: CHOLESTEROL, decimals: 0 },
+];
+
+/**
+ * A site's devices: each configured feature's recorded value becomes `true + offset + sd·z`, clamped to the
+ * plausible range at the recording precision. Runs after the labels are drawn, so the disease stays a
+ * function of the true values. Each feature's noise comes from its own stream
+ * `seed/measurement/<hospital id>/<feature>`, so one feature's settings never change another's values.
+ */
+function applyMeasurement(
+  hospitalId: string,
+  measurement: NonNullable<HospitalConfig['cohort']['measurement']>,
+  seed: number,
+  out: Float32Array,
+): void {
+  for (const { name, column, decimals } of MEASURED) {
+    const setting = measurement[name];
+    if (setting === undefined) continue;
+    const { offset, sd } = setting;
+    if (!Number.isFinite(offset)) {
+      throw new CohortError(
+        hospitalId,
+        `measurement.${name}.offset`,
+        `measurement.${name}.offset: expected a finite number`,
+      );
+    }
+    if (!(Number.isFinite(sd) && sd >= 0)) {
+      throw new CohortError(
+        hospitalId,
+        `measurement.${name}.sd`,
+        `measurement.${name}.sd: expected a finite number ≥ 0`,
+      );
+    }
+    if (offset === 0 && sd === 0) continue;
+    const rng = stream(seed, 'measurement', hospitalId, name);
+    const [lo, hi] = PLAUSIBLE_RANGES[name];
+    const round = decimals === 1 ? round1 : Math.round;
+    for (let o = column; o < out.length; o += NUM_FEATURES) {
+      const noise = sd > 0 ? sd * rng.normal() : 0;
+      out[o] = round(clamp(out[o]! + offset + noise, lo, hi));
+    }
+  }
 }
 
 function generateFeatures(p: ResolvedCohortProfile, rng: Rng, out: Float32Array, eta: Float64Array): void {

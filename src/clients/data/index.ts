@@ -1,8 +1,24 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { stream } from '../../common/rng.ts';
 import type { Examples } from '../../models/types.ts';
-import type { DataConfig, HospitalConfig } from '../../scenario/schema.ts';
-import { generateCohort } from './cohort.ts';
-import { splitTrainTest, toExamples } from './split.ts';
+import type { DataConfig, HospitalConfig, SourceConfig } from '../../scenario/schema.ts';
+import { generateCohort, type Cohort } from './cohort.ts';
+import { readCsv, writeCsv } from './csv.ts';
+import { readDicomFolder, writeDicomFolder } from './dicom.ts';
+import { EmrError, harmonise, ingestWithoutHarmonisation, toEmrTable, type EmrTable } from './emr.ts';
+import { generateImages } from './imaging.ts';
+import { partitionIndices } from './partition.ts';
+import {
+  concatRecords,
+  examplesOf,
+  labelsOf,
+  selectRows,
+  sizeOf,
+  subgroupsOf,
+  type Records,
+} from './records.ts';
+import { splitTrainTest } from './split.ts';
 
 export { generateCohort, CohortError, DISEASE_MECHANISM, PLAUSIBLE_RANGES } from './cohort.ts';
 export type { Cohort } from './cohort.ts';
@@ -10,24 +26,220 @@ export { profileFor, PopulationProfileError } from './populations.ts';
 export type { ResolvedCohortProfile } from './populations.ts';
 export { splitTrainTest, toExamples, SplitError } from './split.ts';
 
+/** What a worker needs to build any hospital's data: the configuration, never records. */
+export interface DataContext {
+  readonly seed: number;
+  readonly data: DataConfig;
+  /** Every hospital of the scenario, in scenario order (partitioners divide a pool among all of them). */
+  readonly hospitals: readonly HospitalConfig[];
+  /** Folder that relative paths in hospital sources are resolved against (the scenario file's folder). */
+  readonly baseDir: string;
+}
+
+/** A hospital's local data, ready for training and evaluation. */
+export interface LocalData {
+  readonly train: Examples;
+  readonly test: Examples;
+  /** Subgroup membership of the held-out examples (name → 0/1 mask). */
+  readonly testGroups: Readonly<Record<string, Uint8Array>>;
+}
+
 /**
- * A hospital's local data, built inside its worker: the synthetic cohort from `seed/data/<id>`, split into
- * train and held-out test with `seed/split/<id>`, standardized on the common data model's reference scale.
+ * Builds a hospital's data inside its worker: its records (generated from `seed/data/<id>` or read from its
+ * own files and mapped to the common data model), its share of a repartitioned pool when the scenario asks
+ * for one, and the train/held-out split (seeded from `seed/split/<id>`, or the split recorded in its files).
  */
-export function buildPartition(
-  hospital: HospitalConfig,
-  data: DataConfig,
-  seed: number,
-): { train: Examples; test: Examples } {
-  switch (data.kind) {
-    case 'synthetic-cohort': {
-      const cohort = generateCohort(hospital, seed);
-      const { train, test } = splitTrainTest(
-        cohort.labels,
-        data.testFraction,
-        stream(seed, 'split', hospital.id),
-      );
-      return { train: toExamples(cohort, train), test: toExamples(cohort, test) };
+export function buildLocalData(hospitalId: string, ctx: DataContext): LocalData {
+  const { records, split } = splitRecords(hospitalId, ctx);
+  const ingested = ingest(hospitalId, records, ctx);
+  return {
+    train: examplesOf(ingested, split.train),
+    test: examplesOf(ingested, split.test),
+    testGroups: subgroupsOf(ingested, split.test),
+  };
+}
+
+/**
+ * Writes a hospital's records as the files that hospital would keep, in its own schema, with the split in a
+ * `split` column; returns the source that reads them back (paths relative to `outDir`).
+ */
+export function exportLocalData(hospitalId: string, ctx: DataContext, outDir: string): SourceConfig {
+  const h = hospital(hospitalId, ctx);
+  const { records, split } = splitRecords(hospitalId, ctx);
+  const splitColumn = Array.from({ length: sizeOf(records) }, () => 'train');
+  for (const row of split.test) splitColumn[row] = 'test';
+  const dir = join(outDir, hospitalId);
+  mkdirSync(dir, { recursive: true });
+  const splitRule = { kind: 'column', column: 'split', testValue: 'test' } as const;
+  if (records.kind === 'cohort') {
+    writeCsv(
+      join(dir, 'records.csv'),
+      toEmrTable(records.set, h.emr, [{ name: 'split', values: splitColumn }]),
+    );
+    return { kind: 'csv', path: `${hospitalId}/records.csv`, split: splitRule };
+  }
+  writeDicomFolder(join(dir, 'dicom'), records.set, {
+    hospital: hospitalId,
+    seed: ctx.seed,
+    split: splitColumn,
+  });
+  return {
+    kind: 'dicom',
+    folder: `${hospitalId}/dicom`,
+    labels: `${hospitalId}/dicom/labels.csv`,
+    fileColumn: 'file',
+    labelColumn: 'lesion',
+    split: splitRule,
+  };
+}
+
+function hospital(id: string, ctx: DataContext): HospitalConfig {
+  const h = ctx.hospitals.find((x) => x.id === id);
+  if (h === undefined) throw new Error(`hospital ${id} is not in the scenario`);
+  return h;
+}
+
+/** The hospital's records in common-data-model terms, and its split. */
+function splitRecords(
+  id: string,
+  ctx: DataContext,
+): { records: Records; split: { train: Uint32Array; test: Uint32Array } } {
+  const h = hospital(id, ctx);
+  const { records, splitColumn } =
+    ctx.data.partition.kind === 'natural'
+      ? ownRecords(h, ctx)
+      : { records: share(h, ctx), splitColumn: undefined };
+  const split =
+    splitColumn === undefined
+      ? splitTrainTest(labelsOf(records), ctx.data.testFraction, stream(ctx.seed, 'split', id))
+      : splitByColumn(splitColumn);
+  if (split.train.length === 0)
+    throw new EmrError({ hospital: id, expected: 'at least one training record' });
+  return { records, split };
+}
+
+/** Records a hospital generates or reads itself, and the split column of its files if they carry one. */
+function ownRecords(
+  h: HospitalConfig,
+  ctx: DataContext,
+): { records: Records; splitColumn?: readonly boolean[] } {
+  const source = h.source;
+  switch (source.kind) {
+    case 'generate':
+      return { records: generated(h, ctx) };
+    case 'csv': {
+      const file = resolve(ctx.baseDir, source.path);
+      const table = readCsv(file, { hospital: h.id });
+      const cohort = harmonise(table, h.emr, { hospital: h.id, file });
+      return {
+        records: { kind: 'cohort', set: cohort },
+        ...(source.split.kind === 'column'
+          ? { splitColumn: columnFlags(table, source.split.column, source.split.testValue, h.id, file) }
+          : {}),
+      };
+    }
+    case 'dicom': {
+      const labels = resolve(ctx.baseDir, source.labels);
+      const set = readDicomFolder(resolve(ctx.baseDir, source.folder), labels, {
+        fileColumn: source.fileColumn,
+        labelColumn: source.labelColumn,
+        hospital: h.id,
+      });
+      return {
+        records: { kind: 'images', set },
+        ...(source.split.kind === 'column'
+          ? {
+              splitColumn: columnFlags(
+                readCsv(labels, { hospital: h.id }),
+                source.split.column,
+                source.split.testValue,
+                h.id,
+                labels,
+              ),
+            }
+          : {}),
+      };
     }
   }
+}
+
+function generated(h: HospitalConfig, ctx: DataContext): Records {
+  return ctx.data.kind === 'synthetic-cohort'
+    ? { kind: 'cohort', set: generateCohort(h, ctx.seed) }
+    : { kind: 'images', set: generateImages(h, ctx.data, ctx.seed) };
+}
+
+/** This hospital's share of the pool of every hospital's generated records, divided by the partitioner. */
+function share(h: HospitalConfig, ctx: DataContext): Records {
+  const pool = concatRecords(ctx.hospitals.map((x) => generated(x, ctx)));
+  const parts = partitionIndices(
+    labelsOf(pool),
+    ctx.hospitals.map((x) => x.patients),
+    ctx.data.partition,
+    stream(ctx.seed, 'partition'),
+  );
+  return selectRows(pool, parts[ctx.hospitals.indexOf(h)]!);
+}
+
+/**
+ * What the model is trained on: the records as they are, or — when the scenario skips harmonisation — as a
+ * naive pipeline would read this hospital's own schema without mapping units and codes.
+ */
+function ingest(id: string, records: Records, ctx: DataContext): Records {
+  const h = hospital(id, ctx);
+  if (
+    records.kind !== 'cohort' ||
+    ctx.data.kind !== 'synthetic-cohort' ||
+    ctx.data.harmonise ||
+    h.emr === undefined
+  ) {
+    return records;
+  }
+  const table = toEmrTable(records.set, h.emr);
+  const cohort: Cohort = ingestWithoutHarmonisation(table, { hospital: id });
+  return { kind: 'cohort', set: cohort };
+}
+
+function columnFlags(
+  table: EmrTable,
+  column: string,
+  testValue: string,
+  hospital: string,
+  file: string,
+): boolean[] {
+  const index = table.header.indexOf(column);
+  if (index < 0) throw new EmrError({ hospital, file, column, expected: 'a split column' });
+  return table.rows.map((row) => row[index] === testValue);
+}
+
+function splitByColumn(isTest: readonly boolean[]): { train: Uint32Array; test: Uint32Array } {
+  const train: number[] = [];
+  const test: number[] = [];
+  isTest.forEach((t, i) => (t ? test : train).push(i));
+  return { train: Uint32Array.from(train), test: Uint32Array.from(test) };
+}
+
+/** Every record of a site's own files (or generated records) as held-out data, for scoring a finished model. */
+export function buildScoringData(site: HospitalConfig, ctx: DataContext): Omit<LocalData, 'train'> {
+  const { records } = ownRecords(site, { ...ctx, hospitals: [site] });
+  const all = Uint32Array.from({ length: sizeOf(records) }, (_, i) => i);
+  const ingested = ingest(site.id, records, { ...ctx, hospitals: [site] });
+  return { test: examplesOf(ingested, all), testGroups: subgroupsOf(ingested, all) };
+}
+
+/** Examples laid end to end; every part must have the same input shape. */
+export function concatExamples(parts: readonly Examples[]): Examples {
+  const first = parts[0];
+  if (first === undefined) throw new Error('concatExamples: nothing to concatenate');
+  const width = first.x.length / Math.max(1, first.n);
+  const n = parts.reduce((s, p) => s + p.n, 0);
+  const x = new Float32Array(n * width);
+  const y = new Float32Array(n);
+  let at = 0;
+  for (const p of parts) {
+    x.set(p.x, at * width);
+    y.set(p.y, at);
+    at += p.n;
+  }
+  return { x, y, n, inputShape: first.inputShape };
 }

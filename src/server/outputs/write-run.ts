@@ -37,14 +37,14 @@ export interface Manifest {
 }
 
 /** Writes the model, the final summary and the manifest of a finished or stopped run. */
-export function writeRunResult(
+export async function writeRunResult(
   folder: RunFolder,
   scenario: Scenario,
   scenarioSha256: string,
   result: RunResult,
   workersRequested: number,
   startedAt: Date,
-): Manifest {
+): Promise<Manifest> {
   const finalModelSha256 = sha256(result.parameters);
   folder.writeBytes('model/parameters.f32', result.parameters);
   folder.writeJson('model/spec.json', {
@@ -55,12 +55,18 @@ export function writeRunResult(
     tensors: result.spec.tensors,
     sha256: finalModelSha256,
   });
+  // tfjs is loaded only now, once the run is over: the coordinator itself runs without it.
+  const { exportTfjsModel, WEIGHTS_FILE } = await import('../../models/export.ts');
+  const tfjs = await exportTfjsModel(scenario.model, result.inputShape, result.parameters);
+  folder.writeJson('model/tfjs/model.json', tfjs.modelJson);
+  folder.writeBytes(`model/tfjs/${WEIGHTS_FILE}`, tfjs.weights);
   folder.writeJson('summary.json', {
     status: result.status,
     ...(result.stopReason === undefined ? {} : { stopReason: result.stopReason }),
     roundsCompleted: result.roundsCompleted,
     federated: result.final?.evaluate ?? null,
     ...(result.localOnly === undefined ? {} : { localOnly: result.localOnly }),
+    ...(result.pooled === undefined ? {} : { pooled: result.pooled }),
     bytes: result.bytes,
   });
   const finishedAt = new Date();

@@ -1,7 +1,10 @@
 import type { Rng } from '../../common/rng.ts';
+import type { FitInstructions } from '../../protocol/messages.ts';
 import type { TrainingConfig } from '../../scenario/schema.ts';
+import { STRATEGY_PARAMETERS, type StrategyName } from '../../scenario/strategy-schema.ts';
 import { weightedMetricMeans } from '../aggregate-metrics.ts';
 import { sampleHospitals } from '../sampling.ts';
+import { checkParameter } from './validate.ts';
 import type {
   AggregatedEvaluation,
   EvaluateResult,
@@ -30,14 +33,16 @@ export interface FedAvgOptions {
  * Decentralized Data", AISTATS 2017.
  */
 export class FedAvg implements Strategy {
-  readonly name: string = 'fedavg';
+  /** Name as written in scenarios; each subclass declares its own. */
+  static readonly strategyName: StrategyName = 'fedavg';
+  readonly name: StrategyName;
   readonly vectors = ['parameters'] as const;
   protected readonly options: FedAvgOptions;
 
   constructor(options: FedAvgOptions) {
+    this.name = new.target.strategyName;
     for (const key of ['fractionFit', 'fractionEvaluate'] as const) {
-      const v = options[key];
-      if (!(v > 0 && v <= 1)) throw new RangeError(`${this.name}: ${key} must be in (0, 1], got ${v}`);
+      checkParameter(this.name, key, options[key], STRATEGY_PARAMETERS.common[key]);
     }
     if (!Number.isInteger(options.minClients) || options.minClients < 1) {
       throw new RangeError(`${this.name}: minClients must be an integer ≥ 1, got ${options.minClients}`);
@@ -47,7 +52,13 @@ export class FedAvg implements Strategy {
 
   configureFit(round: number, hospitals: readonly HospitalRef[], rng: Rng): FitAssignment[] {
     const chosen = sampleHospitals(hospitals, this.options.fractionFit, this.options.minClients, rng);
-    return chosen.map((h) => ({ hospital: h.id, instructions: { round, training: this.options.training } }));
+    const instructions = this.fitInstructions(round);
+    return chosen.map((h) => ({ hospital: h.id, instructions }));
+  }
+
+  /** What every sampled hospital is asked to do this round; subclasses add their client-side parts. */
+  protected fitInstructions(round: number): FitInstructions {
+    return { round, training: this.options.training };
   }
 
   aggregateFit(

@@ -37,6 +37,10 @@ export interface Failure {
   readonly reason: string;
 }
 
+/** How the federation combines hospitals' metrics, as written into every output. */
+export const AGGREGATION_RULE =
+  'example-weighted mean of per-hospital metrics; a subgroup metric (name__group) is weighted by the subgroup count n__group';
+
 /** The federation's view of one evaluation: a mean over hospitals, since predictions never leave them. */
 export interface AggregatedEvaluation {
   /** Example-weighted mean of each metric over the hospitals that reported it. */
@@ -44,7 +48,7 @@ export interface AggregatedEvaluation {
   /** Held-out examples behind the means. */
   readonly numExamples: number;
   /** How each metric was combined. */
-  readonly aggregation: 'example-weighted mean of per-hospital metrics';
+  readonly aggregation: typeof AGGREGATION_RULE;
 }
 
 /**
@@ -57,6 +61,11 @@ export interface Strategy {
   readonly name: string;
   /** Vectors every fit reply must carry, each of the model's parameter length. */
   readonly vectors: readonly VectorName[];
+  /**
+   * Metrics every fit reply must carry for this strategy to aggregate it (for example `local_steps`); the
+   * coordinator may reject replies lacking them at the boundary. Absent: none beyond the protocol's own.
+   */
+  readonly fitMetrics?: readonly string[];
   /** Chooses this round's hospitals and what each is asked to do. */
   configureFit(round: number, hospitals: readonly HospitalRef[], rng: Rng): FitAssignment[];
   /** Combines admitted replies into the next global model; `global` is the model they started from. */

@@ -1,0 +1,104 @@
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { InputError, parseScenario } from '../scenario/load.ts';
+import {
+  hospitalSchema,
+  type BackendChoice,
+  type HospitalConfig,
+  type Scenario,
+} from '../scenario/schema.ts';
+import { parameterSpec } from '../models/architecture.ts';
+import { inputShapeOf } from '../protocol/cdm.ts';
+import { admitEvaluateReply } from '../server/boundary.ts';
+import { hostSetup } from '../server/host-setup.ts';
+import { WorkerPool } from '../server/worker-pool.ts';
+import { EXIT } from './exit-codes.ts';
+
+/** Flags of `fedmed evaluate`. */
+export interface EvaluateFlags {
+  data: string;
+  labels?: string;
+  hospital?: string;
+  backend?: BackendChoice;
+  out?: string;
+  timeout: number;
+}
+
+const SITE = 'evaluation-site';
+
+/**
+ * `fedmed evaluate`: scores a finished run's model on a hospital's new local data (a CSV in that hospital's
+ * schema, or a folder of DICOM images with a labels CSV). The data is read inside a worker; only metrics return.
+ */
+export async function evaluateCommand(runDir: string, flags: EvaluateFlags): Promise<number> {
+  const run = resolve(runDir);
+  const scenario = readRun(run);
+  const parameters = readParameters(run, scenario);
+  const site = siteFor(scenario, flags);
+  const pool = await WorkerPool.start(
+    [SITE],
+    1,
+    () =>
+      hostSetup(
+        { ...scenario, hospitals: [site], faults: [] },
+        flags.backend ?? scenario.backend,
+        process.cwd(),
+        [],
+      ),
+    flags.timeout * 1000,
+  );
+  let raw: unknown;
+  try {
+    raw = await pool.call(SITE, 'scoring', (host) => host.score(site, parameters));
+  } finally {
+    await pool.close();
+  }
+  const reply = admitEvaluateReply(raw, site.id);
+  const result = { run, data: resolve(flags.data), numExamples: reply.numExamples, metrics: reply.metrics };
+  if (flags.out !== undefined) writeFileSync(resolve(flags.out), JSON.stringify(result, null, 2) + '\n');
+  const names = Object.keys(reply.metrics).filter((m) => !m.includes('__'));
+  process.stdout.write(
+    `${reply.numExamples} examples from ${result.data}\n` +
+      names.map((m) => `  ${m.padEnd(12)} ${reply.metrics[m]!.toFixed(4)}`).join('\n') +
+      '\n',
+  );
+  return EXIT.ok;
+}
+
+function readRun(run: string): Scenario {
+  const file = join(run, 'scenario.json');
+  if (!existsSync(file)) throw new InputError(`${run}: not a run folder (no scenario.json)`);
+  return parseScenario(JSON.parse(readFileSync(file, 'utf8')), file);
+}
+
+function readParameters(run: string, scenario: Scenario): Float32Array {
+  const file = join(run, 'model', 'parameters.f32');
+  if (!existsSync(file)) throw new InputError(`${run}: no final model (model/parameters.f32)`);
+  const bytes = readFileSync(file);
+  const expected = parameterSpec(scenario.model, inputShapeOf(scenario.data)).length;
+  if (bytes.byteLength !== expected * 4) {
+    throw new InputError(`${file}: expected ${expected} float32 parameters for the run's model`);
+  }
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+/** The site whose data is scored: a hospital of the run (its EMR schema applies) or one on the common data model. */
+function siteFor(scenario: Scenario, flags: EvaluateFlags): HospitalConfig {
+  const base =
+    flags.hospital === undefined ? undefined : scenario.hospitals.find((h) => h.id === flags.hospital);
+  if (flags.hospital !== undefined && base === undefined) {
+    throw new InputError(`--hospital ${flags.hospital}: the run has no such hospital`);
+  }
+  const data = resolve(flags.data);
+  if (!existsSync(data)) throw new InputError(`--data ${flags.data}: no such file or folder`);
+  const source = statSync(data).isDirectory()
+    ? { kind: 'dicom', folder: data, labels: resolve(flags.labels ?? join(data, 'labels.csv')) }
+    : { kind: 'csv', path: data };
+  return hospitalSchema.parse({
+    id: SITE,
+    country: base?.country ?? 'ZZ',
+    patients: 20,
+    ...(base?.emr === undefined ? {} : { emr: base.emr }),
+    source: { ...source, split: { kind: 'fraction' } },
+  });
+}

@@ -1,0 +1,188 @@
+import { z } from 'zod';
+
+/** How records are divided among hospitals. */
+export const partitionSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('natural') }).describe("each hospital's own population (the default)"),
+  z
+    .strictObject({ kind: z.literal('iid') })
+    .describe("all hospitals' records pooled and dealt at random, sizes as declared"),
+  z
+    .strictObject({ kind: z.literal('dirichlet'), alpha: z.number().positive().max(1e6) })
+    .describe(
+      'label skew: each class split among hospitals by proportions ~ Dirichlet(alpha); small alpha, strong skew',
+    ),
+  z
+    .strictObject({
+      kind: z.literal('quantity-skew'),
+      distribution: z.enum(['lognormal', 'power-law']).default('lognormal'),
+      sigma: z.number().positive().max(5).default(1).describe('lognormal: standard deviation of log size'),
+      exponent: z
+        .number()
+        .positive()
+        .max(10)
+        .default(1.5)
+        .describe('power-law: i-th hospital size ∝ i^-exponent'),
+    })
+    .describe('sizes skewed, labels IID; the total is the sum of declared sizes'),
+  z
+    .strictObject({ kind: z.literal('pathological'), classesPerClient: z.int().min(1).max(2) })
+    .describe('each hospital holds only k of the classes (McMahan et al. 2017)'),
+]);
+
+/** A site's scanner: how its images depart from an ideal acquisition (feature shift between sites). */
+export const scannerSchema = z.strictObject({
+  contrast: z.number().positive().max(4).default(1).describe('multiplies lesion-to-background contrast'),
+  noise: z.number().min(0).max(2).default(0.1).describe('standard deviation of additive Gaussian noise'),
+  blur: z.number().min(0).max(4).default(0).describe('Gaussian blur sigma, in pixels'),
+  shift: z.number().min(-2).max(2).default(0).describe('intensity offset added to every pixel'),
+});
+
+/** Imaging settings of one site (used when the data kind is synthetic-imaging). */
+export const imagingSiteSchema = z.strictObject({
+  prevalence: z
+    .number()
+    .gt(0)
+    .lt(1)
+    .optional()
+    .describe('share of scans with a lesion (default: the data setting)'),
+  scanner: scannerSchema.default({ contrast: 1, noise: 0.1, blur: 0, shift: 0 }),
+});
+
+/** How a hospital's held-out split is chosen when it loads its own files. */
+export const splitRuleSchema = z.discriminatedUnion('kind', [
+  z
+    .strictObject({ kind: z.literal('fraction') })
+    .describe("a seeded stratified split at the data's testFraction"),
+  z
+    .strictObject({
+      kind: z.literal('column'),
+      column: z.string().min(1).describe("column naming each row's split"),
+      testValue: z.string().min(1).default('test').describe('value that marks a held-out row'),
+    })
+    .describe('the split recorded in the file'),
+]);
+
+/** Where a hospital's records come from: generated in its worker, or read there from its own files. */
+export const sourceSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('generate') }).describe('synthetic records generated inside the worker'),
+  z
+    .strictObject({
+      kind: z.literal('csv'),
+      path: z.string().min(1).describe('CSV file, relative to the scenario file'),
+      split: splitRuleSchema.default({ kind: 'fraction' }),
+    })
+    .describe("a local CSV file in the hospital's own schema (see emr)"),
+  z
+    .strictObject({
+      kind: z.literal('dicom'),
+      folder: z.string().min(1).describe('folder of DICOM files, relative to the scenario file'),
+      labels: z.string().min(1).describe('CSV, relative to the scenario file, with one row per image'),
+      fileColumn: z.string().min(1).default('file'),
+      labelColumn: z.string().min(1).default('lesion'),
+      split: splitRuleSchema.default({ kind: 'fraction' }),
+    })
+    .describe('a folder of DICOM images with a labels CSV'),
+]);
+
+/** Fields of the tabular common data model as a site records them (before encoding for the model). */
+export const CDM_FIELDS = [
+  'id',
+  'age',
+  'sex',
+  'bmi',
+  'sbp',
+  'glucose',
+  'cholesterol',
+  'smoking',
+  'risk_alleles',
+  'disease',
+] as const;
+
+/** A hospital's own record format, mapped to the common data model inside its worker. */
+export const emrSchema = z
+  .strictObject({
+    columns: z
+      .partialRecord(z.enum(CDM_FIELDS), z.string().min(1))
+      .default({})
+      .describe('column name of each common-data-model field; absent: the field name itself'),
+    units: z
+      .strictObject({
+        glucose: z.enum(['mg/dL', 'mmol/L']).default('mg/dL'),
+        cholesterol: z.enum(['mg/dL', 'mmol/L']).default('mg/dL'),
+      })
+      .default({ glucose: 'mg/dL', cholesterol: 'mg/dL' })
+      .describe('units of the laboratory values'),
+    codes: z
+      .strictObject({
+        sex: z
+          .strictObject({ male: z.string().min(1), female: z.string().min(1) })
+          .default({ male: 'M', female: 'F' }),
+        smoking: z
+          .strictObject({ never: z.string().min(1), former: z.string().min(1), current: z.string().min(1) })
+          .default({ never: 'never', former: 'former', current: 'current' }),
+        disease: z
+          .strictObject({ yes: z.string().min(1), no: z.string().min(1) })
+          .default({ yes: '1', no: '0' }),
+      })
+      .default({
+        sex: { male: 'M', female: 'F' },
+        smoking: { never: 'never', former: 'former', current: 'current' },
+        disease: { yes: '1', no: '0' },
+      })
+      .describe('category codes'),
+  })
+  .describe("a site's EMR schema: column names, units and category codes");
+
+/** What data the hospitals hold. */
+export const dataSchema = z.discriminatedUnion('kind', [
+  z
+    .strictObject({
+      kind: z.literal('synthetic-cohort'),
+      testFraction: z
+        .number()
+        .gt(0)
+        .lt(1)
+        .default(0.25)
+        .describe('share of each hospital held out for evaluation'),
+      partition: partitionSchema.default({ kind: 'natural' }),
+      harmonise: z
+        .boolean()
+        .default(true)
+        .describe("map each site's EMR schema to the common data model; false shows what skipping it costs"),
+    })
+    .describe('tabular cohort: demographics, vital signs, laboratory values, smoking, a genetic marker'),
+  z
+    .strictObject({
+      kind: z.literal('synthetic-imaging'),
+      testFraction: z.number().gt(0).lt(1).default(0.25),
+      partition: partitionSchema.default({ kind: 'natural' }),
+      size: z.int().min(8).max(128).default(32).describe('image side in pixels'),
+      prevalence: z.number().gt(0).lt(1).default(0.5).describe('share of scans with a lesion'),
+    })
+    .describe('grayscale scans where the label is the presence of a lesion'),
+]);
+
+/** How hospitals evaluate a model on their held-out split. */
+export const evaluationSchema = z.strictObject({
+  threshold: z
+    .number()
+    .gt(0)
+    .lt(1)
+    .default(0.5)
+    .describe('decision threshold for accuracy, sensitivity and specificity'),
+  calibrationBins: z
+    .int()
+    .min(2)
+    .max(100)
+    .default(10)
+    .describe('equal-width bins of the expected calibration error'),
+  subgroups: z
+    .boolean()
+    .default(true)
+    .describe('also report metrics by sex and age band where the data has them'),
+  minSubgroupSize: z
+    .int()
+    .min(1)
+    .default(10)
+    .describe('smallest subgroup whose metrics a hospital reports (small cells could identify patients)'),
+});

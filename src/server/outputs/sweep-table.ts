@@ -1,0 +1,52 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunResult } from '../coordinator.ts';
+
+/** One run of a sweep. */
+export interface SweepRow {
+  readonly value: number | string | boolean;
+  readonly folder: string;
+  readonly result: RunResult;
+  readonly seconds: number;
+}
+
+const METRICS = ['auroc', 'auprc', 'accuracy'] as const;
+
+/** Writes sweep.md and sweep.csv: one row per value, the federated model beside its baselines. */
+export function writeSweepTables(out: string, parameter: string, rows: readonly SweepRow[]): void {
+  const columns = [
+    parameter,
+    'status',
+    ...METRICS.map((m) => `federated ${m}`),
+    ...METRICS.map((m) => `local-only ${m}`),
+    ...METRICS.map((m) => `pooled ${m}`),
+    'bytes across borders',
+    'seconds',
+    'folder',
+  ];
+  const cell = (v: number | undefined) => (v === undefined ? '' : v.toFixed(4));
+  const body = rows.map((r) => [
+    String(r.value),
+    r.result.status,
+    ...METRICS.map((m) => cell(r.result.final?.evaluate.metrics[m])),
+    ...METRICS.map((m) => cell(r.result.localOnly?.metrics[m])),
+    ...METRICS.map((m) => cell(r.result.pooled?.metrics[m])),
+    String(r.result.bytes.crossBorder),
+    r.seconds.toFixed(1),
+    r.folder,
+  ]);
+  const csvCell = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  writeFileSync(
+    join(out, 'sweep.csv'),
+    [columns, ...body].map((r) => r.map(csvCell).join(',')).join('\n') + '\n',
+  );
+  const md = [
+    `| ${columns.join(' | ')} |`,
+    `|${columns.map(() => '---').join('|')}|`,
+    ...body.map((r) => `| ${r.join(' | ')} |`),
+    '',
+    "Metrics are example-weighted means of per-hospital metrics on each hospital's held-out patients. " +
+      "The pooled oracle trains on every hospital's records together: a sovereignty violation kept for comparison.",
+  ];
+  writeFileSync(join(out, 'sweep.md'), md.join('\n') + '\n');
+}

@@ -1,0 +1,94 @@
+import type { FitInstructions } from '../../protocol/messages.ts';
+import { FedAvg, type FedAvgOptions } from './fedavg.ts';
+import type { Failure, FitResult } from './strategy.ts';
+import { parametersOf, pseudoGradient } from './vectors.ts';
+
+/** Options shared by the adaptive server optimizers of Reddi et al.; each subclass documents its defaults. */
+export interface FedOptOptions extends FedAvgOptions {
+  /** Server learning rate η, > 0. */
+  readonly eta?: number;
+  /** Client learning rate η_l, > 0, sent to hospitals in place of `training.learningRate`. Default: absent, keep it. */
+  readonly etaL?: number;
+  /** First-moment decay β₁, in [0, 1). */
+  readonly beta1?: number;
+  /** Adaptivity τ, > 0: added to √v, and v starts at τ². */
+  readonly tau?: number;
+}
+
+/** The parameters a subclass has validated, passed to {@link FedOpt}'s constructor. */
+export interface FedOptSettings {
+  readonly eta: number;
+  readonly etaL: number | undefined;
+  readonly beta1: number;
+  readonly tau: number;
+}
+
+/**
+ * Adaptive federated optimization, Reddi et al., "Adaptive Federated Optimization", ICLR 2021, Algorithm 2.
+ * Each round: Δ = Σ nᵢxᵢ/Σ nᵢ − x (the example-weighted client mean minus the global model; the paper writes
+ * an unweighted mean and notes weighting is a drop-in change, Flower weights by examples as here),
+ * m ← β₁m + (1 − β₁)Δ, v ← {@link secondMoment}(v, Δ²), x ← x + η·m/(√v + τ), coordinate-wise.
+ * m starts at 0 and v at τ² (the paper asks v₋₁ ≥ τ²; Flower starts it at 0). No bias correction, as in the
+ * paper (Flower's FedAdam applies Adam's). m and v live in the instance and persist across rounds.
+ */
+export abstract class FedOpt extends FedAvg {
+  readonly eta: number;
+  readonly etaL: number | undefined;
+  readonly beta1: number;
+  readonly tau: number;
+  #m: Float64Array | undefined;
+  #v: Float64Array | undefined;
+
+  protected constructor(options: FedAvgOptions, settings: FedOptSettings) {
+    super(options);
+    this.eta = settings.eta;
+    this.etaL = settings.etaL;
+    this.beta1 = settings.beta1;
+    this.tau = settings.tau;
+  }
+
+  /** The next second-moment estimate of one coordinate from the previous one and Δ². */
+  protected abstract secondMoment(previous: number, deltaSquared: number): number;
+
+  protected override fitInstructions(round: number): FitInstructions {
+    const base = super.fitInstructions(round);
+    return this.etaL === undefined
+      ? base
+      : { ...base, training: { ...base.training, learningRate: this.etaL } };
+  }
+
+  override aggregateFit(
+    _round: number,
+    global: Float32Array,
+    results: readonly FitResult[],
+    _failures: readonly Failure[],
+  ): Float32Array {
+    const vectors = parametersOf(this.name, global.length, results);
+    const delta = pseudoGradient(
+      global,
+      vectors,
+      results.map((r) => r.reply.numExamples),
+    );
+    const m = (this.#m ??= new Float64Array(global.length));
+    const v = (this.#v ??= new Float64Array(global.length).fill(this.tau * this.tau));
+    const out = new Float32Array(global.length);
+    for (let i = 0; i < out.length; i++) {
+      const d = delta[i]!;
+      m[i] = this.beta1 * m[i]! + (1 - this.beta1) * d;
+      v[i] = this.secondMoment(v[i]!, d * d);
+      out[i] = global[i]! + (this.eta * m[i]!) / (Math.sqrt(v[i]!) + this.tau);
+    }
+    return out;
+  }
+
+  override summary(): Record<string, unknown> {
+    return {
+      ...super.summary(),
+      citation: 'Reddi et al., Adaptive Federated Optimization, ICLR 2021',
+      eta: this.eta,
+      etaL: this.etaL,
+      beta1: this.beta1,
+      tau: this.tau,
+    };
+  }
+}
