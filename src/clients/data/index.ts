@@ -182,8 +182,9 @@ function share(h: HospitalConfig, ctx: DataContext): Records {
 }
 
 /**
- * What the model is trained on: the records as they are, or — when the scenario skips harmonisation — as a
- * naive pipeline would read this hospital's own schema without mapping units and codes.
+ * What the model sees: the records as they are, or — when the scenario skips harmonisation — the predictors
+ * as a naive pipeline would read this hospital's own schema without mapping units and codes. The outcome
+ * keeps its true value either way, so both runs are scored against the same truth.
  */
 function ingest(id: string, records: Records, ctx: DataContext): Records {
   const h = hospital(id, ctx);
@@ -196,8 +197,8 @@ function ingest(id: string, records: Records, ctx: DataContext): Records {
     return records;
   }
   const table = toEmrTable(records.set, h.emr);
-  const cohort: Cohort = ingestWithoutHarmonisation(table, { hospital: id });
-  return { kind: 'cohort', set: cohort };
+  const naive: Cohort = ingestWithoutHarmonisation(table, { hospital: id });
+  return { kind: 'cohort', set: { ...naive, labels: records.set.labels } };
 }
 
 function columnFlags(
