@@ -19,6 +19,10 @@ const PREDICT_BUDGET = 1 << 21;
  * Loss is binary cross-entropy computed from the logit z (the model's last layer is built linear and the
  * sigmoid is applied only in `predict`): `softplus(z) − y·z`, which equals `−y·log σ(z) − (1−y)·log(1−σ(z))`
  * but neither overflows nor saturates its gradient (`σ(z) − y`) for large |z|, unlike clipping σ(z).
+ *
+ * FedProx's proximal term and SCAFFOLD's gradient correction (see {@link TrainOptions}) are added to each
+ * minibatch gradient before the optimizer step; without them (or with mu = 0) the step is exactly
+ * `optimizer.minimize`, so results are bit-identical to plain training.
  */
 export function createTfjsTrainer(model: ModelConfig, inputShape: readonly number[]): LocalTrainer {
   return new TfjsTrainer(model, inputShape);
@@ -98,6 +102,7 @@ class TfjsTrainer implements LocalTrainer {
     if (this.#yBuf.length < batch) this.#yBuf = new Float32Array(batch);
     const xBuf = this.#xBuf;
     const yBuf = this.#yBuf;
+    const adjust = this.#adjustment(options);
     const optimizer =
       options.optimizer === 'adam' ? tf.train.adam(options.learningRate) : tf.train.sgd(options.learningRate);
     let steps = 0;
@@ -117,7 +122,10 @@ class TfjsTrainer implements LocalTrainer {
           // The cpu backend may keep these views as the tensors' storage; both are disposed before reuse.
           const xs = tf.tensor(xBuf.subarray(0, b * row), [b, ...this.#batchShape], 'float32');
           const ys = tf.tensor2d(yBuf.subarray(0, b), [b, 1], 'float32');
-          const cost = optimizer.minimize(() => this.#loss(xs, ys), true, this.#vars);
+          const cost =
+            adjust === null
+              ? optimizer.minimize(() => this.#loss(xs, ys), true, this.#vars)
+              : this.#adjustedStep(optimizer, adjust, xs, ys);
           xs.dispose();
           ys.dispose();
           if (cost === null) throw new Error('optimizer returned no loss');
@@ -130,6 +138,7 @@ class TfjsTrainer implements LocalTrainer {
       }
     } finally {
       optimizer.dispose();
+      if (adjust !== null) disposeAdjustment(adjust);
     }
     return { loss: lastEpochLoss, steps };
   }
@@ -159,6 +168,67 @@ class TfjsTrainer implements LocalTrainer {
     if (this.#disposed) return;
     this.#disposed = true;
     this.#net.dispose();
+  }
+
+  /** Validates the FedProx/SCAFFOLD options and makes their per-call tensors; null when neither applies. */
+  #adjustment(options: TrainOptions): Adjustment | null {
+    const { proximal, gradientCorrection } = options;
+    if (proximal !== undefined) {
+      if (!Number.isFinite(proximal.mu) || proximal.mu < 0) {
+        throw new Error(`proximal.mu must be a finite number ≥ 0, got ${proximal.mu}`);
+      }
+      this.#checkVector('proximal.reference', proximal.reference);
+    }
+    if (gradientCorrection !== undefined) {
+      if (options.optimizer !== 'sgd') {
+        throw new Error(
+          `gradientCorrection (SCAFFOLD) needs optimizer 'sgd', got '${options.optimizer}': ` +
+            'its control variates assume plain SGD steps',
+        );
+      }
+      this.#checkVector('gradientCorrection', gradientCorrection);
+    }
+    const prox = proximal !== undefined && proximal.mu > 0 ? proximal : undefined;
+    if (prox === undefined && gradientCorrection === undefined) return null;
+    // slice(): per-call copies, since the cpu backend may keep a tensor's source array as its storage.
+    const perTensor = (flat: Float32Array): tf.Tensor[] =>
+      this.spec.tensors.map((t) =>
+        tf.tensor(flat.slice(t.offset, t.offset + t.size), [...t.shape], 'float32'),
+      );
+    return {
+      proximal:
+        prox === undefined
+          ? null
+          : { mu: tf.scalar(prox.mu, 'float32'), reference: perTensor(prox.reference) },
+      correction: gradientCorrection === undefined ? null : perTensor(gradientCorrection),
+    };
+  }
+
+  /** One optimizer step on g + mu·(w − reference) + correction (each if present); returns the data loss. */
+  #adjustedStep(optimizer: tf.Optimizer, adjust: Adjustment, xs: tf.Tensor, ys: tf.Tensor): tf.Scalar {
+    return tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => this.#loss(xs, ys), this.#vars);
+      const adjusted = this.#vars.map((v, i) => {
+        let g = grads[v.name];
+        if (g === undefined) throw new Error(`no gradient for weight ${v.name}`);
+        if (adjust.proximal !== null) {
+          g = tf.add(g, tf.mul(adjust.proximal.mu, tf.sub(v, adjust.proximal.reference[i]!)));
+        }
+        if (adjust.correction !== null) g = tf.add(g, adjust.correction[i]!);
+        return { name: v.name, tensor: g };
+      });
+      optimizer.applyGradients(adjusted);
+      return value;
+    });
+  }
+
+  #checkVector(name: string, v: Float32Array): void {
+    if (v.length !== this.spec.length) {
+      throw new Error(`${name} must have the model's ${this.spec.length} parameters, got ${v.length}`);
+    }
+    for (let i = 0; i < v.length; i++) {
+      if (!Number.isFinite(v[i]!)) throw new Error(`${name}[${i}] is not finite (${v[i]})`);
+    }
   }
 
   #logits(xs: tf.Tensor): tf.Tensor {
@@ -194,4 +264,15 @@ class TfjsTrainer implements LocalTrainer {
   #live(): void {
     if (this.#disposed) throw new Error('trainer has been disposed');
   }
+}
+
+/** Per-call tensors of FedProx and SCAFFOLD, one per parameter tensor; null where one is off. */
+interface Adjustment {
+  readonly proximal: { readonly mu: tf.Scalar; readonly reference: readonly tf.Tensor[] } | null;
+  readonly correction: readonly tf.Tensor[] | null;
+}
+
+function disposeAdjustment(a: Adjustment): void {
+  if (a.proximal !== null) tf.dispose([a.proximal.mu, ...a.proximal.reference]);
+  if (a.correction !== null) tf.dispose([...a.correction]);
 }

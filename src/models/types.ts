@@ -13,14 +13,22 @@ export interface Examples {
   readonly inputShape: readonly number[];
 }
 
-/** How one call to {@link LocalTrainer.train} trains: `localEpochs` passes in seeded-shuffled minibatches. */
-export type TrainOptions = TrainingConfig;
+/**
+ * How one call to {@link LocalTrainer.train} trains: `localEpochs` passes in seeded-shuffled minibatches,
+ * plus the optional client-side instructions of FedProx and SCAFFOLD (without them: plain local SGD or Adam).
+ */
+export interface TrainOptions extends TrainingConfig {
+  /** FedProx (Li et al., MLSys 2020): adds (mu/2)·‖w − reference‖² (flat, as `getParameters`); mu 0: off. */
+  readonly proximal?: { readonly mu: number; readonly reference: Float32Array };
+  /** SCAFFOLD II (Karimireddy et al., ICML 2020): flat c − c_i added to each minibatch gradient; SGD only. */
+  readonly gradientCorrection?: Float32Array;
+}
 
 /** What one call to {@link LocalTrainer.train} measured. */
 export interface TrainResult {
-  /** Mean training loss over the minibatches of the last epoch. */
+  /** Mean data loss (without FedProx's proximal term) over the minibatches of the last epoch. */
   readonly loss: number;
-  /** Optimizer steps taken. */
+  /** Optimizer steps taken: SCAFFOLD's K in its control-variate update (with η = `learningRate`). */
   readonly steps: number;
 }
 

@@ -1,0 +1,45 @@
+import tQuantile from '@stdlib/stats-base-dists-t-quantile';
+import type { BenchCurvePoint } from './types.ts';
+
+/**
+ * A sample mean with its Student t confidence interval. With one value there is no interval:
+ * `sd`, `lower`, `upper` and `halfWidth` are absent (never NaN).
+ */
+export interface MeanCi {
+  readonly mean: number;
+  readonly n: number;
+  /** Sample standard deviation (divisor n − 1). */
+  readonly sd?: number;
+  readonly lower?: number;
+  readonly upper?: number;
+  readonly halfWidth?: number;
+}
+
+/** Mean and two-sided Student t interval (n − 1 degrees of freedom) of finite values; throws on none. */
+export function meanCi(values: readonly number[], level = 0.95): MeanCi {
+  const n = values.length;
+  if (n === 0) throw new RangeError('meanCi needs at least one value');
+  if (!(level > 0 && level < 1)) throw new RangeError(`meanCi: level must be in (0, 1), got ${level}`);
+  values.forEach((v, i) => {
+    if (!Number.isFinite(v)) throw new RangeError(`meanCi: value ${i} is ${v}, expected a finite number`);
+  });
+  const mean = values.reduce((s, v) => s + v, 0) / n;
+  if (n === 1) return { mean, n };
+  const sd = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1));
+  const halfWidth = (tQuantile(1 - (1 - level) / 2, n - 1) * sd) / Math.sqrt(n);
+  return { mean, n, sd, lower: mean - halfWidth, upper: mean + halfWidth, halfWidth };
+}
+
+/** The first (lowest-numbered) round whose aggregated `metric` is ≥ `target`; undefined if none is. */
+export function roundsToTarget(
+  curve: readonly BenchCurvePoint[],
+  metric: string,
+  target: number,
+): number | undefined {
+  let first: number | undefined;
+  for (const point of curve) {
+    const v = point.metrics[metric];
+    if (typeof v === 'number' && v >= target && (first === undefined || point.round < first)) first = point.round;
+  }
+  return first;
+}
