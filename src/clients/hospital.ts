@@ -7,7 +7,7 @@ import type {
   Metrics,
 } from '../protocol/messages.ts';
 import type { EvaluationConfig, HospitalConfig, TrainingConfig } from '../scenario/schema.ts';
-import type { Examples, LocalTrainer } from '../models/types.ts';
+import type { Examples, LocalTrainer, TrainOptions } from '../models/types.ts';
 import type { LocalData } from './data/index.ts';
 import { binaryMetrics, clinicalMetrics } from './metrics.ts';
 
@@ -41,6 +41,8 @@ export class Hospital {
   readonly #trainer: LocalTrainer;
   readonly #data: LocalData;
   readonly #evaluation: EvaluationConfig;
+  /** SCAFFOLD's client control variate c_i: it never leaves this worker. */
+  #control: Float32Array | undefined;
 
   constructor(
     config: HospitalConfig,
@@ -61,23 +63,70 @@ export class Hospital {
     return this.#config.id;
   }
 
-  /** Local training from the global model; returns the new parameters and scalar training metrics. */
-  fit(global: Float32Array, ins: FitInstructions): FitReply {
+  /**
+   * Local training from the global model; returns the new parameters and scalar training metrics. With
+   * FedProx the proximal term pulls toward the received model; with SCAFFOLD gradients are corrected by
+   * (c − c_i), and c_i — kept here across rounds — is updated and its change returned.
+   */
+  fit(global: Float32Array, ins: FitInstructions, serverControl?: Float32Array): FitReply {
     this.#trainer.setParameters(global);
     const metrics: Metrics = {};
     if (ins.reportInitialLoss === true) {
       const loss = binaryMetrics(this.#data.train.y, this.#trainer.predict(this.#data.train)).loss;
       if (loss !== undefined && Number.isFinite(loss)) metrics.initial_loss = loss;
     }
+    const scaffold =
+      ins.scaffold === true ? this.#scaffoldCorrection(serverControl, global.length) : undefined;
+    const options: TrainOptions = {
+      ...ins.training,
+      ...(ins.proximalMu !== undefined && ins.proximalMu > 0
+        ? { proximal: { mu: ins.proximalMu, reference: global } }
+        : {}),
+      ...(scaffold === undefined ? {} : { gradientCorrection: scaffold.correction }),
+    };
     const rng = stream(this.#seed, 'train', this.id, `round-${ins.round}`);
-    const result = this.#trainer.train(this.#data.train, ins.training, rng);
+    const result = this.#trainer.train(this.#data.train, options, rng);
     if (Number.isFinite(result.loss)) metrics.train_loss = result.loss;
     metrics.local_steps = result.steps;
+    const parameters = this.#trainer.getParameters();
+    const control =
+      scaffold === undefined
+        ? undefined
+        : this.#updateControl(scaffold.server, global, parameters, result.steps, ins.training.learningRate);
     return {
-      vectors: { parameters: this.#trainer.getParameters() },
+      vectors: control === undefined ? { parameters } : { parameters, control },
       numExamples: this.#data.train.n,
       metrics,
     };
+  }
+
+  #scaffoldCorrection(server: Float32Array | undefined, length: number) {
+    if (server === undefined || server.length !== length) {
+      throw new Error(`SCAFFOLD needs the server control variate of ${length} values with the global model`);
+    }
+    this.#control ??= new Float32Array(length);
+    const correction = new Float32Array(length);
+    for (let i = 0; i < length; i++) correction[i] = server[i]! - this.#control[i]!;
+    return { server, correction };
+  }
+
+  /** c_i⁺ = c_i − c + (x − y_i)/(K·η); keeps c_i⁺ and returns Δc_i = c_i⁺ − c_i. */
+  #updateControl(
+    server: Float32Array,
+    x: Float32Array,
+    y: Float32Array,
+    steps: number,
+    lr: number,
+  ): Float32Array {
+    const ci = this.#control!;
+    const delta = new Float32Array(ci.length);
+    const next = new Float32Array(ci.length);
+    for (let i = 0; i < ci.length; i++) {
+      next[i] = ci[i]! - server[i]! + (x[i]! - y[i]!) / (steps * lr);
+      delta[i] = next[i]! - ci[i]!;
+    }
+    this.#control = next;
+    return delta;
   }
 
   /** Metrics of the given model on the held-out split. */

@@ -39,10 +39,15 @@ class HospitalHost implements HospitalHostApi {
     });
   }
 
-  fit(hospital: string, global: Float32Array, ins: FitInstructions): Promise<FitReply> {
+  fit(
+    hospital: string,
+    global: Float32Array,
+    ins: FitInstructions,
+    control?: Float32Array,
+  ): Promise<FitReply> {
     return this.#serial(() => {
       const h = this.#hospital(hospital);
-      const reply = h.fit(global, ins);
+      const reply = h.fit(global, ins, control);
       const fault = faultFor(this.#config().faults, hospital, ins.round);
       const out =
         fault === undefined

@@ -50,8 +50,16 @@ export interface PooledReply {
  */
 export interface HospitalHostApi {
   setup(setup: HostSetup): Promise<HostInfo>;
-  /** Trains from the broadcast global model; the reply's vectors are transferred, not copied. */
-  fit(hospital: string, global: Float32Array, instructions: FitInstructions): Promise<FitReply>;
+  /**
+   * Trains from the broadcast global model (and, for SCAFFOLD, the broadcast server control variate); the
+   * reply's vectors are transferred, not copied.
+   */
+  fit(
+    hospital: string,
+    global: Float32Array,
+    instructions: FitInstructions,
+    control?: Float32Array,
+  ): Promise<FitReply>;
   /** Evaluates the broadcast global model on the hospital's held-out split. */
   evaluate(
     hospital: string,

@@ -1,7 +1,7 @@
 import type { TrainingConfig } from '../scenario/schema.ts';
 
 /** Vectors the protocol lets a hospital return, each of the model's parameter length. */
-export const VECTOR_NAMES = ['parameters'] as const;
+export const VECTOR_NAMES = ['parameters', 'control'] as const;
 /** Name of a declared vector. */
 export type VectorName = (typeof VECTOR_NAMES)[number];
 
@@ -19,6 +19,10 @@ export interface FitInstructions {
   readonly training: TrainingConfig;
   /** Also report `initial_loss`: the training loss of the received model before local training (q-FedAvg). */
   readonly reportInitialLoss?: boolean;
+  /** FedProx: add (μ/2)·‖w − w_global‖² to the local loss. */
+  readonly proximalMu?: number;
+  /** SCAFFOLD: correct gradients with the broadcast server control variate and return the control update. */
+  readonly scaffold?: boolean;
 }
 
 /** What the coordinator asks of a hospital to evaluate the global model on its held-out split. */

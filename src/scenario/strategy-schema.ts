@@ -111,6 +111,20 @@ export const STRATEGY_PARAMETERS = {
   bulyan: {
     f: { integer: true, min: 0, default: 0, description: 'Byzantine clients tolerated; needs n ≥ 4f + 3' },
   },
+  fedprox: {
+    proximalMu: {
+      min: 0,
+      default: 0.01,
+      description: 'proximal coefficient μ: local loss + (μ/2)·‖w − w_global‖²; 0 is FedAvg',
+    },
+  },
+  scaffold: {
+    serverLearningRate: {
+      ...positive,
+      default: 1,
+      description: 'server learning rate η_g on the mean update',
+    },
+  },
   qfedavg: {
     q: {
       min: 0,
@@ -219,6 +233,41 @@ export const strategySchema = z.discriminatedUnion('name', [
   z
     .strictObject({ name: z.literal('fednova'), ...common })
     .describe('FedNova: averaging of updates normalised by local steps (Wang et al., 2020)'),
+  z
+    .strictObject({
+      name: z.literal('fedprox'),
+      ...common,
+      proximalMu: withDefault(P.fedprox.proximalMu, 'proximalMu'),
+    })
+    .describe('FedProx: FedAvg with a proximal term in each client objective (Li et al., MLSys 2020)'),
+  z
+    .strictObject({
+      name: z.literal('scaffold'),
+      ...common,
+      serverLearningRate: withDefault(P.scaffold.serverLearningRate, 'serverLearningRate'),
+    })
+    .describe('SCAFFOLD: control variates correct client drift (Karimireddy et al., ICML 2020)'),
+  z
+    .strictObject({
+      name: z.literal('cyclic'),
+      ...common,
+      order: z
+        .enum(['fixed', 'shuffled'])
+        .default('fixed')
+        .describe('fixed: hospitals in id order every round; shuffled: a seeded order per round'),
+    })
+    .describe('Cyclic: the model trains at one hospital after another, sequentially (Chang et al., 2018)'),
+  z
+    .strictObject({
+      name: z.literal('custom'),
+      ...common,
+      module: z.string().min(1).describe('JavaScript (or TypeScript) module, relative to the scenario file'),
+      options: z
+        .record(z.string(), z.unknown())
+        .default({})
+        .describe("passed to the module's createStrategy"),
+    })
+    .describe('a strategy written by the user: a module exporting createStrategy(context) → Strategy'),
 ]);
 
 /** A validated strategy section of a scenario. */

@@ -1,7 +1,7 @@
 import { stream } from '../common/rng.ts';
 import type { ParamSpec } from '../common/params.ts';
 import { inputShapeOf } from '../protocol/cdm.ts';
-import type { EvaluateReply, Metrics } from '../protocol/messages.ts';
+import type { EvaluateReply, FitInstructions, Metrics } from '../protocol/messages.ts';
 import type { HostInfo, HostSetup } from '../protocol/host-api.ts';
 import type { BackendChoice, Scenario } from '../scenario/schema.ts';
 import { initialParameters, parameterSpec } from '../models/architecture.ts';
@@ -108,7 +108,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
   const inputShape = inputShapeOf(scenario.data);
   const spec = parameterSpec(scenario.model, inputShape);
   const initial = initialParameters(spec, stream(scenario.seed, 'init'));
-  const strategy = createStrategy(scenario);
+  const strategy = await createStrategy(scenario, options.baseDir);
   const hospitals: HospitalRef[] = scenario.hospitals.map((h) => ({ id: h.id, country: h.country }));
   const countryOf = new Map(hospitals.map((h) => [h.id, h.country]));
   const ledger = new Ledger(scenario.coordinator.site, countryOf);
@@ -144,25 +144,44 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
         hospitals,
         stream(scenario.seed, 'sample-fit', `round-${round}`),
       );
-      const broadcast = shared(global);
-      const fitReplies = await Promise.all(
-        assignments.map(({ hospital, instructions }) => {
-          ledger.record(round, hospital, 'to-hospital', 'global-model', broadcast);
-          ledger.record(round, hospital, 'to-hospital', 'fit-instructions', instructions);
-          return settle(pool.call(hospital, 'fit', (host) => host.fit(hospital, broadcast, instructions)));
-        }),
-      );
-      const fitResults: FitResult[] = [];
-      const fitFailures: Failure[] = [];
-      for (const [i, { hospital }] of assignments.entries()) {
-        const outcome = fitReplies[i]!;
-        const admitted = admit(ledger, round, hospital, 'fit-reply', outcome, (raw) =>
+      const extra = strategy.broadcastVectors?.(round, global) ?? {};
+      const control = extra.control === undefined ? undefined : shared(extra.control);
+      /** Sends one hospital the model to start from and passes its reply through the boundary. */
+      const fitOne = async (hospital: string, instructions: FitInstructions, start: Float32Array) => {
+        ledger.record(round, hospital, 'to-hospital', 'global-model', start);
+        if (control !== undefined) ledger.record(round, hospital, 'to-hospital', 'control-variate', control);
+        ledger.record(round, hospital, 'to-hospital', 'fit-instructions', instructions);
+        const outcome = await settle(
+          pool.call(hospital, 'fit', (host) => host.fit(hospital, start, instructions, control)),
+        );
+        return admit(ledger, round, hospital, 'fit-reply', outcome, (raw) =>
           admitFitReply(raw, contract(hospital)),
         );
-        if ('reason' in admitted) fitFailures.push(admitted);
-        else fitResults.push({ hospital, reply: admitted.reply });
+      };
+      const fitResults: FitResult[] = [];
+      const fitFailures: Failure[] = [];
+      if (strategy.sequential === true) {
+        let start = global;
+        for (const { hospital, instructions } of assignments) {
+          const admitted = await fitOne(hospital, instructions, shared(start));
+          if ('reason' in admitted) fitFailures.push(admitted);
+          else {
+            fitResults.push({ hospital, reply: admitted.reply });
+            start = admitted.reply.vectors.parameters!;
+          }
+        }
+      } else {
+        const broadcast = shared(global);
+        const outcomes = await Promise.all(
+          assignments.map(({ hospital, instructions }) => fitOne(hospital, instructions, broadcast)),
+        );
+        for (const [i, { hospital }] of assignments.entries()) {
+          const admitted = outcomes[i]!;
+          if ('reason' in admitted) fitFailures.push(admitted);
+          else fitResults.push({ hospital, reply: admitted.reply });
+        }
+        fitResults.sort((a, b) => compareIds(a.hospital, b.hospital));
       }
-      fitResults.sort((a, b) => compareIds(a.hospital, b.hospital));
       if (fitResults.length < scenario.minClients) {
         stopReason =
           `round ${round}: ${fitResults.length} valid fit replies, fewer than minClients = ${scenario.minClients}` +

@@ -8,6 +8,7 @@ export type Direction = 'to-hospital' | 'to-coordinator';
 export type CrossingKind =
   | 'setup'
   | 'global-model'
+  | 'control-variate'
   | 'fit-instructions'
   | 'fit-reply'
   | 'evaluate-instructions'

@@ -102,9 +102,9 @@ describe.each(['wasm', 'cpu'] as const)('FedProx and SCAFFOLD on %s', (backend: 
       };
       return distance(trainOnce(MLP, data, opts), start);
     });
-    expect(distances[0]!).toBeGreaterThan(0.5);
+    expect(distances[0]!).toBeGreaterThan(0.3);
     expect(distances[1]!).toBeLessThan(distances[0]!);
-    expect(distances[2]!).toBeLessThan(0.2 * distances[0]!);
+    expect(distances[2]!).toBeLessThan(0.1 * distances[0]!);
   });
 
   it('matches a hand-computed full-batch SGD step of logistic regression with both terms', async () => {

@@ -36,19 +36,30 @@ export function groupArms(runs: readonly BenchRun[]): Arm[] {
       continue;
     }
     if (group.kind !== run.kind) {
-      throw new BenchInputError(`${at}: kind '${run.kind}' but earlier runs are '${group.kind}'`, run.arm, run.seed);
+      throw new BenchInputError(
+        `${at}: kind '${run.kind}' but earlier runs are '${group.kind}'`,
+        run.arm,
+        run.seed,
+      );
     }
     if (group.runs.some((r) => r.seed === run.seed)) {
       throw new BenchInputError(`${at}: appears twice`, run.arm, run.seed);
     }
     group.runs.push(run);
   }
-  const arms = [...byArm].map(([arm, g]) => ({ arm, kind: g.kind, runs: g.runs.sort((a, b) => a.seed - b.seed) }));
+  const arms = [...byArm].map(([arm, g]) => ({
+    arm,
+    kind: g.kind,
+    runs: g.runs.sort((a, b) => a.seed - b.seed),
+  }));
   return [...arms.filter((a) => a.kind === 'strategy'), ...arms.filter((a) => a.kind === 'baseline')];
 }
 
 /** A metric's value if it is a finite number. */
-export function finite(values: Readonly<Record<string, number>> | undefined, metric: string): number | undefined {
+export function finite(
+  values: Readonly<Record<string, number>> | undefined,
+  metric: string,
+): number | undefined {
   const v = values?.[metric];
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }

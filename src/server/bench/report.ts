@@ -135,7 +135,9 @@ const DASH = '—';
 function formatCi(ci: MeanCi | undefined, seeds: number, digits: number): string {
   if (ci === undefined) return DASH;
   const text =
-    ci.halfWidth === undefined ? ci.mean.toFixed(digits) : `${ci.mean.toFixed(digits)} ± ${ci.halfWidth.toFixed(digits)}`;
+    ci.halfWidth === undefined
+      ? ci.mean.toFixed(digits)
+      : `${ci.mean.toFixed(digits)} ± ${ci.halfWidth.toFixed(digits)}`;
   return ci.n === 1 || ci.n !== seeds ? `${text} (n=${ci.n})` : text;
 }
 
@@ -164,7 +166,8 @@ function formatTarget(row: BenchRow): string {
   const reached = `${row.target.reached}/${row.target.of} reached`;
   if (row.target.rounds === undefined) return `${DASH} (${reached})`;
   const r = row.target.rounds;
-  const text = r.halfWidth === undefined ? r.mean.toFixed(1) : `${r.mean.toFixed(1)} ± ${r.halfWidth.toFixed(1)}`;
+  const text =
+    r.halfWidth === undefined ? r.mean.toFixed(1) : `${r.mean.toFixed(1)} ± ${r.halfWidth.toFixed(1)}`;
   return `${text} (${reached})`;
 }
 
@@ -244,12 +247,30 @@ function csv(table: BenchTable): string {
   const lines: string[][] = [];
   for (const r of table.rows) {
     const line = (scope: string, hospital: string, metric: string, ci: MeanCi | undefined, n = ci?.n ?? 0) =>
-      lines.push([r.arm, r.kind, scope, hospital, metric, num(ci?.mean), num(ci?.lower), num(ci?.upper), String(n), String(r.seeds)]);
+      lines.push([
+        r.arm,
+        r.kind,
+        scope,
+        hospital,
+        metric,
+        num(ci?.mean),
+        num(ci?.lower),
+        num(ci?.upper),
+        String(n),
+        String(r.seeds),
+      ]);
     for (const m of table.metrics) line('overall', '', m, r.overall[m]);
     for (const m of table.metrics) line('worst-hospital', '', m, r.worstHospital[m]);
-    for (const h of table.hospitals) for (const m of table.metrics) line('hospital', h, m, r.hospitals[h]?.[m]);
+    for (const h of table.hospitals)
+      for (const m of table.metrics) line('hospital', h, m, r.hospitals[h]?.[m]);
     if (table.target && r.target) {
-      line('run', '', `rounds-to-${table.target.metric}>=${table.target.value}`, r.target.rounds, r.target.reached);
+      line(
+        'run',
+        '',
+        `rounds-to-${table.target.metric}>=${table.target.value}`,
+        r.target.rounds,
+        r.target.reached,
+      );
     }
     line('run', '', 'bytes-cross-border', { mean: r.bytes.crossBorder, n: r.seeds });
     line('run', '', 'bytes-total', { mean: r.bytes.total, n: r.seeds });

@@ -39,7 +39,8 @@ export function roundsToTarget(
   let first: number | undefined;
   for (const point of curve) {
     const v = point.metrics[metric];
-    if (typeof v === 'number' && v >= target && (first === undefined || point.round < first)) first = point.round;
+    if (typeof v === 'number' && v >= target && (first === undefined || point.round < first))
+      first = point.round;
   }
   return first;
 }

@@ -1,5 +1,5 @@
 import type { Rng } from '../../common/rng.ts';
-import type { FitInstructions } from '../../protocol/messages.ts';
+import type { FitInstructions, VectorName } from '../../protocol/messages.ts';
 import type { TrainingConfig } from '../../scenario/schema.ts';
 import { STRATEGY_PARAMETERS, type StrategyName } from '../../scenario/strategy-schema.ts';
 import { weightedMetricMeans } from '../aggregate-metrics.ts';
@@ -36,7 +36,7 @@ export class FedAvg implements Strategy {
   /** Name as written in scenarios; each subclass declares its own. */
   static readonly strategyName: StrategyName = 'fedavg';
   readonly name: StrategyName;
-  readonly vectors = ['parameters'] as const;
+  readonly vectors: readonly VectorName[] = ['parameters'];
   protected readonly options: FedAvgOptions;
 
   constructor(options: FedAvgOptions) {

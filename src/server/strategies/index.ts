@@ -11,6 +11,10 @@ import { FedYogi } from './fedyogi.ts';
 import { Krum, MultiKrum } from './krum.ts';
 import { QFedAvg } from './qfedavg.ts';
 import type { Strategy } from './strategy.ts';
+import { Cyclic } from './cyclic.ts';
+import { loadCustomStrategy } from './custom.ts';
+import { FedProx } from './fedprox.ts';
+import { Scaffold } from './scaffold.ts';
 import { clientsPerRound } from './validate.ts';
 
 /**
@@ -18,7 +22,21 @@ import { clientsPerRound } from './validate.ts';
  * range for any value the strategy cannot work with, including cross-field checks that depend on how many
  * hospitals a round samples (Krum's n ≥ 2f + 3, Bulyan's n ≥ 4f + 3) — call it before starting any worker.
  */
-export function createStrategy(scenario: Scenario): Strategy {
+export async function createStrategy(scenario: Scenario, baseDir = process.cwd()): Promise<Strategy> {
+  try {
+    return await build(scenario, baseDir);
+  } catch (e) {
+    if (e instanceof RangeError) throw new StrategyConfigError(e.message);
+    throw e;
+  }
+}
+
+/** A strategy parameter outside its valid range; names the parameter and the range. */
+export class StrategyConfigError extends Error {
+  override readonly name = 'StrategyConfigError';
+}
+
+async function build(scenario: Scenario, baseDir: string): Promise<Strategy> {
   const s = scenario.strategy;
   const base = {
     fractionFit: s.fractionFit,
@@ -56,10 +74,27 @@ export function createStrategy(scenario: Scenario): Strategy {
       return new QFedAvg({ ...base, q: s.q });
     case 'fednova':
       return new FedNova(base);
+    case 'fedprox':
+      return new FedProx({ ...base, proximalMu: s.proximalMu });
+    case 'scaffold':
+      return new Scaffold({
+        ...base,
+        serverLearningRate: s.serverLearningRate,
+        hospitals: scenario.hospitals.length,
+      });
+    case 'cyclic':
+      return new Cyclic({ ...base, order: s.order });
+    case 'custom': {
+      const loaded = await loadCustomStrategy(scenario, s.module, s.options, base, baseDir);
+      const summary = loaded.strategy.summary.bind(loaded.strategy);
+      return Object.assign(loaded.strategy, {
+        summary: () => ({ ...summary(), module: loaded.path, moduleSha256: loaded.sha256 }),
+      });
+    }
   }
 }
 
 /** Checks the scenario's strategy without keeping it: throws what {@link createStrategy} would. */
-export function validateStrategy(scenario: Scenario): void {
-  createStrategy(scenario);
+export async function validateStrategy(scenario: Scenario, baseDir?: string): Promise<void> {
+  await createStrategy(scenario, baseDir);
 }

@@ -66,6 +66,13 @@ export interface Strategy {
    * coordinator may reject replies lacking them at the boundary. Absent: none beyond the protocol's own.
    */
   readonly fitMetrics?: readonly string[];
+  /**
+   * True when the round's hospitals train one after another, each from the previous one's parameters (in the
+   * order configureFit gives); aggregateFit then receives the results in that order.
+   */
+  readonly sequential?: boolean;
+  /** Vectors broadcast with the global model this round besides the parameters (SCAFFOLD's server control). */
+  broadcastVectors?(round: number, global: Float32Array): { readonly control?: Float32Array };
   /** Chooses this round's hospitals and what each is asked to do. */
   configureFit(round: number, hospitals: readonly HospitalRef[], rng: Rng): FitAssignment[];
   /** Combines admitted replies into the next global model; `global` is the model they started from. */

@@ -1,0 +1,187 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Resvg } from '@resvg/resvg-js';
+import { parse, View } from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { finite, groupArms } from './arms.ts';
+import { meanCi } from './stats.ts';
+import type { BenchRun } from './types.ts';
+
+const FONT = 'DejaVu Sans';
+const LABELS: Readonly<Record<string, string>> = {
+  accuracy: 'Accuracy',
+  auroc: 'AUROC',
+  auprc: 'AUPRC',
+  loss: 'Loss',
+};
+/** Metrics that live in [0, 1]: their axis stops at the bounds and bands are clipped there. */
+const UNIT_INTERVAL = new Set(['accuracy', 'auroc', 'auprc']);
+const STEP = 0.05;
+const round2 = (v: number): number => Math.round(v * 100) / 100;
+
+interface CurveRow {
+  readonly arm: string;
+  readonly round: number;
+  readonly mean: number;
+  readonly n: number;
+}
+interface BandRow {
+  readonly arm: string;
+  readonly round: number;
+  readonly lower: number;
+  readonly upper: number;
+}
+interface RuleRow {
+  readonly arm: string;
+  readonly mean: number;
+  readonly n: number;
+}
+
+/**
+ * The vega-lite spec of `metric` against round: per strategy the mean over seeds (line) and its Student t 95% CI
+ * (band, where at least two seeds report the round), each baseline as a dashed rule at its mean final value.
+ * Undefined when no run reports the metric.
+ */
+export function benchPlotSpec(runs: readonly BenchRun[], metric: string): TopLevelSpec | undefined {
+  const arms = groupArms(runs);
+  const curves: CurveRow[] = [];
+  const bands: BandRow[] = [];
+  const rules: RuleRow[] = [];
+  for (const { arm, kind, runs: armRuns } of arms) {
+    if (kind === 'baseline') {
+      const finals = armRuns
+        .map((r) => finite(r.final.metrics, metric))
+        .filter((v): v is number => v !== undefined);
+      if (finals.length > 0) rules.push({ arm, mean: meanCi(finals).mean, n: finals.length });
+      continue;
+    }
+    const byRound = new Map<number, number[]>();
+    for (const run of armRuns) {
+      for (const point of run.curve) {
+        const v = finite(point.metrics, metric);
+        if (v !== undefined) byRound.set(point.round, [...(byRound.get(point.round) ?? []), v]);
+      }
+    }
+    for (const [round, values] of [...byRound].sort(([a], [b]) => a - b)) {
+      const ci = meanCi(values);
+      curves.push({ arm, round, mean: ci.mean, n: ci.n });
+      if (ci.lower !== undefined && ci.upper !== undefined)
+        bands.push({ arm, round, lower: ci.lower, upper: ci.upper });
+    }
+  }
+  if (curves.length === 0 && rules.length === 0) return undefined;
+
+  const label = LABELS[metric] ?? metric;
+  const domain = [...new Set([...curves.map((c) => c.arm), ...rules.map((r) => r.arm)])];
+  const color = {
+    field: 'arm',
+    type: 'nominal',
+    title: 'arm',
+    scale: { domain, scheme: 'tableau10' },
+    legend: { symbolType: 'stroke', symbolStrokeWidth: 3, symbolOpacity: 1 },
+    legend: { symbolType: 'stroke', symbolStrokeWidth: 3 },
+  } as const;
+  const x = {
+    field: 'round',
+    type: 'quantitative',
+    title: 'round',
+    axis: { format: 'd', tickMinStep: 1 },
+  } as const;
+  const values = [...curves.map((c) => c.mean), ...bands.flatMap((b) => [b.lower, b.upper]), ...rules.map((r) => r.mean)];
+  const scale = UNIT_INTERVAL.has(metric)
+    ? {
+        domain: [
+          Math.max(0, round2(Math.floor(Math.min(...values) / STEP) * STEP)),
+          Math.min(1, round2(Math.ceil(Math.max(...values) / STEP) * STEP)),
+        ],
+        nice: false,
+        clamp: true,
+      }
+    : { zero: false };
+  const y = { type: 'quantitative', title: `${label} (mean over seeds)`, scale } as const;
+  const style = {
+    field: 'kind',
+    type: 'nominal',
+    title: null,
+    scale: {
+      domain: ['strategy', 'baseline (final)'],
+      range: [
+        [1, 0],
+        [6, 4],
+      ],
+    },
+    legend: { symbolType: 'stroke', symbolStrokeColor: '#555', symbolStrokeWidth: 2 },
+  } as const;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: {
+      text: `${label} vs round`,
+      subtitle: 'line: mean over seeds; band: Student t 95% CI; dashed: baselines at their mean final value',
+    },
+    width: 640,
+    height: 360,
+    background: 'white',
+    config: { font: FONT, view: { stroke: null } },
+    layer: [
+      {
+        data: { values: bands },
+        mark: { type: 'area', opacity: 0.18 },
+        encoding: {
+          x,
+          y: { ...y, field: 'lower' },
+          y2: { field: 'upper' },
+          color,
+        },
+      },
+      {
+        data: { values: curves.map((c) => ({ ...c, kind: 'strategy' })) },
+        mark: { type: 'line', point: true, strokeWidth: 2 },
+        encoding: { x, y: { ...y, field: 'mean' }, color, strokeDash: style },
+      },
+      {
+        data: { values: rules.map((r) => ({ ...r, kind: 'baseline (final)' })) },
+        mark: { type: 'rule', strokeWidth: 2 },
+        encoding: { y: { ...y, field: 'mean' }, color, strokeDash: style },
+      },
+    ],
+  };
+}
+
+/** Files written by `writeBenchPlots`. */
+export interface BenchPlotFiles {
+  readonly svg: string;
+  readonly png: string;
+}
+
+/**
+ * Renders `benchPlotSpec(runs, metric)` to `<metric>-vs-round.svg` and `.png` in `dir`, the same bytes for the
+ * same input; resolves to undefined (writing nothing) when no run reports the metric.
+ */
+export async function writeBenchPlots(
+  dir: string,
+  runs: readonly BenchRun[],
+  metric: string,
+): Promise<BenchPlotFiles | undefined> {
+  const spec = benchPlotSpec(runs, metric);
+  if (spec === undefined) return undefined;
+  const view = new View(parse(compile(spec).spec), { renderer: 'none' });
+  let svg: string;
+  try {
+    svg = await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+  const png = new Resvg(svg, {
+    background: 'white',
+    fitTo: { mode: 'zoom', value: 2 },
+    font: { loadSystemFonts: true, defaultFontFamily: FONT },
+  })
+    .render()
+    .asPng();
+  mkdirSync(dir, { recursive: true });
+  const base = join(dir, `${metric.replace(/[^A-Za-z0-9._-]/g, '_')}-vs-round`);
+  const files = { svg: `${base}.svg`, png: `${base}.png` };
+  writeFileSync(files.svg, svg);
+  writeFileSync(files.png, png);
+  return files;
+}

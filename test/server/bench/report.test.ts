@@ -1,0 +1,158 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BenchInputError, summarize, writeBenchTables } from '../../../src/server/bench/report.ts';
+import { RUNS } from './fixtures.ts';
+
+// Student t quantiles t(0.975, df), from tables.
+const T2 = 4.302653;
+const T1 = 12.706205;
+
+describe('summarize', () => {
+  const table = summarize(RUNS, { target: { metric: 'auroc', value: 0.8 } });
+  const row = (arm: string) => {
+    const r = table.rows.find((x) => x.arm === arm);
+    if (r === undefined) throw new Error(`no row ${arm}`);
+    return r;
+  };
+
+  it('orders strategies as given, then baselines, and lists hospitals by id', () => {
+    expect(table.rows.map((r) => [r.arm, r.kind, r.seeds])).toEqual([
+      ['fedavg', 'strategy', 3],
+      ['fedprox', 'strategy', 3],
+      ['local-only', 'baseline', 1],
+      ['pooled', 'baseline', 1],
+    ]);
+    expect(table.hospitals).toEqual(['cn-a', 'kr-b']);
+    expect(table.metrics).toEqual(['accuracy', 'auroc', 'auprc']);
+  });
+
+  it('averages final overall metrics with a Student t interval', () => {
+    const acc = row('fedavg').overall.accuracy;
+    // 0.80, 0.82, 0.84: mean 0.82, sd 0.02.
+    expect(acc?.mean).toBeCloseTo(0.82, 12);
+    expect(acc?.halfWidth).toBeCloseTo((T2 * 0.02) / Math.sqrt(3), 6);
+    // fedprox 0.81, 0.81, 0.84: sd √0.0003.
+    expect(row('fedprox').overall.accuracy?.halfWidth).toBeCloseTo((T2 * Math.sqrt(0.0003)) / Math.sqrt(3), 6);
+  });
+
+  it('leaves out a metric no seed reported and ignores NaN', () => {
+    expect(row('fedavg').overall.auprc).toBeUndefined();
+    const auprc = row('fedprox').overall.auprc;
+    // 0.5 and 0.6 (seed 3 reported NaN): n = 2, sd √0.005.
+    expect(auprc?.n).toBe(2);
+    expect(auprc?.mean).toBeCloseTo(0.55, 12);
+    expect(auprc?.halfWidth).toBeCloseTo((T1 * Math.sqrt(0.005)) / Math.sqrt(2), 6);
+  });
+
+  it('takes the worst hospital per seed, then the mean over seeds', () => {
+    // Accuracy minima per seed: kr-b 0.70, kr-b 0.78, cn-a 0.86 → mean 0.78, sd 0.08.
+    const worst = row('fedavg').worstHospital.accuracy;
+    expect(worst?.mean).toBeCloseTo(0.78, 12);
+    expect(worst?.halfWidth).toBeCloseTo((T2 * 0.08) / Math.sqrt(3), 6);
+    // AUROC minima: 0.80, 0.82, 0.84.
+    expect(row('fedavg').worstHospital.auroc?.mean).toBeCloseTo(0.82, 12);
+    expect(row('fedprox').worstHospital.auroc).toBeUndefined();
+  });
+
+  it('keeps per-hospital estimates', () => {
+    const cnA = row('fedavg').hospitals['cn-a'];
+    expect(cnA?.accuracy?.mean).toBeCloseTo(0.88, 12);
+    expect(cnA?.auroc).toEqual({ mean: 0.9, n: 3, sd: 0, lower: 0.9, upper: 0.9, halfWidth: 0 });
+    expect(row('local-only').hospitals['kr-b']?.accuracy).toEqual({ mean: 0.6, n: 1 });
+  });
+
+  it('counts rounds to the target over the seeds that reached it', () => {
+    // fedavg: round 3, round 5 (0.80 counts), never → 2/3, mean 4, sd √2.
+    const t = row('fedavg').target;
+    expect(t?.reached).toBe(2);
+    expect(t?.of).toBe(3);
+    expect(t?.rounds?.mean).toBe(4);
+    expect(t?.rounds?.halfWidth).toBeCloseTo(T1, 5);
+    expect(row('fedprox').target).toEqual({
+      reached: 3,
+      of: 3,
+      rounds: { mean: 2, n: 3, sd: 0, lower: 2, upper: 2, halfWidth: 0 },
+    });
+    expect(row('local-only').target).toBeUndefined();
+  });
+
+  it('averages bytes and seconds', () => {
+    expect(row('fedavg').bytes).toEqual({ total: 4000, crossBorder: 2000 });
+    expect(row('fedavg').seconds).toBe(11);
+  });
+
+  it('does not depend on the order of the runs within an arm', () => {
+    // Reversed, fedprox appears first; each arm's numbers must be identical to the last bit.
+    expect(summarize([...RUNS].reverse(), { target: { metric: 'auroc', value: 0.8 } }).rows.slice(0, 2)).toEqual(
+      table.rows.slice(0, 2).reverse(),
+    );
+  });
+
+  it('rejects duplicate seeds and an arm of two kinds', () => {
+    const [first] = RUNS;
+    if (first === undefined) throw new Error('no runs');
+    expect(() => summarize([first, first])).toThrow(BenchInputError);
+    expect(() => summarize([first, { ...first, seed: 2, kind: 'strategy' }])).toThrow(/kind 'strategy'/);
+  });
+});
+
+describe('writeBenchTables', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fedmed-bench-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const files = writeBenchTables(dir, summarize(RUNS, { target: { metric: 'auroc', value: 0.8 } }));
+  const md = readFileSync(files.markdown, 'utf8');
+  const csv = readFileSync(files.csv, 'utf8');
+  const mdLine = (start: string) => md.split('\n').find((l) => l.startsWith(start)) ?? '';
+
+  it('writes the overall table with formatted estimates', () => {
+    expect(files.markdown).toBe(join(dir, 'bench.md'));
+    const header = mdLine('| arm |');
+    expect(header).toContain('| worst hospital accuracy |');
+    expect(header).toContain('| rounds to auroc ≥ 0.8 |');
+    expect(mdLine('| fedavg |')).toBe(
+      '| fedavg | 3 | 0.820 ± 0.050 | 0.860 ± 0.025 | — | 0.780 ± 0.199 | 0.820 ± 0.050 | — | ' +
+        '4.0 ± 12.7 (2/3 reached) | 2.0 kB | 11.0 |',
+    );
+    expect(mdLine('| fedprox |')).toContain('| 0.820 ± 0.043 | 0.890 ± 0.025 | 0.550 ± 0.635 (n=2) |');
+    expect(mdLine('| fedprox |')).toContain('| 2.0 ± 0.0 (3/3 reached) | 3.0 kB | 20.0 |');
+    expect(mdLine('| local-only (baseline) |')).toBe(
+      '| local-only (baseline) | 1 | 0.700 (n=1) | 0.750 (n=1) | — | 0.600 (n=1) | 0.700 (n=1) | — | — | 0 B | 2.0 |',
+    );
+    expect(md).toContain('| pooled (baseline †) |');
+  });
+
+  it('writes a per-hospital table and a legend', () => {
+    expect(md).toContain('| hospital | arm | accuracy | auroc | auprc |');
+    expect(md).toContain('| cn-a | fedavg | 0.880 ± 0.050 | 0.900 ± 0.000 | — |');
+    expect(md).toContain('| kr-b | local-only (baseline) | 0.600 (n=1) | 0.700 (n=1) | — |');
+    expect(md).toContain('Student t 95% confidence interval');
+    expect(md).toContain('N = 1, 3 seeds');
+    expect(md).toContain('example-weighted means of per-hospital metrics');
+    expect(md).toContain('sovereignty violation');
+  });
+
+  it('writes one CSV row per arm × metric with mean, lower, upper and n', () => {
+    const lines = csv.trimEnd().split('\n');
+    expect(lines[0]).toBe('arm,kind,scope,hospital,metric,mean,lower,upper,n,seeds');
+    const fedavgAcc = lines.find((l) => l.startsWith('fedavg,strategy,overall,,accuracy,'))?.split(',') ?? [];
+    expect(Number(fedavgAcc[5])).toBeCloseTo(0.82, 12);
+    expect(Number(fedavgAcc[6])).toBeCloseTo(0.82 - (T2 * 0.02) / Math.sqrt(3), 6);
+    expect(Number(fedavgAcc[7])).toBeCloseTo(0.82 + (T2 * 0.02) / Math.sqrt(3), 6);
+    expect(fedavgAcc.slice(8)).toEqual(['3', '3']);
+    expect(lines).toContain('fedavg,strategy,overall,,auprc,,,,0,3');
+    expect(lines).toContain('local-only,baseline,overall,,accuracy,0.7,,,1,1');
+    const rounds = lines.find((l) => l.startsWith('fedavg,strategy,run,,rounds-to-auroc>=0.8,'))?.split(',') ?? [];
+    expect(rounds[5]).toBe('4');
+    expect(Number(rounds[7])).toBeCloseTo(4 + T1, 5);
+    expect(rounds.slice(8)).toEqual(['2', '3']);
+    expect(lines).toContain('fedavg,strategy,run,,bytes-cross-border,2000,,,3,3');
+    expect(lines).toHaveLength(1 + 4 * (3 + 3 + 2 * 3 + 3) + 2);
+  });
+
+  it('never writes NaN', () => {
+    expect(md).not.toMatch(/NaN|undefined|Infinity/);
+    expect(csv).not.toMatch(/NaN|undefined|Infinity/);
+  });
+});
