@@ -68,7 +68,8 @@ describe('client-side algorithm state and sequential training', () => {
     const starts = one.crossings
       .filter((c) => c.kind === 'global-model' && c.round === 1)
       .map((c) => c.sha256);
-    expect(new Set(starts).size).toBe(4);
+    // four different starting points along the chain, then the chain's result broadcast for evaluation
+    expect(new Set(starts).size).toBe(5);
   });
 });
 
