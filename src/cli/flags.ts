@@ -48,6 +48,8 @@ export function backendOverride(flag: BackendChoice | undefined): BackendChoice 
 export function isInputFailure(e: unknown): boolean {
   return (
     e instanceof Error &&
-    /^(SetupError|EmrError|DicomError|SplitError|CohortError|PopulationProfileError|StrategyConfigError|StrategyModuleError)$/.test(e.name)
+    /^(SetupError|EmrError|DicomError|SplitError|CohortError|PopulationProfileError|StrategyConfigError|StrategyModuleError)$/.test(
+      e.name,
+    )
   );
 }

@@ -4,6 +4,7 @@ import { FEDMED_VERSION } from '../server/outputs/version.ts';
 import { ProtocolViolation } from '../server/boundary.ts';
 import { WorkerFailure } from '../server/worker-pool.ts';
 import { EXIT } from './exit-codes.ts';
+import { benchCommand, parseArms, parseSeeds, parseTarget, type BenchFlags } from './bench-command.ts';
 import { evaluateCommand, type EvaluateFlags } from './evaluate-command.ts';
 import { BACKENDS, integerFlag, isInputFailure, listFlag } from './flags.ts';
 import { generateCommand, type GenerateFlags } from './generate-command.ts';
@@ -75,6 +76,40 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addOption(timeoutOption())
     .action(async (run: string, flags: EvaluateFlags) => {
       code = await evaluateCommand(run, flags);
+    });
+  program
+    .command('bench')
+    .description(
+      'compare strategies over seeds, beside local-only and pooled baselines, with 95% CIs and plots',
+    )
+    .argument('<scenario>', 'scenario JSON file')
+    .requiredOption(
+      '--strategies <list>',
+      'arms: fedavg,fedprox:proximalMu=0.1,fedadam:eta=0.01,…',
+      parseArms,
+    )
+    .option('--seeds <n|list>', 'seed count (seeds 1…n) or list', parseSeeds, [1, 2, 3, 4, 5])
+    .option('--out <dir>', 'output folder (default: runs/<name>-bench); completed runs in it are reused')
+    .option(
+      '--target <metric=value>',
+      'also count rounds until the aggregated metric reaches value',
+      parseTarget,
+    )
+    .option(
+      '--baselines <list>',
+      'baselines per seed (default local-only,pooled; empty for none)',
+      listFlag('--baselines', ['local-only', 'pooled'] as const),
+    )
+    .option('--rounds <n>', 'override the number of rounds', integerFlag('--rounds', 1, 100_000))
+    .option(
+      '--workers <n>',
+      'worker threads (default: the cores, at most one per hospital)',
+      integerFlag('--workers', 1, 1024),
+    )
+    .addOption(backendOption())
+    .addOption(timeoutOption())
+    .action(async (file: string, flags: BenchFlags) => {
+      code = await benchCommand(file, flags);
     });
   program
     .command('schema')

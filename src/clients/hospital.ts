@@ -146,6 +146,11 @@ export class Hospital {
     return evaluateOn(this.#trainer, this.#data.test, this.#data.testGroups, this.#evaluation);
   }
 
+  /** Frees the hospital's model. */
+  dispose(): void {
+    this.#trainer.dispose();
+  }
+
   /** A few training inputs, for the test-only fault that tries to smuggle rows out. */
   sampleRows(count: number): number[][] {
     const { x, n } = this.#data.train;

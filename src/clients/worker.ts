@@ -28,6 +28,8 @@ class HospitalHost implements HospitalHostApi {
   setup(setup: HostSetup): Promise<HostInfo> {
     return this.#serial(async () => {
       const backend = await selectBackend(setup.backend, setup.model);
+      for (const h of this.#hospitals.values()) h.dispose();
+      this.#hospitals.clear();
       this.#setup = setup;
       for (const id of setup.hosted) {
         const config = setup.hospitals.find((h) => h.id === id);

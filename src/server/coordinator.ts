@@ -30,6 +30,11 @@ export interface RunOptions {
   readonly baseDir: string;
   /** Real-time guard on every call to a worker, in milliseconds. */
   readonly timeoutMs: number;
+  /**
+   * Worker threads already started for these hospitals (by a bench running many runs); they are set up
+   * afresh for this run and left running. Absent: the run starts its own and closes them.
+   */
+  readonly pool?: WorkerPool;
   /** Receives every record as soon as it exists, so nothing is lost if the run stops. */
   readonly sink: RunSink;
 }
@@ -95,7 +100,10 @@ export interface RunResult {
   readonly final?: RoundRecord;
   readonly localOnly?: BaselineResult;
   readonly pooled?: BaselineResult;
+  /** Bytes the federation's own messages crossed. */
   readonly bytes: ByteTotals;
+  /** Bytes of the baselines' crossings, kept apart (the pooled oracle's are what a real pooling would send). */
+  readonly baselineBytes: { readonly localOnly: ByteTotals; readonly pooled: ByteTotals };
 }
 
 /** A run that started but cannot go on (too few valid replies). */
@@ -122,12 +130,15 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
   const setupFor = (ids: readonly string[]) => hostSetup(scenario, options.backend, options.baseDir, ids);
   for (const h of hospitals) ledger.record(0, h.id, 'to-hospital', 'setup', setupFor([h.id]));
 
-  const pool = await WorkerPool.start(
-    hospitals.map((h) => h.id),
-    options.threads,
-    setupFor,
-    options.timeoutMs,
-  );
+  const pool =
+    options.pool ??
+    (await WorkerPool.start(
+      hospitals.map((h) => h.id),
+      options.threads,
+      setupFor,
+      options.timeoutMs,
+    ));
+  if (options.pool !== undefined) await options.pool.reconfigure(setupFor);
   try {
     const backends = [...new Set(pool.threads.map((t) => t.backend))];
     if (backends.length !== 1)
@@ -146,24 +157,21 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       );
       const extra = strategy.broadcastVectors?.(round, global) ?? {};
       const control = extra.control === undefined ? undefined : shared(extra.control);
-      /** Sends one hospital the model to start from and passes its reply through the boundary. */
-      const fitOne = async (hospital: string, instructions: FitInstructions, start: Float32Array) => {
+      /** Sends one hospital the model to start from; the reply is admitted later, in assignment order. */
+      const send = (hospital: string, instructions: FitInstructions, start: Float32Array) => {
         ledger.record(round, hospital, 'to-hospital', 'global-model', start);
         if (control !== undefined) ledger.record(round, hospital, 'to-hospital', 'control-variate', control);
         ledger.record(round, hospital, 'to-hospital', 'fit-instructions', instructions);
-        const outcome = await settle(
-          pool.call(hospital, 'fit', (host) => host.fit(hospital, start, instructions, control)),
-        );
-        return admit(ledger, round, hospital, 'fit-reply', outcome, (raw) =>
-          admitFitReply(raw, contract(hospital)),
-        );
+        return settle(pool.call(hospital, 'fit', (host) => host.fit(hospital, start, instructions, control)));
       };
+      const receive = (hospital: string, outcome: Outcome) =>
+        admit(ledger, round, hospital, 'fit-reply', outcome, (raw) => admitFitReply(raw, contract(hospital)));
       const fitResults: FitResult[] = [];
       const fitFailures: Failure[] = [];
       if (strategy.sequential === true) {
         let start = global;
         for (const { hospital, instructions } of assignments) {
-          const admitted = await fitOne(hospital, instructions, shared(start));
+          const admitted = receive(hospital, await send(hospital, instructions, shared(start)));
           if ('reason' in admitted) fitFailures.push(admitted);
           else {
             fitResults.push({ hospital, reply: admitted.reply });
@@ -173,10 +181,10 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       } else {
         const broadcast = shared(global);
         const outcomes = await Promise.all(
-          assignments.map(({ hospital, instructions }) => fitOne(hospital, instructions, broadcast)),
+          assignments.map(({ hospital, instructions }) => send(hospital, instructions, broadcast)),
         );
         for (const [i, { hospital }] of assignments.entries()) {
-          const admitted = outcomes[i]!;
+          const admitted = receive(hospital, outcomes[i]!);
           if ('reason' in admitted) fitFailures.push(admitted);
           else fitResults.push({ hospital, reply: admitted.reply });
         }
@@ -255,9 +263,13 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       ...(localOnly === undefined ? {} : { localOnly }),
       ...(pooled === undefined ? {} : { pooled }),
       bytes: ledger.totals(),
+      baselineBytes: {
+        localOnly: ledger.totals(undefined, 'local-only'),
+        pooled: ledger.totals(undefined, 'pooled'),
+      },
     };
   } finally {
-    await pool.close();
+    if (options.pool === undefined) await pool.close();
   }
 }
 
@@ -358,8 +370,8 @@ async function runLocalOnly(
   const broadcast = shared(initial);
   const outcomes = await Promise.all(
     ids.map((hospital) => {
-      ledger.record(0, hospital, 'to-hospital', 'global-model', broadcast);
       ledger.record(0, hospital, 'to-hospital', 'local-only-instructions', {
+        initial: broadcast,
         training: scenario.training,
         epochs,
       });

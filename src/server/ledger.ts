@@ -19,6 +19,14 @@ export type CrossingKind =
   | 'pooled-records'
   | 'error';
 
+/** What a crossing served: the federation itself, or a baseline run beside it for comparison. */
+export type Purpose = 'federation' | 'local-only' | 'pooled';
+
+/** The purpose of a kind of crossing. */
+export function purposeOf(kind: CrossingKind): Purpose {
+  return kind.startsWith('local-only') ? 'local-only' : kind.startsWith('pooled') ? 'pooled' : 'federation';
+}
+
 /** One message across the boundary between the coordinator and a hospital's worker. */
 export interface Crossing {
   /** Round it belongs to; 0 for setup and baselines. */
@@ -28,6 +36,7 @@ export interface Crossing {
   readonly country: string;
   readonly direction: Direction;
   readonly kind: CrossingKind;
+  readonly purpose: Purpose;
   /** Serialised payload bytes: vectors' bytes plus the UTF-8 canonical JSON of everything else. */
   readonly bytes: number;
   /** SHA-256 of the same serialisation. */
@@ -83,6 +92,7 @@ export class Ledger {
       country,
       direction,
       kind,
+      purpose: purposeOf(kind),
       bytes,
       sha256,
       crossesBorder: this.#site === 'neutral' || this.#site !== country,
@@ -120,10 +130,11 @@ export class Ledger {
     return out;
   }
 
-  /** Byte totals, for one round or for the whole run. */
-  totals(round?: number): ByteTotals {
+  /** Byte totals of the crossings that served `purpose` (the federation unless told), in one round or all. */
+  totals(round?: number, purpose: Purpose = 'federation'): ByteTotals {
     const t: ByteTotals = { toHospitals: 0, toCoordinator: 0, crossBorder: 0, messages: 0, rejected: 0 };
     for (const e of this.#entries) {
+      if (e.purpose !== purpose) continue;
       if (round !== undefined && e.round !== round) continue;
       if (e.direction === 'to-hospital') t.toHospitals += e.bytes;
       else t.toCoordinator += e.bytes;

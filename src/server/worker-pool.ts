@@ -71,24 +71,31 @@ export class WorkerPool {
       death.catch(() => undefined);
       slots.push({ worker, remote: Comlink.wrap<HospitalHostApi>(nodeEndpoint(worker)), death });
     }
-    // Every thread settles before any is terminated: a thread stopped in the middle of loading modules can
-    // keep the process from exiting.
+    await pool.reconfigure(setupFor);
+    return pool;
+  }
+
+  /**
+   * Sets every thread up again (for another seed, strategy or scenario over the same hospitals), so a
+   * series of runs pays the threads' start-up once. Every thread settles before any is terminated: a thread
+   * stopped in the middle of loading modules can keep the process from exiting.
+   */
+  async reconfigure(setupFor: (hospitals: readonly string[]) => HostSetup): Promise<void> {
     const setups = await Promise.allSettled(
-      slots.map(async (slot, i) => {
-        const mine = hospitals.filter((h) => assignment.get(h) === i);
-        slot.info = await pool.#guard(slot, slot.remote.setup(setupFor(mine)), `setting up thread ${i}`);
+      this.#slots.map(async (slot, i) => {
+        const mine = [...this.#assignment].filter(([, t]) => t === i).map(([h]) => h);
+        slot.info = await this.#guard(slot, slot.remote.setup(setupFor(mine)), `setting up thread ${i}`);
       }),
     );
     const failed = setups.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed !== undefined) {
-      await pool.close();
+      await this.close();
       const e: unknown = failed.reason;
       if (e instanceof WorkerFailure) throw e;
       throw new SetupError(
         e instanceof Error ? e.message.split('\n', 1)[0]! : 'a worker thread failed to set up',
       );
     }
-    return pool;
   }
 
   /** Thread index of each hospital. */

@@ -17,6 +17,19 @@ const LABELS: Readonly<Record<string, string>> = {
 /** Metrics that live in [0, 1]: their axis stops at the bounds and bands are clipped there. */
 const UNIT_INTERVAL = new Set(['accuracy', 'auroc', 'auprc']);
 const STEP = 0.05;
+/** Vega's tableau10 scheme, spelled out so that bands can take their line's colour without a second legend. */
+const PALETTE = [
+  '#4c78a8',
+  '#f58518',
+  '#e45756',
+  '#72b7b2',
+  '#54a24b',
+  '#eeca3b',
+  '#b279a2',
+  '#ff9da6',
+  '#9d755d',
+  '#bab0ac',
+];
 const round2 = (v: number): number => Math.round(v * 100) / 100;
 
 interface CurveRow {
@@ -73,12 +86,12 @@ export function benchPlotSpec(runs: readonly BenchRun[], metric: string): TopLev
 
   const label = LABELS[metric] ?? metric;
   const domain = [...new Set([...curves.map((c) => c.arm), ...rules.map((r) => r.arm)])];
+  const colours = domain.map((_, i) => PALETTE[i % PALETTE.length] ?? 'black');
   const color = {
     field: 'arm',
     type: 'nominal',
-    title: 'arm',
-    scale: { domain, scheme: 'tableau10' },
-    legend: { symbolType: 'stroke', symbolStrokeWidth: 3, symbolOpacity: 1 },
+    title: 'arm (dashed: baseline)',
+    scale: { domain, range: colours },
     legend: { symbolType: 'stroke', symbolStrokeWidth: 3 },
   } as const;
   const x = {
@@ -87,7 +100,11 @@ export function benchPlotSpec(runs: readonly BenchRun[], metric: string): TopLev
     title: 'round',
     axis: { format: 'd', tickMinStep: 1 },
   } as const;
-  const values = [...curves.map((c) => c.mean), ...bands.flatMap((b) => [b.lower, b.upper]), ...rules.map((r) => r.mean)];
+  const values = [
+    ...curves.map((c) => c.mean),
+    ...bands.flatMap((b) => [b.lower, b.upper]),
+    ...rules.map((r) => r.mean),
+  ];
   const scale = UNIT_INTERVAL.has(metric)
     ? {
         domain: [
@@ -99,19 +116,6 @@ export function benchPlotSpec(runs: readonly BenchRun[], metric: string): TopLev
       }
     : { zero: false };
   const y = { type: 'quantitative', title: `${label} (mean over seeds)`, scale } as const;
-  const style = {
-    field: 'kind',
-    type: 'nominal',
-    title: null,
-    scale: {
-      domain: ['strategy', 'baseline (final)'],
-      range: [
-        [1, 0],
-        [6, 4],
-      ],
-    },
-    legend: { symbolType: 'stroke', symbolStrokeColor: '#555', symbolStrokeWidth: 2 },
-  } as const;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
@@ -124,24 +128,24 @@ export function benchPlotSpec(runs: readonly BenchRun[], metric: string): TopLev
     config: { font: FONT, view: { stroke: null } },
     layer: [
       {
-        data: { values: bands },
+        data: { values: bands.map((b) => ({ ...b, colour: colours[domain.indexOf(b.arm)] })) },
         mark: { type: 'area', opacity: 0.18 },
         encoding: {
           x,
           y: { ...y, field: 'lower' },
           y2: { field: 'upper' },
-          color,
+          fill: { field: 'colour', type: 'nominal', scale: null },
         },
       },
       {
-        data: { values: curves.map((c) => ({ ...c, kind: 'strategy' })) },
+        data: { values: curves },
         mark: { type: 'line', point: true, strokeWidth: 2 },
-        encoding: { x, y: { ...y, field: 'mean' }, color, strokeDash: style },
+        encoding: { x, y: { ...y, field: 'mean' }, color },
       },
       {
-        data: { values: rules.map((r) => ({ ...r, kind: 'baseline (final)' })) },
-        mark: { type: 'rule', strokeWidth: 2 },
-        encoding: { y: { ...y, field: 'mean' }, color, strokeDash: style },
+        data: { values: rules },
+        mark: { type: 'rule', strokeWidth: 2, strokeDash: [6, 4] },
+        encoding: { y: { ...y, field: 'mean' }, color },
       },
     ],
   };

@@ -208,12 +208,12 @@ function markdown(table: BenchTable): string {
   );
   const seedCounts = [...new Set(rows.map((r) => r.seeds))].sort((a, b) => a - b).join(', ');
   const legend = [
-    `Each cell is mean ± half-width of a two-sided Student t 95% confidence interval over the seeds of that arm ` +
-      `(N = ${seedCounts || 0} seeds; t with N − 1 degrees of freedom, sample standard deviation). ` +
-      `"(n=k)" marks a value over k seeds only: fewer seeds reported it, or k = 1 and there is no interval. ` +
-      `"${DASH}" means no seed reported the value.`,
+    `CI: each cell is the mean over the N seeds of its arm (N is the seeds column: ${seedCounts || 0}) ± the ` +
+      `half-width of a two-sided Student t 95% confidence interval (N − 1 degrees of freedom, sample standard ` +
+      `deviation). "(n=k)" marks a value over k seeds only: fewer seeds reported it, or k = 1 and there is no ` +
+      `interval. "${DASH}" means no seed reported the value.`,
     `Metrics are the final model's example-weighted means of per-hospital metrics on each hospital's held-out ` +
-      `patients: predictions never leave a hospital, so there is no pooled AUROC. ` +
+      `patients: predictions never leave a hospital, so no metric is computed over all patients at once. ` +
       `"Worst hospital" takes, in each seed, the lowest value over the hospitals that report the metric ` +
       `(the highest for losses), then averages over seeds.`,
     ...(target

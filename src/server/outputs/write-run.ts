@@ -31,6 +31,7 @@ export interface Manifest {
   readonly strategy: Record<string, unknown>;
   readonly evaluation: string;
   readonly bytes: RunResult['bytes'];
+  readonly baselineBytes: RunResult['baselineBytes'];
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly wallSeconds: number;
@@ -93,6 +94,7 @@ export async function writeRunResult(
       'federated: each hospital evaluates the global model on its own held-out split; federation metrics are ' +
       'example-weighted means of per-hospital metrics (predictions never leave a hospital)',
     bytes: result.bytes,
+    baselineBytes: result.baselineBytes,
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     wallSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,

@@ -96,7 +96,10 @@ export const RUNS: readonly BenchRun[] = [
     seed: 1,
     kind: 'baseline',
     curve: [],
-    final: { metrics: { accuracy: 0.9, auroc: 0.93 }, hospitals: { 'cn-a': { accuracy: 0.92 }, 'kr-b': { accuracy: 0.88 } } },
+    final: {
+      metrics: { accuracy: 0.9, auroc: 0.93 },
+      hospitals: { 'cn-a': { accuracy: 0.92 }, 'kr-b': { accuracy: 0.88 } },
+    },
     bytes: { total: 0, crossBorder: 0 },
     seconds: 3,
   },

@@ -23,16 +23,19 @@ describe('benchPlotSpec', () => {
     // fedavg round 2: 0.75, 0.72, 0.75 over seeds 1, 2, 3.
     const band = layerValues('auroc', 0).find((r) => r.arm === 'fedavg' && r.round === 2);
     const ci = meanCi([0.75, 0.72, 0.75]);
-    expect(band).toEqual({ arm: 'fedavg', round: 2, lower: ci.lower, upper: ci.upper });
-    // Rounds 4–6 of fedavg have fewer than two seeds behind them at round 5 and 6: a line point but no band.
+    expect(band).toEqual({ arm: 'fedavg', round: 2, lower: ci.lower, upper: ci.upper, colour: '#4c78a8' });
+    // Only seed 2 of fedavg reaches rounds 5 and 6: a line point but no band.
     expect(layerValues('auroc', 0).some((r) => r.arm === 'fedavg' && r.round === 5)).toBe(false);
-    expect(layerValues('auroc', 1).find((r) => r.arm === 'fedavg' && r.round === 5)).toMatchObject({ mean: 0.8, n: 1 });
+    expect(layerValues('auroc', 1).find((r) => r.arm === 'fedavg' && r.round === 5)).toMatchObject({
+      mean: 0.8,
+      n: 1,
+    });
   });
 
   it('puts each baseline at its mean final value', () => {
     expect(layerValues('auroc', 2)).toEqual([
-      { arm: 'local-only', mean: 0.75, n: 1, kind: 'baseline (final)' },
-      { arm: 'pooled', mean: 0.93, n: 1, kind: 'baseline (final)' },
+      { arm: 'local-only', mean: 0.75, n: 1 },
+      { arm: 'pooled', mean: 0.93, n: 1 },
     ]);
   });
 
@@ -57,7 +60,11 @@ describe('writeBenchPlots', () => {
     const png = readFileSync(files.png);
     expect([...png.subarray(0, 8)]).toEqual(PNG_SIGNATURE);
 
-    await writeBenchPlots(dir, [...RUNS].reverse().sort((a, b) => (a.arm < b.arm ? -1 : 1)), 'auroc');
+    await writeBenchPlots(
+      dir,
+      [...RUNS].reverse().sort((a, b) => (a.arm < b.arm ? -1 : 1)),
+      'auroc',
+    );
     expect(readFileSync(files.svg, 'utf8')).toBe(svg);
     expect(readFileSync(files.png).equals(png)).toBe(true);
   });

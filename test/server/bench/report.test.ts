@@ -34,7 +34,10 @@ describe('summarize', () => {
     expect(acc?.mean).toBeCloseTo(0.82, 12);
     expect(acc?.halfWidth).toBeCloseTo((T2 * 0.02) / Math.sqrt(3), 6);
     // fedprox 0.81, 0.81, 0.84: sd √0.0003.
-    expect(row('fedprox').overall.accuracy?.halfWidth).toBeCloseTo((T2 * Math.sqrt(0.0003)) / Math.sqrt(3), 6);
+    expect(row('fedprox').overall.accuracy?.halfWidth).toBeCloseTo(
+      (T2 * Math.sqrt(0.0003)) / Math.sqrt(3),
+      6,
+    );
   });
 
   it('leaves out a metric no seed reported and ignores NaN', () => {
@@ -85,9 +88,9 @@ describe('summarize', () => {
 
   it('does not depend on the order of the runs within an arm', () => {
     // Reversed, fedprox appears first; each arm's numbers must be identical to the last bit.
-    expect(summarize([...RUNS].reverse(), { target: { metric: 'auroc', value: 0.8 } }).rows.slice(0, 2)).toEqual(
-      table.rows.slice(0, 2).reverse(),
-    );
+    expect(
+      summarize([...RUNS].reverse(), { target: { metric: 'auroc', value: 0.8 } }).rows.slice(0, 2),
+    ).toEqual(table.rows.slice(0, 2).reverse());
   });
 
   it('rejects duplicate seeds and an arm of two kinds', () => {
@@ -127,8 +130,8 @@ describe('writeBenchTables', () => {
     expect(md).toContain('| hospital | arm | accuracy | auroc | auprc |');
     expect(md).toContain('| cn-a | fedavg | 0.880 ± 0.050 | 0.900 ± 0.000 | — |');
     expect(md).toContain('| kr-b | local-only (baseline) | 0.600 (n=1) | 0.700 (n=1) | — |');
-    expect(md).toContain('Student t 95% confidence interval');
-    expect(md).toContain('N = 1, 3 seeds');
+    expect(md).toContain('two-sided Student t 95% confidence interval');
+    expect(md).toContain('over the N seeds of its arm (N is the seeds column: 1, 3)');
     expect(md).toContain('example-weighted means of per-hospital metrics');
     expect(md).toContain('sovereignty violation');
   });
@@ -143,7 +146,8 @@ describe('writeBenchTables', () => {
     expect(fedavgAcc.slice(8)).toEqual(['3', '3']);
     expect(lines).toContain('fedavg,strategy,overall,,auprc,,,,0,3');
     expect(lines).toContain('local-only,baseline,overall,,accuracy,0.7,,,1,1');
-    const rounds = lines.find((l) => l.startsWith('fedavg,strategy,run,,rounds-to-auroc>=0.8,'))?.split(',') ?? [];
+    const rounds =
+      lines.find((l) => l.startsWith('fedavg,strategy,run,,rounds-to-auroc>=0.8,'))?.split(',') ?? [];
     expect(rounds[5]).toBe('4');
     expect(Number(rounds[7])).toBeCloseTo(4 + T1, 5);
     expect(rounds.slice(8)).toEqual(['2', '3']);

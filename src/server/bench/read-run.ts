@@ -1,0 +1,82 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Metrics } from '../../protocol/messages.ts';
+import type { BenchRun } from './types.ts';
+
+interface StoredRound {
+  round: number;
+  evaluate: { metrics: Metrics; hospitals: Record<string, { metrics: Metrics }> };
+}
+
+interface StoredBaseline {
+  metrics: Metrics;
+  hospitals: Record<string, { metrics: Metrics }>;
+}
+
+/** What a bench needs from a run folder's manifest to decide whether the run can be reused. */
+export interface StoredManifest {
+  readonly scenarioSha256: string;
+  readonly status: string;
+  readonly wallSeconds: number;
+  readonly bytes: { toHospitals: number; toCoordinator: number; crossBorder: number };
+}
+
+/** The manifest of a finished run folder, or undefined when there is none. */
+export function readManifest(dir: string): StoredManifest | undefined {
+  const file = join(dir, 'manifest.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as StoredManifest) : undefined;
+}
+
+const metricsOf = (hospitals: Record<string, { metrics: Metrics }>) =>
+  Object.fromEntries(Object.entries(hospitals).map(([id, h]) => [id, h.metrics]));
+
+/**
+ * The bench view of a run folder written by `fedmed run`: the strategy's learning curve and final metrics,
+ * and any baselines it ran, each as a {@link BenchRun}. A run just made and one found on disk read the same.
+ */
+export function readBenchRuns(dir: string, arm: string, seed: number): BenchRun[] {
+  const manifest = readManifest(dir);
+  if (manifest === undefined) throw new Error(`${dir}: no manifest.json`);
+  const rounds = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as StoredRound);
+  const last = rounds[rounds.length - 1];
+  const runs: BenchRun[] = [
+    {
+      arm,
+      seed,
+      kind: 'strategy',
+      curve: rounds.map((r) => ({ round: r.round, metrics: r.evaluate.metrics })),
+      final: {
+        metrics: last?.evaluate.metrics ?? {},
+        hospitals: last ? metricsOf(last.evaluate.hospitals) : {},
+      },
+      bytes: {
+        total: manifest.bytes.toHospitals + manifest.bytes.toCoordinator,
+        crossBorder: manifest.bytes.crossBorder,
+      },
+      seconds: manifest.wallSeconds,
+    },
+  ];
+  const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as {
+    localOnly?: StoredBaseline;
+    pooled?: StoredBaseline;
+  };
+  for (const [name, b] of [
+    ['local-only', summary.localOnly],
+    ['pooled', summary.pooled],
+  ] as const) {
+    if (b === undefined) continue;
+    runs.push({
+      arm: name,
+      seed,
+      kind: 'baseline',
+      curve: [],
+      final: { metrics: b.metrics, hospitals: metricsOf(b.hospitals) },
+      bytes: { total: 0, crossBorder: 0 },
+      seconds: 0,
+    });
+  }
+  return runs;
+}
