@@ -1,0 +1,84 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '../..');
+const fedmed = (args: string[]) =>
+  spawnSync(process.execPath, [join(root, 'bin/fedmed.mjs'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+
+const tiny = {
+  name: 'bench-tiny',
+  rounds: 3,
+  minClients: 2,
+  backend: 'wasm',
+  coordinator: { site: 'KR' },
+  data: { kind: 'synthetic-cohort' },
+  hospitals: [
+    { id: 'kr-1', country: 'KR', patients: 150 },
+    { id: 'cn-1', country: 'CN', patients: 180 },
+    { id: 'cn-2', country: 'CN', patients: 120 },
+  ],
+  model: { kind: 'logistic' },
+  training: { learningRate: 0.2 },
+};
+
+describe('fedmed bench', () => {
+  it('runs strategies × seeds with baselines, writes tables and plots, and reuses finished runs', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedmed-bench-'));
+    const file = join(dir, 'scenario.json');
+    writeFileSync(file, JSON.stringify(tiny));
+    const args = [
+      'bench',
+      file,
+      '--strategies',
+      'fedavg,fedprox:proximalMu=0.5',
+      '--seeds',
+      '2',
+      '--out',
+      join(dir, 'out'),
+      '--target',
+      'auroc=0.6',
+      '--workers',
+      '2',
+    ];
+    const first = fedmed(args);
+    expect(first.status).toBe(0);
+    expect(first.stderr).toMatch(/\[4\/4\] fedprox:proximalMu=0\.5 seed 2/);
+    const md = readFileSync(join(dir, 'out/bench.md'), 'utf8');
+    for (const arm of ['fedavg', 'fedprox:proximalMu=0.5', 'local-only', 'pooled'])
+      expect(md).toContain(`| ${arm}`);
+    expect(md).toMatch(/\d\.\d{3} ± \d\.\d{3}/);
+    expect(md).not.toContain('NaN');
+    const csv = readFileSync(join(dir, 'out/bench.csv'), 'utf8');
+    expect(csv.split('\n')[0]).toBe('arm,kind,scope,hospital,metric,mean,lower,upper,n,seeds');
+    expect(readFileSync(join(dir, 'out/auroc-vs-round.png')).subarray(1, 4).toString()).toBe('PNG');
+    expect(readFileSync(join(dir, 'out/auroc-vs-round.svg'), 'utf8')).toContain('fedprox');
+
+    const second = fedmed(args);
+    expect(second.status).toBe(0);
+    expect(second.stderr.match(/\(reused\)/g)).toHaveLength(4);
+    expect(readFileSync(join(dir, 'out/bench.csv'), 'utf8')).toBe(csv);
+  });
+
+  it('rejects an unknown strategy or parameter before running anything', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedmed-bench-bad-'));
+    const file = join(dir, 'scenario.json');
+    writeFileSync(file, JSON.stringify(tiny));
+    const r = fedmed([
+      'bench',
+      file,
+      '--strategies',
+      'fedavg,fedtrimmedavg:beta=0.6',
+      '--out',
+      join(dir, 'out'),
+    ]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/fedtrimmedavg:beta=0\.6: beta: beta must be in \[0, 0\.5\)/);
+  });
+});
