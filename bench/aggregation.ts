@@ -5,25 +5,12 @@
  */
 import { stream } from '../src/common/rng.ts';
 import { weightedAverage } from '../src/server/strategies/fedavg.ts';
+import { timeMedian } from './measure.ts';
 
 const LENGTH = 1_000_000;
 const REPEATS = 5;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-function time(fn: () => void): number {
-  fn();
-  const samples: number[] = [];
-  for (let r = 0; r < REPEATS; r++) {
-    const t0 = performance.now();
-    fn();
-    samples.push(performance.now() - t0);
-  }
-  return median(samples);
-}
+const time = (fn: () => void): number => timeMedian(fn, REPEATS);
 
 const rng = stream(1, 'bench', 'aggregation');
 console.log('K hospitals | weighted mean (ms) | copy of the same bytes (ms) | ratio | GB/s read');

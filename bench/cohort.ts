@@ -9,6 +9,7 @@ import { runInNewContext } from 'node:vm';
 import { stream } from '../src/common/rng.ts';
 import { generateCohort, interceptForPrevalence, NUM_FEATURES } from '../src/clients/data/cohort.ts';
 import { hospitalSchema } from '../src/scenario/schema.ts';
+import { timeMedian } from './measure.ts';
 
 const PATIENTS = 100_000;
 const REPEATS = 5;
@@ -17,21 +18,7 @@ const SEED = 1;
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-function time(fn: () => void): number {
-  fn();
-  const samples: number[] = [];
-  for (let r = 0; r < REPEATS; r++) {
-    const t0 = performance.now();
-    fn();
-    samples.push(performance.now() - t0);
-  }
-  return median(samples);
-}
+const time = (fn: () => void): number => timeMedian(fn, REPEATS);
 
 async function settle(): Promise<void> {
   for (let i = 0; i < 3; i++) {

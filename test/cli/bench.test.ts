@@ -1,16 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fedmed } from '../helpers/cli.ts';
 
-const root = resolve(import.meta.dirname, '../..');
-const fedmed = (args: string[]) =>
-  spawnSync(process.execPath, [join(root, 'bin/fedmed.mjs'), ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: 300_000,
-  });
 
 const tiny = {
   name: 'bench-tiny',
@@ -48,7 +41,7 @@ describe('fedmed bench', () => {
       '2',
     ];
     const first = fedmed(args);
-    expect(first.status).toBe(0);
+    expect(first.code).toBe(0);
     expect(first.stderr).toMatch(/\[4\/4\] fedprox:proximalMu=0\.5 seed 2/);
     const md = readFileSync(join(dir, 'out/bench.md'), 'utf8');
     for (const arm of ['fedavg', 'fedprox:proximalMu=0.5', 'local-only', 'pooled'])
@@ -61,7 +54,7 @@ describe('fedmed bench', () => {
     expect(readFileSync(join(dir, 'out/auroc-vs-round.svg'), 'utf8')).toContain('fedprox');
 
     const second = fedmed(args);
-    expect(second.status).toBe(0);
+    expect(second.code).toBe(0);
     expect(second.stderr.match(/\(reused\)/g)).toHaveLength(4);
     expect(readFileSync(join(dir, 'out/bench.csv'), 'utf8')).toBe(csv);
   });
@@ -78,7 +71,7 @@ describe('fedmed bench', () => {
       '--out',
       join(dir, 'out'),
     ]);
-    expect(r.status).toBe(2);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/fedtrimmedavg:beta=0\.6: beta: beta must be in \[0, 0\.5\)/);
   });
 });

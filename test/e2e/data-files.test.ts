@@ -1,19 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fedmed } from '../helpers/cli.ts';
 
-const root = resolve(import.meta.dirname, '../..');
-
-function fedmed(args: string[]) {
-  const r = spawnSync(process.execPath, [join(root, 'bin/fedmed.mjs'), ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: 300_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 const manifest = (dir: string) => JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
 

@@ -1,8 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fedmed } from '../helpers/cli.ts';
 import { sha256 } from '../../src/common/hash.ts';
 import type { ScenarioInput } from '../../src/scenario/schema.ts';
 import { runInMemory, smallScenario } from '../helpers/run.ts';
@@ -74,13 +74,6 @@ describe('client-side algorithm state and sequential training', () => {
 });
 
 describe('strategies written by users and bad strategy parameters', () => {
-  const root = resolve(import.meta.dirname, '../..');
-  const fedmed = (args: string[]) =>
-    spawnSync(process.execPath, [join(root, 'bin/fedmed.mjs'), ...args], {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
   const scenarioWith = (dir: string, strategy: unknown) => {
     const file = join(dir, 'scenario.json');
     writeFileSync(
@@ -119,7 +112,7 @@ export function createStrategy({ toolkit, base, options }) {
     writeFileSync(join(dir, 'unweighted.mjs'), source);
     const file = scenarioWith(dir, { name: 'custom', module: 'unweighted.mjs', options: { weight: 1 } });
     const r = fedmed(['run', file, '--out', join(dir, 'out'), '--quiet']);
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     const manifest = JSON.parse(readFileSync(join(dir, 'out/manifest.json'), 'utf8'));
     expect(manifest.strategy.moduleSha256).toBe(sha256(source));
   });
@@ -134,7 +127,7 @@ export function createStrategy({ toolkit, base, options }) {
   ])('rejects %j before any training, with exit code 2', (strategy, message) => {
     const dir = mkdtempSync(join(tmpdir(), 'fedmed-badstrategy-'));
     const r = fedmed(['run', scenarioWith(dir, strategy), '--out', join(dir, 'out'), '--quiet']);
-    expect(r.status).toBe(2);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(/round 1/);
   });

@@ -144,7 +144,8 @@ describe('createStrategy', () => {
   it('builds every built-in strategy a scenario can name, with its parameters', async () => {
     const names = strategySchema.options.map((o) => o.shape.name.value).filter((n) => n !== 'custom');
     for (const name of names) {
-      const strategy = name === 'krum' || name === 'multikrum' || name === 'bulyan' ? { name, f: 0 } : { name };
+      const strategy =
+        name === 'krum' || name === 'multikrum' || name === 'bulyan' ? { name, f: 0 } : { name };
       const s = await createStrategy(smallScenario({ strategy } as Parameters<typeof smallScenario>[0]));
       expect(s.name).toBe(name);
       expect(s.summary()).toMatchObject({ name });
@@ -170,6 +171,8 @@ describe('createStrategy', () => {
       validateStrategy(
         smallScenario({ minClients: 2, strategy: { name: 'bulyan', f: 0, fractionFit: 0.5 } }),
       ),
-    ).rejects.toThrow('bulyan: f = 0 needs at least 3 clients per round (n ≥ 4f + 3), the scenario samples 2');
+    ).rejects.toThrow(
+      'bulyan: f = 0 needs at least 3 clients per round (n ≥ 4f + 3), the scenario samples 2',
+    );
   });
 });
