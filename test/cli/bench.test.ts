@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fedmed } from '../helpers/cli.ts';
 
-
 const tiny = {
   name: 'bench-tiny',
   rounds: 3,

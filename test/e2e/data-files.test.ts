@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fedmed } from '../helpers/cli.ts';
 
-
 const manifest = (dir: string) => JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
 
 /** Two sites with their own EMR schemas (Korean columns and mmol/L; Chinese codes), one on the common model. */
