@@ -67,6 +67,8 @@ export class Ledger {
   readonly #site: string;
   readonly #countryOf: ReadonlyMap<string, string>;
   #flushed = 0;
+  /** A broadcast is one immutable buffer sent to many hospitals: measure and hash it once. */
+  readonly #views = new WeakMap<ArrayBufferView, { bytes: number; sha256: string }>();
 
   /** `site` is the coordinator's country code or 'neutral'. */
   constructor(site: string, countryOf: ReadonlyMap<string, string>) {
@@ -85,7 +87,7 @@ export class Ledger {
   ): Crossing {
     const country = this.#countryOf.get(hospital);
     if (country === undefined) throw new Error(`ledger: unknown hospital ${hospital}`);
-    const { bytes, sha256 } = measure(payload);
+    const { bytes, sha256 } = ArrayBuffer.isView(payload) ? this.#measureView(payload) : measure(payload);
     const entry: Crossing = {
       round,
       hospital,
@@ -116,6 +118,15 @@ export class Ledger {
     };
     this.#entries[this.#entries.length - 1] = entry;
     return entry;
+  }
+
+  #measureView(view: ArrayBufferView): { bytes: number; sha256: string } {
+    let m = this.#views.get(view);
+    if (m === undefined) {
+      m = measure(view);
+      this.#views.set(view, m);
+    }
+    return m;
   }
 
   /** Every crossing so far. */
