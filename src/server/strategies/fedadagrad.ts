@@ -1,6 +1,5 @@
 import { STRATEGY_PARAMETERS, type StrategyName } from '../../scenario/strategy-schema.ts';
 import { FedOpt, type FedOptOptions } from './fedopt.ts';
-import { checkParameter } from './validate.ts';
 
 const P = STRATEGY_PARAMETERS.fedadagrad;
 
@@ -24,13 +23,7 @@ export class FedAdagrad extends FedOpt {
   static override readonly strategyName: StrategyName = 'fedadagrad';
 
   constructor(options: FedAdagradOptions) {
-    const name = FedAdagrad.strategyName;
-    super(options, {
-      eta: checkParameter(name, 'eta', options.eta ?? P.eta.default, P.eta),
-      etaL: options.etaL === undefined ? undefined : checkParameter(name, 'etaL', options.etaL, P.etaL),
-      beta1: checkParameter(name, 'beta1', options.beta1 ?? P.beta1.default, P.beta1),
-      tau: checkParameter(name, 'tau', options.tau ?? P.tau.default, P.tau),
-    });
+    super(options, P);
   }
 
   protected secondMoment(previous: number, deltaSquared: number): number {

@@ -27,14 +27,8 @@ export class FedAdam extends FedOpt {
   readonly beta2: number;
 
   constructor(options: FedAdamOptions) {
-    const name = FedAdam.strategyName;
-    super(options, {
-      eta: checkParameter(name, 'eta', options.eta ?? P.eta.default, P.eta),
-      etaL: options.etaL === undefined ? undefined : checkParameter(name, 'etaL', options.etaL, P.etaL),
-      beta1: checkParameter(name, 'beta1', options.beta1 ?? P.beta1.default, P.beta1),
-      tau: checkParameter(name, 'tau', options.tau ?? P.tau.default, P.tau),
-    });
-    this.beta2 = checkParameter(name, 'beta2', options.beta2 ?? P.beta2.default, P.beta2);
+    super(options, P);
+    this.beta2 = checkParameter(this.name, 'beta2', options.beta2 ?? P.beta2.default, P.beta2);
   }
 
   protected secondMoment(previous: number, deltaSquared: number): number {

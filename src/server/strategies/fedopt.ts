@@ -1,5 +1,7 @@
 import type { FitInstructions } from '../../protocol/messages.ts';
+import type { ParameterSpec } from '../../scenario/strategy-schema.ts';
 import { FedAvg, type FedAvgOptions } from './fedavg.ts';
+import { checkParameter } from './validate.ts';
 import type { Failure, FitResult } from './strategy.ts';
 import { parametersOf, pseudoGradient } from './vectors.ts';
 
@@ -15,12 +17,12 @@ export interface FedOptOptions extends FedAvgOptions {
   readonly tau?: number;
 }
 
-/** The parameters a subclass has validated, passed to {@link FedOpt}'s constructor. */
-export interface FedOptSettings {
-  readonly eta: number;
-  readonly etaL: number | undefined;
-  readonly beta1: number;
-  readonly tau: number;
+/** The ranges and defaults of a FedOpt strategy's shared parameters (its entry in STRATEGY_PARAMETERS). */
+export interface FedOptSpec {
+  readonly eta: ParameterSpec & { readonly default: number };
+  readonly etaL: ParameterSpec;
+  readonly beta1: ParameterSpec & { readonly default: number };
+  readonly tau: ParameterSpec & { readonly default: number };
 }
 
 /**
@@ -39,12 +41,14 @@ export abstract class FedOpt extends FedAvg {
   #m: Float64Array | undefined;
   #v: Float64Array | undefined;
 
-  protected constructor(options: FedAvgOptions, settings: FedOptSettings) {
+  /** Validates η, η_l, β₁ and τ against the subclass's `spec`, filling in its defaults. */
+  protected constructor(options: FedOptOptions, spec: FedOptSpec) {
     super(options);
-    this.eta = settings.eta;
-    this.etaL = settings.etaL;
-    this.beta1 = settings.beta1;
-    this.tau = settings.tau;
+    this.eta = checkParameter(this.name, 'eta', options.eta ?? spec.eta.default, spec.eta);
+    this.etaL =
+      options.etaL === undefined ? undefined : checkParameter(this.name, 'etaL', options.etaL, spec.etaL);
+    this.beta1 = checkParameter(this.name, 'beta1', options.beta1 ?? spec.beta1.default, spec.beta1);
+    this.tau = checkParameter(this.name, 'tau', options.tau ?? spec.tau.default, spec.tau);
   }
 
   /** The next second-moment estimate of one coordinate from the previous one and Δ². */

@@ -2,7 +2,7 @@ import type { FitInstructions, VectorName } from '../../protocol/messages.ts';
 import { STRATEGY_PARAMETERS } from '../../scenario/strategy-schema.ts';
 import { FedAvg, type FedAvgOptions } from './fedavg.ts';
 import type { Failure, FitResult } from './strategy.ts';
-import { checkParameter } from './validate.ts';
+import { checkParameter, requireSgd } from './validate.ts';
 
 /** Options of {@link Scaffold}. */
 export interface ScaffoldOptions extends FedAvgOptions {
@@ -34,11 +34,7 @@ export class Scaffold extends FedAvg {
       options.serverLearningRate,
       STRATEGY_PARAMETERS.scaffold.serverLearningRate,
     );
-    if (options.training.optimizer !== 'sgd') {
-      throw new RangeError(
-        `${this.name}: training.optimizer must be 'sgd' (control variates assume plain SGD)`,
-      );
-    }
+    requireSgd(this.name, options.training.optimizer);
     if (!Number.isInteger(options.hospitals) || options.hospitals < 1) {
       throw new RangeError(`${this.name}: the federation needs at least one hospital`);
     }
