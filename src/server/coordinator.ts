@@ -145,7 +145,8 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       throw new WorkerFailure(`worker threads run different backends: ${backends.join(', ')}`);
     options.sink.crossings(ledger.takeUnflushed());
 
-    let global = initial;
+    /** The global model, kept in shared memory: one copy per round serves every fit and evaluate broadcast. */
+    let global = shared(initial);
     let final: RoundRecord | undefined;
     let stopReason: string | undefined;
     let round = 1;
@@ -179,9 +180,8 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
           }
         }
       } else {
-        const broadcast = shared(global);
         const outcomes = await Promise.all(
-          assignments.map(({ hospital, instructions }) => send(hospital, instructions, broadcast)),
+          assignments.map(({ hospital, instructions }) => send(hospital, instructions, global)),
         );
         for (const [i, { hospital }] of assignments.entries()) {
           const admitted = receive(hospital, outcomes[i]!);
@@ -197,7 +197,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
         break;
       }
       try {
-        global = strategy.aggregateFit(round, global, fitResults, fitFailures);
+        global = shared(strategy.aggregateFit(round, global, fitResults, fitFailures));
       } catch (e) {
         if (!(e instanceof RangeError)) throw e;
         stopReason = `round ${round}: ${strategy.name} cannot aggregate: ${e.message}`;
@@ -324,17 +324,15 @@ async function evaluateAll(
   ledger: Ledger,
   round: number,
   chosen: readonly string[],
+  /** The global model in shared memory, broadcast to every chosen hospital. */
   global: Float32Array,
 ): Promise<{ results: EvaluateResult[]; failures: Failure[] }> {
-  const broadcast = shared(global);
   const instructions = { round };
   const outcomes = await Promise.all(
     chosen.map((hospital) => {
-      ledger.record(round, hospital, 'to-hospital', 'global-model', broadcast);
+      ledger.record(round, hospital, 'to-hospital', 'global-model', global);
       ledger.record(round, hospital, 'to-hospital', 'evaluate-instructions', instructions);
-      return settle(
-        pool.call(hospital, 'evaluate', (host) => host.evaluate(hospital, broadcast, instructions)),
-      );
+      return settle(pool.call(hospital, 'evaluate', (host) => host.evaluate(hospital, global, instructions)));
     }),
   );
   return collectEvaluations(ledger, round, chosen, outcomes, 'evaluate-reply');
