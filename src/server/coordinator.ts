@@ -449,8 +449,15 @@ function byHospital(results: readonly EvaluateResult[]): HospitalMetrics {
   );
 }
 
+/**
+ * Each metric's plain mean over hospitals. Subgroup counts (`n__…`) are left out, so subgroup metrics are not
+ * weighted by them either: every hospital counts once.
+ */
 function unweightedMeans(replies: readonly EvaluateReply[]): Metrics {
-  return weightedMetricMeans(replies.map((r) => ({ numExamples: 1, metrics: r.metrics }))).metrics;
+  const withoutCounts = (m: Metrics) =>
+    Object.fromEntries(Object.entries(m).filter(([k]) => !k.startsWith('n__')));
+  return weightedMetricMeans(replies.map((r) => ({ numExamples: 1, metrics: withoutCounts(r.metrics) })))
+    .metrics;
 }
 
 /** The global model in shared memory: every thread reads the same bytes, none is copied per hospital. */

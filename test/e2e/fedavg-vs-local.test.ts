@@ -22,6 +22,13 @@ describe('on quickstart, FedAvg beats each hospital training alone', () => {
         localOnlyUnweighted: localUnweighted.toFixed(4),
       });
       expect(result.localOnly!.epochs).toBe(quickstart.rounds * quickstart.training.localEpochs);
+      const sites = Object.values(result.localOnly!.hospitals).map((h) => h.metrics);
+      for (const m of ['auroc', 'auroc__female'] as const) {
+        const values = sites.map((x) => x[m]).filter((v): v is number => v !== undefined);
+        const plain = values.reduce((a, b) => a + b, 0) / values.length;
+        expect(result.localOnly!.hospitalMean[m]).toBeCloseTo(plain, 12);
+      }
+      expect(result.localOnly!.hospitalMean.n__female).toBeUndefined();
       expect(fl).toBeGreaterThan(local);
       expect(fl).toBeGreaterThan(localUnweighted);
     }
