@@ -11,7 +11,7 @@ import { RunFolder } from '../server/outputs/run-folder.ts';
 import { writeRunResult } from '../server/outputs/write-run.ts';
 import { writeBenchPlots } from '../server/bench/plots.ts';
 import { readBenchRuns, readManifest } from '../server/bench/read-run.ts';
-import { DEFAULT_BENCH_METRICS, summarize, writeBenchTables } from '../server/bench/report.ts';
+import { benchOverview, DEFAULT_BENCH_METRICS, summarize, writeBenchTables } from '../server/bench/report.ts';
 import type { BenchRun } from '../server/bench/types.ts';
 import { createStrategy } from '../server/strategies/index.ts';
 import { WorkerPool } from '../server/worker-pool.ts';
@@ -24,6 +24,8 @@ export interface BenchFlags {
   seeds: number[];
   out?: string;
   target?: { metric: string; value: number };
+  /** Label of the arm the others are compared with (default: the first). */
+  reference?: string;
   baselines?: BaselineName[];
   workers?: number;
   backend?: BackendChoice;
@@ -95,11 +97,17 @@ export function parseTarget(text: string): { metric: string; value: number } {
 
 /**
  * `fedmed bench`: every strategy × seed on the scenario, the baselines once per seed (with the first
- * strategy's runs), then a table with 95% confidence intervals and plots. Worker threads are started once
- * and set up afresh for each run; a run whose folder already holds a completed run of the same resolved
- * scenario is read back instead of run again.
+ * strategy's runs), then a table with 95% confidence intervals, the other arms' paired differences from the
+ * reference arm, and plots. Worker threads are started once and set up afresh for each run; a run whose folder
+ * already holds a completed run of the same resolved scenario is read back instead of run again.
  */
 export async function benchCommand(file: string, flags: BenchFlags): Promise<number> {
+  if (flags.reference !== undefined && !flags.strategies.some((a) => a.label === flags.reference)) {
+    throw new InputError(
+      `--reference: "${flags.reference}" is not one of the --strategies arms: ` +
+        flags.strategies.map((a) => a.label).join(', '),
+    );
+  }
   const backend = backendOverride(flags.backend);
   const base = applyOverrides(loadScenario(file), {
     ...(backend === undefined ? {} : { backend }),
@@ -150,10 +158,11 @@ export async function benchCommand(file: string, flags: BenchFlags): Promise<num
   const table = summarize(runs, {
     metrics: DEFAULT_BENCH_METRICS,
     ...(flags.target ? { target: flags.target } : {}),
+    ...(flags.reference === undefined ? {} : { reference: flags.reference }),
   });
-  const { markdown } = writeBenchTables(out, table);
+  const files = writeBenchTables(out, table);
   for (const metric of DEFAULT_BENCH_METRICS) await writeBenchPlots(out, runs, metric);
-  process.stdout.write(markdown.split('\n\n')[0] + `\n\nbench: ${join(out, 'bench.md')}\n`);
+  process.stdout.write(`${benchOverview(table)}\nbench: ${files.markdown}\n`);
   return EXIT.ok;
 }
 

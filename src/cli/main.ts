@@ -89,6 +89,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       parseArms,
     )
     .option('--seeds <n|list>', 'seed count (seeds 1…n) or list', parseSeeds, [1, 2, 3, 4, 5])
+    .option('--reference <arm>', 'arm the others are compared with, paired by seed (default: the first)')
     .option('--out <dir>', 'output folder (default: runs/<name>-bench); completed runs in it are reused')
     .option(
       '--target <metric=value>',

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -47,6 +47,9 @@ describe('fedmed bench', () => {
       expect(md).toContain(`| ${arm}`);
     expect(md).toMatch(/\d\.\d{3} ± \d\.\d{3}/);
     expect(md).not.toContain('NaN');
+    expect(md).toContain('## Against fedavg');
+    expect(first.stdout).toContain('## Against fedavg');
+    expect(first.stdout).toMatch(/\| fedprox:proximalMu=0\.5 \| [+-]\d\.\d{3} ± \d\.\d{3}/);
     const csv = readFileSync(join(dir, 'out/bench.csv'), 'utf8');
     expect(csv.split('\n')[0]).toBe('arm,kind,scope,hospital,metric,mean,lower,upper,n,seeds');
     expect(readFileSync(join(dir, 'out/auroc-vs-round.png')).subarray(1, 4).toString()).toBe('PNG');
@@ -72,5 +75,25 @@ describe('fedmed bench', () => {
     ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/fedtrimmedavg:beta=0\.6: beta: beta must be in \[0, 0\.5\)/);
+  });
+
+  it('rejects a reference that is not one of the arms before running anything', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedmed-bench-ref-'));
+    const file = join(dir, 'scenario.json');
+    writeFileSync(file, JSON.stringify(tiny));
+    const out = join(dir, 'out');
+    const r = fedmed([
+      'bench',
+      file,
+      '--strategies',
+      'fedavg,fedprox',
+      '--reference',
+      'scaffold',
+      '--out',
+      out,
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--reference: "scaffold" is not one of the --strategies arms: fedavg, fedprox/);
+    expect(existsSync(out)).toBe(false);
   });
 });

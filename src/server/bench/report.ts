@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareIds } from '../sampling.ts';
-import { finite, groupArms } from './arms.ts';
-import { meanCi, roundsToTarget, type MeanCi } from './stats.ts';
+import { BenchInputError, finite, groupArms, type Arm } from './arms.ts';
+import { meanCi, pairedDifference, roundsToTarget, type MeanCi } from './stats.ts';
 import type { BenchKind, BenchRun } from './types.ts';
 
 export { BenchInputError } from './arms.ts';
@@ -47,6 +47,33 @@ export interface BenchRow {
   readonly seconds: number;
 }
 
+/** How an arm compares with the reference on a metric, by the paired interval. */
+export type Direction = 'better' | 'worse' | 'unclear';
+
+/** One strategy arm against the reference on one final overall metric. */
+export interface MetricComparison {
+  /** Arm − reference: mean ± 95% CI over the seeds for which both arms report the metric. */
+  readonly difference: MeanCi;
+  /** Both arms' 95% CIs of the metric exist and do not overlap (unpaired, so stricter than the paired test). */
+  readonly separated: boolean;
+  /** Better or worse when the paired CI excludes 0 (lower is better for metrics named `…loss`), else unclear. */
+  readonly direction: Direction;
+}
+
+/** One strategy arm against the reference. */
+export interface ArmComparison {
+  readonly arm: string;
+  /** Metric → comparison; a metric that no seed reports for both arms is absent. */
+  readonly metrics: Readonly<Record<string, MetricComparison>>;
+}
+
+/** Every other strategy arm against the reference arm, paired by seed. */
+export interface BenchComparison {
+  readonly reference: string;
+  /** In the order of the table's rows. */
+  readonly arms: readonly ArmComparison[];
+}
+
 /** What `summarize` makes of a bench: one row per arm, strategies first, then baselines. */
 export interface BenchTable {
   readonly metrics: readonly string[];
@@ -54,6 +81,8 @@ export interface BenchTable {
   readonly hospitals: readonly string[];
   readonly target?: BenchTarget;
   readonly rows: readonly BenchRow[];
+  /** The other strategies against the reference; absent with fewer than two strategy arms. */
+  readonly comparison?: BenchComparison;
 }
 
 /** Options of `summarize`. */
@@ -62,6 +91,8 @@ export interface SummarizeOptions {
   readonly metrics?: readonly string[];
   /** Counts the rounds each strategy's seeds needed to reach it. */
   readonly target?: BenchTarget;
+  /** Strategy arm the others are compared with, paired by seed; default the first strategy arm. */
+  readonly reference?: string;
 }
 
 const LEVEL = 0.95;
@@ -92,12 +123,76 @@ function worstOf(run: BenchRun, metric: string): number | undefined {
 
 const mean = (values: readonly number[]): number => values.reduce((s, v) => s + v, 0) / values.length;
 
-/** Summarizes a bench's runs: per arm, mean ± 95% Student t CI over seeds of every reported quantity. */
+function finalBySeed(arm: Arm, metric: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const r of arm.runs) {
+    const v = finite(r.final.metrics, metric);
+    if (v !== undefined) out.set(r.seed, v);
+  }
+  return out;
+}
+
+function separated(a: MeanCi | undefined, b: MeanCi | undefined): boolean {
+  if (a?.lower === undefined || a.upper === undefined || b?.lower === undefined || b.upper === undefined) {
+    return false;
+  }
+  return a.lower > b.upper || a.upper < b.lower;
+}
+
+function direction(metric: string, difference: MeanCi): Direction {
+  const { lower, upper } = difference;
+  if (lower === undefined || upper === undefined || (lower <= 0 && upper >= 0)) return 'unclear';
+  const higher = lower > 0;
+  return higher !== lowerIsBetter(metric) ? 'better' : 'worse';
+}
+
+function compare(
+  arms: readonly { readonly arm: Arm; readonly row: BenchRow }[],
+  metrics: readonly string[],
+  reference: string | undefined,
+): BenchComparison | undefined {
+  const strategies = arms.filter((a) => a.arm.kind === 'strategy');
+  if (reference !== undefined && !strategies.some((a) => a.arm.arm === reference)) {
+    const known = strategies.map((a) => `'${a.arm.arm}'`).join(', ') || 'none';
+    throw new BenchInputError(
+      `reference '${reference}' is not a strategy arm of this bench; strategy arms: ${known}`,
+      reference,
+    );
+  }
+  const ref = reference === undefined ? strategies[0] : strategies.find((a) => a.arm.arm === reference);
+  if (ref === undefined || strategies.length < 2) return undefined;
+  return {
+    reference: ref.arm.arm,
+    arms: strategies
+      .filter((a) => a !== ref)
+      .map(({ arm, row }): ArmComparison => {
+        const out: Record<string, MetricComparison> = {};
+        for (const m of metrics) {
+          const values = finalBySeed(arm, m);
+          const against = finalBySeed(ref.arm, m);
+          if (![...values.keys()].some((seed) => against.has(seed))) continue;
+          const difference = pairedDifference(values, against, LEVEL);
+          out[m] = {
+            difference,
+            separated: separated(row.overall[m], ref.row.overall[m]),
+            direction: direction(m, difference),
+          };
+        }
+        return { arm: arm.arm, metrics: out };
+      }),
+  };
+}
+
+/**
+ * Summarizes a bench's runs: per arm, mean ± 95% Student t CI over seeds of every reported quantity, and the
+ * other strategies' paired differences from the reference; throws `BenchInputError` on an unknown reference.
+ */
 export function summarize(runs: readonly BenchRun[], options: SummarizeOptions = {}): BenchTable {
   const metrics = [...(options.metrics ?? DEFAULT_BENCH_METRICS)];
   const { target } = options;
   const hospitals = [...new Set(runs.flatMap((r) => Object.keys(r.final.hospitals)))].sort(compareIds);
-  const rows = groupArms(runs).map(({ arm, kind, runs: armRuns }): BenchRow => {
+  const arms = groupArms(runs);
+  const rows = arms.map(({ arm, kind, runs: armRuns }): BenchRow => {
     const perHospital: Record<string, Record<string, MeanCi>> = {};
     for (const h of hospitals) {
       const e = estimates(metrics, (m) => estimate(armRuns.map((r) => finite(r.final.hospitals[h], m))));
@@ -126,20 +221,31 @@ export function summarize(runs: readonly BenchRun[], options: SummarizeOptions =
       seconds: mean(armRuns.map((r) => r.seconds)),
     };
   });
-  return { metrics, hospitals, ...(target && { target }), rows };
+  const comparison = compare(
+    arms.map((arm, i) => ({ arm, row: rows[i]! })),
+    metrics,
+    options.reference,
+  );
+  return { metrics, hospitals, ...(target && { target }), rows, ...(comparison && { comparison }) };
 }
 
 const DASH = '—';
 
+/** "+0.012": the sign always shown, and never "-0.000". */
+function signed(v: number, digits: number): string {
+  const magnitude = Math.abs(v).toFixed(digits);
+  return `${v < 0 && Number(magnitude) !== 0 ? '-' : '+'}${magnitude}`;
+}
+
 /** "0.812 ± 0.014"; "(n=k)" added when k is 1 or fewer than the arm's seeds; "—" when missing. */
-function formatCi(ci: MeanCi | undefined, seeds: number, digits: number): string {
+function formatCi(ci: MeanCi | undefined, seeds: number, digits: number, sign = false): string {
   if (ci === undefined) return DASH;
-  const text =
-    ci.halfWidth === undefined
-      ? ci.mean.toFixed(digits)
-      : `${ci.mean.toFixed(digits)} ± ${ci.halfWidth.toFixed(digits)}`;
+  const m = sign ? signed(ci.mean, digits) : ci.mean.toFixed(digits);
+  const text = ci.halfWidth === undefined ? m : `${m} ± ${ci.halfWidth.toFixed(digits)}`;
   return ci.n === 1 || ci.n !== seeds ? `${text} (n=${ci.n})` : text;
 }
+
+const ARROW: Readonly<Record<Direction, string>> = { better: ' ▲', worse: ' ▼', unclear: '' };
 
 function formatBytes(bytes: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
@@ -178,7 +284,30 @@ const mdTable = (header: readonly string[], body: readonly (readonly string[])[]
   ...body.map((r) => `| ${r.map(mdCell).join(' | ')} |`),
 ];
 
-function markdown(table: BenchTable): string {
+function comparisonSection(table: BenchTable): string[] {
+  const { comparison, metrics, rows } = table;
+  if (comparison === undefined) return [];
+  const body = comparison.arms.map((a) => {
+    const seeds = rows.find((r) => r.arm === a.arm)?.seeds ?? 0;
+    const apart = metrics.filter((m) => a.metrics[m]?.separated === true);
+    return [
+      a.arm,
+      ...metrics.map((m) => {
+        const c = a.metrics[m];
+        return c === undefined ? DASH : formatCi(c.difference, seeds, 3, true) + ARROW[c.direction];
+      }),
+      apart.length === 0 ? DASH : apart.join(', '),
+    ];
+  });
+  return [
+    `## Against ${comparison.reference}`,
+    '',
+    ...mdTable(['arm', ...metrics.map((m) => `Δ ${m} (paired)`), 'CIs separate'], body),
+    '',
+  ];
+}
+
+function overviewLines(table: BenchTable): string[] {
   const { metrics, rows, target } = table;
   const overall = mdTable(
     [
@@ -200,6 +329,16 @@ function markdown(table: BenchTable): string {
       r.seconds.toFixed(1),
     ]),
   );
+  return ['# Bench', '', ...overall, '', ...comparisonSection(table)];
+}
+
+/** The top of `bench.md`: the main table and, when there is one, the comparison with the reference. */
+export function benchOverview(table: BenchTable): string {
+  return overviewLines(table).join('\n');
+}
+
+function markdown(table: BenchTable): string {
+  const { metrics, rows, target, comparison } = table;
   const perHospital = mdTable(
     ['hospital', 'arm', ...metrics],
     table.hospitals.flatMap((h) =>
@@ -212,6 +351,17 @@ function markdown(table: BenchTable): string {
       `half-width of a two-sided Student t 95% confidence interval (N − 1 degrees of freedom, sample standard ` +
       `deviation). "(n=k)" marks a value over k seeds only: fewer seeds reported it, or k = 1 and there is no ` +
       `interval. "${DASH}" means no seed reported the value.`,
+    ...(comparison
+      ? [
+          `Against ${comparison.reference}: each Δ cell is the mean over the seeds both arms ran (paired: a seed ` +
+            `fixes the partition, the initial model and the sampling) of the arm's final metric minus ` +
+            `${comparison.reference}'s, ± the half-width of a two-sided Student t 95% interval of those ` +
+            `differences (n − 1 degrees of freedom, n the shared seeds). ▲ / ▼: the interval excludes 0 and the ` +
+            `arm is better / worse than ${comparison.reference} (lower is better for losses). "CIs separate" ` +
+            `lists the metrics whose unpaired 95% intervals in the table above do not overlap: a stricter test, ` +
+            `which can miss differences that the pairing reveals.`,
+        ]
+      : []),
     `Metrics are the final model's example-weighted means of per-hospital metrics on each hospital's held-out ` +
       `patients: predictions never leave a hospital, so no metric is computed over all patients at once. ` +
       `"Worst hospital" takes, in each seed, the lowest value over the hospitals that report the metric ` +
@@ -227,10 +377,7 @@ function markdown(table: BenchTable): string {
       `† pooled trains one model on every hospital's records together: a sovereignty violation, kept for comparison only.`,
   ];
   return [
-    '# Bench',
-    '',
-    ...overall,
-    '',
+    ...overviewLines(table),
     '## Per hospital',
     '',
     ...perHospital,
@@ -275,6 +422,12 @@ function csv(table: BenchTable): string {
     line('run', '', 'bytes-cross-border', { mean: r.bytes.crossBorder, n: r.seeds });
     line('run', '', 'bytes-total', { mean: r.bytes.total, n: r.seeds });
     line('run', '', 'seconds', { mean: r.seconds, n: r.seeds });
+    // Paired differences from the reference (named in bench.md): new rows rather than new columns, so the
+    // header and the other rows stay as they were. Scope `vs-reference`, metric `delta-<metric>`: arm −
+    // reference over the n seeds both report it. The reference is the strategy arm without such rows.
+    const versus = table.comparison?.arms.find((a) => a.arm === r.arm);
+    if (versus)
+      for (const m of table.metrics) line('vs-reference', '', `delta-${m}`, versus.metrics[m]?.difference);
   }
   return [header, ...lines].map((l) => l.map(csvCell).join(',')).join('\n') + '\n';
 }

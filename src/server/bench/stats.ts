@@ -30,6 +30,37 @@ export function meanCi(values: readonly number[], level = 0.95): MeanCi {
   return { mean, n, sd, lower: mean - halfWidth, upper: mean + halfWidth, halfWidth };
 }
 
+/**
+ * Mean and Student t interval of the paired differences a − b over the seeds both maps have (n = their count);
+ * throws when no seed is shared or a shared value is not finite.
+ */
+export function pairedDifference(
+  a: ReadonlyMap<number, number>,
+  b: ReadonlyMap<number, number>,
+  level = 0.95,
+): MeanCi {
+  const shared = [...a.keys()].filter((seed) => b.has(seed)).sort((x, y) => x - y);
+  if (shared.length === 0) {
+    throw new RangeError(
+      `pairedDifference: the two samples share no seed (a has ${seedList(a)}; b has ${seedList(b)})`,
+    );
+  }
+  const differences = shared.map((seed) => {
+    const x = a.get(seed)!;
+    const y = b.get(seed)!;
+    if (!Number.isFinite(x) || !Number.isFinite(y)) {
+      throw new RangeError(
+        `pairedDifference: seed ${seed} is ${x} in a and ${y} in b, expected finite numbers`,
+      );
+    }
+    return x - y;
+  });
+  return meanCi(differences, level);
+}
+
+const seedList = (m: ReadonlyMap<number, number>): string =>
+  m.size === 0 ? 'none' : `seeds ${[...m.keys()].sort((x, y) => x - y).join(', ')}`;
+
 /** The first (lowest-numbered) round whose aggregated `metric` is ≥ `target`; undefined if none is. */
 export function roundsToTarget(
   curve: readonly BenchCurvePoint[],

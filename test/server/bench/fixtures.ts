@@ -104,3 +104,32 @@ export const RUNS: readonly BenchRun[] = [
     seconds: 3,
   },
 ];
+
+/** A strategy run that reports only final overall metrics. */
+export function finalOnly(arm: string, seed: number, metrics: Record<string, number>): BenchRun {
+  return {
+    arm,
+    seed,
+    kind: 'strategy',
+    curve: [],
+    final: { metrics, hospitals: {} },
+    bytes: { total: 0, crossBorder: 0 },
+    seconds: 1,
+  };
+}
+
+/**
+ * Arms a and b over seeds 1–3: b's accuracy is 0.1 higher on every seed (CIs apart), its loss 0.08–0.10 lower
+ * (CIs overlap). c has seeds 2–4 only, with a's accuracy + 0.05 on the shared seeds 2 and 3.
+ */
+export const PAIRED: readonly BenchRun[] = [
+  finalOnly('a', 1, { accuracy: 0.7, loss: 0.5 }),
+  finalOnly('a', 2, { accuracy: 0.71, loss: 0.52 }),
+  finalOnly('a', 3, { accuracy: 0.72, loss: 0.54 }),
+  finalOnly('b', 1, { accuracy: 0.8, loss: 0.4 }),
+  finalOnly('b', 2, { accuracy: 0.81, loss: 0.43 }),
+  finalOnly('b', 3, { accuracy: 0.82, loss: 0.46 }),
+  finalOnly('c', 2, { accuracy: 0.76 }),
+  finalOnly('c', 3, { accuracy: 0.77 }),
+  finalOnly('c', 4, { accuracy: 0.5 }),
+];

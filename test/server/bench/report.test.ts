@@ -2,8 +2,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BenchInputError, summarize, writeBenchTables } from '../../../src/server/bench/report.ts';
-import { RUNS } from './fixtures.ts';
+import {
+  benchOverview,
+  BenchInputError,
+  summarize,
+  writeBenchTables,
+} from '../../../src/server/bench/report.ts';
+import { PAIRED, RUNS } from './fixtures.ts';
 
 // Student t quantiles t(0.975, df), from tables.
 const T2 = 4.302653;
@@ -101,6 +106,88 @@ describe('summarize', () => {
   });
 });
 
+describe('summarize: comparison with a reference arm', () => {
+  const table = summarize(RUNS);
+  const versus = (t: typeof table, arm: string) => {
+    const a = t.comparison?.arms.find((x) => x.arm === arm);
+    if (a === undefined) throw new Error(`no comparison for ${arm}`);
+    return a.metrics;
+  };
+
+  it('compares the other strategies with the first, paired by seed', () => {
+    expect(table.comparison?.reference).toBe('fedavg');
+    expect(table.comparison?.arms.map((a) => a.arm)).toEqual(['fedprox']);
+    // Accuracy fedprox − fedavg per seed: 0.81 − 0.80, 0.81 − 0.82, 0.84 − 0.84 = 0.01, −0.01, 0: sd 0.01.
+    const acc = versus(table, 'fedprox').accuracy;
+    expect(acc?.difference.n).toBe(3);
+    expect(acc?.difference.mean).toBeCloseTo(0, 12);
+    expect(acc?.difference.halfWidth).toBeCloseTo((T2 * 0.01) / Math.sqrt(3), 6);
+    expect(acc?.direction).toBe('unclear');
+    expect(acc?.separated).toBe(false);
+  });
+
+  it('finds a difference the pairing reveals although the unpaired CIs overlap', () => {
+    // AUROC: fedprox is 0.03 higher on every seed; unpaired 0.860 ± 0.025 and 0.890 ± 0.025 overlap.
+    const auroc = versus(table, 'fedprox').auroc;
+    expect(auroc?.difference.mean).toBeCloseTo(0.03, 12);
+    expect(auroc?.difference.halfWidth).toBeCloseTo(0, 12);
+    expect(auroc?.direction).toBe('better');
+    expect(auroc?.separated).toBe(false);
+    // No seed of fedavg reports AUPRC.
+    expect(versus(table, 'fedprox').auprc).toBeUndefined();
+  });
+
+  it('takes the reference it is given', () => {
+    const t = summarize(RUNS, { reference: 'fedprox' });
+    expect(t.comparison?.reference).toBe('fedprox');
+    expect(versus(t, 'fedavg').auroc?.difference.mean).toBeCloseTo(-0.03, 12);
+    expect(versus(t, 'fedavg').auroc?.direction).toBe('worse');
+  });
+
+  it('marks separated CIs and reads losses as lower-is-better', () => {
+    const t = summarize(PAIRED, { metrics: ['accuracy', 'loss'] });
+    const b = versus(t, 'b');
+    // Accuracy +0.1 on every seed; unpaired 0.71 ± 0.025 and 0.81 ± 0.025 are apart.
+    expect(b.accuracy?.difference.mean).toBeCloseTo(0.1, 12);
+    expect(b.accuracy?.separated).toBe(true);
+    expect(b.accuracy?.direction).toBe('better');
+    // Loss b − a: −0.10, −0.09, −0.08 → −0.09 ± t·0.01/√3, below 0: lower loss is better. The unpaired
+    // intervals 0.52 ± 0.050 and 0.43 ± 0.075 overlap.
+    expect(b.loss?.difference.mean).toBeCloseTo(-0.09, 12);
+    expect(b.loss?.difference.halfWidth).toBeCloseTo((T2 * 0.01) / Math.sqrt(3), 6);
+    expect(b.loss?.direction).toBe('better');
+    expect(b.loss?.separated).toBe(false);
+    const reversed = versus(summarize(PAIRED, { metrics: ['accuracy', 'loss'], reference: 'b' }), 'a');
+    expect(reversed.loss?.direction).toBe('worse');
+    expect(reversed.accuracy?.direction).toBe('worse');
+    expect(reversed.accuracy?.separated).toBe(true);
+  });
+
+  it('pairs only the seeds both arms have', () => {
+    // c has seeds 2–4, a 1–3: c − a over seeds 2 and 3 is 0.05, 0.05; seed 4 (0.5) does not count.
+    const c = versus(summarize(PAIRED, { metrics: ['accuracy', 'loss'] }), 'c');
+    expect(c.accuracy?.difference.n).toBe(2);
+    expect(c.accuracy?.difference.mean).toBeCloseTo(0.05, 12);
+    expect(c.accuracy?.separated).toBe(false);
+    // c reports no loss.
+    expect(c.loss).toBeUndefined();
+  });
+
+  it('has no comparison with a single strategy', () => {
+    const one = RUNS.filter((r) => r.arm !== 'fedprox');
+    expect(summarize(one).comparison).toBeUndefined();
+    expect(summarize(one, { reference: 'fedavg' }).comparison).toBeUndefined();
+  });
+
+  it('rejects a reference that is not a strategy arm, naming it and the arms', () => {
+    const message =
+      "reference 'fedsgd' is not a strategy arm of this bench; strategy arms: 'fedavg', 'fedprox'";
+    expect(() => summarize(RUNS, { reference: 'fedsgd' })).toThrow(new BenchInputError(message, 'fedsgd'));
+    expect(() => summarize(RUNS, { reference: 'fedsgd' })).toThrow(BenchInputError);
+    expect(() => summarize(RUNS, { reference: 'pooled' })).toThrow(/'pooled' is not a strategy arm/);
+  });
+});
+
 describe('writeBenchTables', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fedmed-bench-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -152,7 +239,58 @@ describe('writeBenchTables', () => {
     expect(Number(rounds[7])).toBeCloseTo(4 + T1, 5);
     expect(rounds.slice(8)).toEqual(['2', '3']);
     expect(lines).toContain('fedavg,strategy,run,,bytes-cross-border,2000,,,3,3');
-    expect(lines).toHaveLength(1 + 4 * (3 + 3 + 2 * 3 + 3) + 2);
+    // Per arm: overall, worst hospital, two hospitals, three run rows; fedavg and fedprox a target row;
+    // fedprox one vs-reference row per metric.
+    expect(lines).toHaveLength(1 + 4 * (3 + 3 + 2 * 3 + 3) + 2 + 3);
+  });
+
+  it('writes the comparison with the reference between the main and per-hospital tables', () => {
+    const at = (s: string) => md.indexOf(s);
+    expect(at('## Against fedavg')).toBeGreaterThan(at('| fedavg |'));
+    expect(at('## Against fedavg')).toBeLessThan(at('## Per hospital'));
+    expect(md).toContain(
+      '| arm | Δ accuracy (paired) | Δ auroc (paired) | Δ auprc (paired) | CIs separate |\n|---|---|---|---|---|\n' +
+        '| fedprox | +0.000 ± 0.025 | +0.030 ± 0.000 ▲ | — | — |\n',
+    );
+    expect(md).toContain('mean over the seeds both arms ran');
+    expect(md).toContain('Student t 95% interval of those differences (n − 1 degrees of freedom');
+    expect(md).toContain('▲ / ▼: the interval excludes 0');
+    expect(md).toContain('"CIs separate" lists the metrics whose unpaired 95% intervals');
+  });
+
+  it('gives the main table and the comparison, without the rest, as the overview', () => {
+    const overview = benchOverview(summarize(RUNS, { target: { metric: 'auroc', value: 0.8 } }));
+    expect(md.startsWith(overview)).toBe(true);
+    expect(overview).toMatch(/^# Bench\n\n\| arm \|/);
+    expect(overview).toContain('| pooled (baseline †) |');
+    expect(overview).toMatch(/## Against fedavg\n\n(\|.*\|\n){3}$/);
+    expect(overview).not.toContain('## Per hospital');
+  });
+
+  it('lists separated metrics, marks worse arms and paired counts below the seeds', () => {
+    const out = join(dir, 'paired');
+    const text = readFileSync(
+      writeBenchTables(out, summarize(PAIRED, { metrics: ['accuracy', 'loss'], reference: 'b' })).markdown,
+      'utf8',
+    );
+    expect(text).toContain('## Against b\n');
+    expect(text).toContain('| a | -0.100 ± 0.000 ▼ | +0.090 ± 0.025 ▼ | accuracy |');
+    // c's seed 4 (0.5) widens its unpaired interval to 0.677 ± 0.380; the pairing ignores that seed.
+    expect(text).toContain('| c | -0.050 ± 0.000 (n=2) ▼ | — | — |');
+  });
+
+  it('writes the paired differences as vs-reference CSV rows', () => {
+    const lines = csv.trimEnd().split('\n');
+    const auroc =
+      lines.find((l) => l.startsWith('fedprox,strategy,vs-reference,,delta-auroc,'))?.split(',') ?? [];
+    expect(Number(auroc[5])).toBeCloseTo(0.03, 12);
+    expect(Number(auroc[6])).toBeGreaterThan(0);
+    expect(auroc.slice(8)).toEqual(['3', '3']);
+    const acc =
+      lines.find((l) => l.startsWith('fedprox,strategy,vs-reference,,delta-accuracy,'))?.split(',') ?? [];
+    expect(Number(acc[7]) - Number(acc[6])).toBeCloseTo((2 * T2 * 0.01) / Math.sqrt(3), 6);
+    expect(lines).toContain('fedprox,strategy,vs-reference,,delta-auprc,,,,0,3');
+    expect(lines.some((l) => l.startsWith('fedavg,strategy,vs-reference,'))).toBe(false);
   });
 
   it('never writes NaN', () => {
