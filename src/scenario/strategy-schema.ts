@@ -245,6 +245,13 @@ export const strategySchema = z.discriminatedUnion('name', [
       name: z.literal('scaffold'),
       ...common,
       serverLearningRate: withDefault(P.scaffold.serverLearningRate, 'serverLearningRate'),
+      weighting: z
+        .enum(['examples', 'uniform'])
+        .default('examples')
+        .describe(
+          "examples: hospitals' updates and control changes weighted by training examples (the objective FedAvg " +
+            'minimizes, as NVIDIA FLARE does); uniform: every hospital counts once, as in the paper',
+        ),
     })
     .describe('SCAFFOLD: control variates correct client drift (Karimireddy et al., ICML 2020)'),
   z

@@ -80,6 +80,7 @@ async function build(scenario: Scenario, baseDir: string): Promise<Strategy> {
       return new Scaffold({
         ...base,
         serverLearningRate: s.serverLearningRate,
+        weighting: s.weighting,
         hospitals: scenario.hospitals.length,
       });
     case 'cyclic':
