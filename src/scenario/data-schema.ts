@@ -7,7 +7,15 @@ export const partitionSchema = z.discriminatedUnion('kind', [
     .strictObject({ kind: z.literal('iid') })
     .describe("all hospitals' records pooled and dealt at random, sizes as declared"),
   z
-    .strictObject({ kind: z.literal('dirichlet'), alpha: z.number().positive().max(1e6) })
+    .strictObject({
+      kind: z.literal('dirichlet'),
+      alpha: z.number().positive().max(1e6),
+      minPerHospital: z
+        .int()
+        .min(2)
+        .default(2)
+        .describe('proportions are drawn again until every hospital holds at least this many records'),
+    })
     .describe(
       'label skew: each class split among hospitals by proportions ~ Dirichlet(alpha); small alpha, strong skew',
     ),

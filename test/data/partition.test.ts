@@ -39,9 +39,9 @@ const LABELS = syntheticLabels(TOTAL, 0.3, 'pool');
 const CONFIGS: PartitionConfig[] = [
   { kind: 'natural' },
   { kind: 'iid' },
-  { kind: 'dirichlet', alpha: 0.01 },
-  { kind: 'dirichlet', alpha: 0.5 },
-  { kind: 'dirichlet', alpha: 1000 },
+  { kind: 'dirichlet', alpha: 0.01, minPerHospital: 2 },
+  { kind: 'dirichlet', alpha: 0.5, minPerHospital: 2 },
+  { kind: 'dirichlet', alpha: 1000, minPerHospital: 2 },
   { kind: 'quantity-skew', distribution: 'lognormal', sigma: 2, exponent: 1.5 },
   { kind: 'quantity-skew', distribution: 'power-law', sigma: 1, exponent: 2 },
   { kind: 'pathological', classesPerClient: 1 },
@@ -102,7 +102,7 @@ describe('partitionIndices', () => {
       const parts = partitionIndices(
         labels,
         sizes,
-        { kind: 'dirichlet', alpha: 0.01 },
+        { kind: 'dirichlet', alpha: 0.01, minPerHospital: 2 },
         stream(seed, 'partition'),
       );
       for (const p of parts) {
@@ -117,7 +117,12 @@ describe('partitionIndices', () => {
   it('dirichlet with alpha → ∞ gives each hospital the global label share', () => {
     const labels = syntheticLabels(5000, 0.3, 'dir-large');
     const sizes = [1000, 1000, 1000, 1000, 1000];
-    const parts = partitionIndices(labels, sizes, { kind: 'dirichlet', alpha: 1000 }, stream(6, 'partition'));
+    const parts = partitionIndices(
+      labels,
+      sizes,
+      { kind: 'dirichlet', alpha: 1000, minPerHospital: 2 },
+      stream(6, 'partition'),
+    );
     const global = positiveShare(labels);
     for (const p of parts) {
       expect(Math.abs(positiveShare(labels, p) - global)).toBeLessThan(0.05);
@@ -128,9 +133,56 @@ describe('partitionIndices', () => {
   it('dirichlet tops up starved hospitals to MIN_PER_HOSPITAL', () => {
     const labels = syntheticLabels(400, 0.5, 'dir-starved');
     const sizes = Array.from({ length: 40 }, () => 10);
-    const parts = partitionIndices(labels, sizes, { kind: 'dirichlet', alpha: 0.01 }, stream(7, 'partition'));
+    const parts = partitionIndices(
+      labels,
+      sizes,
+      { kind: 'dirichlet', alpha: 0.01, minPerHospital: 2 },
+      stream(7, 'partition'),
+    );
     expectDisjointAndComplete(parts, 400);
     expect(Math.min(...parts.map((p) => p.length))).toBe(MIN_PER_HOSPITAL);
+  });
+
+  it('dirichlet with minPerHospital draws again until every hospital holds that many, still skewed', () => {
+    const labels = syntheticLabels(3000, 0.4, 'dir-min');
+    const sizes = Array.from({ length: 8 }, () => 375);
+    const config = { kind: 'dirichlet', alpha: 0.1, minPerHospital: 40 } as const;
+    let maxShare = 0;
+    for (const seed of [1, 2, 3]) {
+      const parts = partitionIndices(labels, sizes, config, stream(seed, 'partition'));
+      expectDisjointAndComplete(parts, 3000);
+      expect(Math.min(...parts.map((p) => p.length))).toBeGreaterThanOrEqual(40);
+      for (const p of parts) {
+        const [neg, pos] = labelHistogram(labels, p);
+        maxShare += Math.max(neg, pos) / (neg + pos) / (3 * parts.length);
+      }
+      const again = partitionIndices(labels, sizes, config, stream(seed, 'partition'));
+      expect(again).toEqual(parts);
+    }
+    expect(maxShare).toBeGreaterThan(0.85);
+    const unconstrained = partitionIndices(
+      labels,
+      sizes,
+      { ...config, minPerHospital: 2 },
+      stream(1, 'partition'),
+    );
+    expect(Math.min(...unconstrained.map((p) => p.length))).toBeLessThan(40);
+  });
+
+  it('dirichlet rejects a minPerHospital the pool cannot meet, naming it', () => {
+    const labels = syntheticLabels(100, 0.5, 'dir-min-bad');
+    const sizes = [50, 50];
+    expect(() =>
+      partitionIndices(labels, sizes, { kind: 'dirichlet', alpha: 1, minPerHospital: 60 }, stream(1, 'p')),
+    ).toThrow(/^minPerHospital: 60 records for each of 2 hospitals needs 120, the pool has 100$/);
+    expect(() =>
+      partitionIndices(
+        labels,
+        sizes,
+        { kind: 'dirichlet', alpha: 0.001, minPerHospital: 50 },
+        stream(1, 'p'),
+      ),
+    ).toThrow(/^minPerHospital: no Dirichlet\(0\.001\) draw in 10000 gave every hospital 50 records/);
   });
 
   it('quantity skew (lognormal, sigma 2) spreads sizes widely and keeps the total', () => {
@@ -221,7 +273,13 @@ describe('partitionIndices', () => {
       ],
       [
         'fewer records than 2 × hospitals',
-        () => partitionIndices(new Uint8Array(3), [2, 1], { kind: 'dirichlet', alpha: 1 }, rng()),
+        () =>
+          partitionIndices(
+            new Uint8Array(3),
+            [2, 1],
+            { kind: 'dirichlet', alpha: 1, minPerHospital: 2 },
+            rng(),
+          ),
         'labels',
       ],
       [
@@ -231,7 +289,7 @@ describe('partitionIndices', () => {
       ],
       [
         'a non-positive alpha',
-        () => partitionIndices(labels, [50, 50], { kind: 'dirichlet', alpha: 0 }, rng()),
+        () => partitionIndices(labels, [50, 50], { kind: 'dirichlet', alpha: 0, minPerHospital: 2 }, rng()),
         'alpha',
       ],
       [

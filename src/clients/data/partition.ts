@@ -25,8 +25,10 @@ export class PartitionError extends Error {
  * - `dirichlet(alpha)`: for each class c, proportions p_c ~ Dirichlet(alpha·1_K) over the hospitals; class
  *   c's records, shuffled, are divided by p_c with largest-remainder rounding. Small alpha concentrates each
  *   class on few hospitals (strong label skew); large alpha approaches `iid` label proportions. Declared
- *   sizes only fix the total. A hospital left with fewer than {@link MIN_PER_HOSPITAL} records receives
- *   randomly chosen records moved from the currently largest hospital.
+ *   sizes only fix the total. With `minPerHospital` above {@link MIN_PER_HOSPITAL}, the proportions of every
+ *   class are drawn again until each hospital holds at least that many records (the rule of Li et al.'s
+ *   NIID-Bench, which asks for 10). A hospital still left with fewer than {@link MIN_PER_HOSPITAL} records
+ *   receives randomly chosen records moved from the currently largest hospital.
  * - `quantity-skew`: sizes drawn as `lognormal(0, sigma)` weights, or power-law weights `(i+1)^-exponent`
  *   assigned to hospitals in a seeded random order; normalized to the total with largest-remainder
  *   rounding, then topped up to {@link MIN_PER_HOSPITAL} from the largest; records dealt IID.
@@ -59,7 +61,7 @@ export function partitionIndices(
       if (!(Number.isFinite(config.alpha) && config.alpha > 0)) {
         throw new PartitionError('alpha', 'expected a finite positive number');
       }
-      return dirichlet(labels, sizes.length, config.alpha, rng);
+      return dirichlet(labels, sizes.length, config.alpha, config.minPerHospital ?? MIN_PER_HOSPITAL, rng);
     }
     case 'quantity-skew': {
       const skewed = skewedSizes(total, sizes.length, config, rng);
@@ -134,19 +136,64 @@ function deal(order: Uint32Array, sizes: readonly number[]): Uint32Array[] {
   });
 }
 
-function dirichlet(labels: Uint8Array, k: number, alpha: number, rng: Rng): Uint32Array[] {
+/** Most Dirichlet draws tried before a `minPerHospital` that no draw meets is reported as an error. */
+export const MAX_DIRICHLET_DRAWS = 10_000;
+
+function dirichlet(
+  labels: Uint8Array,
+  k: number,
+  alpha: number,
+  minPerHospital: number,
+  rng: Rng,
+): Uint32Array[] {
+  if (!Number.isInteger(minPerHospital) || minPerHospital < MIN_PER_HOSPITAL) {
+    throw new PartitionError('minPerHospital', `expected an integer ≥ ${MIN_PER_HOSPITAL}`);
+  }
+  if (minPerHospital * k > labels.length) {
+    throw new PartitionError(
+      'minPerHospital',
+      `${minPerHospital} records for each of ${k} hospitals needs ${minPerHospital * k}, the pool has ${labels.length}`,
+    );
+  }
+  const classes = byClass(labels);
+  let counts = classCounts(classes, k, alpha, rng);
+  for (let draw = 1; minPerHospital > MIN_PER_HOSPITAL && smallest(counts, k) < minPerHospital; draw++) {
+    if (draw >= MAX_DIRICHLET_DRAWS) {
+      throw new PartitionError(
+        'minPerHospital',
+        `no Dirichlet(${alpha}) draw in ${MAX_DIRICHLET_DRAWS} gave every hospital ${minPerHospital} records; ` +
+          'lower minPerHospital or raise alpha',
+      );
+    }
+    counts = classCounts(classes, k, alpha, rng);
+  }
   const parts: number[][] = Array.from({ length: k }, () => []);
-  for (const rows of byClass(labels)) {
-    const counts = apportion(rows.length, dirichletProportions(k, alpha, rng));
+  classes.forEach((rows, c) => {
     const order = permutation(rows.length, rng);
     let next = 0;
     for (let h = 0; h < k; h++) {
       const part = parts[h]!;
-      for (let j = 0; j < counts[h]!; j++) part.push(rows[order[next++]!]!);
+      for (let j = 0; j < counts[c]![h]!; j++) part.push(rows[order[next++]!]!);
     }
-  }
+  });
   topUp(parts, rng);
   return parts.map((p) => Uint32Array.from(p).sort());
+}
+
+/** Per class, its records' counts per hospital under one Dirichlet(alpha) draw of proportions. */
+function classCounts(classes: readonly number[][], k: number, alpha: number, rng: Rng): number[][] {
+  return classes.map((rows) => apportion(rows.length, dirichletProportions(k, alpha, rng)));
+}
+
+/** The fewest records any hospital gets from the per-class counts. */
+function smallest(counts: readonly number[][], k: number): number {
+  let min = Infinity;
+  for (let h = 0; h < k; h++)
+    min = Math.min(
+      min,
+      counts.reduce((s, c) => s + c[h]!, 0),
+    );
+  return min;
 }
 
 /** Moves randomly chosen records from the currently largest hospital to any with too few. */
