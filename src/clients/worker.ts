@@ -118,7 +118,7 @@ class HospitalHost implements HospitalHostApi {
 
   #context(): DataContext {
     const s = this.#config();
-    return { seed: s.seed, data: s.data, hospitals: s.hospitals, baseDir: s.baseDir };
+    return { seed: s.data.seed ?? s.seed, data: s.data, hospitals: s.hospitals, baseDir: s.baseDir };
   }
 
   #trainer(): LocalTrainer {

@@ -142,10 +142,21 @@ export const emrSchema = z
   .describe("a site's EMR schema: column names, units and category codes");
 
 /** What data the hospitals hold. */
+const dataSeed = z
+  .int()
+  .min(0)
+  .max(2 ** 32 - 1)
+  .optional()
+  .describe(
+    "seed of the patients, the partition and the held-out splits; absent: the run's seed. Pin it to keep one " +
+      'federation while the run seed varies initialisation, shuffling and sampling',
+  );
+
 export const dataSchema = z.discriminatedUnion('kind', [
   z
     .strictObject({
       kind: z.literal('synthetic-cohort'),
+      seed: dataSeed,
       testFraction: z
         .number()
         .gt(0)
@@ -162,6 +173,7 @@ export const dataSchema = z.discriminatedUnion('kind', [
   z
     .strictObject({
       kind: z.literal('synthetic-imaging'),
+      seed: dataSeed,
       testFraction: z.number().gt(0).lt(1).default(0.25),
       partition: partitionSchema.default({ kind: 'natural' }),
       size: z.int().min(8).max(128).default(32).describe('image side in pixels'),

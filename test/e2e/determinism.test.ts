@@ -26,4 +26,32 @@ describe('a run depends on scenario, seed and backend only', () => {
     ]);
     expect(sha256(a.result.parameters)).not.toBe(sha256(b.result.parameters));
   });
+
+  it('with data.seed pinned, a different run seed keeps the patients and partition and changes the training', async () => {
+    const skewed = (seed: number, dataSeed?: number) =>
+      smallScenario({
+        seed,
+        rounds: 1,
+        data: {
+          kind: 'synthetic-cohort',
+          testFraction: 0.3,
+          partition: { kind: 'dirichlet', alpha: 0.5 },
+          ...(dataSeed === undefined ? {} : { seed: dataSeed }),
+        },
+      });
+    const sizes = (r: Awaited<ReturnType<typeof runInMemory>>) =>
+      JSON.stringify(
+        [r.rounds[0]!.fit.hospitals, r.rounds[0]!.evaluate.hospitals].map((part) =>
+          Object.entries(part).map(([id, h]) => [id, h.numExamples]),
+        ),
+      );
+    const [a, b, c] = await Promise.all([
+      runInMemory(skewed(1, 7), { threads: 2 }),
+      runInMemory(skewed(2, 7), { threads: 2 }),
+      runInMemory(skewed(2), { threads: 2 }),
+    ]);
+    expect(sizes(b)).toBe(sizes(a));
+    expect(sha256(b.result.parameters)).not.toBe(sha256(a.result.parameters));
+    expect(sizes(c)).not.toBe(sizes(b));
+  });
 });
