@@ -54,7 +54,7 @@ describe('dirichlet-sweep', () => {
     const variant = sweepVariants(
       applyOverrides(scenario('dirichlet-sweep'), { rounds: 2, baselines: [] }),
     )[1]!;
-    expect(variant.scenario.data.partition).toEqual({ kind: 'dirichlet', alpha: 0.1 });
+    expect(variant.scenario.data.partition).toEqual({ kind: 'dirichlet', alpha: 0.1, minPerHospital: 2 });
     const one = await runInMemory(variant.scenario, { threads: 1 });
     const three = await runInMemory(variant.scenario, { threads: 3 });
     expect(sha256(three.result.parameters)).toBe(sha256(one.result.parameters));
