@@ -104,6 +104,15 @@ export interface RunResult {
   readonly bytes: ByteTotals;
   /** Bytes of the baselines' crossings, kept apart (the pooled oracle's are what a real pooling would send). */
   readonly baselineBytes: { readonly localOnly: ByteTotals; readonly pooled: ByteTotals };
+  /** Real seconds each part took, for reporting only: setup and rounds, then each baseline that ran. */
+  readonly seconds: PhaseSeconds;
+}
+
+/** Real seconds spent in each part of a run. */
+export interface PhaseSeconds {
+  readonly federation: number;
+  readonly localOnly?: number;
+  readonly pooled?: number;
 }
 
 /** A run that started but cannot go on (too few valid replies). */
@@ -113,6 +122,7 @@ export class RoundFailure extends Error {
 
 /** Runs the scenario's federation: sample → broadcast → fit → admit → aggregate → evaluate → record. */
 export async function runFederation(scenario: Scenario, options: RunOptions): Promise<RunResult> {
+  const clock = stopwatch();
   const inputShape = inputShapeOf(scenario.data);
   const spec = parameterSpec(scenario.model, inputShape);
   const initial = initialParameters(spec, stream(scenario.seed, 'init'));
@@ -241,12 +251,15 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       final = record;
     }
 
+    const federationSeconds = clock.lap();
     const localOnly = scenario.baselines.includes('local-only')
       ? await runLocalOnly(pool, ledger, scenario, hospitals, initial)
       : undefined;
+    const localOnlySeconds = clock.lap();
     const pooled = scenario.baselines.includes('pooled')
       ? await runPooled(ledger, scenario, initial, setupFor([]), options.timeoutMs)
       : undefined;
+    const pooledSeconds = clock.lap();
     options.sink.crossings(ledger.takeUnflushed());
     return {
       status: stopReason === undefined ? 'completed' : 'stopped',
@@ -266,6 +279,11 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       baselineBytes: {
         localOnly: ledger.totals(undefined, 'local-only'),
         pooled: ledger.totals(undefined, 'pooled'),
+      },
+      seconds: {
+        federation: federationSeconds,
+        ...(localOnly === undefined ? {} : { localOnly: localOnlySeconds }),
+        ...(pooled === undefined ? {} : { pooled: pooledSeconds }),
       },
     };
   } finally {
@@ -465,4 +483,17 @@ function shared(params: Float32Array): Float32Array {
   const out = new Float32Array(new SharedArrayBuffer(params.byteLength));
   out.set(params);
   return out;
+}
+
+/** Real seconds since the previous lap (or the start); used only to report how long parts took. */
+function stopwatch(): { lap(): number } {
+  let last = performance.now();
+  return {
+    lap() {
+      const now = performance.now();
+      const seconds = (now - last) / 1000;
+      last = now;
+      return seconds;
+    },
+  };
 }

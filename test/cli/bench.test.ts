@@ -51,6 +51,14 @@ describe('fedmed bench', () => {
     expect(first.stdout).toContain('## Against fedavg');
     expect(first.stdout).toMatch(/\| fedprox:proximalMu=0\.5 \| [+-]\d\.\d{3} ± \d\.\d{3}/);
     const csv = readFileSync(join(dir, 'out/bench.csv'), 'utf8');
+    const manifest = JSON.parse(readFileSync(join(dir, 'out/fedavg/seed-1/manifest.json'), 'utf8'));
+    const { federation, localOnly, pooled } = manifest.seconds;
+    expect(Math.min(federation, localOnly, pooled)).toBeGreaterThan(0);
+    expect(federation + localOnly + pooled).toBeLessThanOrEqual(manifest.wallSeconds);
+    const seconds = (arm: string) =>
+      Number(new RegExp(`^${arm},baseline,run,,seconds,([^,]+),`, 'm').exec(csv)?.[1]);
+    expect(seconds('local-only')).toBeGreaterThan(0);
+    expect(seconds('pooled')).toBeGreaterThan(0);
     expect(csv.split('\n')[0]).toBe('arm,kind,scope,hospital,metric,mean,lower,upper,n,seeds');
     expect(readFileSync(join(dir, 'out/auroc-vs-round.png')).subarray(1, 4).toString()).toBe('PNG');
     expect(readFileSync(join(dir, 'out/auroc-vs-round.svg'), 'utf8')).toContain('fedprox');

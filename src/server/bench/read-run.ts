@@ -18,6 +18,8 @@ export interface StoredManifest {
   readonly scenarioSha256: string;
   readonly status: string;
   readonly wallSeconds: number;
+  /** Absent in manifests written before fedmed timed each part of a run. */
+  readonly seconds?: { federation: number; localOnly?: number; pooled?: number };
   readonly bytes: { toHospitals: number; toCoordinator: number; crossBorder: number };
 }
 
@@ -56,16 +58,16 @@ export function readBenchRuns(dir: string, arm: string, seed: number): BenchRun[
         total: manifest.bytes.toHospitals + manifest.bytes.toCoordinator,
         crossBorder: manifest.bytes.crossBorder,
       },
-      seconds: manifest.wallSeconds,
+      seconds: manifest.seconds?.federation ?? manifest.wallSeconds,
     },
   ];
   const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as {
     localOnly?: StoredBaseline;
     pooled?: StoredBaseline;
   };
-  for (const [name, b] of [
-    ['local-only', summary.localOnly],
-    ['pooled', summary.pooled],
+  for (const [name, b, seconds] of [
+    ['local-only', summary.localOnly, manifest.seconds?.localOnly],
+    ['pooled', summary.pooled, manifest.seconds?.pooled],
   ] as const) {
     if (b === undefined) continue;
     runs.push({
@@ -75,7 +77,7 @@ export function readBenchRuns(dir: string, arm: string, seed: number): BenchRun[
       curve: [],
       final: { metrics: b.metrics, hospitals: metricsOf(b.hospitals) },
       bytes: { total: 0, crossBorder: 0 },
-      seconds: 0,
+      seconds: seconds ?? 0,
     });
   }
   return runs;

@@ -372,7 +372,8 @@ function markdown(table: BenchTable): string {
             `mean ± CI over the seeds that reached it; "k/n reached" counts them.`,
         ]
       : []),
-    `Bytes across borders and seconds are means per run.`,
+    `Bytes across borders and seconds are means per run. Seconds are real time: for a strategy its setup and ` +
+      `rounds, for a baseline its own training and evaluation (the first arm's runs also ran the baselines).`,
     `Rows marked "(baseline)" are not federated strategies: local-only trains each hospital alone. ` +
       `† pooled trains one model on every hospital's records together: a sovereignty violation, kept for comparison only.`,
   ];

@@ -35,6 +35,8 @@ export interface Manifest {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly wallSeconds: number;
+  /** Real seconds of the federation (setup and rounds) and of each baseline that ran. */
+  readonly seconds: RunResult['seconds'];
 }
 
 /** Writes the model, the final summary and the manifest of a finished or stopped run. */
@@ -98,6 +100,7 @@ export async function writeRunResult(
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     wallSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
+    seconds: result.seconds,
   };
   folder.writeJson('manifest.json', manifest);
   return manifest;
