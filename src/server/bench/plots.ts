@@ -92,7 +92,7 @@ export function benchPlotSpec(runs: readonly BenchRun[], metric: string): TopLev
     type: 'nominal',
     title: 'arm (dashed: baseline)',
     scale: { domain, range: colours },
-    legend: { symbolType: 'stroke', symbolStrokeWidth: 3 },
+    legend: { symbolType: 'stroke', symbolStrokeWidth: 3, labelLimit: 0, titleLimit: 0 },
   } as const;
   const x = {
     field: 'round',

@@ -69,6 +69,16 @@ describe('writeBenchPlots', () => {
     expect(readFileSync(files.png).equals(png)).toBe(true);
   });
 
+  it('shows long arm labels and the legend title whole', async () => {
+    const label = 'fedadam:eta=0.01:tau=0.001:beta1=0.9';
+    const runs = RUNS.map((r) => (r.arm === 'fedprox' ? { ...r, arm: label } : r));
+    const files = await writeBenchPlots(dir, runs, 'auroc');
+    const svg = readFileSync(files!.svg, 'utf8');
+    expect(svg).toContain(label);
+    expect(svg).toContain('arm (dashed: baseline)');
+    expect(svg).not.toContain('…');
+  });
+
   it('writes nothing for a metric no run reports', async () => {
     expect(await writeBenchPlots(dir, RUNS, 'f1')).toBeUndefined();
   });
