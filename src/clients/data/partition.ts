@@ -61,7 +61,7 @@ export function partitionIndices(
       if (!(Number.isFinite(config.alpha) && config.alpha > 0)) {
         throw new PartitionError('alpha', 'expected a finite positive number');
       }
-      return dirichlet(labels, sizes.length, config.alpha, config.minPerHospital ?? MIN_PER_HOSPITAL, rng);
+      return dirichlet(labels, sizes.length, config.alpha, config.minPerHospital, rng);
     }
     case 'quantity-skew': {
       const skewed = skewedSizes(total, sizes.length, config, rng);
@@ -187,13 +187,8 @@ function classCounts(classes: readonly number[][], k: number, alpha: number, rng
 
 /** The fewest records any hospital gets from the per-class counts. */
 function smallest(counts: readonly number[][], k: number): number {
-  let min = Infinity;
-  for (let h = 0; h < k; h++)
-    min = Math.min(
-      min,
-      counts.reduce((s, c) => s + c[h]!, 0),
-    );
-  return min;
+  const sizes = Array.from({ length: k }, (_, h) => counts.reduce((s, c) => s + c[h]!, 0));
+  return Math.min(...sizes);
 }
 
 /** Moves randomly chosen records from the currently largest hospital to any with too few. */
