@@ -53,7 +53,7 @@ export async function evaluateCommand(runDir: string, flags: EvaluateFlags): Pro
   } finally {
     await pool.close();
   }
-  const reply = admitEvaluateReply(raw, site.id);
+  const reply = admitEvaluateReply(raw, site.id, scenario.evaluation.histogramBins);
   const result = { run, data: resolve(flags.data), numExamples: reply.numExamples, metrics: reply.metrics };
   if (flags.out !== undefined) writeFileSync(resolve(flags.out), JSON.stringify(result, null, 2) + '\n');
   const names = Object.keys(reply.metrics).filter((m) => !m.includes('__'));

@@ -9,7 +9,7 @@ import type {
 import type { EvaluationConfig, HospitalConfig, TrainingConfig } from '../scenario/schema.ts';
 import type { Examples, LocalTrainer, TrainOptions } from '../models/types.ts';
 import type { LocalData } from './data/index.ts';
-import { binaryMetrics, clinicalMetrics } from './metrics.ts';
+import { binaryMetrics, clinicalMetrics, scoreHistogram } from './metrics.ts';
 
 /** Metrics of a model's predictions on held-out examples, by the scenario's evaluation settings. */
 export function evaluateOn(
@@ -31,6 +31,9 @@ export function evaluateOn(
       calibrationBins: evaluation.calibrationBins,
       ...(evaluation.subgroups ? { subgroups: reportable } : {}),
     }),
+    ...(evaluation.histogramBins > 0
+      ? { histogram: scoreHistogram(test.y, probs, evaluation.histogramBins) }
+      : {}),
   };
 }
 

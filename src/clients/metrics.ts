@@ -1,4 +1,9 @@
-import { MAX_METRICS, type Metrics } from '../protocol/messages.ts';
+import {
+  HISTOGRAM_LOGIT_RANGE,
+  MAX_METRICS,
+  type Metrics,
+  type ScoreHistogram,
+} from '../protocol/messages.ts';
 
 const EPS = 1e-7;
 
@@ -286,4 +291,22 @@ function averagePrecision(pos: Float32Array, neg: Float32Array): number {
     if (newPos > 0) sum += (newPos * tp) / (tp + fp);
   }
   return sum / pos.length;
+}
+
+/** Counts of examples per bin of predicted logit, by label, in `bins` bins (see {@link ScoreHistogram}). */
+export function scoreHistogram(labels: Float32Array, probs: Float32Array, bins: number): ScoreHistogram {
+  const n = checkInputs(labels, probs);
+  if (!Number.isInteger(bins) || bins < 1)
+    throw new RangeError(`score histogram bins: expected an integer ≥ 1`);
+  const positives = new Array<number>(bins).fill(0);
+  const negatives = new Array<number>(bins).fill(0);
+  const r = HISTOGRAM_LOGIT_RANGE;
+  for (let i = 0; i < n; i++) {
+    const p = probs[i]!;
+    const logit = Math.log(p) - Math.log1p(-p);
+    const at = Math.floor(((logit + r) / (2 * r)) * bins);
+    const bin = Number.isNaN(at) ? 0 : Math.min(bins - 1, Math.max(0, at));
+    (labels[i] === 1 ? positives : negatives)[bin]!++;
+  }
+  return { positives, negatives };
 }

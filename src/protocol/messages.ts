@@ -38,9 +38,27 @@ export interface FitReply {
   readonly metrics: Metrics;
 }
 
+/** Half-width of the logit range that score histograms divide into equal bins; beyond it, the end bins. */
+export const HISTOGRAM_LOGIT_RANGE = 10;
+
+/**
+ * Held-out patients counted per bin of predicted logit, by true class. With B bins, bin k covers logits in
+ * [−R + 2Rk/B, −R + 2R(k+1)/B) for R = {@link HISTOGRAM_LOGIT_RANGE}, the end bins everything beyond. The
+ * coordinator sums them to rank every hospital's patients at once (a federation-wide ROC) while no single
+ * prediction leaves a hospital as such.
+ */
+export interface ScoreHistogram {
+  /** Counts of patients with the condition, one per bin. */
+  readonly positives: readonly number[];
+  /** Counts of patients without it, one per bin. */
+  readonly negatives: readonly number[];
+}
+
 /** A hospital's reply to evaluate. */
 export interface EvaluateReply {
   /** Held-out examples evaluated; the weight of its metrics in the federation's mean. */
   readonly numExamples: number;
   readonly metrics: Metrics;
+  /** The same examples' predictions as counts per bin and class, when the scenario asks for them. */
+  readonly histogram?: ScoreHistogram;
 }

@@ -205,4 +205,13 @@ export const evaluationSchema = z.strictObject({
     .min(1)
     .default(10)
     .describe('smallest subgroup whose metrics a hospital reports (small cells could identify patients)'),
+  histogramBins: z
+    .int()
+    .min(0)
+    .max(1000)
+    .default(0)
+    .describe(
+      'bins of the score histogram each hospital sends, for the federation-wide global_auroc and global_auprc ' +
+        '(0: none). The counts approach individual risk scores at small hospitals: for research on synthetic data',
+    ),
 });

@@ -156,6 +156,7 @@ export const scenarioSchema = z
       calibrationBins: 10,
       subgroups: true,
       minSubgroupSize: 10,
+      histogramBins: 0,
     }),
     baselines: z
       .array(z.enum(['local-only', 'pooled']))

@@ -1,4 +1,5 @@
-import type { Metrics } from '../protocol/messages.ts';
+import type { Metrics, ScoreHistogram } from '../protocol/messages.ts';
+import { globalRocMetrics } from './global-roc.ts';
 import { AGGREGATION_RULE, type AggregatedEvaluation } from './strategies/strategy.ts';
 
 /** Separates a metric from its subgroup, as `auroc__female`; see `clinicalMetrics` in the client code. */
@@ -6,15 +7,20 @@ const SUBGROUP_SEPARATOR = '__';
 /** The metric that counts a subgroup's examples: `n__<group>`. */
 const COUNT = 'n';
 
-/** One reply's metrics and the examples behind them. */
-type Reply = { readonly numExamples: number; readonly metrics: Metrics };
+/** One reply's metrics and the examples behind them, with an evaluation's score histogram. */
+type Reply = {
+  readonly numExamples: number;
+  readonly metrics: Metrics;
+  readonly histogram?: ScoreHistogram;
+};
 
 /**
  * Weighted mean of each metric over the replies that report it; a metric no reply reports is absent.
  * A subgroup metric `<m>__<g>` is weighted by the reply's `n__<g>` (its examples in that subgroup) when
  * the reply reports a non-negative `n__<g>`, otherwise by `numExamples` like every other metric; the
- * counts `n__<g>` themselves are summed. Replies must come in a fixed order (ascending hospital id) for
- * the sums to be reproducible.
+ * counts `n__<g>` themselves are summed. When every reply carries a score histogram, `global_auroc` and
+ * `global_auprc` rank all their patients at once (see {@link globalRocMetrics}). Replies must come in a
+ * fixed order (ascending hospital id) for the sums to be reproducible.
  */
 export function weightedMetricMeans(replies: readonly Reply[]): AggregatedEvaluation {
   const sums = new Map<string, { weighted: number; weight: number }>();
@@ -37,6 +43,8 @@ export function weightedMetricMeans(replies: readonly Reply[]): AggregatedEvalua
   }
   const entries: [string, number][] = [...counts];
   for (const [name, s] of sums) if (s.weight > 0) entries.push([name, s.weighted / s.weight]);
+  const histograms = replies.flatMap((r) => (r.histogram === undefined ? [] : [r.histogram]));
+  if (histograms.length === replies.length) entries.push(...Object.entries(globalRocMetrics(histograms)));
   const metrics: Metrics = Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : 1)));
   return { metrics, numExamples, aggregation: AGGREGATION_RULE };
 }

@@ -2,6 +2,7 @@ import {
   MAX_METRICS,
   METRIC_NAME,
   type EvaluateReply,
+  type ScoreHistogram,
   type FitReply,
   type Metrics,
   type VectorName,
@@ -46,14 +47,45 @@ export function admitFitReply(raw: unknown, c: BoundaryContract): FitReply {
   return { vectors, numExamples: admitCount(obj.numExamples, c.hospital, 1), metrics };
 }
 
-/** Admits an evaluation reply: a non-negative integer count and valid metrics, nothing else. */
-export function admitEvaluateReply(raw: unknown, hospital: string): EvaluateReply {
+/**
+ * Admits an evaluation reply: a non-negative integer count and valid metrics and, when `histogramBins` > 0, a
+ * score histogram of that many non-negative integer counts per class adding up to the count; nothing else.
+ */
+export function admitEvaluateReply(raw: unknown, hospital: string, histogramBins = 0): EvaluateReply {
   const obj = plainObject(raw, hospital, 'evaluate reply');
-  exactKeys(obj, ['numExamples', 'metrics'], hospital, 'evaluate reply');
-  return {
-    numExamples: admitCount(obj.numExamples, hospital, 0),
-    metrics: admitMetrics(obj.metrics, hospital),
+  const fields = histogramBins > 0 ? ['numExamples', 'metrics', 'histogram'] : ['numExamples', 'metrics'];
+  exactKeys(obj, fields, hospital, 'evaluate reply');
+  const numExamples = admitCount(obj.numExamples, hospital, 0);
+  const metrics = admitMetrics(obj.metrics, hospital);
+  return histogramBins > 0
+    ? { numExamples, metrics, histogram: admitHistogram(obj.histogram, hospital, numExamples, histogramBins) }
+    : { numExamples, metrics };
+}
+
+function admitHistogram(v: unknown, hospital: string, numExamples: number, bins: number): ScoreHistogram {
+  const obj = plainObject(v, hospital, 'histogram');
+  exactKeys(obj, ['positives', 'negatives'], hospital, 'histogram');
+  const counts = (name: 'positives' | 'negatives'): number[] => {
+    const field = `histogram.${name}`;
+    const list = obj[name];
+    if (!Array.isArray(list)) throw new ProtocolViolation(hospital, field, 'an array', describe(list));
+    if (list.length !== bins) {
+      throw new ProtocolViolation(hospital, field, `${bins} counts`, `an array of ${list.length}`);
+    }
+    list.forEach((c: unknown, k) => {
+      if (typeof c !== 'number' || !Number.isSafeInteger(c) || c < 0) {
+        throw new ProtocolViolation(hospital, `${field}[${k}]`, 'an integer ≥ 0', describe(c));
+      }
+    });
+    return [...(list as number[])];
   };
+  const positives = counts('positives');
+  const negatives = counts('negatives');
+  const total = [...positives, ...negatives].reduce((a, b) => a + b, 0);
+  if (total !== numExamples) {
+    throw new ProtocolViolation(hospital, 'histogram', `counts adding up to numExamples`, 'another total');
+  }
+  return { positives, negatives };
 }
 
 function admitVector(v: unknown, c: BoundaryContract, field: string): Float32Array {

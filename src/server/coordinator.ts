@@ -224,6 +224,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
           stream(scenario.seed, 'sample-evaluate', `round-${round}`),
         ),
         global,
+        scenario.evaluation.histogramBins,
       );
       const record: RoundRecord = {
         round,
@@ -344,6 +345,7 @@ async function evaluateAll(
   chosen: readonly string[],
   /** The global model in shared memory, broadcast to every chosen hospital. */
   global: Float32Array,
+  histogramBins: number,
 ): Promise<{ results: EvaluateResult[]; failures: Failure[] }> {
   const instructions = { round };
   const outcomes = await Promise.all(
@@ -353,7 +355,7 @@ async function evaluateAll(
       return settle(pool.call(hospital, 'evaluate', (host) => host.evaluate(hospital, global, instructions)));
     }),
   );
-  return collectEvaluations(ledger, round, chosen, outcomes, 'evaluate-reply');
+  return collectEvaluations(ledger, round, chosen, outcomes, 'evaluate-reply', histogramBins);
 }
 
 function collectEvaluations(
@@ -362,11 +364,14 @@ function collectEvaluations(
   chosen: readonly string[],
   outcomes: readonly Outcome[],
   kind: 'evaluate-reply' | 'local-only-reply',
+  histogramBins: number,
 ): { results: EvaluateResult[]; failures: Failure[] } {
   const results: EvaluateResult[] = [];
   const failures: Failure[] = [];
   chosen.forEach((hospital, i) => {
-    const a = admit(ledger, round, hospital, kind, outcomes[i]!, (raw) => admitEvaluateReply(raw, hospital));
+    const a = admit(ledger, round, hospital, kind, outcomes[i]!, (raw) =>
+      admitEvaluateReply(raw, hospital, histogramBins),
+    );
     if ('reason' in a) failures.push(a);
     else results.push({ hospital, reply: a.reply });
   });
@@ -398,7 +403,14 @@ async function runLocalOnly(
       );
     }),
   );
-  const { results, failures } = collectEvaluations(ledger, 0, ids, outcomes, 'local-only-reply');
+  const { results, failures } = collectEvaluations(
+    ledger,
+    0,
+    ids,
+    outcomes,
+    'local-only-reply',
+    scenario.evaluation.histogramBins,
+  );
   if (failures.length > 0)
     throw new RoundFailure(`local-only baseline: ${failures.map((f) => f.reason).join('; ')}`);
   return baseline('local-only', epochs, results, new Map(hospitals.map((h) => [h.id, h.country])));
@@ -430,7 +442,9 @@ async function runPooled(
       }
       ledger.recordPooledRecords(id, count * (inputSize + 1) * 4);
       const outcome: Outcome = { ok: true, value: reply.evaluations[id] };
-      const admitted = admit(ledger, 0, id, 'pooled-reply', outcome, (raw) => admitEvaluateReply(raw, id));
+      const admitted = admit(ledger, 0, id, 'pooled-reply', outcome, (raw) =>
+        admitEvaluateReply(raw, id, scenario.evaluation.histogramBins),
+      );
       if ('reason' in admitted) throw new RoundFailure(`pooled baseline: ${admitted.reason}`);
       results.push({ hospital: id, reply: admitted.reply });
     }

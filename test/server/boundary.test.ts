@@ -90,13 +90,71 @@ describe('the boundary admits only what the protocol declares', () => {
 
   it('admits an evaluation reply without auroc and rejects one with extra fields', () => {
     expect(
-      admitEvaluateReply({ numExamples: 5, metrics: { loss: 0.2, accuracy: 1 } }, 'cn-1').metrics,
+      admitEvaluateReply(
+        { numExamples: 5, metrics: { loss: 0.2, accuracy: 1 }, histogram: histogram(2, 3) },
+        'cn-1',
+        BINS,
+      ).metrics,
     ).toEqual({
       loss: 0.2,
       accuracy: 1,
     });
-    expect(() => admitEvaluateReply({ numExamples: 5, metrics: {}, predictions: [0.1] }, 'cn-1')).toThrow(
-      /hospital cn-1: evaluate reply must be only numExamples, metrics/,
+    expect(() =>
+      admitEvaluateReply(
+        { numExamples: 5, metrics: {}, histogram: histogram(2, 3), predictions: [0.1] },
+        'cn-1',
+        BINS,
+      ),
+    ).toThrow(/hospital cn-1: evaluate reply must be only numExamples, metrics, histogram/);
+  });
+
+  it('admits a score histogram of the declared bins of integer counts per class adding up to numExamples, and nothing else', () => {
+    const reply = (h: unknown, numExamples = 5) => ({ numExamples, metrics: {}, histogram: h });
+    expect(admitEvaluateReply(reply(histogram(2, 3)), 'kr-1', BINS).histogram).toEqual(histogram(2, 3));
+    const bad: [unknown, RegExp][] = [
+      [undefined, /hospital kr-1: histogram must be an object \(got nothing\)/],
+      [{ positives: histogram(2, 3).positives }, /histogram\.negatives must be present/],
+      [{ ...histogram(2, 3), extra: [] }, /histogram must be only positives, negatives/],
+      [
+        { ...histogram(2, 3), positives: [2, 0, 0] },
+        /histogram\.positives must be 100 counts \(got an array of 3\)/,
+      ],
+      [{ ...histogram(2, 3), negatives: new Float64Array(BINS) }, /histogram\.negatives must be an array/],
+      [withCount(histogram(2, 3), 'positives', 7, 0.5), /histogram\.positives\[7\] must be an integer ≥ 0/],
+      [withCount(histogram(2, 3), 'negatives', 9, -1), /histogram\.negatives\[9\] must be an integer ≥ 0/],
+      [histogram(2, 2), /histogram must be counts adding up to numExamples \(got another total\)/],
+    ];
+    expect(() => admitEvaluateReply(reply(histogram(2, 3)), 'kr-1')).toThrow(
+      /evaluate reply must be only numExamples, metrics \(got an undeclared field\)/,
     );
+    expect(() => admitEvaluateReply({ numExamples: 0, metrics: {} }, 'kr-1', BINS)).toThrow(
+      /evaluate reply\.histogram must be present/,
+    );
+    for (const [h, message] of bad) {
+      expect(() => admitEvaluateReply(reply(h), 'kr-1', BINS)).toThrow(message);
+    }
   });
 });
+
+/** Bins of the score histograms in these tests. */
+const BINS = 100;
+
+/** A histogram with `pos` cases in the top bin and `neg` controls in the bottom one. */
+function histogram(pos: number, neg: number): { positives: number[]; negatives: number[] } {
+  const positives = new Array<number>(BINS).fill(0);
+  const negatives = new Array<number>(BINS).fill(0);
+  positives[BINS - 1] = pos;
+  negatives[0] = neg;
+  return { positives, negatives };
+}
+
+function withCount(
+  h: { positives: number[]; negatives: number[] },
+  side: 'positives' | 'negatives',
+  bin: number,
+  value: number,
+) {
+  const copy = { positives: [...h.positives], negatives: [...h.negatives] };
+  copy[side][bin] = value;
+  return copy;
+}

@@ -8,7 +8,16 @@ import type { BenchKind, BenchRun } from './types.ts';
 export { BenchInputError } from './arms.ts';
 
 /** The metrics a bench table shows unless told otherwise. */
-export const DEFAULT_BENCH_METRICS: readonly string[] = ['accuracy', 'auroc', 'auprc'];
+export const DEFAULT_BENCH_METRICS: readonly string[] = [
+  'accuracy',
+  'auroc',
+  'auprc',
+  'global_auroc',
+  'global_auprc',
+];
+
+/** Whether hospitals report the metric themselves; `global_…` metrics exist only for the whole federation. */
+export const reportedByHospitals = (metric: string): boolean => !metric.startsWith('global_');
 
 /** A goal on the aggregated learning curve: `metric` ≥ `value`. */
 export interface BenchTarget {
@@ -87,7 +96,7 @@ export interface BenchTable {
 
 /** Options of `summarize`. */
 export interface SummarizeOptions {
-  /** Metrics to report; default accuracy, auroc, auprc. */
+  /** Metrics to report; default {@link DEFAULT_BENCH_METRICS}, less the `global_…` ones no run reports. */
   readonly metrics?: readonly string[];
   /** Counts the rounds each strategy's seeds needed to reach it. */
   readonly target?: BenchTarget;
@@ -188,7 +197,12 @@ function compare(
  * other strategies' paired differences from the reference; throws `BenchInputError` on an unknown reference.
  */
 export function summarize(runs: readonly BenchRun[], options: SummarizeOptions = {}): BenchTable {
-  const metrics = [...(options.metrics ?? DEFAULT_BENCH_METRICS)];
+  const metrics =
+    options.metrics !== undefined
+      ? [...options.metrics]
+      : DEFAULT_BENCH_METRICS.filter(
+          (m) => reportedByHospitals(m) || runs.some((r) => finite(r.final.metrics, m) !== undefined),
+        );
   const { target } = options;
   const hospitals = [...new Set(runs.flatMap((r) => Object.keys(r.final.hospitals)))].sort(compareIds);
   const arms = groupArms(runs);
@@ -314,7 +328,7 @@ function overviewLines(table: BenchTable): string[] {
       'arm',
       'seeds',
       ...metrics,
-      ...metrics.map((m) => `worst hospital ${m}`),
+      ...metrics.filter(reportedByHospitals).map((m) => `worst hospital ${m}`),
       ...(target ? [targetLabel(target)] : []),
       'bytes across borders',
       'seconds',
@@ -323,7 +337,7 @@ function overviewLines(table: BenchTable): string[] {
       armLabel(r),
       String(r.seeds),
       ...metrics.map((m) => formatCi(r.overall[m], r.seeds, 3)),
-      ...metrics.map((m) => formatCi(r.worstHospital[m], r.seeds, 3)),
+      ...metrics.filter(reportedByHospitals).map((m) => formatCi(r.worstHospital[m], r.seeds, 3)),
       ...(target ? [formatTarget(r)] : []),
       formatBytes(r.bytes.crossBorder),
       r.seconds.toFixed(1),
@@ -340,9 +354,13 @@ export function benchOverview(table: BenchTable): string {
 function markdown(table: BenchTable): string {
   const { metrics, rows, target, comparison } = table;
   const perHospital = mdTable(
-    ['hospital', 'arm', ...metrics],
+    ['hospital', 'arm', ...metrics.filter(reportedByHospitals)],
     table.hospitals.flatMap((h) =>
-      rows.map((r) => [h, armLabel(r), ...metrics.map((m) => formatCi(r.hospitals[h]?.[m], r.seeds, 3))]),
+      rows.map((r) => [
+        h,
+        armLabel(r),
+        ...metrics.filter(reportedByHospitals).map((m) => formatCi(r.hospitals[h]?.[m], r.seeds, 3)),
+      ]),
     ),
   );
   const seedCounts = [...new Set(rows.map((r) => r.seeds))].sort((a, b) => a - b).join(', ');
@@ -408,9 +426,10 @@ function csv(table: BenchTable): string {
         String(r.seeds),
       ]);
     for (const m of table.metrics) line('overall', '', m, r.overall[m]);
-    for (const m of table.metrics) line('worst-hospital', '', m, r.worstHospital[m]);
+    for (const m of table.metrics.filter(reportedByHospitals))
+      line('worst-hospital', '', m, r.worstHospital[m]);
     for (const h of table.hospitals)
-      for (const m of table.metrics) line('hospital', h, m, r.hospitals[h]?.[m]);
+      for (const m of table.metrics.filter(reportedByHospitals)) line('hospital', h, m, r.hospitals[h]?.[m]);
     if (table.target && r.target) {
       line(
         'run',

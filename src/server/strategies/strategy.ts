@@ -39,7 +39,8 @@ export interface Failure {
 
 /** How the federation combines hospitals' metrics, as written into every output. */
 export const AGGREGATION_RULE =
-  'example-weighted mean of per-hospital metrics; a subgroup metric (name__group) is weighted by the subgroup count n__group';
+  'example-weighted mean of per-hospital metrics; a subgroup metric (name__group) is weighted by the subgroup count n__group; ' +
+  'global_auroc and global_auprc rank every hospital’s held-out patients at once from their summed score histograms';
 
 /** The federation's view of one evaluation: a mean over hospitals, since predictions never leave them. */
 export interface AggregatedEvaluation {

@@ -30,7 +30,8 @@ describe('summarize', () => {
       ['pooled', 'baseline', 1],
     ]);
     expect(table.hospitals).toEqual(['cn-a', 'kr-b']);
-    expect(table.metrics).toEqual(['accuracy', 'auroc', 'auprc']);
+    // global_auprc is a default metric too, but no run reports it.
+    expect(table.metrics).toEqual(['accuracy', 'auroc', 'auprc', 'global_auroc']);
   });
 
   it('averages final overall metrics with a Student t interval', () => {
@@ -201,14 +202,16 @@ describe('writeBenchTables', () => {
     const header = mdLine('| arm |');
     expect(header).toContain('| worst hospital accuracy |');
     expect(header).toContain('| rounds to auroc ≥ 0.8 |');
+    expect(header).toContain('| auprc | global_auroc | worst hospital accuracy |');
+    expect(header).not.toContain('worst hospital global_');
     expect(mdLine('| fedavg |')).toBe(
-      '| fedavg | 3 | 0.820 ± 0.050 | 0.860 ± 0.025 | — | 0.780 ± 0.199 | 0.820 ± 0.050 | — | ' +
+      '| fedavg | 3 | 0.820 ± 0.050 | 0.860 ± 0.025 | — | 0.840 ± 0.025 | 0.780 ± 0.199 | 0.820 ± 0.050 | — | ' +
         '4.0 ± 12.7 (2/3 reached) | 2.0 kB | 11.0 |',
     );
     expect(mdLine('| fedprox |')).toContain('| 0.820 ± 0.043 | 0.890 ± 0.025 | 0.550 ± 0.635 (n=2) |');
     expect(mdLine('| fedprox |')).toContain('| 2.0 ± 0.0 (3/3 reached) | 3.0 kB | 20.0 |');
     expect(mdLine('| local-only (baseline) |')).toBe(
-      '| local-only (baseline) | 1 | 0.700 (n=1) | 0.750 (n=1) | — | 0.600 (n=1) | 0.700 (n=1) | — | — | 0 B | 2.0 |',
+      '| local-only (baseline) | 1 | 0.700 (n=1) | 0.750 (n=1) | — | — | 0.600 (n=1) | 0.700 (n=1) | — | — | 0 B | 2.0 |',
     );
     expect(md).toContain('| pooled (baseline †) |');
   });
@@ -239,9 +242,10 @@ describe('writeBenchTables', () => {
     expect(Number(rounds[7])).toBeCloseTo(4 + T1, 5);
     expect(rounds.slice(8)).toEqual(['2', '3']);
     expect(lines).toContain('fedavg,strategy,run,,bytes-cross-border,2000,,,3,3');
-    // Per arm: overall, worst hospital, two hospitals, three run rows; fedavg and fedprox a target row;
-    // fedprox one vs-reference row per metric.
-    expect(lines).toHaveLength(1 + 4 * (3 + 3 + 2 * 3 + 3) + 2 + 3);
+    // Per arm: four overall, three worst-hospital (global_… metrics have none), three per hospital for two
+    // hospitals, three run rows; fedavg and fedprox a target row; fedprox one vs-reference row per metric.
+    expect(lines).toHaveLength(1 + 4 * (4 + 3 + 2 * 3 + 3) + 2 + 4);
+    expect(lines.some((l) => /,(worst-hospital|hospital),.*,global_/.test(l))).toBe(false);
   });
 
   it('writes the comparison with the reference between the main and per-hospital tables', () => {
@@ -249,8 +253,9 @@ describe('writeBenchTables', () => {
     expect(at('## Against fedavg')).toBeGreaterThan(at('| fedavg |'));
     expect(at('## Against fedavg')).toBeLessThan(at('## Per hospital'));
     expect(md).toContain(
-      '| arm | Δ accuracy (paired) | Δ auroc (paired) | Δ auprc (paired) | CIs separate |\n|---|---|---|---|---|\n' +
-        '| fedprox | +0.000 ± 0.025 | +0.030 ± 0.000 ▲ | — | — |\n',
+      '| arm | Δ accuracy (paired) | Δ auroc (paired) | Δ auprc (paired) | Δ global_auroc (paired) | ' +
+        'CIs separate |\n|---|---|---|---|---|---|\n' +
+        '| fedprox | +0.000 ± 0.025 | +0.030 ± 0.000 ▲ | — | — | — |\n',
     );
     expect(md).toContain('mean over the seeds both arms ran');
     expect(md).toContain('Student t 95% interval of those differences (n − 1 degrees of freedom');
