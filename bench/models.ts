@@ -1,19 +1,22 @@
 /**
- * Training throughput of the tfjs trainer per backend, model and batch size, against a plain
- * Float32Array logistic-regression SGD loop measured in the same run. Run: `npx tsx bench/models.ts`.
+ * Training throughput of the tfjs trainer per backend and of the fused typed-array trainer (backend 'js'),
+ * per model and batch size, against a plain Float32Array logistic-regression SGD loop and against wasm,
+ * both measured in the same run. Run: `npx tsx bench/models.ts`.
  */
 import { permutation, stream, type Rng } from '../src/common/rng.ts';
 import { initialParameters } from '../src/models/architecture.ts';
 import { selectBackend, type BackendName } from '../src/models/backend.ts';
+import { createFusedTrainer } from '../src/models/fused-trainer.ts';
 import { createTfjsTrainer } from '../src/models/tfjs-trainer.ts';
-import type { Examples } from '../src/models/types.ts';
+import type { Examples, LocalTrainer } from '../src/models/types.ts';
 import type { ModelConfig } from '../src/scenario/schema.ts';
 
 const FEATURES = 9;
 const N = 4096;
 const MIN_SECONDS = Number(process.env['BENCH_SECONDS'] ?? 1.5);
 const BATCHES = [32, 128] as const;
-const BACKENDS: readonly BackendName[] = ['wasm', 'cpu'];
+/** wasm first: every row's "× wasm" divides by the wasm rate of the same model and batch. */
+const BACKENDS: readonly BackendName[] = ['wasm', 'cpu', 'js'];
 const MODELS: readonly { label: string; config: ModelConfig }[] = [
   { label: 'logistic', config: { kind: 'logistic' } },
   { label: 'mlp [32,16]', config: { kind: 'mlp', hidden: [32, 16], activation: 'relu' } },
@@ -87,23 +90,38 @@ async function main(): Promise<void> {
   for (const batch of BATCHES) base.set(batch, baseline(data, batch));
 
   const rows: string[][] = [];
+  const wasm = new Map<string, number>();
   for (const backend of BACKENDS) {
     for (const { label, config } of MODELS) {
       const active = await selectBackend(backend, config);
       for (const batch of BATCHES) {
-        const trainer = createTfjsTrainer(config, [FEATURES]);
+        const trainer = makeTrainer(active, config);
         trainer.setParameters(initialParameters(trainer.spec, stream(1, 'bench', 'init')));
         const options = { localEpochs: 1, batchSize: batch, learningRate: 0.05, optimizer: 'sgd' as const };
         const rate = measure((rng) => trainer.train(data, options, rng));
         trainer.dispose();
-        rows.push([active, label, String(batch), fmt(rate), (rate / base.get(batch)!).toFixed(3)]);
+        if (active === 'wasm') wasm.set(`${label}/${batch}`, rate);
+        const vsWasm = wasm.get(`${label}/${batch}`);
+        rows.push([
+          active,
+          label,
+          String(batch),
+          fmt(rate),
+          (rate / base.get(batch)!).toFixed(3),
+          vsWasm === undefined ? '–' : (rate / vsWasm).toFixed(2),
+        ]);
       }
     }
   }
   for (const batch of BATCHES) {
-    rows.push(['plain JS', 'logistic (baseline)', String(batch), fmt(base.get(batch)!), '1']);
+    rows.push(['plain JS', 'logistic (baseline)', String(batch), fmt(base.get(batch)!), '1', '–']);
   }
-  printTable(['backend', 'model', 'batch', 'samples/s', '× baseline'], rows);
+  printTable(['backend', 'model', 'batch', 'samples/s', '× baseline', '× wasm'], rows);
+}
+
+/** The fused trainer for 'js', else the tfjs trainer on the backend just activated. */
+function makeTrainer(backend: BackendName, config: ModelConfig): LocalTrainer {
+  return backend === 'js' ? createFusedTrainer(config, [FEATURES]) : createTfjsTrainer(config, [FEATURES]);
 }
 
 function fmt(rate: number): string {

@@ -11,7 +11,7 @@ import { generateCommand, type GenerateFlags } from './generate-command.ts';
 import { runCommand, type RunFlags } from './run-command.ts';
 
 const backendOption = () =>
-  new Option('--backend <name>', 'tfjs backend (overrides FEDMED_BACKEND and the scenario)').choices(
+  new Option('--backend <name>', 'training backend (overrides FEDMED_BACKEND and the scenario)').choices(
     BACKENDS,
   );
 const timeoutOption = () =>

@@ -6,7 +6,8 @@ import type { HospitalHostApi, HostInfo, HostSetup, PooledReply } from '../proto
 import type { EvaluateInstructions, EvaluateReply, FitInstructions, FitReply } from '../protocol/messages.ts';
 import type { HospitalConfig, SourceConfig, TrainingConfig } from '../scenario/schema.ts';
 import { inputShapeOf } from '../protocol/cdm.ts';
-import { selectBackend } from '../models/backend.ts';
+import { selectBackend, type BackendName } from '../models/backend.ts';
+import { createFusedTrainer } from '../models/fused-trainer.ts';
 import { createTfjsTrainer } from '../models/tfjs-trainer.ts';
 import type { LocalTrainer } from '../models/types.ts';
 import {
@@ -23,6 +24,8 @@ import { evaluateOn, Hospital } from './hospital.ts';
 class HospitalHost implements HospitalHostApi {
   readonly #hospitals = new Map<string, Hospital>();
   #setup: HostSetup | undefined;
+  /** The backend `setup` selected: 'js' means the fused trainer, anything else the tfjs one. */
+  #backend: BackendName | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
   setup(setup: HostSetup): Promise<HostInfo> {
@@ -31,6 +34,7 @@ class HospitalHost implements HospitalHostApi {
       for (const h of this.#hospitals.values()) h.dispose();
       this.#hospitals.clear();
       this.#setup = setup;
+      this.#backend = backend;
       for (const id of setup.hosted) {
         const config = setup.hospitals.find((h) => h.id === id);
         if (config === undefined) throw new Error(`hospital ${id} is not in the scenario`);
@@ -123,7 +127,8 @@ class HospitalHost implements HospitalHostApi {
 
   #trainer(): LocalTrainer {
     const s = this.#config();
-    return createTfjsTrainer(s.model, inputShapeOf(s.data));
+    const create = this.#backend === 'js' ? createFusedTrainer : createTfjsTrainer;
+    return create(s.model, inputShapeOf(s.data));
   }
 
   #hospital(id: string): Hospital {

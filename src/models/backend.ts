@@ -2,10 +2,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendChoice, ModelConfig } from '../scenario/schema.ts';
+import { JS_BACKEND_CNN_ERROR } from './fused-trainer.ts';
 import { registerWasmConv2DBackpropFilter } from './wasm-conv2d-grad.ts';
 
-/** A tfjs backend fedmed can train on. */
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+/** A backend fedmed can train on: a tfjs backend, or 'js' (fedmed's own fused loops, dense models only). */
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu' | 'js';
+
+/** The backends that are tfjs's own. */
+type TfjsBackendName = Exclude<BackendName, 'js'>;
 
 /** Package that provides the native 'tensorflow' backend (optional: it cannot install everywhere). */
 const TFJS_NODE = '@tensorflow/tfjs-node';
@@ -13,10 +17,15 @@ const TFJS_NODE = '@tensorflow/tfjs-node';
 /**
  * Loads and activates a tfjs backend in the current thread, returning the one now active. `'auto'` takes
  * the fastest that loads: 'tensorflow' (when @tensorflow/tfjs-node is installed), else 'wasm' (with the
- * conv-gradient kernel it lacks, so every model trains), else 'cpu'. An explicit choice gets exactly that
- * backend or an Error saying why it could not load.
+ * conv-gradient kernel it lacks, so every model trains), else 'cpu'; it never picks 'js'. An explicit
+ * choice gets exactly that backend or an Error saying why it could not load. 'js' activates no tfjs
+ * backend (the fused trainer does not use tfjs) and rejects a cnn.
  */
 export async function selectBackend(requested: BackendChoice, model: ModelConfig): Promise<BackendName> {
+  if (requested === 'js') {
+    if (model.kind === 'cnn') throw new Error(JS_BACKEND_CNN_ERROR);
+    return 'js';
+  }
   if (requested !== 'auto') {
     await activate(requested, model);
     return activeBackend();
@@ -33,7 +42,7 @@ export async function selectBackend(requested: BackendChoice, model: ModelConfig
   throw new Error(`no tfjs backend could load:\n  ${failures.join('\n  ')}`);
 }
 
-async function activate(name: BackendName, model: ModelConfig): Promise<void> {
+async function activate(name: TfjsBackendName, model: ModelConfig): Promise<void> {
   if (name === 'tensorflow') await loadTfjsNode();
   if (name === 'wasm') {
     try {
@@ -80,7 +89,7 @@ async function loadTfjsNode(): Promise<void> {
   }
 }
 
-function activeBackend(): BackendName {
+function activeBackend(): TfjsBackendName {
   const name = tf.getBackend();
   if (name !== 'tensorflow' && name !== 'wasm' && name !== 'cpu') {
     throw new Error(`unexpected active tfjs backend '${name}'`);

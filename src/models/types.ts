@@ -33,8 +33,8 @@ export interface TrainResult {
 }
 
 /**
- * A model that trains locally on one hospital's examples. The training engine (tfjs today, perhaps fused
- * typed-array loops later) hides behind this interface; clients and strategies see only flat vectors.
+ * A model that trains locally on one hospital's examples. The training engine (tfjs, or the fused typed-array
+ * loops of backend 'js') hides behind this interface; clients and strategies see only flat vectors.
  */
 export interface LocalTrainer {
   readonly spec: ParamSpec;

@@ -117,9 +117,10 @@ export const trainingSchema = z.strictObject({
 });
 
 export const backendSchema = z
-  .enum(['auto', 'tensorflow', 'wasm', 'cpu'])
+  .enum(['auto', 'tensorflow', 'wasm', 'cpu', 'js'])
   .describe(
-    'tfjs backend: tensorflow needs @tensorflow/tfjs-node; auto takes the fastest that loads and trains',
+    'training backend: tensorflow needs @tensorflow/tfjs-node; auto takes the fastest tfjs backend that ' +
+      "loads and trains; js: fedmed's own fused typed-array loops, dense models only, no tfjs",
   );
 
 /** A complete experiment: who takes part, on what data, with which model, strategy and faults. */
