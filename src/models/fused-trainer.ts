@@ -2,6 +2,7 @@ import type { ParamSpec } from '../common/params.ts';
 import { permutation, type Rng } from '../common/rng.ts';
 import type { ModelConfig } from '../scenario/schema.ts';
 import { modelPlan, parameterSpec } from './architecture.ts';
+import { activeTerms } from './train-options.ts';
 import type { Examples, LocalTrainer, TrainOptions, TrainResult } from './types.ts';
 
 /** Rows per predict chunk, unless training has already reserved more. */
@@ -274,39 +275,17 @@ class FusedTrainer implements LocalTrainer {
     return loss;
   }
 
-  /** Validates the FedProx/SCAFFOLD options exactly as the tfjs trainer does; null when neither applies. */
+  /** FedProx's and SCAFFOLD's per-call terms, checked by {@link activeTerms}; null when neither applies. */
   #adjustment(options: TrainOptions): Adjustment | null {
-    const { proximal, gradientCorrection } = options;
-    if (proximal !== undefined) {
-      if (!Number.isFinite(proximal.mu) || proximal.mu < 0) {
-        throw new Error(`proximal.mu must be a finite number ≥ 0, got ${proximal.mu}`);
-      }
-      this.#checkVector('proximal.reference', proximal.reference);
-    }
-    if (gradientCorrection !== undefined) {
-      if (options.optimizer !== 'sgd') {
-        throw new Error(
-          `gradientCorrection (SCAFFOLD) needs optimizer 'sgd', got '${options.optimizer}': ` +
-            'its control variates assume plain SGD steps',
-        );
-      }
-      this.#checkVector('gradientCorrection', gradientCorrection);
-    }
-    const prox = proximal !== undefined && proximal.mu > 0 ? proximal : undefined;
-    if (prox === undefined && gradientCorrection === undefined) return null;
+    const terms = activeTerms(options, this.spec.length);
+    if (terms === null) return null;
     return {
-      proximal: prox === undefined ? null : { mu: f32(prox.mu), reference: prox.reference.slice() },
-      correction: gradientCorrection === undefined ? null : gradientCorrection.slice(),
+      proximal:
+        terms.proximal === undefined
+          ? null
+          : { mu: f32(terms.proximal.mu), reference: terms.proximal.reference.slice() },
+      correction: terms.correction === undefined ? null : terms.correction.slice(),
     };
-  }
-
-  #checkVector(name: string, v: Float32Array): void {
-    if (v.length !== this.spec.length) {
-      throw new Error(`${name} must have the model's ${this.spec.length} parameters, got ${v.length}`);
-    }
-    for (let i = 0; i < v.length; i++) {
-      if (!Number.isFinite(v[i]!)) throw new Error(`${name}[${i}] is not finite (${v[i]})`);
-    }
   }
 
   #check(data: Examples): void {

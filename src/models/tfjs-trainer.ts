@@ -5,6 +5,7 @@ import { permutation, type Rng } from '../common/rng.ts';
 import type { ModelConfig } from '../scenario/schema.ts';
 import { modelPlan, parameterSpec } from './architecture.ts';
 import { buildModel } from './build.ts';
+import { activeTerms } from './train-options.ts';
 import type { Examples, LocalTrainer, TrainOptions, TrainResult } from './types.ts';
 
 /** Elements of activations per predict chunk: bounds memory on large cohorts and images. */
@@ -170,26 +171,10 @@ class TfjsTrainer implements LocalTrainer {
     this.#net.dispose();
   }
 
-  /** Validates the FedProx/SCAFFOLD options and makes their per-call tensors; null when neither applies. */
+  /** FedProx's and SCAFFOLD's per-call tensors, checked by {@link activeTerms}; null when neither applies. */
   #adjustment(options: TrainOptions): Adjustment | null {
-    const { proximal, gradientCorrection } = options;
-    if (proximal !== undefined) {
-      if (!Number.isFinite(proximal.mu) || proximal.mu < 0) {
-        throw new Error(`proximal.mu must be a finite number ≥ 0, got ${proximal.mu}`);
-      }
-      this.#checkVector('proximal.reference', proximal.reference);
-    }
-    if (gradientCorrection !== undefined) {
-      if (options.optimizer !== 'sgd') {
-        throw new Error(
-          `gradientCorrection (SCAFFOLD) needs optimizer 'sgd', got '${options.optimizer}': ` +
-            'its control variates assume plain SGD steps',
-        );
-      }
-      this.#checkVector('gradientCorrection', gradientCorrection);
-    }
-    const prox = proximal !== undefined && proximal.mu > 0 ? proximal : undefined;
-    if (prox === undefined && gradientCorrection === undefined) return null;
+    const terms = activeTerms(options, this.spec.length);
+    if (terms === null) return null;
     // slice(): per-call copies, since the cpu backend may keep a tensor's source array as its storage.
     const perTensor = (flat: Float32Array): tf.Tensor[] =>
       this.spec.tensors.map((t) =>
@@ -197,10 +182,10 @@ class TfjsTrainer implements LocalTrainer {
       );
     return {
       proximal:
-        prox === undefined
+        terms.proximal === undefined
           ? null
-          : { mu: tf.scalar(prox.mu, 'float32'), reference: perTensor(prox.reference) },
-      correction: gradientCorrection === undefined ? null : perTensor(gradientCorrection),
+          : { mu: tf.scalar(terms.proximal.mu, 'float32'), reference: perTensor(terms.proximal.reference) },
+      correction: terms.correction === undefined ? null : perTensor(terms.correction),
     };
   }
 
@@ -220,15 +205,6 @@ class TfjsTrainer implements LocalTrainer {
       optimizer.applyGradients(adjusted);
       return value;
     });
-  }
-
-  #checkVector(name: string, v: Float32Array): void {
-    if (v.length !== this.spec.length) {
-      throw new Error(`${name} must have the model's ${this.spec.length} parameters, got ${v.length}`);
-    }
-    for (let i = 0; i < v.length; i++) {
-      if (!Number.isFinite(v[i]!)) throw new Error(`${name}[${i}] is not finite (${v[i]})`);
-    }
   }
 
   #logits(xs: tf.Tensor): tf.Tensor {
