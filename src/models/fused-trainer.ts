@@ -2,7 +2,7 @@ import type { ParamSpec } from '../common/params.ts';
 import { permutation, type Rng } from '../common/rng.ts';
 import type { ModelConfig } from '../scenario/schema.ts';
 import { modelPlan, parameterSpec } from './architecture.ts';
-import { activeTerms } from './train-options.ts';
+import { activeTerms, checkExamples } from './train-options.ts';
 import type { Examples, LocalTrainer, TrainOptions, TrainResult } from './types.ts';
 
 /** Rows per predict chunk, unless training has already reserved more. */
@@ -289,18 +289,7 @@ class FusedTrainer implements LocalTrainer {
   }
 
   #check(data: Examples): void {
-    const size = data.inputShape.reduce((a, b) => a * b, 1);
-    if (size !== this.#rowSize || data.inputShape.join() !== this.#inputShape.join()) {
-      throw new Error(
-        `examples have input shape [${data.inputShape.join(', ')}], the model expects [${this.#inputShape.join(', ')}]`,
-      );
-    }
-    if (data.x.length !== data.n * size || data.y.length !== data.n) {
-      throw new Error(
-        `examples: n = ${data.n} needs x of length ${data.n * size} and y of length ${data.n}, ` +
-          `got ${data.x.length} and ${data.y.length}`,
-      );
-    }
+    checkExamples(data, this.#inputShape);
   }
 
   #live(): void {

@@ -1,4 +1,4 @@
-import type { TrainOptions } from './types.ts';
+import type { Examples, TrainOptions } from './types.ts';
 
 /** The client-side terms of one training call that actually apply: FedProx with μ > 0, SCAFFOLD's correction. */
 export interface ActiveTerms {
@@ -41,5 +41,21 @@ function checkVector(name: string, v: Float32Array, length: number): void {
     throw new Error(`${name} must have the model's ${length} parameters, got ${v.length}`);
   for (let i = 0; i < v.length; i++) {
     if (!Number.isFinite(v[i]!)) throw new Error(`${name}[${i}] is not finite (${v[i]})`);
+  }
+}
+
+/** Throws unless `data` has the model's input shape and consistent lengths of inputs and labels. */
+export function checkExamples(data: Examples, inputShape: readonly number[]): void {
+  const size = data.inputShape.reduce((a, b) => a * b, 1);
+  if (data.inputShape.join() !== inputShape.join()) {
+    throw new Error(
+      `examples have input shape [${data.inputShape.join(', ')}], the model expects [${inputShape.join(', ')}]`,
+    );
+  }
+  if (data.x.length !== data.n * size || data.y.length !== data.n) {
+    throw new Error(
+      `examples: n = ${data.n} needs x of length ${data.n * size} and y of length ${data.n}, ` +
+        `got ${data.x.length} and ${data.y.length}`,
+    );
   }
 }
