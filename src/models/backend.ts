@@ -15,11 +15,11 @@ type TfjsBackendName = Exclude<BackendName, 'js'>;
 const TFJS_NODE = '@tensorflow/tfjs-node';
 
 /**
- * Loads and activates a tfjs backend in the current thread, returning the one now active. `'auto'` takes
- * the fastest that loads: 'tensorflow' (when @tensorflow/tfjs-node is installed), else 'wasm' (with the
- * conv-gradient kernel it lacks, so every model trains), else 'cpu'; it never picks 'js'. An explicit
- * choice gets exactly that backend or an Error saying why it could not load. 'js' activates no tfjs
- * backend (the fused trainer does not use tfjs) and rejects a cnn.
+ * Loads and activates a backend in the current thread, returning the one now active. `'auto'` takes the
+ * fastest that loads: 'tensorflow' (when @tensorflow/tfjs-node is installed), else for dense models 'js'
+ * (fedmed's fused loops, 2–90× wasm), else 'wasm' (with the conv-gradient kernel it lacks, so conv nets
+ * train), else 'cpu'. An explicit choice gets exactly that backend or an Error saying why it could not
+ * load. 'js' activates no tfjs backend (the fused trainer does not use tfjs) and rejects a cnn.
  */
 export async function selectBackend(requested: BackendChoice, model: ModelConfig): Promise<BackendName> {
   if (requested === 'js') {
@@ -31,7 +31,11 @@ export async function selectBackend(requested: BackendChoice, model: ModelConfig
     return activeBackend();
   }
   const failures: string[] = [];
-  for (const candidate of ['tensorflow', 'wasm', 'cpu'] as const) {
+  for (const candidate of ['tensorflow', 'js', 'wasm', 'cpu'] as const) {
+    if (candidate === 'js') {
+      if (model.kind !== 'cnn') return 'js';
+      continue;
+    }
     try {
       await activate(candidate, model);
       return activeBackend();

@@ -119,8 +119,8 @@ export const trainingSchema = z.strictObject({
 export const backendSchema = z
   .enum(['auto', 'tensorflow', 'wasm', 'cpu', 'js'])
   .describe(
-    'training backend: tensorflow needs @tensorflow/tfjs-node; auto takes the fastest tfjs backend that ' +
-      "loads and trains; js: fedmed's own fused typed-array loops, dense models only, no tfjs",
+    "training backend: tensorflow needs @tensorflow/tfjs-node; js is fedmed's own fused typed-array loops, " +
+      'dense models only, no tfjs; auto takes the fastest that loads and trains (tensorflow, js, wasm, cpu)',
   );
 
 /** A complete experiment: who takes part, on what data, with which model, strategy and faults. */

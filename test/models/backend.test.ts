@@ -22,11 +22,17 @@ describe('selectBackend', () => {
     },
   );
 
-  it.skipIf(tfjsNodeInstalled)("falls back from 'auto' to wasm, also for a cnn", async () => {
-    expect(await selectBackend('auto', { kind: 'logistic' })).toBe('wasm');
-    expect(await selectBackend('auto', { kind: 'cnn', filters: [4], kernelSize: 3, dense: 8 })).toBe('wasm');
-    expect(tf.getBackend()).toBe('wasm');
-  });
+  it.skipIf(tfjsNodeInstalled)(
+    "falls back from 'auto' to js for dense models and to wasm for a cnn",
+    async () => {
+      expect(await selectBackend('auto', { kind: 'logistic' })).toBe('js');
+      expect(await selectBackend('auto', { kind: 'mlp', hidden: [4], activation: 'relu' })).toBe('js');
+      expect(await selectBackend('auto', { kind: 'cnn', filters: [4], kernelSize: 3, dense: 8 })).toBe(
+        'wasm',
+      );
+      expect(tf.getBackend()).toBe('wasm');
+    },
+  );
 
   it('activates an explicit choice', async () => {
     expect(await selectBackend('cpu', { kind: 'logistic' })).toBe('cpu');
