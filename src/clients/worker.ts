@@ -41,7 +41,7 @@ class HospitalHost implements HospitalHostApi {
         const data = buildLocalData(id, this.#context());
         this.#hospitals.set(id, new Hospital(config, setup.seed, this.#trainer(), data, setup.evaluation));
       }
-      return { threadId, backend, tfjs: tfjsVersion };
+      return { threadId, backend, tfjs: backend === 'js' ? 'unused' : tfjsVersion };
     });
   }
 

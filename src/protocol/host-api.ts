@@ -31,9 +31,9 @@ export interface HostSetup {
 /** What a worker thread reports once its hospitals are ready. */
 export interface HostInfo {
   readonly threadId: number;
-  /** tfjs backend actually active in the thread. */
+  /** Training backend actually active in the thread. */
   readonly backend: string;
-  /** Version of tfjs-core in the thread. */
+  /** Version of tfjs-core the thread trains with; `unused` on backend js. */
   readonly tfjs: string;
 }
 

@@ -13,6 +13,7 @@ describe("backend 'js' through real workers", () => {
       expect(run.result.roundsCompleted).toBe(js.rounds);
       expect(run.result.backend).toBe('js');
       expect(run.result.threads.every((t) => t.backend === 'js')).toBe(true);
+      expect(run.result.threads.every((t) => t.tfjs === 'unused')).toBe(true);
     }
     expect(two.result.threads).toHaveLength(2);
     expect(sha256(two.result.parameters)).toBe(sha256(one.result.parameters));
@@ -20,6 +21,7 @@ describe("backend 'js' through real workers", () => {
       JSON.stringify(one.rounds.map((r) => r.evaluate)),
     );
     expect(wasm.result.backend).toBe('wasm');
+    expect(wasm.result.threads[0]!.tfjs).toMatch(/^\d+\.\d+\.\d+$/);
     const jsLoss = one.result.final!.evaluate.metrics.loss!;
     const wasmLoss = wasm.result.final!.evaluate.metrics.loss!;
     expect(Number.isFinite(jsLoss)).toBe(true);

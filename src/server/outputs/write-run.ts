@@ -10,7 +10,7 @@ export interface Manifest {
   readonly node: string;
   readonly platform: string;
   readonly backend: string;
-  /** tfjs-core version the hospitals trained with. */
+  /** tfjs-core version the hospitals trained with; `unused` on backend js. */
   readonly tfjs: string;
   readonly workers: {
     readonly requested: number;
