@@ -250,7 +250,7 @@ export const strategySchema = z.discriminatedUnion('name', [
         .default('examples')
         .describe(
           "examples: hospitals' updates and control changes weighted by training examples (the objective FedAvg " +
-            'minimizes, as NVIDIA FLARE does); uniform: every hospital counts once, as in the paper',
+            'minimizes); uniform: every hospital counts once, as in the paper',
         ),
     })
     .describe('SCAFFOLD: control variates correct client drift (Karimireddy et al., ICML 2020)'),
