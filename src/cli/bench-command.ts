@@ -4,24 +4,35 @@ import { mkdirSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { applyOverrides, InputError, loadScenario, parseScenario, scenarioHash } from '../scenario/load.ts';
 import type { BackendChoice, BaselineName, Scenario } from '../scenario/schema.ts';
-import { strategySchema } from '../scenario/strategy-schema.ts';
 import { runFederation } from '../server/coordinator.ts';
 import { hostSetup } from '../server/host-setup.ts';
 import { RunFolder } from '../server/outputs/run-folder.ts';
 import { writeRunResult } from '../server/outputs/write-run.ts';
 import { writeBenchPlots } from '../server/bench/plots.ts';
 import { readBenchRuns, readManifest } from '../server/bench/read-run.ts';
-import { benchOverview, DEFAULT_BENCH_METRICS, summarize, writeBenchTables } from '../server/bench/report.ts';
+import {
+  BenchInputError,
+  benchOverview,
+  DEFAULT_BENCH_METRICS,
+  summarize,
+  writeBenchTables,
+} from '../server/bench/report.ts';
+import { selectCandidate, type Selection } from '../server/bench/selection.ts';
 import type { BenchRun } from '../server/bench/types.ts';
 import { createStrategy } from '../server/strategies/index.ts';
 import { WorkerPool } from '../server/worker-pool.ts';
+import { type Arm, type ArmSpec } from './bench-arms.ts';
 import { EXIT } from './exit-codes.ts';
 import { backendOverride } from './flags.ts';
 
 /** Flags of `fedmed bench`. */
 export interface BenchFlags {
-  strategies: Arm[];
+  strategies: ArmSpec[];
   seeds: number[];
+  /** Seeds on which grid arms choose their candidate; required when an arm is a grid. */
+  tuneSeeds?: number[];
+  /** Final metric that chooses a grid's candidate (default accuracy; lowest wins for losses). */
+  select?: string;
   out?: string;
   target?: { metric: string; value: number };
   /** Label of the arm the others are compared with (default: the first). */
@@ -31,45 +42,6 @@ export interface BenchFlags {
   backend?: BackendChoice;
   rounds?: number;
   timeout: number;
-}
-
-/** One arm of a bench: a strategy name with parameters, labelled as written (`fedprox:proximalMu=0.1`). */
-export interface Arm {
-  readonly label: string;
-  readonly strategy: Record<string, unknown>;
-}
-
-/** Parses `--strategies fedavg,fedprox:proximalMu=0.1,fedadam:eta=0.01:beta1=0.9`. */
-export function parseArms(text: string): Arm[] {
-  const arms = text
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-    .map((label) => {
-      const [name, ...params] = label.split(':');
-      const strategy: Record<string, unknown> = { name };
-      for (const p of params) {
-        const [key, value] = p.split('=');
-        if (key === undefined || value === undefined || key === '') {
-          throw new InvalidArgumentError(`--strategies: "${p}" in "${label}" is not parameter=value.`);
-        }
-        const n = Number(value);
-        strategy[key] = value === 'true' ? true : value === 'false' ? false : Number.isFinite(n) ? n : value;
-      }
-      const parsed = strategySchema.safeParse(strategy);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        throw new InvalidArgumentError(
-          `--strategies: ${label}: ${issue.path.join('.') || 'name'}: ${issue.message}`,
-        );
-      }
-      return { label, strategy };
-    });
-  if (arms.length === 0) throw new InvalidArgumentError('--strategies needs at least one strategy.');
-  if (new Set(arms.map((a) => a.label)).size !== arms.length) {
-    throw new InvalidArgumentError('--strategies lists the same arm twice.');
-  }
-  return arms;
 }
 
 /** Parses `--seeds 5` (seeds 1…5) or `--seeds 3,7,11`. */
@@ -98,11 +70,31 @@ export function parseTarget(text: string): { metric: string; value: number } {
 /**
  * `fedmed bench`: every strategy × seed on the scenario, the baselines once per seed (with the first
  * strategy's runs), then a table with 95% confidence intervals, the other arms' paired differences from the
- * reference arm, and plots. Worker threads are started once and set up afresh for each run; a run whose folder
- * already holds a completed run of the same resolved scenario is read back instead of run again.
+ * reference arm, and plots. A grid arm (`fedprox:proximalMu=0.01|0.1|1`) first runs each candidate on the
+ * tuning seeds and keeps the best by the selection metric. Worker threads are started once and set up afresh
+ * for each run; a run whose folder already holds a completed run of the same resolved scenario is read back
+ * instead of run again.
  */
 export async function benchCommand(file: string, flags: BenchFlags): Promise<number> {
-  if (flags.reference !== undefined && !flags.strategies.some((a) => a.label === flags.reference)) {
+  const grids = flags.strategies.filter((a) => a.candidates.length > 1);
+  const tuneSeeds = flags.tuneSeeds ?? [];
+  if (grids.length > 0 && tuneSeeds.length === 0) {
+    throw new InputError(
+      `--strategies: ${grids[0]!.label} lists several values, so --tune-seeds must name the seeds that choose one`,
+    );
+  }
+  const overlap = tuneSeeds.find((s) => flags.seeds.includes(s));
+  if (overlap !== undefined) {
+    throw new InputError(
+      `--tune-seeds: seed ${overlap} is also in --seeds; tuning and reported seeds must differ`,
+    );
+  }
+  const reference = flags.strategies.find(
+    (a) =>
+      a.label === flags.reference ||
+      (a.candidates.length === 1 && a.candidates[0]!.label === flags.reference),
+  );
+  if (flags.reference !== undefined && reference === undefined) {
     throw new InputError(
       `--reference: "${flags.reference}" is not one of the --strategies arms: ` +
         flags.strategies.map((a) => a.label).join(', '),
@@ -116,54 +108,120 @@ export async function benchCommand(file: string, flags: BenchFlags): Promise<num
   const baseDir = dirname(resolve(file));
   const out = resolve(flags.out ?? `runs/${base.name}-bench`);
   const baselines = flags.baselines ?? ['local-only', 'pooled'];
-  const plan = flags.seeds.flatMap((seed) =>
-    flags.strategies.map((arm, i) => ({
-      arm,
-      seed,
-      scenario: variant(base, arm, seed, i === 0 ? baselines : []),
-    })),
+  const metric = flags.select ?? 'accuracy';
+  const tuningPlan = tuneSeeds.flatMap((seed) =>
+    grids.flatMap((g) => g.candidates.map((arm) => ({ arm, seed, scenario: variant(base, arm, seed, []) }))),
   );
-  for (const p of plan) await createStrategy(p.scenario, baseDir);
-  mkdirSync(out, { recursive: true });
-  const ids = base.hospitals.map((h) => h.id);
-  const threads = Math.min(flags.workers ?? availableParallelism(), ids.length);
-  let pool: WorkerPool | undefined;
-  const runs: BenchRun[] = [];
+  for (const p of tuningPlan) await createStrategy(p.scenario, baseDir);
+  const runner = new PlanRunner(base, baseDir, flags);
   try {
+    const tuning = await runner.run(join(out, 'tuning'), tuningPlan, 'tuning ');
+    const selections: Selection[] = grids.map((g) => {
+      try {
+        return selectCandidate(
+          g.label,
+          g.candidates.map((c) => c.label),
+          tuning,
+          metric,
+          tuneSeeds,
+        );
+      } catch (e) {
+        if (e instanceof BenchInputError) throw new InputError(`--select: ${e.message}`);
+        throw e;
+      }
+    });
+    const chosen = (spec: ArmSpec): Arm =>
+      spec.candidates.find((c) => c.label === selections.find((s) => s.arm === spec.label)?.chosen) ??
+      spec.candidates[0]!;
+    const arms = flags.strategies.map(chosen);
+    const plan = flags.seeds.flatMap((seed) =>
+      arms.map((arm, i) => ({ arm, seed, scenario: variant(base, arm, seed, i === 0 ? baselines : []) })),
+    );
+    for (const p of plan) await createStrategy(p.scenario, baseDir);
+    const runs = await runner.run(out, plan, '');
+    const table = {
+      ...summarize(runs, {
+        metrics: DEFAULT_BENCH_METRICS,
+        ...(flags.target ? { target: flags.target } : {}),
+        ...(reference === undefined ? {} : { reference: chosen(reference).label }),
+      }),
+      ...(selections.length > 0 ? { selections } : {}),
+    };
+    const files = writeBenchTables(out, table);
+    for (const m of DEFAULT_BENCH_METRICS) await writeBenchPlots(out, runs, m);
+    process.stdout.write(`${benchOverview(table)}\nbench: ${files.markdown}\n`);
+    return EXIT.ok;
+  } finally {
+    await runner.close();
+  }
+}
+
+/** One run to make: an arm with a seed, as its resolved scenario. */
+interface PlannedRun {
+  readonly arm: Arm;
+  readonly seed: number;
+  readonly scenario: Scenario;
+}
+
+/** Runs planned runs on worker threads started at the first run that is not reused, shared by every phase. */
+class PlanRunner {
+  readonly #base: Scenario;
+  readonly #baseDir: string;
+  readonly #flags: BenchFlags;
+  readonly #threads: number;
+  #pool: WorkerPool | undefined;
+
+  constructor(base: Scenario, baseDir: string, flags: BenchFlags) {
+    this.#base = base;
+    this.#baseDir = baseDir;
+    this.#flags = flags;
+    this.#threads = Math.min(flags.workers ?? availableParallelism(), base.hospitals.length);
+  }
+
+  /** Runs (or reads back) each planned run into `out/<arm>/seed-<n>` and returns what they produced. */
+  /** `phase` prefixes each progress line (`tuning ` or nothing). */
+  async run(out: string, plan: readonly PlannedRun[], phase: string): Promise<BenchRun[]> {
+    const runs: BenchRun[] = [];
+    if (plan.length > 0) mkdirSync(out, { recursive: true });
     for (const [k, p] of plan.entries()) {
       const dir = join(out, safe(p.arm.label), `seed-${p.seed}`);
       const hash = scenarioHash(p.scenario);
       const stored = readManifest(dir);
       const reused = stored !== undefined && stored.scenarioSha256 === hash && stored.status === 'completed';
-      if (!reused) {
-        pool ??= await WorkerPool.start(
-          ids,
-          threads,
-          (hosted) => hostSetup(p.scenario, p.scenario.backend, baseDir, hosted),
-          flags.timeout * 1000,
+      if (!reused)
+        await runInto(
+          dir,
+          p.scenario,
+          hash,
+          this.#baseDir,
+          await this.#poolFor(p.scenario),
+          this.#threads,
+          this.#flags.timeout,
         );
-        await runInto(dir, p.scenario, hash, baseDir, pool, threads, flags.timeout);
-      }
       const read = readBenchRuns(dir, p.arm.label, p.seed);
       runs.push(...read);
       const m = read[0]!.final.metrics;
       process.stderr.write(
-        `[${k + 1}/${plan.length}] ${p.arm.label} seed ${p.seed}: auroc ${m.auroc?.toFixed(4) ?? '-'}, ` +
+        `[${phase}${k + 1}/${plan.length}] ${p.arm.label} seed ${p.seed}: auroc ${m.auroc?.toFixed(4) ?? '-'}, ` +
           `accuracy ${m.accuracy?.toFixed(4) ?? '-'}${reused ? ' (reused)' : ` (${read[0]!.seconds.toFixed(1)} s)`}\n`,
       );
     }
-  } finally {
-    await pool?.close();
+    return runs;
   }
-  const table = summarize(runs, {
-    metrics: DEFAULT_BENCH_METRICS,
-    ...(flags.target ? { target: flags.target } : {}),
-    ...(flags.reference === undefined ? {} : { reference: flags.reference }),
-  });
-  const files = writeBenchTables(out, table);
-  for (const metric of DEFAULT_BENCH_METRICS) await writeBenchPlots(out, runs, metric);
-  process.stdout.write(`${benchOverview(table)}\nbench: ${files.markdown}\n`);
-  return EXIT.ok;
+
+  async close(): Promise<void> {
+    await this.#pool?.close();
+  }
+
+  async #poolFor(scenario: Scenario): Promise<WorkerPool> {
+    this.#pool ??= await WorkerPool.start(
+      this.#base.hospitals.map((h) => h.id),
+      this.#threads,
+      (hosted) => hostSetup(scenario, scenario.backend, this.#baseDir, hosted),
+      this.#flags.timeout * 1000,
+    );
+    return this.#pool;
+  }
 }
 
 function variant(base: Scenario, arm: Arm, seed: number, baselines: readonly BaselineName[]): Scenario {

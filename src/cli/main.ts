@@ -4,7 +4,8 @@ import { FEDMED_VERSION } from '../server/outputs/version.ts';
 import { ProtocolViolation } from '../server/boundary.ts';
 import { WorkerFailure } from '../server/worker-pool.ts';
 import { EXIT } from './exit-codes.ts';
-import { benchCommand, parseArms, parseSeeds, parseTarget, type BenchFlags } from './bench-command.ts';
+import { parseArms } from './bench-arms.ts';
+import { benchCommand, parseSeeds, parseTarget, type BenchFlags } from './bench-command.ts';
 import { evaluateCommand, type EvaluateFlags } from './evaluate-command.ts';
 import { BACKENDS, integerFlag, isInputFailure, listFlag } from './flags.ts';
 import { generateCommand, type GenerateFlags } from './generate-command.ts';
@@ -85,10 +86,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     .argument('<scenario>', 'scenario JSON file')
     .requiredOption(
       '--strategies <list>',
-      'arms: fedavg,fedprox:proximalMu=0.1,fedadam:eta=0.01,…',
+      'arms: fedavg,fedprox:proximalMu=0.1,fedadam:eta=0.01,…; a|b|c lists a grid',
       parseArms,
     )
     .option('--seeds <n|list>', 'seed count (seeds 1…n) or list', parseSeeds, [1, 2, 3, 4, 5])
+    .option(
+      '--tune-seeds <list>',
+      'seeds on which a grid arm (fedprox:proximalMu=0.01|0.1|1) chooses its candidate; none of --seeds',
+      parseSeeds,
+    )
+    .option('--select <metric>', "final metric that chooses a grid's candidate (default accuracy)")
     .option('--reference <arm>', 'arm the others are compared with, paired by seed (default: the first)')
     .option('--out <dir>', 'output folder (default: runs/<name>-bench); completed runs in it are reused')
     .option(

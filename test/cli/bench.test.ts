@@ -20,11 +20,17 @@ const tiny = {
   training: { learningRate: 0.2 },
 };
 
+/** A fresh folder holding the tiny scenario as `scenario.json`. */
+function tinyScenario(prefix: string): { dir: string; file: string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const file = join(dir, 'scenario.json');
+  writeFileSync(file, JSON.stringify(tiny));
+  return { dir, file };
+}
+
 describe('fedmed bench', () => {
   it('runs strategies × seeds with baselines, writes tables and plots, and reuses finished runs', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fedmed-bench-'));
-    const file = join(dir, 'scenario.json');
-    writeFileSync(file, JSON.stringify(tiny));
+    const { dir, file } = tinyScenario('fedmed-bench-');
     const args = [
       'bench',
       file,
@@ -70,9 +76,7 @@ describe('fedmed bench', () => {
   });
 
   it('rejects an unknown strategy or parameter before running anything', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fedmed-bench-bad-'));
-    const file = join(dir, 'scenario.json');
-    writeFileSync(file, JSON.stringify(tiny));
+    const { dir, file } = tinyScenario('fedmed-bench-bad-');
     const r = fedmed([
       'bench',
       file,
@@ -86,9 +90,7 @@ describe('fedmed bench', () => {
   });
 
   it('rejects a reference that is not one of the arms before running anything', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fedmed-bench-ref-'));
-    const file = join(dir, 'scenario.json');
-    writeFileSync(file, JSON.stringify(tiny));
+    const { dir, file } = tinyScenario('fedmed-bench-ref-');
     const out = join(dir, 'out');
     const r = fedmed([
       'bench',
@@ -102,6 +104,67 @@ describe('fedmed bench', () => {
     ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--reference: "scaffold" is not one of the --strategies arms: fedavg, fedprox/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('settles a grid arm on tuning seeds, runs the chosen candidate on the others, and reuses everything', () => {
+    const { dir, file } = tinyScenario('fedmed-bench-grid-');
+    const out = join(dir, 'out');
+    const args = [
+      'bench',
+      file,
+      '--strategies',
+      'fedavg,fedprox:proximalMu=0|2',
+      '--tune-seeds',
+      '7,8',
+      '--seeds',
+      '1,2',
+      '--baselines',
+      '',
+      '--workers',
+      '2',
+      '--out',
+      out,
+    ];
+    const first = fedmed(args);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr.match(/^\[tuning \d\/4\] fedprox:proximalMu=(0|2) seed (7|8)/gm)).toHaveLength(4);
+    expect(first.stdout).toContain('## Grids settled on tuning seeds 7, 8');
+    const csv = readFileSync(join(out, 'bench.csv'), 'utf8').split('\n');
+    const tuning = csv.filter((l) => /^fedprox:proximalMu=(0|2),strategy,tuning(-chosen)?,/.test(l));
+    expect(tuning).toHaveLength(2);
+    const chosen = tuning.filter((l) => l.includes(',tuning-chosen,')).map((l) => l.split(',')[0]!);
+    expect(chosen).toHaveLength(1);
+    const md = readFileSync(join(out, 'bench.md'), 'utf8');
+    expect(md).toContain(`| ${chosen[0]} | 2 |`);
+    expect(md).toContain(`## Against fedavg`);
+    for (const seed of [7, 8]) {
+      for (const mu of [0, 2])
+        expect(existsSync(join(out, `tuning/fedprox_proximalMu=${mu}/seed-${seed}`))).toBe(true);
+      expect(existsSync(join(out, `fedavg/seed-${seed}`))).toBe(false);
+    }
+    const second = fedmed(args);
+    expect(second.code).toBe(0);
+    expect(second.stderr.match(/\(reused\)/g)).toHaveLength(8);
+  });
+
+  it.each([
+    [['--seeds', '1'], /lists several values, so --tune-seeds must name the seeds that choose one/],
+    [['--seeds', '1,2', '--tune-seeds', '2,9'], /--tune-seeds: seed 2 is also in --seeds/],
+  ])('rejects a grid with %j before running anything', (extra, message) => {
+    const { dir, file } = tinyScenario('fedmed-bench-grid-bad-');
+    const out = join(dir, 'out');
+    const r = fedmed([
+      'bench',
+      file,
+      '--strategies',
+      'fedavg,fedprox:proximalMu=0|2',
+      ...extra,
+      '--out',
+      out,
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
     expect(existsSync(out)).toBe(false);
   });
 });

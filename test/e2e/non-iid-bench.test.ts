@@ -31,37 +31,41 @@ function readCsv(file: string): CsvRow[] {
   });
 }
 
-describe('fedmed bench on scenarios/non-iid.json (Dirichlet α = 0.1, 10 local epochs)', () => {
-  it("FedProx (μ = 1) beats FedAvg's final accuracy over 5 seeds with non-overlapping 95% CIs", () => {
+describe('fedmed bench on scenarios/non-iid.json (Dirichlet α = 0.1, 10 local epochs), as the README runs it', () => {
+  it("FedProx, its μ settled on tuning seeds, beats FedAvg's final accuracy over 5 seeds with non-overlapping 95% CIs", () => {
     const out = join(mkdtempSync(join(tmpdir(), 'fedmed-non-iid-')), 'bench');
-    const arms = 'fedavg,fedprox:proximalMu=1';
     const r = fedmed([
       'bench',
       'scenarios/non-iid.json',
-      '--strategies',
-      arms,
-      '--seeds',
-      '5',
-      '--baselines',
-      '',
       '--workers',
       '2',
+      '--seeds',
+      '5',
+      '--tune-seeds',
+      '101,102,103',
+      '--strategies',
+      'fedavg,fedprox:proximalMu=0.01|0.1|1,scaffold,fedadam:eta=0.01|0.03|0.1:tau=0.001|1e-9',
       '--out',
       out,
     ]);
     expect(r.code, r.stderr).toBe(0);
     const rows = readCsv(join(out, 'bench.csv'));
+    const fedproxArm = rows.find((x) => x.scope === 'tuning-chosen' && x.arm.startsWith('fedprox:'))!.arm;
     const accuracy = (arm: string) =>
       rows.find((x) => x.arm === arm && x.scope === 'overall' && x.metric === 'accuracy')!;
     const fedavg = accuracy('fedavg');
-    const fedprox = accuracy('fedprox:proximalMu=1');
+    const fedprox = accuracy(fedproxArm);
     console.table([fedavg, fedprox]);
     expect([fedavg.n, fedprox.n]).toEqual([5, 5]);
     expect(fedprox.lower).toBeGreaterThan(fedavg.upper);
-    const delta = rows.find((x) => x.scope === 'vs-reference' && x.metric === 'delta-accuracy')!;
+    const delta = rows.find(
+      (x) => x.arm === fedproxArm && x.scope === 'vs-reference' && x.metric === 'delta-accuracy',
+    )!;
     expect(delta.lower).toBeGreaterThan(0);
-    expect(readFileSync(join(out, 'bench.md'), 'utf8')).toMatch(
-      /\| fedprox:proximalMu=1 \| \+\d\.\d{3} ± \d\.\d{3} ▲ \|.*\| accuracy/,
+    const md = readFileSync(join(out, 'bench.md'), 'utf8');
+    expect(md).toMatch(
+      new RegExp(`\\| ${fedproxArm} \\| \\+\\d\\.\\d{3} ± \\d\\.\\d{3} ▲ \\|.*\\| accuracy`),
     );
+    expect(md).toContain('## Grids settled on tuning seeds 101, 102, 103');
   });
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { compareIds } from '../sampling.ts';
 import { BenchInputError, finite, groupArms, type Arm } from './arms.ts';
 import { meanCi, pairedDifference, roundsToTarget, type MeanCi } from './stats.ts';
+import type { Selection } from './selection.ts';
 import type { BenchKind, BenchRun } from './types.ts';
 
 export { BenchInputError } from './arms.ts';
@@ -92,6 +93,8 @@ export interface BenchTable {
   readonly rows: readonly BenchRow[];
   /** The other strategies against the reference; absent with fewer than two strategy arms. */
   readonly comparison?: BenchComparison;
+  /** How each grid arm's candidate was chosen on tuning seeds, when the bench had grids. */
+  readonly selections?: readonly Selection[];
 }
 
 /** Options of `summarize`. */
@@ -343,7 +346,30 @@ function overviewLines(table: BenchTable): string[] {
       r.seconds.toFixed(1),
     ]),
   );
-  return ['# Bench', '', ...overall, '', ...comparisonSection(table)];
+  return ['# Bench', '', ...overall, '', ...comparisonSection(table), ...selectionSection(table)];
+}
+
+function selectionSection(table: BenchTable): string[] {
+  const selections = table.selections ?? [];
+  if (selections.length === 0) return [];
+  const seeds = selections[0]!.seeds;
+  return [
+    `## Grids settled on tuning seeds ${seeds.join(', ')}`,
+    '',
+    ...mdTable(
+      ['grid', 'candidate', 'by', 'mean ± 95% CI on the tuning seeds', 'chosen'],
+      selections.flatMap((s) =>
+        s.candidates.map((c) => [
+          s.arm,
+          c.label,
+          s.metric,
+          formatCi(c.score, s.seeds.length, 3),
+          c.label === s.chosen ? '✓' : '',
+        ]),
+      ),
+    ),
+    '',
+  ];
 }
 
 /** The top of `bench.md`: the main table and, when there is one, the comparison with the reference. */
@@ -392,6 +418,13 @@ function markdown(table: BenchTable): string {
       : []),
     `Bytes across borders and seconds are means per run. Seconds are real time: for a strategy its setup and ` +
       `rounds, for a baseline its own training and evaluation (the first arm's runs also ran the baselines).`,
+    ...((table.selections ?? []).length > 0
+      ? [
+          `Grids: every candidate of a grid ran on the tuning seeds only; the one with the best mean final ` +
+            `value of the metric named in "by" (the lowest for losses; the first on ties) was kept and ran on ` +
+            `the seeds above under its own label, so no reported seed took part in choosing it.`,
+        ]
+      : []),
     `Rows marked "(baseline)" are not federated strategies: local-only trains each hospital alone. ` +
       `† pooled trains one model on every hospital's records together: a sovereignty violation, kept for comparison only.`,
   ];
@@ -448,6 +481,24 @@ function csv(table: BenchTable): string {
     const versus = table.comparison?.arms.find((a) => a.arm === r.arm);
     if (versus)
       for (const m of table.metrics) line('vs-reference', '', `delta-${m}`, versus.metrics[m]?.difference);
+  }
+  // Grid candidates on the tuning seeds: scope `tuning` (`tuning-chosen` for the one kept), the grid as
+  // written in the hospital column, the selection metric's final value.
+  for (const s of table.selections ?? []) {
+    for (const c of s.candidates) {
+      lines.push([
+        c.label,
+        'strategy',
+        c.label === s.chosen ? 'tuning-chosen' : 'tuning',
+        s.arm,
+        s.metric,
+        num(c.score?.mean),
+        num(c.score?.lower),
+        num(c.score?.upper),
+        String(c.score?.n ?? 0),
+        String(s.seeds.length),
+      ]);
+    }
   }
   return [header, ...lines].map((l) => l.map(csvCell).join(',')).join('\n') + '\n';
 }
