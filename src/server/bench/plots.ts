@@ -12,10 +12,12 @@ const LABELS: Readonly<Record<string, string>> = {
   accuracy: 'Accuracy',
   auroc: 'AUROC',
   auprc: 'AUPRC',
+  global_auroc: 'Global AUROC',
+  global_auprc: 'Global AUPRC',
   loss: 'Loss',
 };
 /** Metrics that live in [0, 1]: their axis stops at the bounds and bands are clipped there. */
-const UNIT_INTERVAL = new Set(['accuracy', 'auroc', 'auprc']);
+const UNIT_INTERVAL = new Set(['accuracy', 'auroc', 'auprc', 'global_auroc', 'global_auprc']);
 const STEP = 0.05;
 /** Vega's tableau10 scheme, spelled out so that bands can take their line's colour without a second legend. */
 const PALETTE = [
