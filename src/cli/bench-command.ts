@@ -141,7 +141,6 @@ export async function benchCommand(file: string, flags: BenchFlags): Promise<num
     const runs = await runner.run(out, plan, '');
     const table = {
       ...summarize(runs, {
-        metrics: DEFAULT_BENCH_METRICS,
         ...(flags.target ? { target: flags.target } : {}),
         ...(reference === undefined ? {} : { reference: chosen(reference).label }),
       }),

@@ -56,6 +56,12 @@ describe('selectCandidate', () => {
       ['c', undefined, undefined],
     ]);
     expect(selectCandidate('g', ['a', 'b', 'c'], runs, 'loss', [1, 2]).chosen).toBe('c');
+    const calibrated = [
+      finalOnly('x', 1, { brier: 0.3, ece: 0.2 }),
+      finalOnly('y', 1, { brier: 0.1, ece: 0.05 }),
+    ];
+    expect(selectCandidate('g', ['x', 'y'], calibrated, 'brier', [1]).chosen).toBe('y');
+    expect(selectCandidate('g', ['x', 'y'], calibrated, 'ece', [1]).chosen).toBe('y');
   });
 
   it('names the grid and the metric when no candidate reports it', () => {

@@ -54,6 +54,9 @@ describe('fedmed bench', () => {
     expect(md).toMatch(/\d\.\d{3} ± \d\.\d{3}/);
     expect(md).not.toContain('NaN');
     expect(md).toContain('## Against fedavg');
+    // Without score histograms there are no global columns, and the legend says no metric spans all patients.
+    expect(md).not.toContain('global_auroc');
+    expect(md).toContain('so no metric is computed over all patients at once');
     expect(first.stdout).toContain('## Against fedavg');
     expect(first.stdout).toMatch(/\| fedprox:proximalMu=0\.5 \| [+-]\d\.\d{3} ± \d\.\d{3}/);
     const csv = readFileSync(join(dir, 'out/bench.csv'), 'utf8');

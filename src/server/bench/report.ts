@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareIds } from '../sampling.ts';
 import { BenchInputError, finite, groupArms, type Arm } from './arms.ts';
-import { meanCi, pairedDifference, roundsToTarget, type MeanCi } from './stats.ts';
+import { lowerIsBetter, meanCi, pairedDifference, roundsToTarget, type MeanCi } from './stats.ts';
 import type { Selection } from './selection.ts';
 import type { BenchKind, BenchRun } from './types.ts';
 
@@ -43,7 +43,7 @@ export interface BenchRow {
   /** Final aggregated metrics: mean ± 95% CI over seeds. */
   readonly overall: Readonly<Record<string, MeanCi>>;
   /**
-   * Per seed the worst hospital's final metric (the lowest; the highest for metrics named `…loss`) among the
+   * Per seed the worst hospital's final metric (the lowest; the highest where lower is better: losses, brier, ece) among the
    * hospitals that report it, then mean ± 95% CI over seeds.
    */
   readonly worstHospital: Readonly<Record<string, MeanCi>>;
@@ -66,7 +66,7 @@ export interface MetricComparison {
   readonly difference: MeanCi;
   /** Both arms' 95% CIs of the metric exist and do not overlap (unpaired, so stricter than the paired test). */
   readonly separated: boolean;
-  /** Better or worse when the paired CI excludes 0 (lower is better for metrics named `…loss`), else unclear. */
+  /** Better or worse when the paired CI excludes 0 (lower is better for losses, brier and ece), else unclear. */
   readonly direction: Direction;
 }
 
@@ -108,8 +108,6 @@ export interface SummarizeOptions {
 }
 
 const LEVEL = 0.95;
-
-const lowerIsBetter = (metric: string): boolean => /loss$/i.test(metric);
 
 function estimate(values: readonly (number | undefined)[]): MeanCi | undefined {
   const present = values.filter((v): v is number => v !== undefined);
@@ -401,15 +399,19 @@ function markdown(table: BenchTable): string {
             `fixes the partition, the initial model and the sampling) of the arm's final metric minus ` +
             `${comparison.reference}'s, ± the half-width of a two-sided Student t 95% interval of those ` +
             `differences (n − 1 degrees of freedom, n the shared seeds). ▲ / ▼: the interval excludes 0 and the ` +
-            `arm is better / worse than ${comparison.reference} (lower is better for losses). "CIs separate" ` +
+            `arm is better / worse than ${comparison.reference} (lower is better for losses, brier and ece). "CIs separate" ` +
             `lists the metrics whose unpaired 95% intervals in the table above do not overlap: a stricter test, ` +
             `which can miss differences that the pairing reveals.`,
         ]
       : []),
     `Metrics are the final model's example-weighted means of per-hospital metrics on each hospital's held-out ` +
-      `patients: predictions never leave a hospital, so no metric is computed over all patients at once. ` +
+      `patients: predictions never leave a hospital` +
+      (metrics.some((m) => !reportedByHospitals(m))
+        ? `; global_auroc and global_auprc rank all those patients together from per-hospital counts of their ` +
+          `scores per bin and class. `
+        : `, so no metric is computed over all patients at once. `) +
       `"Worst hospital" takes, in each seed, the lowest value over the hospitals that report the metric ` +
-      `(the highest for losses), then averages over seeds.`,
+      `(the highest for losses, brier and ece), then averages over seeds.`,
     ...(target
       ? [
           `"${targetLabel(target)}": the first round whose aggregated ${target.metric} reaches ${target.value}, ` +
@@ -421,7 +423,7 @@ function markdown(table: BenchTable): string {
     ...((table.selections ?? []).length > 0
       ? [
           `Grids: every candidate of a grid ran on the tuning seeds only; the one with the best mean final ` +
-            `value of the metric named in "by" (the lowest for losses; the first on ties) was kept and ran on ` +
+            `value of the metric named in "by" (the lowest for losses, brier and ece; the first on ties) was kept and ran on ` +
             `the seeds above under its own label, so no reported seed took part in choosing it.`,
         ]
       : []),

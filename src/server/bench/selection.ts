@@ -1,5 +1,5 @@
 import { BenchInputError, finite } from './arms.ts';
-import { meanCi, type MeanCi } from './stats.ts';
+import { lowerIsBetter, meanCi, type MeanCi } from './stats.ts';
 import type { BenchRun } from './types.ts';
 
 /** One candidate of a grid and its score on the tuning seeds. */
@@ -16,13 +16,13 @@ export interface Selection {
   readonly metric: string;
   readonly seeds: readonly number[];
   readonly candidates: readonly CandidateScore[];
-  /** Label of the candidate with the best mean (the lowest for metrics named `…loss`); the first on ties. */
+  /** Label of the candidate with the best mean (the lowest where lower is better, as for losses); the first on ties. */
   readonly chosen: string;
 }
 
 /**
  * Picks a grid arm's candidate from its runs on the tuning seeds by the mean final `metric` (highest; lowest
- * for losses). Throws {@link BenchInputError} when no candidate reports the metric.
+ * for losses, Brier score and calibration error). Throws {@link BenchInputError} when no candidate reports the metric.
  */
 export function selectCandidate(
   arm: string,
@@ -31,7 +31,7 @@ export function selectCandidate(
   metric: string,
   seeds: readonly number[],
 ): Selection {
-  const lower = /loss$/i.test(metric);
+  const lower = lowerIsBetter(metric);
   const scored: CandidateScore[] = candidates.map((label) => {
     const values = runs
       .filter((r) => r.arm === label)

@@ -75,3 +75,8 @@ export function roundsToTarget(
   }
   return first;
 }
+
+/** Whether smaller is better for a metric: losses, the Brier score and calibration error, and their subgroup forms. */
+export function lowerIsBetter(metric: string): boolean {
+  return /^(.*loss|brier|ece)(__.*)?$/i.test(metric);
+}

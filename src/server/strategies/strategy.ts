@@ -40,7 +40,7 @@ export interface Failure {
 /** How the federation combines hospitals' metrics, as written into every output. */
 export const AGGREGATION_RULE =
   'example-weighted mean of per-hospital metrics; a subgroup metric (name__group) is weighted by the subgroup count n__group; ' +
-  'global_auroc and global_auprc rank every hospital’s held-out patients at once from their summed score histograms';
+  'global_auroc and global_auprc, when hospitals send score histograms, rank all their held-out patients at once';
 
 /** The federation's view of one evaluation: a mean over hospitals, since predictions never leave them. */
 export interface AggregatedEvaluation {

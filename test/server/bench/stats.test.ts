@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { meanCi, pairedDifference, roundsToTarget } from '../../../src/server/bench/stats.ts';
+import { lowerIsBetter, meanCi, pairedDifference, roundsToTarget } from '../../../src/server/bench/stats.ts';
 import type { BenchCurvePoint } from '../../../src/server/bench/types.ts';
 
 describe('meanCi', () => {
@@ -102,5 +102,16 @@ describe('roundsToTarget', () => {
     expect(roundsToTarget(curve, 'auroc', 0.95)).toBeUndefined();
     expect(roundsToTarget(curve, 'auprc', 0.1)).toBeUndefined();
     expect(roundsToTarget([], 'auroc', 0.1)).toBeUndefined();
+  });
+});
+
+describe('lowerIsBetter', () => {
+  it('knows losses, the Brier score and calibration error, and their subgroup forms', () => {
+    for (const m of ['loss', 'train_loss', 'brier', 'ece', 'brier__female', 'loss__age_65plus']) {
+      expect(lowerIsBetter(m)).toBe(true);
+    }
+    for (const m of ['accuracy', 'auroc', 'global_auprc', 'sensitivity__male', 'ecex']) {
+      expect(lowerIsBetter(m)).toBe(false);
+    }
   });
 });
