@@ -12,6 +12,8 @@ export type Metrics = Record<string, number>;
 export const MAX_METRICS = 64;
 /** The form of a metric name. */
 export const METRIC_NAME = /^[a-z][a-z0-9_]{0,31}$/;
+/** Metric names only the coordinator computes (from score histograms); a hospital may not send them. */
+export const RESERVED_METRIC_PREFIX = 'global_';
 
 /** What the coordinator asks of a hospital for one round of local training (besides the global model). */
 export interface FitInstructions {

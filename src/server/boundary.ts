@@ -1,6 +1,7 @@
 import {
   MAX_METRICS,
   METRIC_NAME,
+  RESERVED_METRIC_PREFIX,
   type EvaluateReply,
   type ScoreHistogram,
   type FitReply,
@@ -125,6 +126,14 @@ function admitMetrics(v: unknown, hospital: string): Metrics {
   for (const name of names) {
     if (!METRIC_NAME.test(name)) {
       throw new ProtocolViolation(hospital, 'metrics', `named by ${METRIC_NAME}`, 'a name of another form');
+    }
+    if (name.startsWith(RESERVED_METRIC_PREFIX)) {
+      throw new ProtocolViolation(
+        hospital,
+        `metrics.${name}`,
+        `not named ${RESERVED_METRIC_PREFIX}… (the coordinator computes those)`,
+        'a reserved name',
+      );
     }
     const value = obj[name];
     if (typeof value !== 'number' || !Number.isFinite(value)) {

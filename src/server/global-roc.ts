@@ -45,10 +45,14 @@ function rankAuroc(pos: Float64Array, neg: Float64Array): number | undefined {
   return cases > 0 && below > 0 ? wins / (cases * below) : undefined;
 }
 
+/** Bins with at most this many cases sum their precisions term by term; larger ones in closed form. */
+const EXACT_CASES = 4096;
+
 /**
  * Average precision with each bin's cases and controls taken as evenly interleaved: the bin's j-th case is
  * reached with j·(controls / cases) of its controls, the interpolation in PR space that Davis & Goadrich
- * (ICML 2006) show to be the right one. A bin of cases only adds exactly what unbinned scores would.
+ * (ICML 2006) show to be the right one. A bin of cases only adds exactly what unbinned scores would. Work per
+ * bin is bounded whatever the counts claim: see {@link binPrecisionSum}.
  */
 function averagePrecision(pos: Float64Array, neg: Float64Array): number | undefined {
   let tp = 0;
@@ -56,10 +60,26 @@ function averagePrecision(pos: Float64Array, neg: Float64Array): number | undefi
   let sum = 0;
   for (let k = pos.length - 1; k >= 0; k--) {
     const a = pos[k]!;
-    const perCase = a > 0 ? neg[k]! / a : 0;
-    for (let j = 1; j <= a; j++) sum += (tp + j) / (tp + fp + j * (1 + perCase));
+    if (a > 0) sum += binPrecisionSum(tp, tp + fp, a, 1 + neg[k]! / a);
     tp += a;
     fp += neg[k]!;
   }
   return tp > 0 ? sum / tp : undefined;
+}
+
+/**
+ * Σ_{j=1..a} (tp + j) / (c + j·d): the precisions at a bin's a cases, entered after c patients. The first
+ * {@link EXACT_CASES} terms are added one by one; the rest, where the terms are nearly flat, by Euler–Maclaurin
+ * (integral, end-point and first-derivative corrections), so the work per bin is bounded and the result
+ * accurate to rounding.
+ */
+function binPrecisionSum(tp: number, c: number, a: number, d: number): number {
+  const m = Math.min(a, EXACT_CASES);
+  let sum = 0;
+  for (let j = 1; j <= m; j++) sum += (tp + j) / (c + j * d);
+  if (a === m) return sum;
+  const f = (x: number) => (tp + x) / (c + d * x);
+  const df = (x: number) => (c - tp * d) / (c + d * x) ** 2;
+  const integral = (a - m) / d + ((tp - c / d) / d) * Math.log1p((d * (a - m)) / (c + d * m));
+  return sum + integral + (f(a) - f(m)) / 2 + (df(a) - df(m)) / 12;
 }

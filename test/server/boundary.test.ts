@@ -108,6 +108,14 @@ describe('the boundary admits only what the protocol declares', () => {
     ).toThrow(/hospital cn-1: evaluate reply must be only numExamples, metrics, histogram/);
   });
 
+  it('rejects metrics named like the ones only the coordinator computes', () => {
+    expect(() =>
+      admitEvaluateReply({ numExamples: 5, metrics: { accuracy: 1, global_auroc: 0.01 } }, 'cn-1'),
+    ).toThrow(
+      /hospital cn-1: metrics\.global_auroc must be not named global_… \(the coordinator computes those\) \(got a reserved name\)/,
+    );
+  });
+
   it('admits a score histogram of the declared bins of integer counts per class adding up to numExamples, and nothing else', () => {
     const reply = (h: unknown, numExamples = 5) => ({ numExamples, metrics: {}, histogram: h });
     expect(admitEvaluateReply(reply(histogram(2, 3)), 'kr-1', BINS).histogram).toEqual(histogram(2, 3));

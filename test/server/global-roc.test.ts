@@ -85,4 +85,21 @@ describe('globalRocMetrics (coordinator side)', () => {
     ]);
     expect(partial.metrics).toEqual({ accuracy: 0.75 });
   });
+
+  it('sums a bin of many cases in closed form, equal to the term-by-term sum, so no count can stall it', () => {
+    // One top bin of 3 cases and 2 controls, then a bin of 20,000 cases and 50,000 controls.
+    const termByTerm = (tp: number, c: number, a: number, d: number) => {
+      let sum = 0;
+      for (let j = 1; j <= a; j++) sum += (tp + j) / (c + j * d);
+      return sum;
+    };
+    const expected =
+      (termByTerm(0, 0, 3, 1 + 2 / 3) + termByTerm(3, 5, 20_000, 1 + 50_000 / 20_000)) / 20_003;
+    const g = globalRocMetrics([{ positives: [20_000, 3], negatives: [50_000, 2] }]);
+    expect(g.global_auprc).toBeCloseTo(expected, 12);
+    // A hospital claiming 2^53 − 2 cases in one bin: admitted by the count checks, answered at once.
+    const huge = globalRocMetrics([{ positives: [0, 2 ** 53 - 2], negatives: [1, 0] }]);
+    expect(huge.global_auprc).toBeCloseTo(1, 12);
+    expect(huge.global_auroc).toBe(1);
+  });
 });
