@@ -24,9 +24,11 @@ export type ScaffoldWeighting = 'examples' | 'uniform';
 /**
  * SCAFFOLD (option II): each hospital corrects its gradients by (c − c_i), where c is the server control
  * variate broadcast every round and c_i its own, kept in its worker across rounds; it returns its new
- * parameters and the change Δc_i of its control variate (a second declared vector). With weights wᵢ over the
- * replying set S (training examples, or 1 each for `uniform`), the server moves by η_g·Σ wᵢ(yᵢ − x)/Σ wᵢ and
- * sets c ← c + (|S|/N)·Σ wᵢΔcᵢ/Σ wᵢ; `uniform` is the paper's x + η_g·mean(yᵢ − x), c + (1/N)·Σ Δcᵢ.
+ * parameters and the change Δc_i of its control variate (a second declared vector).
+ * - `uniform` is the paper's server step: x ← x + η_g·mean(yᵢ − x) over the replying set S, c ← c + (1/N)·Σ Δcᵢ.
+ * - `examples` weighs by training examples nᵢ: x ← x + η_g·Σ nᵢ(yᵢ − x)/Σ nᵢ over S, and c is the
+ *   example-weighted mean Σ nᵢcᵢ/Σ nᵢ of the controls of every hospital heard from so far (the server adds each
+ *   reply's nᵢΔcᵢ), which also holds when only some hospitals reply; nᵢ must not change between rounds.
  * Local training must be plain SGD.
  * Karimireddy et al., "SCAFFOLD: Stochastic Controlled Averaging for Federated Learning", ICML 2020.
  */
@@ -37,6 +39,8 @@ export class Scaffold extends FedAvg {
   readonly #hospitals: number;
   readonly #weighting: ScaffoldWeighting;
   #control: Float32Array | undefined;
+  /** `examples`: Σ nᵢcᵢ over the hospitals heard from, and each one's nᵢ. */
+  #weighted: { readonly sum: Float64Array; readonly counts: Map<string, number>; total: number } | undefined;
 
   constructor(options: ScaffoldOptions) {
     super(options);
@@ -72,11 +76,13 @@ export class Scaffold extends FedAvg {
   ): Float32Array {
     if (results.length === 0) throw new RangeError(`${this.name}: no replies to aggregate`);
     const n = global.length;
+    const uniform = this.#weighting === 'uniform';
+    if (!uniform) this.#weighted ??= { sum: new Float64Array(n), counts: new Map(), total: 0 };
     const update = new Float64Array(n);
     const controlSum = new Float64Array(n);
     let total = 0;
     for (const r of results) {
-      const w = this.#weighting === 'uniform' ? 1 : r.reply.numExamples;
+      const w = uniform ? 1 : this.#countOf(r.hospital, r.reply.numExamples);
       const y = r.reply.vectors.parameters!;
       const dc = r.reply.vectors.control!;
       for (let i = 0; i < n; i++) {
@@ -87,15 +93,44 @@ export class Scaffold extends FedAvg {
     }
     if (!(total > 0)) throw new RangeError(`${this.name}: the replies' weights sum to zero`);
     const next = new Float32Array(n);
-    const control = this.#control ?? new Float32Array(n);
-    const newControl = new Float32Array(n);
-    const share = results.length / this.#hospitals;
-    for (let i = 0; i < n; i++) {
-      next[i] = global[i]! + (this.#eta * update[i]!) / total;
-      newControl[i] = control[i]! + (share * controlSum[i]!) / total;
-    }
-    this.#control = newControl;
+    for (let i = 0; i < n; i++) next[i] = global[i]! + (this.#eta * update[i]!) / total;
+    this.#control = uniform ? this.#uniformControl(controlSum) : this.#weightedControl(controlSum);
     return next;
+  }
+
+  /** c + (1/N)·Σ Δcᵢ. */
+  #uniformControl(deltaSum: Float64Array): Float32Array {
+    const control = this.#control ?? new Float32Array(deltaSum.length);
+    const next = new Float32Array(deltaSum.length);
+    for (let i = 0; i < next.length; i++) next[i] = control[i]! + deltaSum[i]! / this.#hospitals;
+    return next;
+  }
+
+  /** Σ nᵢcᵢ / Σ nᵢ over the hospitals heard from, after adding this round's Σ nᵢΔcᵢ. */
+  #weightedControl(weightedDeltaSum: Float64Array): Float32Array {
+    const w = this.#weighted!;
+    const next = new Float32Array(weightedDeltaSum.length);
+    for (let i = 0; i < next.length; i++) {
+      w.sum[i]! += weightedDeltaSum[i]!;
+      next[i] = w.sum[i]! / w.total;
+    }
+    return next;
+  }
+
+  /** A hospital's training examples, recorded the first time it replies; a later change is an error. */
+  #countOf(hospital: string, numExamples: number): number {
+    const w = this.#weighted!;
+    const known = w.counts.get(hospital);
+    if (known === undefined) {
+      w.counts.set(hospital, numExamples);
+      w.total += numExamples;
+    } else if (known !== numExamples) {
+      throw new RangeError(
+        `${this.name}: hospital ${hospital} trained on ${numExamples} examples after ${known}; ` +
+          "weighting 'examples' needs a fixed count per hospital",
+      );
+    }
+    return numExamples;
   }
 
   override summary(): Record<string, unknown> {
