@@ -41,11 +41,15 @@ export function parseArms(text: string): ArmSpec[] {
 function parseSpec(label: string): ArmSpec {
   const [name, ...params] = label.split(':');
   let combos: { text: string[]; strategy: Record<string, unknown> }[] = [{ text: [], strategy: { name } }];
+  const keys = new Set<string>();
   for (const p of params) {
-    const [key, values] = p.split('=');
-    if (key === undefined || values === undefined || key === '' || values === '') {
+    const parts = p.split('=');
+    const [key, values] = parts;
+    if (parts.length !== 2 || key === undefined || values === undefined || key === '' || values === '') {
       throw new InvalidArgumentError(`--strategies: "${p}" in "${label}" is not parameter=value.`);
     }
+    if (keys.has(key)) throw new InvalidArgumentError(`--strategies: "${label}" sets ${key} twice.`);
+    keys.add(key);
     const options = values.split('|');
     if (options.some((v) => v === '')) {
       throw new InvalidArgumentError(`--strategies: "${p}" in "${label}" has an empty value in its list.`);

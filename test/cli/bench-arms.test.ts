@@ -32,6 +32,8 @@ describe('parseArms', () => {
     ['fedtrimmedavg:beta=0.1|0.6', /fedtrimmedavg:beta=0\.6: beta: beta must be in \[0, 0\.5\)/],
     ['fedprox:proximalMu=1,fedprox:proximalMu=0.1|1', /fedprox:proximalMu=1 appears in two arms/],
     ['fedavg,fedavg', /lists the same arm twice/],
+    ['fedprox:proximalMu=0.1=5', /"proximalMu=0\.1=5" in "fedprox:proximalMu=0\.1=5" is not parameter=value/],
+    ['fedprox:proximalMu=0.1:proximalMu=0.01|1', /sets proximalMu twice/],
     [`fedadam:eta=${'1|'.repeat(8)}1:tau=${'1|'.repeat(8)}1`, new RegExp(`more than ${MAX_GRID} candidates`)],
   ])('rejects %s, naming what is wrong', (text, message) => {
     expect(() => parseArms(text)).toThrow(message);
