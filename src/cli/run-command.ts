@@ -95,8 +95,10 @@ async function runOnce(
 
 function report(result: RunResult, seconds: number, out: string): void {
   const f = (v: number | undefined) => v?.toFixed(4) ?? '   -  ';
+  const global = result.final?.evaluate.metrics.global_auroc !== undefined;
   const line = (label: string, m: Record<string, number>) =>
-    `${label.padEnd(28)} auroc ${f(m.auroc)}  auprc ${f(m.auprc)}  accuracy ${f(m.accuracy)}  loss ${f(m.loss)}`;
+    `${label.padEnd(28)} auroc ${f(m.auroc)}  auprc ${f(m.auprc)}  accuracy ${f(m.accuracy)}  loss ${f(m.loss)}` +
+    (global ? `  global auroc ${f(m.global_auroc)}  global auprc ${f(m.global_auprc)}` : '');
   const lines = [
     `fedmed ${FEDMED_VERSION}: ${result.status} ${result.roundsCompleted} rounds in ${seconds.toFixed(1)} s ` +
       `on ${result.threads.length} worker threads, backend ${result.backend}`,
@@ -105,7 +107,8 @@ function report(result: RunResult, seconds: number, out: string): void {
   if (result.localOnly) lines.push(line('local-only (each site alone)', result.localOnly.metrics));
   if (result.pooled) lines.push(line('pooled oracle (not sovereign)', result.pooled.metrics));
   lines.push(
-    `metrics are example-weighted means of per-hospital metrics on each hospital's held-out patients`,
+    `metrics are example-weighted means of per-hospital metrics on each hospital's held-out patients` +
+      (global ? '; global ones rank all those patients together from per-hospital score histograms' : ''),
     `bytes crossed: ${result.bytes.toHospitals} to hospitals, ${result.bytes.toCoordinator} to the coordinator, ` +
       `${result.bytes.crossBorder} across borders; ${result.bytes.rejected} replies rejected`,
     `outputs: ${out}`,

@@ -143,6 +143,16 @@ describe('fedmed run writes a complete run folder', () => {
     expect(crossings.filter((c) => c.hospital !== 'kr-1').some((c) => c.crossesBorder)).toBe(false);
   });
 
+  it('prints the global metrics beside the means when the scenario asks for score histograms', () => {
+    const d = dir();
+    const withHistograms = { ...tiny, evaluation: { histogramBins: 100 } };
+    const on = fedmed(['run', scenarioFile(d, withHistograms), '--out', join(d, 'on'), '--quiet']);
+    expect(on.code, on.stderr).toBe(0);
+    expect(on.stdout).toMatch(/federated \(global model\) .* global auroc \d\.\d{4} {2}global auprc \d\.\d{4}/);
+    const off = fedmed(['run', scenarioFile(d, tiny), '--out', join(d, 'off'), '--quiet']);
+    expect(off.stdout).not.toContain('global auroc');
+  });
+
   it('exits 3 when too few hospitals reply validly, keeping the rounds before', () => {
     const d = dir();
     const out = join(d, 'out');
