@@ -148,7 +148,9 @@ describe('fedmed run writes a complete run folder', () => {
     const withHistograms = { ...tiny, evaluation: { histogramBins: 100 } };
     const on = fedmed(['run', scenarioFile(d, withHistograms), '--out', join(d, 'on'), '--quiet']);
     expect(on.code, on.stderr).toBe(0);
-    expect(on.stdout).toMatch(/federated \(global model\) .* global auroc \d\.\d{4} {2}global auprc \d\.\d{4}/);
+    expect(on.stdout).toMatch(
+      /federated \(global model\) .* global auroc \d\.\d{4} {2}global auprc \d\.\d{4}/,
+    );
     const off = fedmed(['run', scenarioFile(d, tiny), '--out', join(d, 'off'), '--quiet']);
     expect(off.stdout).not.toContain('global auroc');
   });

@@ -1,5 +1,7 @@
+import { expect } from 'vitest';
 import { stream } from '../../src/common/rng.ts';
-import type { Examples } from '../../src/models/types.ts';
+import { initialParameters } from '../../src/models/architecture.ts';
+import type { Examples, LocalTrainer } from '../../src/models/types.ts';
 
 /** Linearly separable tabular examples: label 1 iff w·x > 0 for a fixed seeded w. */
 export function separable(n: number, features: number, name: string): Examples {
@@ -43,4 +45,28 @@ export function accuracy(probs: Float32Array, y: Float32Array): number {
   let right = 0;
   for (let i = 0; i < y.length; i++) if (probs[i]! > 0.5 === (y[i] === 1)) right++;
   return right / y.length;
+}
+
+/** The bytes of a float vector, for bit-for-bit comparisons. */
+export function bytes(a: Float32Array): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/**
+ * The LocalTrainer contract on parameters: set then get returns the same bits (a tiny subnormal-range value
+ * and −0 included), every get is an independent copy, and a vector of the wrong length is refused.
+ */
+export function expectParameterRoundTrip(trainer: LocalTrainer): void {
+  const p = initialParameters(trainer.spec, stream(21, 'rt'));
+  p[3] = 1e-38;
+  p[4] = -0;
+  const original = p.slice();
+  trainer.setParameters(p);
+  const q = trainer.getParameters();
+  expect(bytes(q).equals(bytes(original))).toBe(true);
+  p.fill(7);
+  q.fill(9);
+  expect(bytes(trainer.getParameters()).equals(bytes(original))).toBe(true);
+  expect(trainer.getParameters()).not.toBe(trainer.getParameters());
+  expect(() => trainer.setParameters(new Float32Array(3))).toThrow(/expected \d+ parameters, got 3/);
 }

@@ -7,6 +7,7 @@ import { createFusedTrainer } from '../../src/models/fused-trainer.ts';
 import { createTfjsTrainer } from '../../src/models/tfjs-trainer.ts';
 import type { Examples, LocalTrainer, TrainOptions } from '../../src/models/types.ts';
 import type { ModelConfig } from '../../src/scenario/schema.ts';
+import { bytes, expectParameterRoundTrip } from './fixtures.ts';
 
 const FEATURES = 9;
 const LOGISTIC: ModelConfig = { kind: 'logistic' };
@@ -39,10 +40,6 @@ function noisy(n: number, name: string): Examples {
     y[i] = rng.next() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
   }
   return { x, y, n, inputShape: [FEATURES] };
-}
-
-function bytes(a: Float32Array): Buffer {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
@@ -198,18 +195,7 @@ describe('fused trainer', () => {
   it('round-trips parameters exactly and hands out independent copies', () => {
     const trainer = createFusedTrainer(MLP, [FEATURES]);
     expect(trainer.spec.length).toBe(FEATURES * 16 + 16 + 16 * 8 + 8 + 8 + 1);
-    const p = initialParameters(trainer.spec, stream(21, 'rt'));
-    p[3] = 1e-38;
-    p[4] = -0;
-    const original = p.slice();
-    trainer.setParameters(p);
-    const q = trainer.getParameters();
-    expect(bytes(q).equals(bytes(original))).toBe(true);
-    p.fill(7);
-    q.fill(9);
-    expect(bytes(trainer.getParameters()).equals(bytes(original))).toBe(true);
-    expect(trainer.getParameters()).not.toBe(trainer.getParameters());
-    expect(() => trainer.setParameters(new Float32Array(3))).toThrow(/expected \d+ parameters, got 3/);
+    expectParameterRoundTrip(trainer);
     trainer.dispose();
     expect(() => trainer.getParameters()).toThrow('trainer has been disposed');
   });

@@ -7,15 +7,11 @@ import { buildModel } from '../../src/models/build.ts';
 import { createTfjsTrainer } from '../../src/models/tfjs-trainer.ts';
 import type { Examples, TrainOptions } from '../../src/models/types.ts';
 import type { ModelConfig } from '../../src/scenario/schema.ts';
-import { accuracy, images, separable } from './fixtures.ts';
+import { accuracy, bytes, expectParameterRoundTrip, images, separable } from './fixtures.ts';
 
 const MLP: ModelConfig = { kind: 'mlp', hidden: [16, 8], activation: 'relu' };
 const TANH_MLP: ModelConfig = { kind: 'mlp', hidden: [8], activation: 'tanh' };
 const CNN: ModelConfig = { kind: 'cnn', filters: [4], kernelSize: 3, dense: 8 };
-
-function bytes(a: Float32Array): Buffer {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-}
 
 /** Trains a freshly initialised model; returns the trainer (caller disposes) and per-call losses. */
 function trainFresh(config: ModelConfig, data: Examples, options: TrainOptions, calls: number, seed = 5) {
@@ -32,17 +28,7 @@ describe.each(['wasm', 'cpu'] as const)('tfjs trainer on %s', (backend: BackendN
   it('round-trips parameters exactly and hands out independent copies', async () => {
     await use();
     const trainer = createTfjsTrainer(MLP, [9]);
-    const p = initialParameters(trainer.spec, stream(1, 'rt'));
-    p[3] = 1e-38;
-    p[4] = -0;
-    const original = p.slice();
-    trainer.setParameters(p);
-    const q = trainer.getParameters();
-    expect(bytes(q).equals(bytes(original))).toBe(true);
-    p.fill(7);
-    q.fill(9);
-    expect(bytes(trainer.getParameters()).equals(bytes(original))).toBe(true);
-    expect(() => trainer.setParameters(new Float32Array(3))).toThrow(/expected \d+ parameters, got 3/);
+    expectParameterRoundTrip(trainer);
     trainer.dispose();
   });
 
