@@ -169,6 +169,23 @@ describe('partitionIndices', () => {
     expect(Math.min(...unconstrained.map((p) => p.length))).toBeLessThan(40);
   });
 
+  it('dirichlet without a floor draws as fedmed did before minPerHospital existed (same partitions)', () => {
+    // Sizes measured with the partitioner of commit 4d5d5ff on the same labels and streams.
+    const rng = stream(11, 'labels');
+    const labels = Uint8Array.from({ length: 600 }, () => (rng.next() < 0.3 ? 1 : 0));
+    const sizes = (seed: number) =>
+      partitionIndices(
+        labels,
+        [150, 150, 150, 150],
+        { kind: 'dirichlet', alpha: 0.5, minPerHospital: 2 },
+        stream(seed, 'partition'),
+      )
+        .map((p) => p.length)
+        .join(',');
+    expect(sizes(7)).toBe('160,322,22,96');
+    expect(sizes(8)).toBe('360,51,184,5');
+  });
+
   it('dirichlet rejects a minPerHospital the pool cannot meet, naming it', () => {
     const labels = syntheticLabels(100, 0.5, 'dir-min-bad');
     const sizes = [50, 50];

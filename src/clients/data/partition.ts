@@ -156,20 +156,13 @@ function dirichlet(
     );
   }
   const classes = byClass(labels);
-  let counts = classCounts(classes, k, alpha, rng);
-  for (let draw = 1; minPerHospital > MIN_PER_HOSPITAL && smallest(counts, k) < minPerHospital; draw++) {
-    if (draw >= MAX_DIRICHLET_DRAWS) {
-      throw new PartitionError(
-        'minPerHospital',
-        `no Dirichlet(${alpha}) draw in ${MAX_DIRICHLET_DRAWS} gave every hospital ${minPerHospital} records; ` +
-          'lower minPerHospital or raise alpha',
-      );
-    }
-    counts = classCounts(classes, k, alpha, rng);
-  }
+  const { counts, orders } =
+    minPerHospital > MIN_PER_HOSPITAL
+      ? drawWithFloor(classes, k, alpha, minPerHospital, rng)
+      : drawEachClass(classes, k, alpha, rng);
   const parts: number[][] = Array.from({ length: k }, () => []);
   classes.forEach((rows, c) => {
-    const order = permutation(rows.length, rng);
+    const order = orders[c]!;
     let next = 0;
     for (let h = 0; h < k; h++) {
       const part = parts[h]!;
@@ -178,6 +171,45 @@ function dirichlet(
   });
   topUp(parts, rng);
   return parts.map((p) => Uint32Array.from(p).sort());
+}
+
+/** Per class, its counts per hospital and the order its records are dealt in. */
+interface ClassDraw {
+  readonly counts: number[][];
+  readonly orders: Uint32Array[];
+}
+
+/** Each class's proportions, then its shuffle, class by class: the draw order of partitions without a floor. */
+function drawEachClass(classes: readonly number[][], k: number, alpha: number, rng: Rng): ClassDraw {
+  const counts: number[][] = [];
+  const orders: Uint32Array[] = [];
+  for (const rows of classes) {
+    counts.push(apportion(rows.length, dirichletProportions(k, alpha, rng)));
+    orders.push(permutation(rows.length, rng));
+  }
+  return { counts, orders };
+}
+
+/** Every class's proportions, drawn again until each hospital holds `floor` records, then the shuffles. */
+function drawWithFloor(
+  classes: readonly number[][],
+  k: number,
+  alpha: number,
+  floor: number,
+  rng: Rng,
+): ClassDraw {
+  let counts = classCounts(classes, k, alpha, rng);
+  for (let draw = 1; smallest(counts, k) < floor; draw++) {
+    if (draw >= MAX_DIRICHLET_DRAWS) {
+      throw new PartitionError(
+        'minPerHospital',
+        `no Dirichlet(${alpha}) draw in ${MAX_DIRICHLET_DRAWS} gave every hospital ${floor} records; ` +
+          'lower minPerHospital or raise alpha',
+      );
+    }
+    counts = classCounts(classes, k, alpha, rng);
+  }
+  return { counts, orders: classes.map((rows) => permutation(rows.length, rng)) };
 }
 
 /** Per class, its records' counts per hospital under one Dirichlet(alpha) draw of proportions. */
