@@ -8,11 +8,11 @@ import { registerWasmConv2DBackpropFilter } from './wasm-conv2d-grad.ts';
 /** A backend fedmed can train on: a tfjs backend, or 'js' (fedmed's own fused loops, dense models only). */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu' | 'js';
 
-/** The backends that are tfjs's own. */
-type TfjsBackendName = Exclude<BackendName, 'js'>;
-
 /** Package that provides the native 'tensorflow' backend (optional: it cannot install everywhere). */
 const TFJS_NODE = '@tensorflow/tfjs-node';
+
+/** The order `'auto'` tries backends in, fastest first. */
+const AUTO_ORDER: readonly BackendName[] = ['tensorflow', 'js', 'wasm', 'cpu'];
 
 /**
  * Loads and activates a backend in the current thread, returning the one now active. `'auto'` takes the
@@ -22,23 +22,12 @@ const TFJS_NODE = '@tensorflow/tfjs-node';
  * load. 'js' activates no tfjs backend (the fused trainer does not use tfjs) and rejects a cnn.
  */
 export async function selectBackend(requested: BackendChoice, model: ModelConfig): Promise<BackendName> {
-  if (requested === 'js') {
-    if (model.kind === 'cnn') throw new Error(JS_BACKEND_CNN_ERROR);
-    return 'js';
-  }
-  if (requested !== 'auto') {
-    await activate(requested, model);
-    return activeBackend();
-  }
+  if (requested !== 'auto') return activate(requested, model);
+  const order = model.kind === 'cnn' ? AUTO_ORDER.filter((b) => b !== 'js') : AUTO_ORDER;
   const failures: string[] = [];
-  for (const candidate of ['tensorflow', 'js', 'wasm', 'cpu'] as const) {
-    if (candidate === 'js') {
-      if (model.kind !== 'cnn') return 'js';
-      continue;
-    }
+  for (const candidate of order) {
     try {
-      await activate(candidate, model);
-      return activeBackend();
+      return await activate(candidate, model);
     } catch (e) {
       failures.push(errorMessage(e));
     }
@@ -46,7 +35,12 @@ export async function selectBackend(requested: BackendChoice, model: ModelConfig
   throw new Error(`no tfjs backend could load:\n  ${failures.join('\n  ')}`);
 }
 
-async function activate(name: TfjsBackendName, model: ModelConfig): Promise<void> {
+/** Makes `name` the thread's backend and returns it; 'js' needs no tfjs backend but cannot train a cnn. */
+async function activate(name: BackendName, model: ModelConfig): Promise<BackendName> {
+  if (name === 'js') {
+    if (model.kind === 'cnn') throw new Error(JS_BACKEND_CNN_ERROR);
+    return 'js';
+  }
   if (name === 'tensorflow') await loadTfjsNode();
   if (name === 'wasm') {
     try {
@@ -70,6 +64,7 @@ async function activate(name: TfjsBackendName, model: ModelConfig): Promise<void
   if (!ok || tf.getBackend() !== name) {
     throw new Error(`backend '${name}' could not initialise (tfjs reported failure; see its warnings above)`);
   }
+  return activeBackend();
 }
 
 async function loadTfjsNode(): Promise<void> {
@@ -93,7 +88,7 @@ async function loadTfjsNode(): Promise<void> {
   }
 }
 
-function activeBackend(): TfjsBackendName {
+function activeBackend(): BackendName {
   const name = tf.getBackend();
   if (name !== 'tensorflow' && name !== 'wasm' && name !== 'cpu') {
     throw new Error(`unexpected active tfjs backend '${name}'`);
