@@ -11,7 +11,7 @@ export type BackendName = 'tensorflow' | 'wasm' | 'cpu' | 'js';
 /** Package that provides the native 'tensorflow' backend (optional: it cannot install everywhere). */
 const TFJS_NODE = '@tensorflow/tfjs-node';
 
-/** The order `'auto'` tries backends in, fastest first. */
+/** The order `'auto'` tries backends in, fastest first ('js' refuses a cnn, which then goes on to wasm). */
 const AUTO_ORDER: readonly BackendName[] = ['tensorflow', 'js', 'wasm', 'cpu'];
 
 /**
@@ -23,9 +23,8 @@ const AUTO_ORDER: readonly BackendName[] = ['tensorflow', 'js', 'wasm', 'cpu'];
  */
 export async function selectBackend(requested: BackendChoice, model: ModelConfig): Promise<BackendName> {
   if (requested !== 'auto') return activate(requested, model);
-  const order = model.kind === 'cnn' ? AUTO_ORDER.filter((b) => b !== 'js') : AUTO_ORDER;
   const failures: string[] = [];
-  for (const candidate of order) {
+  for (const candidate of AUTO_ORDER) {
     try {
       return await activate(candidate, model);
     } catch (e) {
