@@ -1,8 +1,8 @@
 import type { ParamSpec } from '../common/params.ts';
-import { permutation, type Rng } from '../common/rng.ts';
+import type { Rng } from '../common/rng.ts';
 import type { ModelConfig } from '../scenario/schema.ts';
 import { modelPlan, parameterSpec } from './architecture.ts';
-import { activeTerms, checkExamples } from './train-options.ts';
+import { activeTerms, batchSizeFor, checkExamples, runEpochs } from './trainer-contract.ts';
 import type { Examples, LocalTrainer, TrainOptions, TrainResult } from './types.ts';
 
 /** Rows per predict chunk, unless training has already reserved more. */
@@ -136,36 +136,20 @@ class FusedTrainer implements LocalTrainer {
   train(data: Examples, options: TrainOptions, rng: Rng): TrainResult {
     this.#live();
     this.#check(data);
-    const { n } = data;
-    if (n === 0) throw new Error('cannot train on 0 examples');
-    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
-      throw new Error(`batchSize must be a positive integer, got ${options.batchSize}`);
-    }
-    const batch = Math.min(options.batchSize, n);
+    const batch = batchSizeFor(data.n, options);
     this.#reserve(batch);
     const adjust = this.#adjustment(options);
     const optimizer =
       options.optimizer === 'adam'
         ? new Adam(options.learningRate, this.#moment1, this.#moment2)
         : new Sgd(options.learningRate);
-    let steps = 0;
-    let lastEpochLoss = 0;
-    for (let epoch = 0; epoch < options.localEpochs; epoch++) {
-      const order = permutation(n, rng);
-      let lossSum = 0;
-      let batches = 0;
-      for (let start = 0; start < n; start += batch) {
-        const b = Math.min(batch, n - start);
-        this.#gather(data, order, start, b);
-        lossSum += this.#gradient(b);
-        if (adjust !== null) adjustGradient(this.#grad, this.#params, adjust);
-        optimizer.step(this.#params, this.#grad);
-        batches++;
-        steps++;
-      }
-      lastEpochLoss = lossSum / batches;
-    }
-    return { loss: lastEpochLoss, steps };
+    return runEpochs(data.n, batch, options.localEpochs, rng, (order, start, b) => {
+      this.#gather(data, order, start, b);
+      const loss = this.#gradient(b);
+      if (adjust !== null) adjustGradient(this.#grad, this.#params, adjust);
+      optimizer.step(this.#params, this.#grad);
+      return loss;
+    });
   }
 
   predict(data: Examples): Float32Array {

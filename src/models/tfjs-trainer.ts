@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Sequential } from '@tensorflow/tfjs-layers';
 import type { ParamSpec } from '../common/params.ts';
-import { permutation, type Rng } from '../common/rng.ts';
+import type { Rng } from '../common/rng.ts';
 import type { ModelConfig } from '../scenario/schema.ts';
 import { modelPlan, parameterSpec } from './architecture.ts';
 import { buildModel } from './build.ts';
-import { activeTerms, checkExamples } from './train-options.ts';
+import { activeTerms, batchSizeFor, checkExamples, runEpochs } from './trainer-contract.ts';
 import type { Examples, LocalTrainer, TrainOptions, TrainResult } from './types.ts';
 
 /** Elements of activations per predict chunk: bounds memory on large cohorts and images. */
@@ -92,13 +92,8 @@ class TfjsTrainer implements LocalTrainer {
   train(data: Examples, options: TrainOptions, rng: Rng): TrainResult {
     this.#live();
     this.#check(data);
-    const { n } = data;
-    if (n === 0) throw new Error('cannot train on 0 examples');
-    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
-      throw new Error(`batchSize must be a positive integer, got ${options.batchSize}`);
-    }
     const row = this.#rowSize;
-    const batch = Math.min(options.batchSize, n);
+    const batch = batchSizeFor(data.n, options);
     if (this.#xBuf.length < batch * row) this.#xBuf = new Float32Array(batch * row);
     if (this.#yBuf.length < batch) this.#yBuf = new Float32Array(batch);
     const xBuf = this.#xBuf;
@@ -106,42 +101,31 @@ class TfjsTrainer implements LocalTrainer {
     const adjust = this.#adjustment(options);
     const optimizer =
       options.optimizer === 'adam' ? tf.train.adam(options.learningRate) : tf.train.sgd(options.learningRate);
-    let steps = 0;
-    let lastEpochLoss = 0;
     try {
-      for (let epoch = 0; epoch < options.localEpochs; epoch++) {
-        const order = permutation(n, rng);
-        let lossSum = 0;
-        let batches = 0;
-        for (let start = 0; start < n; start += batch) {
-          const b = Math.min(batch, n - start);
-          for (let k = 0; k < b; k++) {
-            const r = order[start + k]!;
-            xBuf.set(data.x.subarray(r * row, r * row + row), k * row);
-            yBuf[k] = data.y[r]!;
-          }
-          // The cpu backend may keep these views as the tensors' storage; both are disposed before reuse.
-          const xs = tf.tensor(xBuf.subarray(0, b * row), [b, ...this.#batchShape], 'float32');
-          const ys = tf.tensor2d(yBuf.subarray(0, b), [b, 1], 'float32');
-          const cost =
-            adjust === null
-              ? optimizer.minimize(() => this.#loss(xs, ys), true, this.#vars)
-              : this.#adjustedStep(optimizer, adjust, xs, ys);
-          xs.dispose();
-          ys.dispose();
-          if (cost === null) throw new Error('optimizer returned no loss');
-          lossSum += cost.dataSync()[0]!;
-          cost.dispose();
-          batches++;
-          steps++;
+      return runEpochs(data.n, batch, options.localEpochs, rng, (order, start, b) => {
+        for (let k = 0; k < b; k++) {
+          const r = order[start + k]!;
+          xBuf.set(data.x.subarray(r * row, r * row + row), k * row);
+          yBuf[k] = data.y[r]!;
         }
-        lastEpochLoss = lossSum / batches;
-      }
+        // The cpu backend may keep these views as the tensors' storage; both are disposed before reuse.
+        const xs = tf.tensor(xBuf.subarray(0, b * row), [b, ...this.#batchShape], 'float32');
+        const ys = tf.tensor2d(yBuf.subarray(0, b), [b, 1], 'float32');
+        const cost =
+          adjust === null
+            ? optimizer.minimize(() => this.#loss(xs, ys), true, this.#vars)
+            : this.#adjustedStep(optimizer, adjust, xs, ys);
+        xs.dispose();
+        ys.dispose();
+        if (cost === null) throw new Error('optimizer returned no loss');
+        const loss = cost.dataSync()[0]!;
+        cost.dispose();
+        return loss;
+      });
     } finally {
       optimizer.dispose();
       if (adjust !== null) disposeAdjustment(adjust);
     }
-    return { loss: lastEpochLoss, steps };
   }
 
   predict(data: Examples): Float32Array {

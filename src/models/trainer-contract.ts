@@ -1,4 +1,5 @@
-import type { Examples, TrainOptions } from './types.ts';
+import { permutation, type Rng } from '../common/rng.ts';
+import type { Examples, TrainOptions, TrainResult } from './types.ts';
 
 /** The client-side terms of one training call that actually apply: FedProx with μ > 0, SCAFFOLD's correction. */
 export interface ActiveTerms {
@@ -58,4 +59,42 @@ export function checkExamples(data: Examples, inputShape: readonly number[]): vo
         `got ${data.x.length} and ${data.y.length}`,
     );
   }
+}
+
+/** The minibatch size of a training call on `n` examples: `batchSize`, at most `n`; throws on nonsense. */
+export function batchSizeFor(n: number, options: TrainOptions): number {
+  if (n === 0) throw new Error('cannot train on 0 examples');
+  if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
+    throw new Error(`batchSize must be a positive integer, got ${options.batchSize}`);
+  }
+  return Math.min(options.batchSize, n);
+}
+
+/**
+ * The schedule every trainer follows, so that the same rng gives the same minibatches on every backend: per
+ * epoch one permutation of the n examples from `rng`, cut into minibatches of `batch` (the last may be
+ * smaller), each handed to `step`, which takes one optimizer step and returns the minibatch's data loss.
+ * Returns the mean loss of the last epoch's minibatches and the number of steps.
+ */
+export function runEpochs(
+  n: number,
+  batch: number,
+  epochs: number,
+  rng: Rng,
+  step: (order: Uint32Array, start: number, size: number) => number,
+): TrainResult {
+  let steps = 0;
+  let lastEpochLoss = 0;
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    const order = permutation(n, rng);
+    let lossSum = 0;
+    let batches = 0;
+    for (let start = 0; start < n; start += batch) {
+      lossSum += step(order, start, Math.min(batch, n - start));
+      batches++;
+      steps++;
+    }
+    lastEpochLoss = lossSum / batches;
+  }
+  return { loss: lastEpochLoss, steps };
 }
