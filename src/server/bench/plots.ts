@@ -6,6 +6,7 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import { finite, groupArms } from './arms.ts';
 import { meanCi } from './stats.ts';
 import type { BenchRun } from './types.ts';
+import { GLOBAL_METRICS } from '../global-roc.ts';
 
 const FONT = 'DejaVu Sans';
 const LABELS: Readonly<Record<string, string>> = {
@@ -17,7 +18,7 @@ const LABELS: Readonly<Record<string, string>> = {
   loss: 'Loss',
 };
 /** Metrics that live in [0, 1]: their axis stops at the bounds and bands are clipped there. */
-const UNIT_INTERVAL = new Set(['accuracy', 'auroc', 'auprc', 'global_auroc', 'global_auprc']);
+const UNIT_INTERVAL = new Set<string>(['accuracy', 'auroc', 'auprc', ...GLOBAL_METRICS]);
 const STEP = 0.05;
 /** Vega's tableau10 scheme, spelled out so that bands can take their line's colour without a second legend. */
 const PALETTE = [

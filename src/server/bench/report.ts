@@ -1,5 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { RESERVED_METRIC_PREFIX } from '../../protocol/messages.ts';
+import { GLOBAL_METRICS } from '../global-roc.ts';
 import { compareIds } from '../sampling.ts';
 import { BenchInputError, finite, groupArms, type Arm } from './arms.ts';
 import { lowerIsBetter, meanCi, pairedDifference, roundsToTarget, type MeanCi } from './stats.ts';
@@ -9,16 +11,10 @@ import type { BenchKind, BenchRun } from './types.ts';
 export { BenchInputError } from './arms.ts';
 
 /** The metrics a bench table shows unless told otherwise. */
-export const DEFAULT_BENCH_METRICS: readonly string[] = [
-  'accuracy',
-  'auroc',
-  'auprc',
-  'global_auroc',
-  'global_auprc',
-];
+export const DEFAULT_BENCH_METRICS: readonly string[] = ['accuracy', 'auroc', 'auprc', ...GLOBAL_METRICS];
 
 /** Whether hospitals report the metric themselves; `global_…` metrics exist only for the whole federation. */
-export const reportedByHospitals = (metric: string): boolean => !metric.startsWith('global_');
+export const reportedByHospitals = (metric: string): boolean => !metric.startsWith(RESERVED_METRIC_PREFIX);
 
 /** A goal on the aggregated learning curve: `metric` ≥ `value`. */
 export interface BenchTarget {
@@ -324,12 +320,13 @@ function comparisonSection(table: BenchTable): string[] {
 
 function overviewLines(table: BenchTable): string[] {
   const { metrics, rows, target } = table;
+  const local = metrics.filter(reportedByHospitals);
   const overall = mdTable(
     [
       'arm',
       'seeds',
       ...metrics,
-      ...metrics.filter(reportedByHospitals).map((m) => `worst hospital ${m}`),
+      ...local.map((m) => `worst hospital ${m}`),
       ...(target ? [targetLabel(target)] : []),
       'bytes across borders',
       'seconds',
@@ -338,7 +335,7 @@ function overviewLines(table: BenchTable): string[] {
       armLabel(r),
       String(r.seeds),
       ...metrics.map((m) => formatCi(r.overall[m], r.seeds, 3)),
-      ...metrics.filter(reportedByHospitals).map((m) => formatCi(r.worstHospital[m], r.seeds, 3)),
+      ...local.map((m) => formatCi(r.worstHospital[m], r.seeds, 3)),
       ...(target ? [formatTarget(r)] : []),
       formatBytes(r.bytes.crossBorder),
       r.seconds.toFixed(1),
@@ -377,14 +374,11 @@ export function benchOverview(table: BenchTable): string {
 
 function markdown(table: BenchTable): string {
   const { metrics, rows, target, comparison } = table;
+  const local = metrics.filter(reportedByHospitals);
   const perHospital = mdTable(
-    ['hospital', 'arm', ...metrics.filter(reportedByHospitals)],
+    ['hospital', 'arm', ...local],
     table.hospitals.flatMap((h) =>
-      rows.map((r) => [
-        h,
-        armLabel(r),
-        ...metrics.filter(reportedByHospitals).map((m) => formatCi(r.hospitals[h]?.[m], r.seeds, 3)),
-      ]),
+      rows.map((r) => [h, armLabel(r), ...local.map((m) => formatCi(r.hospitals[h]?.[m], r.seeds, 3))]),
     ),
   );
   const seedCounts = [...new Set(rows.map((r) => r.seeds))].sort((a, b) => a - b).join(', ');
@@ -406,7 +400,7 @@ function markdown(table: BenchTable): string {
       : []),
     `Metrics are the final model's example-weighted means of per-hospital metrics on each hospital's held-out ` +
       `patients: predictions never leave a hospital` +
-      (metrics.some((m) => !reportedByHospitals(m))
+      (local.length < metrics.length
         ? `; global_auroc and global_auprc rank all those patients together from per-hospital counts of their ` +
           `scores per bin and class. `
         : `, so no metric is computed over all patients at once. `) +
@@ -445,6 +439,7 @@ const num = (v: number | undefined): string => (v === undefined ? '' : String(v)
 
 function csv(table: BenchTable): string {
   const header = ['arm', 'kind', 'scope', 'hospital', 'metric', 'mean', 'lower', 'upper', 'n', 'seeds'];
+  const local = table.metrics.filter(reportedByHospitals);
   const lines: string[][] = [];
   for (const r of table.rows) {
     const line = (scope: string, hospital: string, metric: string, ci: MeanCi | undefined, n = ci?.n ?? 0) =>
@@ -461,10 +456,8 @@ function csv(table: BenchTable): string {
         String(r.seeds),
       ]);
     for (const m of table.metrics) line('overall', '', m, r.overall[m]);
-    for (const m of table.metrics.filter(reportedByHospitals))
-      line('worst-hospital', '', m, r.worstHospital[m]);
-    for (const h of table.hospitals)
-      for (const m of table.metrics.filter(reportedByHospitals)) line('hospital', h, m, r.hospitals[h]?.[m]);
+    for (const m of local) line('worst-hospital', '', m, r.worstHospital[m]);
+    for (const h of table.hospitals) for (const m of local) line('hospital', h, m, r.hospitals[h]?.[m]);
     if (table.target && r.target) {
       line(
         'run',
