@@ -177,8 +177,7 @@ class PlanRunner {
     this.#threads = Math.min(flags.workers ?? availableParallelism(), base.hospitals.length);
   }
 
-  /** Runs (or reads back) each planned run into `out/<arm>/seed-<n>` and returns what they produced. */
-  /** `phase` prefixes each progress line (`tuning ` or nothing). */
+  /** Runs (or reads back) each planned run into `out/<arm>/seed-<n>`; `phase` prefixes its progress lines. */
   async run(out: string, plan: readonly PlannedRun[], phase: string): Promise<BenchRun[]> {
     const runs: BenchRun[] = [];
     if (plan.length > 0) mkdirSync(out, { recursive: true });

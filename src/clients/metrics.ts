@@ -304,8 +304,8 @@ export function scoreHistogram(labels: Float32Array, probs: Float32Array, bins: 
   for (let i = 0; i < n; i++) {
     const p = probs[i]!;
     const logit = Math.log(p) - Math.log1p(-p);
-    const at = Math.floor(((logit + r) / (2 * r)) * bins);
-    const bin = Number.isNaN(at) ? 0 : Math.min(bins - 1, Math.max(0, at));
+    // p = 0 and p = 1 give logits of ∓∞, which clamp to the end bins.
+    const bin = Math.min(bins - 1, Math.max(0, Math.floor(((logit + r) / (2 * r)) * bins)));
     (labels[i] === 1 ? positives : negatives)[bin]!++;
   }
   return { positives, negatives };

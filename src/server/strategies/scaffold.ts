@@ -40,7 +40,7 @@ export class Scaffold extends FedAvg {
   readonly #weighting: ScaffoldWeighting;
   #control: Float32Array | undefined;
   /** `examples`: Σ nᵢcᵢ over the hospitals heard from, and each one's nᵢ. */
-  #weighted: { readonly sum: Float64Array; readonly counts: Map<string, number>; total: number } | undefined;
+  #weighted: { readonly sum: Float64Array; readonly counts: Map<string, number> } | undefined;
 
   constructor(options: ScaffoldOptions) {
     super(options);
@@ -77,7 +77,7 @@ export class Scaffold extends FedAvg {
     if (results.length === 0) throw new RangeError(`${this.name}: no replies to aggregate`);
     const n = global.length;
     const uniform = this.#weighting === 'uniform';
-    if (!uniform) this.#weighted ??= { sum: new Float64Array(n), counts: new Map(), total: 0 };
+    if (!uniform) this.#weighted ??= { sum: new Float64Array(n), counts: new Map() };
     const update = new Float64Array(n);
     const controlSum = new Float64Array(n);
     let total = 0;
@@ -109,10 +109,12 @@ export class Scaffold extends FedAvg {
   /** Σ nᵢcᵢ / Σ nᵢ over the hospitals heard from, after adding this round's Σ nᵢΔcᵢ. */
   #weightedControl(weightedDeltaSum: Float64Array): Float32Array {
     const w = this.#weighted!;
+    let total = 0;
+    for (const count of w.counts.values()) total += count;
     const next = new Float32Array(weightedDeltaSum.length);
     for (let i = 0; i < next.length; i++) {
       w.sum[i]! += weightedDeltaSum[i]!;
-      next[i] = w.sum[i]! / w.total;
+      next[i] = w.sum[i]! / total;
     }
     return next;
   }
@@ -121,15 +123,13 @@ export class Scaffold extends FedAvg {
   #countOf(hospital: string, numExamples: number): number {
     const w = this.#weighted!;
     const known = w.counts.get(hospital);
-    if (known === undefined) {
-      w.counts.set(hospital, numExamples);
-      w.total += numExamples;
-    } else if (known !== numExamples) {
+    if (known !== undefined && known !== numExamples) {
       throw new RangeError(
         `${this.name}: hospital ${hospital} trained on ${numExamples} examples after ${known}; ` +
           "weighting 'examples' needs a fixed count per hospital",
       );
     }
+    w.counts.set(hospital, numExamples);
     return numExamples;
   }
 
