@@ -78,38 +78,6 @@ describe('fedmed bench', () => {
     expect(readFileSync(join(dir, 'out/bench.csv'), 'utf8')).toBe(csv);
   });
 
-  it('rejects an unknown strategy or parameter before running anything', () => {
-    const { dir, file } = tinyScenario('fedmed-bench-bad-');
-    const r = fedmed([
-      'bench',
-      file,
-      '--strategies',
-      'fedavg,fedtrimmedavg:beta=0.6',
-      '--out',
-      join(dir, 'out'),
-    ]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/fedtrimmedavg:beta=0\.6: beta: beta must be in \[0, 0\.5\)/);
-  });
-
-  it('rejects a reference that is not one of the arms before running anything', () => {
-    const { dir, file } = tinyScenario('fedmed-bench-ref-');
-    const out = join(dir, 'out');
-    const r = fedmed([
-      'bench',
-      file,
-      '--strategies',
-      'fedavg,fedprox',
-      '--reference',
-      'scaffold',
-      '--out',
-      out,
-    ]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--reference: "scaffold" is not one of the --strategies arms: fedavg, fedprox/);
-    expect(existsSync(out)).toBe(false);
-  });
-
   it('settles a grid arm on tuning seeds, runs the chosen candidate on the others, and reuses everything', () => {
     const { dir, file } = tinyScenario('fedmed-bench-grid-');
     const out = join(dir, 'out');
@@ -152,20 +120,30 @@ describe('fedmed bench', () => {
   });
 
   it.each([
-    [['--seeds', '1'], /lists several values, so --tune-seeds must name the seeds that choose one/],
-    [['--seeds', '1,2', '--tune-seeds', '2,9'], /--tune-seeds: seed 2 is also in --seeds/],
-  ])('rejects a grid with %j before running anything', (extra, message) => {
-    const { dir, file } = tinyScenario('fedmed-bench-grid-bad-');
+    [
+      'an unknown parameter value',
+      ['--strategies', 'fedavg,fedtrimmedavg:beta=0.6'],
+      /fedtrimmedavg:beta=0\.6: beta: beta must be in \[0, 0\.5\)/,
+    ],
+    [
+      'a reference that is not one of the arms',
+      ['--strategies', 'fedavg,fedprox', '--reference', 'scaffold'],
+      /--reference: "scaffold" is not one of the --strategies arms: fedavg, fedprox/,
+    ],
+    [
+      'a grid without tuning seeds',
+      ['--strategies', 'fedavg,fedprox:proximalMu=0|2', '--seeds', '1'],
+      /lists several values, so --tune-seeds must name the seeds that choose one/,
+    ],
+    [
+      'tuning seeds among the reported ones',
+      ['--strategies', 'fedavg,fedprox:proximalMu=0|2', '--seeds', '1,2', '--tune-seeds', '2,9'],
+      /--tune-seeds: seed 2 is also in --seeds/,
+    ],
+  ])('rejects %s with exit code 2 before running anything', (_what, flags, message) => {
+    const { dir, file } = tinyScenario('fedmed-bench-bad-');
     const out = join(dir, 'out');
-    const r = fedmed([
-      'bench',
-      file,
-      '--strategies',
-      'fedavg,fedprox:proximalMu=0|2',
-      ...extra,
-      '--out',
-      out,
-    ]);
+    const r = fedmed(['bench', file, ...flags, '--out', out]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(existsSync(out)).toBe(false);
