@@ -1,0 +1,99 @@
+import { SecAggHospital } from '../../src/clients/privacy/secagg-hospital.ts';
+import { stream } from '../../src/common/rng.ts';
+import { completeGraph, hararyGraph, type NeighbourGraph } from '../../src/common/secagg/graph.ts';
+import type { SecAggMessage, UnmaskRequest } from '../../src/common/secagg/messages.ts';
+import { SecAggCoordinator, type SecAggResult } from '../../src/server/privacy/secagg-coordinator.ts';
+
+/** The last stage a hospital completes before it drops out of a round. */
+export type DropPoint = 'before-advertising' | 'after-advertising' | 'after-sharing' | 'after-masking';
+
+/** One in-process round: hospitals 1…n, their encoded inputs, who drops where. */
+export interface SecAggRoundPlan {
+  readonly threshold: number;
+  /** SecAgg+'s k; absent: complete graph. */
+  readonly neighbours?: number;
+  /** inputs[u − 1] is hospital u's encoded vector; their count is n. */
+  readonly inputs: readonly Uint32Array[];
+  readonly seed: number;
+  readonly round: number;
+  readonly drops?: ReadonlyMap<number, DropPoint>;
+  readonly testOnlyDisableMasks?: boolean;
+  /** Lets a test rewrite the unmask request one hospital receives (a cheating coordinator). */
+  readonly tamperUnmaskRequest?: (to: number, request: UnmaskRequest) => UnmaskRequest;
+}
+
+/** Every message that crossed, in order. */
+export interface Exchanged {
+  readonly from: number | 'coordinator';
+  readonly to: number | 'coordinator';
+  readonly message: SecAggMessage;
+}
+
+/** A finished round with both sides' state machines and every message. */
+export interface SecAggRoundRun {
+  readonly result: SecAggResult;
+  readonly coordinator: SecAggCoordinator;
+  readonly hospitals: ReadonlyMap<number, SecAggHospital>;
+  readonly graph: NeighbourGraph;
+  readonly exchanged: readonly Exchanged[];
+}
+
+/** The round's public graph: complete, or SecAgg+'s from the round's public stream. */
+export function roundGraph(participants: number, seed: number, round: number, k?: number): NeighbourGraph {
+  return k === undefined
+    ? completeGraph(participants)
+    : hararyGraph(participants, k, stream(seed, 'secagg-graph', `round-${round}`));
+}
+
+/** Runs one round in this thread, message by message, as the coordinator and worker boundary would. */
+export function runSecAggRound(plan: SecAggRoundPlan): SecAggRoundRun {
+  const n = plan.inputs.length;
+  const vectorLength = plan.inputs[0]!.length;
+  const graph = roundGraph(n, plan.seed, plan.round, plan.neighbours);
+  const session = `seed-${plan.seed}/round-${plan.round}`;
+  const common = { threshold: plan.threshold, graph, vectorLength, session };
+  const off = plan.testOnlyDisableMasks === true ? { testOnlyDisableMasks: true } : {};
+  const coordinator = new SecAggCoordinator({ ...common, ...off });
+  const hospitals = new Map<number, SecAggHospital>();
+  for (let u = 1; u <= n; u++) {
+    const rng = stream(plan.seed, 'secagg', `hospital-${u}`, `round-${plan.round}`);
+    hospitals.set(u, new SecAggHospital({ ...common, ...off, index: u, rng }));
+  }
+  const exchanged: Exchanged[] = [];
+  const up = (u: number, message: SecAggMessage): void => {
+    exchanged.push({ from: u, to: 'coordinator', message });
+    coordinator.accept(u, message);
+  };
+  const down = (u: number, message: SecAggMessage): void => {
+    exchanged.push({ from: 'coordinator', to: u, message });
+  };
+  const stays = (u: number, after: DropPoint): boolean => plan.drops?.get(u) !== after;
+  const active = (u: number): boolean => stays(u, 'before-advertising');
+
+  for (const [u, h] of hospitals) if (active(u)) up(u, h.advertiseKeys());
+  for (const [u, roster] of coordinator.closeAdvertising()) {
+    down(u, roster);
+    if (stays(u, 'after-advertising')) up(u, hospitals.get(u)!.shareKeys(roster));
+  }
+  for (const [u, delivery] of coordinator.closeSharing()) {
+    down(u, delivery);
+    if (stays(u, 'after-sharing')) up(u, hospitals.get(u)!.maskInput(delivery, plan.inputs[u - 1]!));
+  }
+  for (const [u, request] of coordinator.closeMasking()) {
+    const sent = plan.tamperUnmaskRequest?.(u, request) ?? request;
+    down(u, sent);
+    if (stays(u, 'after-masking')) up(u, hospitals.get(u)!.unmask(sent));
+  }
+  const result = coordinator.finish();
+  return { result, coordinator, hospitals, graph, exchanged };
+}
+
+/** The sum modulo 2^32 of some hospitals' inputs (1-based indices). */
+export function plainSum(inputs: readonly Uint32Array[], indices: Iterable<number>): Uint32Array {
+  const sum = new Uint32Array(inputs[0]!.length);
+  for (const u of indices) {
+    const v = inputs[u - 1]!;
+    for (let i = 0; i < sum.length; i++) sum[i] = (sum[i]! + v[i]!) >>> 0;
+  }
+  return sum;
+}
