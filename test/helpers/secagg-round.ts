@@ -1,5 +1,6 @@
 import { SecAggHospital } from '../../src/clients/privacy/secagg-hospital.ts';
 import { stream } from '../../src/common/rng.ts';
+import { SecAggMessageError } from '../../src/common/secagg/errors.ts';
 import { completeGraph, hararyGraph, type NeighbourGraph } from '../../src/common/secagg/graph.ts';
 import type { SecAggMessage, UnmaskRequest } from '../../src/common/secagg/messages.ts';
 import { SecAggCoordinator, type SecAggResult } from '../../src/server/privacy/secagg-coordinator.ts';
@@ -20,6 +21,8 @@ export interface SecAggRoundPlan {
   readonly testOnlyDisableMasks?: boolean;
   /** Lets a test rewrite the unmask request one hospital receives (a cheating coordinator). */
   readonly tamperUnmaskRequest?: (to: number, request: UnmaskRequest) => UnmaskRequest;
+  /** Lets a test replace what a hospital sends (a faulty or hostile hospital). */
+  readonly tamperUpload?: (from: number, message: SecAggMessage) => unknown;
 }
 
 /** Every message that crossed, in order. */
@@ -36,6 +39,8 @@ export interface SecAggRoundRun {
   readonly hospitals: ReadonlyMap<number, SecAggHospital>;
   readonly graph: NeighbourGraph;
   readonly exchanged: readonly Exchanged[];
+  /** Uploads the coordinator rejected (the hospital then counts as dropped). */
+  readonly rejected: readonly { readonly from: number; readonly error: SecAggMessageError }[];
 }
 
 /** The round's public graph: complete, or SecAgg+'s from the round's public stream. */
@@ -60,9 +65,16 @@ export function runSecAggRound(plan: SecAggRoundPlan): SecAggRoundRun {
     hospitals.set(u, new SecAggHospital({ ...common, ...off, index: u, rng }));
   }
   const exchanged: Exchanged[] = [];
+  const rejected: { from: number; error: SecAggMessageError }[] = [];
   const up = (u: number, message: SecAggMessage): void => {
-    exchanged.push({ from: u, to: 'coordinator', message });
-    coordinator.accept(u, message);
+    const sent = plan.tamperUpload?.(u, message) ?? message;
+    exchanged.push({ from: u, to: 'coordinator', message: sent as SecAggMessage });
+    try {
+      coordinator.accept(u, sent);
+    } catch (e) {
+      if (!(e instanceof SecAggMessageError)) throw e;
+      rejected.push({ from: u, error: e });
+    }
   };
   const down = (u: number, message: SecAggMessage): void => {
     exchanged.push({ from: 'coordinator', to: u, message });
@@ -85,7 +97,7 @@ export function runSecAggRound(plan: SecAggRoundPlan): SecAggRoundRun {
     if (stays(u, 'after-masking')) up(u, hospitals.get(u)!.unmask(sent));
   }
   const result = coordinator.finish();
-  return { result, coordinator, hospitals, graph, exchanged };
+  return { result, coordinator, hospitals, graph, exchanged, rejected };
 }
 
 /** The sum modulo 2^32 of some hospitals' inputs (1-based indices). */
