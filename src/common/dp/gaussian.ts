@@ -20,7 +20,8 @@ export function uniform53(rng: Rng): number {
  * values depend only on the stream and the length.
  */
 export function fillGaussian(out: Float64Array, sigma: number, rng: Rng): Float64Array {
-  if (!(sigma >= 0) || !Number.isFinite(sigma)) throw new RangeError(`σ must be finite and ≥ 0, got ${sigma}`);
+  if (!(sigma >= 0) || !Number.isFinite(sigma))
+    throw new RangeError(`σ must be finite and ≥ 0, got ${sigma}`);
   for (let i = 0; i < out.length; i += 2) {
     const r = Math.sqrt(-2 * Math.log(uniform53(rng)));
     const theta = 2 * Math.PI * uniform53(rng);

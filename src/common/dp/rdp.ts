@@ -35,7 +35,13 @@ function logErfc(x: number): number {
   if (x < 25) return Math.log(erfc(x));
   const x2 = x * x;
   return (
-    -Math.log(Math.PI) / 2 - Math.log(x) - x2 - 0.5 / x2 + 0.625 / x2 ** 2 - 37 / 24 / x2 ** 3 + 353 / 64 / x2 ** 4
+    -Math.log(Math.PI) / 2 -
+    Math.log(x) -
+    x2 -
+    0.5 / x2 +
+    0.625 / x2 ** 2 -
+    37 / 24 / x2 ** 3 +
+    353 / 64 / x2 ** 4
   );
 }
 
@@ -93,7 +99,12 @@ function rdpOneStep(q: number, sigma: number, alpha: number): number {
  * The RDP ε(α) at each order after `steps` rounds of the sampled Gaussian mechanism with sampling rate q
  * and noise multiplier z (noise σ = z × sensitivity).
  */
-export function computeRdp(q: number, noiseMultiplier: number, steps: number, orders: readonly number[]): number[] {
+export function computeRdp(
+  q: number,
+  noiseMultiplier: number,
+  steps: number,
+  orders: readonly number[],
+): number[] {
   if (!(q >= 0 && q <= 1)) throw new PrivacySettingError('sampling rate q', 'in [0, 1]', q);
   if (!Number.isFinite(noiseMultiplier) || noiseMultiplier <= 0) {
     throw new PrivacySettingError('noise multiplier z', 'a finite number > 0', noiseMultiplier);
@@ -118,7 +129,11 @@ export interface EpsilonAtOrder {
  * ε is 0 where δ² ≥ 1 − e^(−ε(α)) (the KL bound), orders ≤ 1.01 are skipped as numerically unstable, and
  * the result is never below 0.
  */
-export function rdpToEpsilon(orders: readonly number[], rdp: readonly number[], delta: number): EpsilonAtOrder {
+export function rdpToEpsilon(
+  orders: readonly number[],
+  rdp: readonly number[],
+  delta: number,
+): EpsilonAtOrder {
   if (!(delta > 0 && delta < 1)) throw new PrivacySettingError('δ', 'in (0, 1)', delta);
   if (orders.length !== rdp.length || orders.length === 0) throw new RangeError('one RDP value per order');
   let best: EpsilonAtOrder = { epsilon: Infinity, order: NaN };

@@ -50,9 +50,7 @@ export function validateSecAggSettings(s: SecAggSettings, path = 'privacy.secure
     ) {
       throw new PrivacySettingError(
         `${path}.neighbours`,
-        min > max
-          ? `absent (a complete graph): ${s.participants} hospitals are too few for SecAgg+'s sparse graph`
-          : `an even integer in [${min}, ${max}] for ${s.participants} hospitals`,
+        `an even integer in [${min}, ${max}] for ${s.participants} hospitals`,
         s.neighbours,
       );
     }
