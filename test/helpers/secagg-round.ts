@@ -39,6 +39,8 @@ export interface SecAggRoundRun {
   readonly hospitals: ReadonlyMap<number, SecAggHospital>;
   readonly graph: NeighbourGraph;
   readonly exchanged: readonly Exchanged[];
+  /** Milliseconds spent inside the hospitals' state machines (added up) and the coordinator's. */
+  readonly time: { readonly hospitals: number; readonly coordinator: number };
   /** Uploads the coordinator rejected (the hospital then counts as dropped). */
   readonly rejected: readonly { readonly from: number; readonly error: SecAggMessageError }[];
 }
@@ -64,13 +66,22 @@ export function runSecAggRound(plan: SecAggRoundPlan): SecAggRoundRun {
     const rng = stream(plan.seed, 'secagg', `hospital-${u}`, `round-${plan.round}`);
     hospitals.set(u, new SecAggHospital({ ...common, ...off, index: u, rng }));
   }
+  const time = { hospitals: 0, coordinator: 0 };
+  const timed = <T>(party: 'hospitals' | 'coordinator', fn: () => T): T => {
+    const t0 = performance.now();
+    try {
+      return fn();
+    } finally {
+      time[party] += performance.now() - t0;
+    }
+  };
   const exchanged: Exchanged[] = [];
   const rejected: { from: number; error: SecAggMessageError }[] = [];
   const up = (u: number, message: SecAggMessage): void => {
     const sent = plan.tamperUpload?.(u, message) ?? message;
     exchanged.push({ from: u, to: 'coordinator', message: sent as SecAggMessage });
     try {
-      coordinator.accept(u, sent);
+      timed('coordinator', () => coordinator.accept(u, sent));
     } catch (e) {
       if (!(e instanceof SecAggMessageError)) throw e;
       rejected.push({ from: u, error: e });
@@ -82,22 +93,42 @@ export function runSecAggRound(plan: SecAggRoundPlan): SecAggRoundRun {
   const stays = (u: number, after: DropPoint): boolean => plan.drops?.get(u) !== after;
   const active = (u: number): boolean => stays(u, 'before-advertising');
 
-  for (const [u, h] of hospitals) if (active(u)) up(u, h.advertiseKeys());
-  for (const [u, roster] of coordinator.closeAdvertising()) {
+  const hospital = (u: number): SecAggHospital => hospitals.get(u)!;
+
+  for (const [u, h] of hospitals)
+    if (active(u))
+      up(
+        u,
+        timed('hospitals', () => h.advertiseKeys()),
+      );
+  for (const [u, roster] of timed('coordinator', () => coordinator.closeAdvertising())) {
     down(u, roster);
-    if (stays(u, 'after-advertising')) up(u, hospitals.get(u)!.shareKeys(roster));
+    if (stays(u, 'after-advertising'))
+      up(
+        u,
+        timed('hospitals', () => hospital(u).shareKeys(roster)),
+      );
   }
-  for (const [u, delivery] of coordinator.closeSharing()) {
+  for (const [u, delivery] of timed('coordinator', () => coordinator.closeSharing())) {
     down(u, delivery);
-    if (stays(u, 'after-sharing')) up(u, hospitals.get(u)!.maskInput(delivery, plan.inputs[u - 1]!));
+    if (stays(u, 'after-sharing')) {
+      up(
+        u,
+        timed('hospitals', () => hospital(u).maskInput(delivery, plan.inputs[u - 1]!)),
+      );
+    }
   }
-  for (const [u, request] of coordinator.closeMasking()) {
+  for (const [u, request] of timed('coordinator', () => coordinator.closeMasking())) {
     const sent = plan.tamperUnmaskRequest?.(u, request) ?? request;
     down(u, sent);
-    if (stays(u, 'after-masking')) up(u, hospitals.get(u)!.unmask(sent));
+    if (stays(u, 'after-masking'))
+      up(
+        u,
+        timed('hospitals', () => hospital(u).unmask(sent)),
+      );
   }
-  const result = coordinator.finish();
-  return { result, coordinator, hospitals, graph, exchanged, rejected };
+  const result = timed('coordinator', () => coordinator.finish());
+  return { result, coordinator, hospitals, graph, exchanged, rejected, time };
 }
 
 /** The sum modulo 2^32 of some hospitals' inputs (1-based indices). */
