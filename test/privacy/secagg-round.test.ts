@@ -249,3 +249,30 @@ describe('the coordinator', () => {
     expect(run.result.sum).toEqual(plainSum(x, [1, 3, 4, 5, 6]));
   });
 });
+
+describe('the coordinator, at advertising', () => {
+  it('rejects a low-order public key and a key another hospital advertised, so no honest hospital has to refuse', () => {
+    const x = inputs(7);
+    let first: Uint8Array | undefined;
+    const run = runSecAggRound({
+      threshold: 4,
+      inputs: x,
+      seed: 9,
+      round: 1,
+      tamperUpload: (from, m) => {
+        if (m.kind !== 'secagg/advertise-keys') return m;
+        first ??= m.cipherPublicKey;
+        if (from === 2) return { ...m, maskPublicKey: new Uint8Array(32) };
+        if (from === 4) return { ...m, cipherPublicKey: first.slice() };
+        if (from === 5) return { ...m, maskPublicKey: m.cipherPublicKey.slice() };
+        return m;
+      },
+    });
+    expect(run.rejected.map((r) => [r.from, r.error.field, r.error.expected])).toEqual([
+      [2, 'maskPublicKey', 'a usable X25519 public key (not a low-order point)'],
+      [4, 'cipherPublicKey', 'a key no hospital has advertised'],
+      [5, 'maskPublicKey', 'a different key from cipherPublicKey'],
+    ]);
+    expect(run.result.sum).toEqual(plainSum(x, [1, 3, 6, 7]));
+  });
+});

@@ -81,7 +81,7 @@ export class SecAggHospital {
     this.#group = groupOf(config.graph, config.index);
     const m = this.#group.length;
     if (!Number.isInteger(config.threshold) || config.threshold <= m / 2 || config.threshold > m) {
-      this.#refuse('too-few-peers', `threshold ${config.threshold} is not in (${m}/2, ${m}] for its group`);
+      this.#refuse('weak-threshold', `threshold ${config.threshold} is not in (${m}/2, ${m}] for its group`);
     }
   }
 

@@ -24,6 +24,7 @@ export class SecAggMessageError extends Error {
 /** Why an honest hospital stops taking part rather than do what it was asked. */
 export type RefusalReason =
   | 'reveal-both'
+  | 'weak-threshold'
   | 'already-unmasked'
   | 'listed-as-dropout'
   | 'too-few-survivors'

@@ -53,6 +53,22 @@ export function agree(privateKey: KeyObject, peerPublicKey: Uint8Array): Uint8Ar
   }
 }
 
+const PROBE = keyPairFromBytes(new Uint8Array(KEY_BYTES).fill(7));
+
+/**
+ * Whether a raw public key can be used for key agreement. Node clamps every private key to a multiple of
+ * the curve's cofactor, so a low-order point gives the all-zero secret (which node refuses) with any
+ * private key: probing with one fixed, public key finds every such point.
+ */
+export function isUsablePublicKey(publicKey: Uint8Array): boolean {
+  try {
+    agree(PROBE.privateKey, publicKey);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** What a derived key is for: the label keeps keys for different uses apart even from one shared secret. */
 export type KeyPurpose = 'pair-mask' | 'share-encryption';
 

@@ -5,7 +5,7 @@ import {
   type SecAggStage,
 } from '../../common/secagg/errors.ts';
 import type { NeighbourGraph } from '../../common/secagg/graph.ts';
-import { agree, KEY_BYTES, keyPairFromBytes } from '../../common/secagg/key-agreement.ts';
+import { agree, isUsablePublicKey, KEY_BYTES, keyPairFromBytes } from '../../common/secagg/key-agreement.ts';
 import { addInto, applyMask } from '../../common/secagg/mask.ts';
 import {
   CIPHERTEXT_BYTES,
@@ -80,6 +80,7 @@ export class SecAggCoordinator {
   #stage: Stage = 'advertise-keys';
   readonly #received: { from: number; message: SecAggMessage }[] = [];
   readonly #keys = new Map<number, AdvertiseKeys>();
+  readonly #advertisedKeys = new Set<string>();
   readonly #rosters = new Map<number, KeyRoster>();
   readonly #shares = new Map<number, EncryptedShares>();
   readonly #deliveries = new Map<number, ShareDelivery>();
@@ -125,6 +126,17 @@ export class SecAggCoordinator {
     switch (message.kind) {
       case 'secagg/advertise-keys':
         if (this.#keys.has(from)) reject('sender', 'a hospital that has not advertised yet');
+        for (const field of ['cipherPublicKey', 'maskPublicKey'] as const) {
+          if (!isUsablePublicKey(message[field])) {
+            reject(field, 'a usable X25519 public key (not a low-order point)');
+          }
+          if (this.#advertisedKeys.has(hex(message[field])))
+            reject(field, 'a key no hospital has advertised');
+        }
+        if (hex(message.cipherPublicKey) === hex(message.maskPublicKey)) {
+          reject('maskPublicKey', 'a different key from cipherPublicKey');
+        }
+        this.#advertisedKeys.add(hex(message.cipherPublicKey)).add(hex(message.maskPublicKey));
         this.#keys.set(from, message);
         break;
       case 'secagg/encrypted-shares': {
@@ -344,6 +356,10 @@ function sameIndices(a: Uint32Array, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex');
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
