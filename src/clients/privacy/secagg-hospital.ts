@@ -50,7 +50,8 @@ export interface SecAggHospitalConfig {
 type Stage = 'new' | 'advertised' | 'shared' | 'masked' | 'unmasked';
 
 interface Peer {
-  readonly cipherPublicKey: Uint8Array;
+  /** The X25519 secret agreed with the peer's share-encryption key. */
+  readonly cipherSecret: Uint8Array;
   readonly maskSeed: Uint8Array;
 }
 
@@ -133,10 +134,9 @@ export class SecAggHospital {
         return;
       }
       const i = peers.indexOf(v);
-      const cipherPublicKey = keyAt(roster.cipherPublicKeys, i);
-      const cipherSecret = this.#agree(this.#cipher!, cipherPublicKey, v);
+      const cipherSecret = this.#agree(this.#cipher!, keyAt(roster.cipherPublicKeys, i), v);
       const maskSecret = this.#agree(this.#mask!, keyAt(roster.maskPublicKeys, i), v);
-      this.#peers.set(v, { cipherPublicKey, maskSeed: pairMaskSeed(maskSecret, this.#c.session, u, v) });
+      this.#peers.set(v, { cipherSecret, maskSeed: pairMaskSeed(maskSecret, this.#c.session, u, v) });
       const plaintext = new Uint8Array(SHARE_PLAINTEXT_BYTES);
       const view = new DataView(plaintext.buffer);
       view.setUint32(0, u);
@@ -170,14 +170,10 @@ export class SecAggHospital {
     const session = new TextEncoder().encode(this.#c.session);
     delivery.senders.forEach((v, i) => {
       const peer = this.#peers.get(v);
-      if (peer === undefined)
+      if (peer === undefined) {
         this.#refuse('not-a-neighbour', `shares arrived from hospital ${v}, not on its roster`, v);
-      const key = shareEncryptionKey(
-        this.#agree(this.#cipher!, peer.cipherPublicKey, v),
-        this.#c.session,
-        v,
-        u,
-      );
+      }
+      const key = shareEncryptionKey(peer.cipherSecret, this.#c.session, v, u);
       const sealed = delivery.ciphertexts.subarray(i * CIPHERTEXT_BYTES, (i + 1) * CIPHERTEXT_BYTES);
       const plaintext = open(key, messageNonce(v, u, 0), sealed, session);
       const view = plaintext && new DataView(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength);

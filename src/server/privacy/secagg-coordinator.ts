@@ -104,7 +104,8 @@ export class SecAggCoordinator {
   /**
    * Accepts hospital `from`'s message for the current stage. A message of the wrong kind or shape, from a
    * hospital not asked for one, or a second one, throws {@link SecAggMessageError} and is not kept: the
-   * caller treats that hospital as dropped.
+   * caller treats that hospital as dropped. Feed each stage's messages in ascending hospital order: the
+   * outcome then depends on nothing else (of two hospitals advertising one key, the later is rejected).
    */
   accept(from: number, value: unknown): void {
     const stage = this.#stage;
