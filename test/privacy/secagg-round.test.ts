@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { stream } from '../../src/common/rng.ts';
 import { SecAggRefusal, SecAggRoundFailure, type RefusalReason } from '../../src/common/secagg/errors.ts';
 import { SECAGG_MESSAGES, type UnmaskRequest } from '../../src/common/secagg/messages.ts';
-import { plainSum, runSecAggRound, type DropPoint, type SecAggRoundPlan } from '../helpers/secagg-round.ts';
+import {
+  plainSum,
+  roundGraph,
+  runSecAggRound,
+  type DropPoint,
+  type SecAggRoundPlan,
+} from '../helpers/secagg-round.ts';
 
 const LENGTH = 64;
 
@@ -118,7 +124,7 @@ describe('a secure-aggregation round, in process', () => {
     ];
     for (const [point, stage] of expected) {
       const e = failure({ threshold: 4, inputs: x, seed: 3, round: 1, drops: four(point) });
-      expect([e.stage, e.needed, e.got]).toEqual([stage, 4, 3]);
+      expect([e.stage, e.reason, e.needed, e.got]).toEqual([stage, 'too-few-hospitals', 4, 3]);
     }
   });
 
@@ -142,6 +148,47 @@ describe('a secure-aggregation round, in process', () => {
       expect(s.message.kind === 'secagg/encrypted-shares' && s.message.recipients.length).toBe(4);
     const graph2 = runSecAggRound({ threshold: 3, neighbours: 4, inputs: x, seed: 4, round: 2 }).graph;
     expect(graph2.neighbours).not.toEqual(run.graph.neighbours);
+  });
+});
+
+describe('a round whose secrets cannot be rebuilt', () => {
+  it('SecAgg+: fails naming the hospital whose self-mask seed has fewer than t shares left', () => {
+    const graph = roundGraph(10, 10, 1, 4);
+    const [a, b] = Array.from(graph.neighbours[0]!);
+    const e = failure({
+      threshold: 3,
+      neighbours: 4,
+      inputs: inputs(10),
+      seed: 10,
+      round: 1,
+      drops: drops([
+        [1, 'after-masking'],
+        [a!, 'after-masking'],
+        [b!, 'after-masking'],
+      ]),
+    });
+    expect([e.stage, e.reason, e.hospital, e.needed, e.got]).toEqual([
+      'unmask-shares',
+      'too-few-shares',
+      1,
+      3,
+      2,
+    ]);
+  });
+
+  it('fails naming the dropout whose key shares do not rebuild the key it advertised', () => {
+    const e = failure({
+      threshold: 4,
+      inputs: inputs(6),
+      seed: 11,
+      round: 1,
+      drops: drops([[3, 'after-sharing']]),
+      tamperUpload: (from, m) =>
+        from === 1 && m.kind === 'secagg/unmask-shares'
+          ? { ...m, keyShares: new Uint8Array(m.keyShares.length) }
+          : m,
+    });
+    expect([e.stage, e.reason, e.hospital]).toEqual(['unmask-shares', 'inconsistent-shares', 3]);
   });
 });
 

@@ -48,14 +48,19 @@ export class SecAggRefusal extends Error {
   }
 }
 
-/** A round that cannot produce the sum: too few hospitals left at a stage, or shares that do not fit. */
+/** Why a round failed: too few hospitals left at a stage, too few shares of one secret, or shares that do not fit. */
+export type RoundFailureReason = 'too-few-hospitals' | 'too-few-shares' | 'inconsistent-shares';
+
+/** A round that cannot produce the sum; `hospital` names the one whose secret could not be rebuilt. */
 export class SecAggRoundFailure extends Error {
   override readonly name = 'SecAggRoundFailure';
   constructor(
     readonly stage: SecAggStage,
+    readonly reason: RoundFailureReason,
     readonly needed: number,
     readonly got: number,
     detail: string,
+    readonly hospital?: number,
   ) {
     super(`secure aggregation failed at ${stage}: ${detail}`);
   }

@@ -2,6 +2,7 @@ import {
   SecAggMessageError,
   SecAggRoundFailure,
   SecAggSequenceError,
+  type RoundFailureReason,
   type SecAggStage,
 } from '../../common/secagg/errors.ts';
 import type { NeighbourGraph } from '../../common/secagg/graph.ts';
@@ -255,12 +256,8 @@ export class SecAggCoordinator {
         const privateBytes = this.#rebuild(v, 'keyOwners', 'keyShares');
         const pair = keyPairFromBytes(privateBytes);
         if (!equalBytes(pair.publicKey, this.#keys.get(v)!.maskPublicKey)) {
-          this.#fail(
-            'unmask-shares',
-            0,
-            0,
-            `the shares of hospital ${v}'s mask key rebuild a key it did not advertise`,
-          );
+          const detail = `the shares of hospital ${v}'s mask key rebuild a key it did not advertise`;
+          this.#fail('inconsistent-shares', this.#c.threshold, this.#c.threshold, detail, v);
         }
         this.#maskPrivateKeys.set(v, privateBytes);
         if (this.#c.testOnlyDisableMasks === true) continue;
@@ -320,18 +317,20 @@ export class SecAggCoordinator {
     const what = owners === 'selfMaskOwners' ? 'self-mask seed' : 'mask key';
     const t = this.#c.threshold;
     if (found.length < t) {
-      this.#fail(
-        'unmask-shares',
-        t,
-        found.length,
-        `${found.length} shares of hospital ${owner}'s ${what} arrived, ${t} needed`,
-      );
+      const detail = `${found.length} shares of hospital ${owner}'s ${what} arrived, ${t} needed`;
+      this.#fail('too-few-shares', t, found.length, detail, owner);
     }
     try {
       return reconstructSecret(found, t, SECRET_BYTES);
     } catch (e) {
       if (e instanceof ShamirError)
-        this.#fail('unmask-shares', t, found.length, `the shares of hospital ${owner}'s ${what} do not fit`);
+        this.#fail(
+          'inconsistent-shares',
+          t,
+          found.length,
+          `the shares of hospital ${owner}'s ${what} do not fit`,
+          owner,
+        );
       throw e;
     }
   }
@@ -339,13 +338,21 @@ export class SecAggCoordinator {
   #close(stage: SecAggStage, next: Stage, got: number): void {
     if (this.#stage !== stage) throw new SecAggSequenceError(`cannot end ${stage} while at ${this.#stage}`);
     const t = this.#c.threshold;
-    if (got < t) this.#fail(stage, t, got, `${got} hospitals answered, ${t} needed`);
+    if (got < t)
+      this.#fail('too-few-hospitals', t, got, `${got} hospitals answered, ${t} needed`, undefined, stage);
     this.#stage = next;
   }
 
-  #fail(stage: SecAggStage, needed: number, got: number, detail: string): never {
+  #fail(
+    reason: RoundFailureReason,
+    needed: number,
+    got: number,
+    detail: string,
+    hospital?: number,
+    stage: SecAggStage = 'unmask-shares',
+  ): never {
     this.#stage = 'failed';
-    throw new SecAggRoundFailure(stage, needed, got, detail);
+    throw new SecAggRoundFailure(stage, reason, needed, got, detail, hospital);
   }
 }
 
