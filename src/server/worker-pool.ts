@@ -36,8 +36,8 @@ export interface PoolOptions {
   readonly timeoutMs: number;
   /** Real-time guard on a thread's start-up; default {@link STARTUP_TIMEOUT_MS}. */
   readonly startupTimeoutMs?: number;
-  /** Module the threads run instead of fedmed's own worker (tests of misbehaving workers). */
-  readonly entry?: string;
+  /** Module the threads run instead of fedmed's own worker (tests of misbehaving workers), and its data. */
+  readonly entry?: { readonly url: string; readonly data: unknown };
 }
 
 interface Slot {
@@ -88,7 +88,7 @@ export class WorkerPool {
 
   #spawn(index: number): Slot {
     const worker = new Worker(BOOT, {
-      workerData: { entry: this.#options.entry ?? ENTRY },
+      workerData: { entry: this.#options.entry?.url ?? ENTRY, data: this.#options.entry?.data },
       resourceLimits: WORKER_RESOURCE_LIMITS,
     });
     const death = new Promise<never>((_, reject) => {

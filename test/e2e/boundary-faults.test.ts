@@ -37,7 +37,9 @@ describe('malformed replies from real workers are rejected at the boundary', () 
     expect(reasons[2]!['cn-b']).toMatch(
       /^hospital cn-b: vectors must be only parameters \(got an undeclared vector\)/,
     );
-    expect(reasons[3]!['kr-b']).toMatch(/^hospital kr-b: numExamples must be \d+ \(got a number out of range\)/);
+    expect(reasons[3]!['kr-b']).toMatch(
+      /^hospital kr-b: numExamples must be \d+ \(got a number out of range\)/,
+    );
     expect(reasons[3]!['cn-b']).toBe('hospital cn-b: failed on purpose (a test fault)');
     for (const r of rounds) {
       expect(r.fit.admitted).toEqual(['cn-a', 'kr-a']);
