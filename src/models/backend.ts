@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendChoice, ModelConfig } from '../scenario/schema.ts';
-import { JS_BACKEND_CNN_ERROR } from './fused-trainer.ts';
 import { registerWasmConv2DBackpropFilter } from './wasm-conv2d-grad.ts';
 
 /** A backend fedmed can train on: a tfjs backend, or 'js' (fedmed's own fused loops, dense models only). */
@@ -36,10 +35,7 @@ export async function selectBackend(requested: BackendChoice, model: ModelConfig
 
 /** Makes `name` the thread's backend and returns it; 'js' needs no tfjs backend but cannot train a cnn. */
 async function activate(name: BackendName, model: ModelConfig): Promise<BackendName> {
-  if (name === 'js') {
-    if (model.kind === 'cnn') throw new Error(JS_BACKEND_CNN_ERROR);
-    return 'js';
-  }
+  if (name === 'js') return 'js';
   if (name === 'tensorflow') await loadTfjsNode();
   if (name === 'wasm') {
     try {

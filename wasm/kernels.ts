@@ -1,0 +1,271 @@
+// fedmed's training kernels in AssemblyScript, compiled to WebAssembly SIMD128 by `npm run build:wasm`
+// (wasm/build.mjs) into src/models/kernels.wasm. Every pointer is a byte offset into the imported memory,
+// every stride and size counts float32 elements. Products accumulate in float64, one output element per
+// lane, over the depth in ascending order, and are rounded to float32 once: the same bits as the plain
+// JavaScript loops they replace, whatever the blocking.
+
+/** C = A·B: A is m × depth (element (i, p) at a + 4·(i·aRow + p·aCol)), B is depth × n with rows `bRow` apart and unit column stride, C is m × n with rows `cRow` apart. */
+export function gemm(
+  m: i32,
+  n: i32,
+  depth: i32,
+  a: usize,
+  aRow: i32,
+  aCol: i32,
+  b: usize,
+  bRow: i32,
+  c: usize,
+  cRow: i32,
+): void {
+  const aRowB = (<usize>aRow) << 2;
+  const aColB = (<usize>aCol) << 2;
+  const bRowB = (<usize>bRow) << 2;
+  const cRowB = (<usize>cRow) << 2;
+  let i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const a0 = a + <usize>i * aRowB;
+    const c0 = c + <usize>i * cRowB;
+    let j = 0;
+    for (; j + 4 <= n; j += 4)
+      block4x4(depth, a0, aRowB, aColB, b + ((<usize>j) << 2), bRowB, c0 + ((<usize>j) << 2), cRowB);
+    for (; j < n; j++) {
+      for (let r = 0; r < 4; r++) {
+        const ar = a0 + <usize>r * aRowB;
+        store<f32>(
+          c0 + <usize>r * cRowB + ((<usize>j) << 2),
+          <f32>dot(depth, ar, aColB, b + ((<usize>j) << 2), bRowB),
+        );
+      }
+    }
+  }
+  for (; i < m; i++) {
+    const ar = a + <usize>i * aRowB;
+    const cr = c + <usize>i * cRowB;
+    let j = 0;
+    for (; j + 4 <= n; j += 4)
+      block1x4(depth, ar, aColB, b + ((<usize>j) << 2), bRowB, cr + ((<usize>j) << 2));
+    for (; j < n; j++)
+      store<f32>(cr + ((<usize>j) << 2), <f32>dot(depth, ar, aColB, b + ((<usize>j) << 2), bRowB));
+  }
+}
+
+/** Σ_p A[p]·B[p] over one strided row of A and one strided column of B, in float64. */
+function dot(depth: i32, a: usize, aColB: usize, b: usize, bRowB: usize): f64 {
+  let s: f64 = 0;
+  for (let p = 0; p < depth; p++) {
+    s += <f64>load<f32>(a) * <f64>load<f32>(b);
+    a += aColB;
+    b += bRowB;
+  }
+  return s;
+}
+
+/** Four rows × four columns of C, eight float64x2 accumulators. */
+function block4x4(
+  depth: i32,
+  a: usize,
+  aRowB: usize,
+  aColB: usize,
+  b: usize,
+  bRowB: usize,
+  c: usize,
+  cRowB: usize,
+): void {
+  let s00 = f64x2.splat(0);
+  let s01 = f64x2.splat(0);
+  let s10 = f64x2.splat(0);
+  let s11 = f64x2.splat(0);
+  let s20 = f64x2.splat(0);
+  let s21 = f64x2.splat(0);
+  let s30 = f64x2.splat(0);
+  let s31 = f64x2.splat(0);
+  const a1 = aRowB;
+  const a2 = aRowB << 1;
+  const a3 = a1 + a2;
+  for (let p = 0; p < depth; p++) {
+    const w0 = f64x2.promote_low_f32x4(v128.load64_zero(b));
+    const w1 = f64x2.promote_low_f32x4(v128.load64_zero(b, 8));
+    const x0 = f64x2.splat(<f64>load<f32>(a));
+    const x1 = f64x2.splat(<f64>load<f32>(a + a1));
+    const x2 = f64x2.splat(<f64>load<f32>(a + a2));
+    const x3 = f64x2.splat(<f64>load<f32>(a + a3));
+    s00 = f64x2.add(s00, f64x2.mul(x0, w0));
+    s01 = f64x2.add(s01, f64x2.mul(x0, w1));
+    s10 = f64x2.add(s10, f64x2.mul(x1, w0));
+    s11 = f64x2.add(s11, f64x2.mul(x1, w1));
+    s20 = f64x2.add(s20, f64x2.mul(x2, w0));
+    s21 = f64x2.add(s21, f64x2.mul(x2, w1));
+    s30 = f64x2.add(s30, f64x2.mul(x3, w0));
+    s31 = f64x2.add(s31, f64x2.mul(x3, w1));
+    a += aColB;
+    b += bRowB;
+  }
+  store4(c, s00, s01);
+  store4(c + cRowB, s10, s11);
+  store4(c + (cRowB << 1), s20, s21);
+  store4(c + 3 * cRowB, s30, s31);
+}
+
+/** One row × four columns of C. */
+function block1x4(depth: i32, a: usize, aColB: usize, b: usize, bRowB: usize, c: usize): void {
+  let s0 = f64x2.splat(0);
+  let s1 = f64x2.splat(0);
+  for (let p = 0; p < depth; p++) {
+    const x = f64x2.splat(<f64>load<f32>(a));
+    s0 = f64x2.add(s0, f64x2.mul(x, f64x2.promote_low_f32x4(v128.load64_zero(b))));
+    s1 = f64x2.add(s1, f64x2.mul(x, f64x2.promote_low_f32x4(v128.load64_zero(b, 8))));
+    a += aColB;
+    b += bRowB;
+  }
+  store4(c, s0, s1);
+}
+
+/** Rounds two float64x2 to four float32 at c. */
+function store4(c: usize, lo: v128, hi: v128): void {
+  v128.store64_lane(c, f32x4.demote_f64x2_zero(lo), 0);
+  v128.store64_lane(c, f32x4.demote_f64x2_zero(hi), 0, 8);
+}
+
+/** dst (cols × rows) = srcᵀ for src of rows × cols, both row-major. */
+export function transpose(src: usize, rows: i32, cols: i32, dst: usize): void {
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      store<f32>(dst + ((<usize>j * rows + i) << 2), load<f32>(src + ((<usize>i * cols + j) << 2)));
+    }
+  }
+}
+
+/** out[j] = Σ_k m[k, j] over `rows` rows of `cols`, in float64, rounded once. */
+export function columnSums(m: usize, rows: i32, cols: i32, out: usize): void {
+  const rowB = (<usize>cols) << 2;
+  for (let j = 0; j < cols; j++) {
+    let s: f64 = 0;
+    let p = m + ((<usize>j) << 2);
+    for (let k = 0; k < rows; k++) {
+      s += <f64>load<f32>(p);
+      p += rowB;
+    }
+    store<f32>(out + ((<usize>j) << 2), <f32>s);
+  }
+}
+
+/** z[k, j] = max(z[k, j] + bias[j], 0) in float32 (NaN stays NaN) over `rows` rows of `units`. */
+export function biasRelu(z: usize, rows: i32, units: i32, bias: usize): void {
+  for (let k = 0; k < rows; k++) {
+    for (let j = 0; j < units; j++) {
+      const v = load<f32>(z) + load<f32>(bias + ((<usize>j) << 2));
+      store<f32>(z, max<f32>(v, 0));
+      z += 4;
+    }
+  }
+}
+
+/** delta[i] = act[i] > 0 ? delta[i] : 0 over `count` elements: relu's derivative from its output. */
+export function reluGrad(delta: usize, act: usize, count: i32): void {
+  for (let i = 0; i < count; i++) {
+    const at = (<usize>i) << 2;
+    if (!(load<f32>(act + at) > 0)) store<f32>(delta + at, 0);
+  }
+}
+
+/**
+ * The im2col of `images` NHWC images of h × w × ch for a k × k stride-1 convolution whose output keeps the
+ * input's size, padded with zeros (`pad` rows and columns before, k − 1 − pad after): row (n, y, x) of
+ * `cols` holds the k·k·ch inputs around (y, x), ordered (ky, kx, c) as a tfjs conv kernel's rows.
+ */
+export function im2col(x: usize, images: i32, h: i32, w: i32, ch: i32, k: i32, pad: i32, cols: usize): void {
+  const chB = (<usize>ch) << 2;
+  const rowB = <usize>w * chB;
+  const imageB = <usize>h * rowB;
+  let out = cols;
+  for (let n = 0; n < images; n++) {
+    const image = x + <usize>n * imageB;
+    for (let y = 0; y < h; y++) {
+      for (let xx = 0; xx < w; xx++) {
+        for (let ky = 0; ky < k; ky++) {
+          const yy = y + ky - pad;
+          for (let kx = 0; kx < k; kx++) {
+            const xs = xx + kx - pad;
+            if (yy < 0 || yy >= h || xs < 0 || xs >= w) {
+              memory.fill(out, 0, chB);
+            } else {
+              memory.copy(out, image + <usize>yy * rowB + <usize>xs * chB, chB);
+            }
+            out += chB;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The kernel that carries a stride-1 k × k convolution's output gradient back to its input (the input's
+ * im2col with padding k − 1 − pad, times this): for a tfjs kernel of (k, k, cin, f), dst is (k, k, f, cin)
+ * with dst[ky, kx, j, c] = kernel[k − 1 − ky, k − 1 − kx, c, j].
+ */
+export function flipKernel(kernel: usize, k: i32, cin: i32, f: i32, dst: usize): void {
+  const taps = k * k;
+  for (let t = 0; t < taps; t++) {
+    const src = kernel + ((<usize>(taps - 1 - t) * cin * f) << 2);
+    const out = dst + ((<usize>t * f * cin) << 2);
+    for (let c = 0; c < cin; c++) {
+      for (let j = 0; j < f; j++) {
+        store<f32>(out + ((<usize>j * cin + c) << 2), load<f32>(src + ((<usize>c * f + j) << 2)));
+      }
+    }
+  }
+}
+
+/**
+ * 2×2 max-pooling with stride 2 of NHWC images (h × w × ch, odd edges dropped) into `out`, writing into
+ * `at` the element index (within `a`) of each window's maximum, the first in row-major order on ties.
+ */
+export function maxPool(a: usize, images: i32, h: i32, w: i32, ch: i32, out: usize, at: usize): void {
+  const ho = h >> 1;
+  const wo = w >> 1;
+  const row = w * ch;
+  let o: usize = 0;
+  for (let n = 0; n < images; n++) {
+    const base = n * h * row;
+    for (let y = 0; y < ho; y++) {
+      for (let x = 0; x < wo; x++) {
+        const i00 = base + 2 * y * row + 2 * x * ch;
+        for (let c = 0; c < ch; c++) {
+          let best = i00 + c;
+          let v = load<f32>(a + ((<usize>best) << 2));
+          const i01 = best + ch;
+          const i10 = best + row;
+          const i11 = i10 + ch;
+          const v01 = load<f32>(a + ((<usize>i01) << 2));
+          if (v01 > v) {
+            v = v01;
+            best = i01;
+          }
+          const v10 = load<f32>(a + ((<usize>i10) << 2));
+          if (v10 > v) {
+            v = v10;
+            best = i10;
+          }
+          const v11 = load<f32>(a + ((<usize>i11) << 2));
+          if (v11 > v) {
+            v = v11;
+            best = i11;
+          }
+          store<f32>(out + (o << 2), v);
+          store<i32>(at + (o << 2), best);
+          o++;
+        }
+      }
+    }
+  }
+}
+
+/** The gradient of {@link maxPool}: da (`size` elements) is zero but at each window's maximum, which gets dOut. */
+export function maxPoolGrad(dOut: usize, at: usize, count: i32, da: usize, size: i32): void {
+  memory.fill(da, 0, (<usize>size) << 2);
+  for (let o = 0; o < count; o++) {
+    const off = (<usize>o) << 2;
+    store<f32>(da + ((<usize>load<i32>(at + off)) << 2), load<f32>(dOut + off));
+  }
+}
