@@ -135,10 +135,20 @@ export function transpose(src: usize, rows: i32, cols: i32, dst: usize): void {
   }
 }
 
-/** out[j] = Σ_k m[k, j] over `rows` rows of `cols`, in float64, rounded once. */
+/** out[j] = Σ_k m[k, j] over `rows` rows of `cols`, in float64 in row order, rounded once. */
 export function columnSums(m: usize, rows: i32, cols: i32, out: usize): void {
   const rowB = (<usize>cols) << 2;
-  for (let j = 0; j < cols; j++) {
+  let j = 0;
+  for (; j + 2 <= cols; j += 2) {
+    let s = f64x2.splat(0);
+    let p = m + ((<usize>j) << 2);
+    for (let k = 0; k < rows; k++) {
+      s = f64x2.add(s, f64x2.promote_low_f32x4(v128.load64_zero(p)));
+      p += rowB;
+    }
+    v128.store64_lane(out + ((<usize>j) << 2), f32x4.demote_f64x2_zero(s), 0);
+  }
+  for (; j < cols; j++) {
     let s: f64 = 0;
     let p = m + ((<usize>j) << 2);
     for (let k = 0; k < rows; k++) {
@@ -151,10 +161,15 @@ export function columnSums(m: usize, rows: i32, cols: i32, out: usize): void {
 
 /** z[k, j] = max(z[k, j] + bias[j], 0) in float32 (NaN stays NaN) over `rows` rows of `units`. */
 export function biasRelu(z: usize, rows: i32, units: i32, bias: usize): void {
+  const zero = f32x4.splat(0);
   for (let k = 0; k < rows; k++) {
-    for (let j = 0; j < units; j++) {
-      const v = load<f32>(z) + load<f32>(bias + ((<usize>j) << 2));
-      store<f32>(z, max<f32>(v, 0));
+    let j = 0;
+    for (; j + 4 <= units; j += 4) {
+      v128.store(z, f32x4.max(f32x4.add(v128.load(z), v128.load(bias + ((<usize>j) << 2))), zero));
+      z += 16;
+    }
+    for (; j < units; j++) {
+      store<f32>(z, max<f32>(load<f32>(z) + load<f32>(bias + ((<usize>j) << 2)), 0));
       z += 4;
     }
   }
@@ -162,7 +177,13 @@ export function biasRelu(z: usize, rows: i32, units: i32, bias: usize): void {
 
 /** delta[i] = act[i] > 0 ? delta[i] : 0 over `count` elements: relu's derivative from its output. */
 export function reluGrad(delta: usize, act: usize, count: i32): void {
-  for (let i = 0; i < count; i++) {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const at = (<usize>i) << 2;
+    v128.store(delta + at, v128.and(v128.load(delta + at), f32x4.gt(v128.load(act + at), zero)));
+  }
+  for (; i < count; i++) {
     const at = (<usize>i) << 2;
     if (!(load<f32>(act + at) > 0)) store<f32>(delta + at, 0);
   }
@@ -187,9 +208,9 @@ export function im2col(x: usize, images: i32, h: i32, w: i32, ch: i32, k: i32, p
           for (let kx = 0; kx < k; kx++) {
             const xs = xx + kx - pad;
             if (yy < 0 || yy >= h || xs < 0 || xs >= w) {
-              memory.fill(out, 0, chB);
+              for (let c = 0; c < ch; c++) store<f32>(out + ((<usize>c) << 2), 0);
             } else {
-              memory.copy(out, image + <usize>yy * rowB + <usize>xs * chB, chB);
+              copy(out, image + <usize>yy * rowB + <usize>xs * chB, ch);
             }
             out += chB;
           }
@@ -197,6 +218,13 @@ export function im2col(x: usize, images: i32, h: i32, w: i32, ch: i32, k: i32, p
       }
     }
   }
+}
+
+/** Copies `count` float32 from src to dst (non-overlapping), four at a time. */
+function copy(dst: usize, src: usize, count: i32): void {
+  let c = 0;
+  for (; c + 4 <= count; c += 4) v128.store(dst + ((<usize>c) << 2), v128.load(src + ((<usize>c) << 2)));
+  for (; c < count; c++) store<f32>(dst + ((<usize>c) << 2), load<f32>(src + ((<usize>c) << 2)));
 }
 
 /**
@@ -268,4 +296,137 @@ export function maxPoolGrad(dOut: usize, at: usize, count: i32, da: usize, size:
     const off = (<usize>o) << 2;
     store<f32>(da + ((<usize>load<i32>(at + off)) << 2), load<f32>(dOut + off));
   }
+}
+
+/**
+ * C = A·B as {@link gemm}, but each output element accumulates in float32 (a product rounded, then the sum
+ * rounded, over the depth in ascending order), four columns to a lane group: twice the lanes of float64.
+ */
+export function gemm32(
+  m: i32,
+  n: i32,
+  depth: i32,
+  a: usize,
+  aRow: i32,
+  aCol: i32,
+  b: usize,
+  bRow: i32,
+  c: usize,
+  cRow: i32,
+): void {
+  const aRowB = (<usize>aRow) << 2;
+  const aColB = (<usize>aCol) << 2;
+  const bRowB = (<usize>bRow) << 2;
+  const cRowB = (<usize>cRow) << 2;
+  let i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const a0 = a + <usize>i * aRowB;
+    const c0 = c + <usize>i * cRowB;
+    let j = 0;
+    for (; j + 8 <= n; j += 8) {
+      block4x8(depth, a0, aRowB, aColB, b + ((<usize>j) << 2), bRowB, c0 + ((<usize>j) << 2), cRowB);
+    }
+    for (; j + 4 <= n; j += 4) {
+      for (let r = 0; r < 4; r++) {
+        block1x4f32(
+          depth,
+          a0 + <usize>r * aRowB,
+          aColB,
+          b + ((<usize>j) << 2),
+          bRowB,
+          c0 + <usize>r * cRowB + ((<usize>j) << 2),
+        );
+      }
+    }
+    for (; j < n; j++) {
+      for (let r = 0; r < 4; r++) {
+        const ar = a0 + <usize>r * aRowB;
+        store<f32>(
+          c0 + <usize>r * cRowB + ((<usize>j) << 2),
+          dot32(depth, ar, aColB, b + ((<usize>j) << 2), bRowB),
+        );
+      }
+    }
+  }
+  for (; i < m; i++) {
+    const ar = a + <usize>i * aRowB;
+    const cr = c + <usize>i * cRowB;
+    let j = 0;
+    for (; j + 4 <= n; j += 4)
+      block1x4f32(depth, ar, aColB, b + ((<usize>j) << 2), bRowB, cr + ((<usize>j) << 2));
+    for (; j < n; j++)
+      store<f32>(cr + ((<usize>j) << 2), dot32(depth, ar, aColB, b + ((<usize>j) << 2), bRowB));
+  }
+}
+
+/** Σ_p A[p]·B[p] in float32, each product and each sum rounded. */
+function dot32(depth: i32, a: usize, aColB: usize, b: usize, bRowB: usize): f32 {
+  let s: f32 = 0;
+  for (let p = 0; p < depth; p++) {
+    s += load<f32>(a) * load<f32>(b);
+    a += aColB;
+    b += bRowB;
+  }
+  return s;
+}
+
+/** Four rows × eight columns of C in float32x4 accumulators. */
+function block4x8(
+  depth: i32,
+  a: usize,
+  aRowB: usize,
+  aColB: usize,
+  b: usize,
+  bRowB: usize,
+  c: usize,
+  cRowB: usize,
+): void {
+  let s00 = f32x4.splat(0);
+  let s01 = f32x4.splat(0);
+  let s10 = f32x4.splat(0);
+  let s11 = f32x4.splat(0);
+  let s20 = f32x4.splat(0);
+  let s21 = f32x4.splat(0);
+  let s30 = f32x4.splat(0);
+  let s31 = f32x4.splat(0);
+  const a1 = aRowB;
+  const a2 = aRowB << 1;
+  const a3 = a1 + a2;
+  for (let p = 0; p < depth; p++) {
+    const w0 = v128.load(b);
+    const w1 = v128.load(b, 16);
+    const x0 = v128.load32_splat(a);
+    const x1 = v128.load32_splat(a + a1);
+    const x2 = v128.load32_splat(a + a2);
+    const x3 = v128.load32_splat(a + a3);
+    s00 = f32x4.add(s00, f32x4.mul(x0, w0));
+    s01 = f32x4.add(s01, f32x4.mul(x0, w1));
+    s10 = f32x4.add(s10, f32x4.mul(x1, w0));
+    s11 = f32x4.add(s11, f32x4.mul(x1, w1));
+    s20 = f32x4.add(s20, f32x4.mul(x2, w0));
+    s21 = f32x4.add(s21, f32x4.mul(x2, w1));
+    s30 = f32x4.add(s30, f32x4.mul(x3, w0));
+    s31 = f32x4.add(s31, f32x4.mul(x3, w1));
+    a += aColB;
+    b += bRowB;
+  }
+  v128.store(c, s00);
+  v128.store(c, s01, 16);
+  v128.store(c + cRowB, s10);
+  v128.store(c + cRowB, s11, 16);
+  v128.store(c + (cRowB << 1), s20);
+  v128.store(c + (cRowB << 1), s21, 16);
+  v128.store(c + 3 * cRowB, s30);
+  v128.store(c + 3 * cRowB, s31, 16);
+}
+
+/** One row × four columns of C in one float32x4 accumulator. */
+function block1x4f32(depth: i32, a: usize, aColB: usize, b: usize, bRowB: usize, c: usize): void {
+  let s = f32x4.splat(0);
+  for (let p = 0; p < depth; p++) {
+    s = f32x4.add(s, f32x4.mul(v128.load32_splat(a), v128.load(b)));
+    a += aColB;
+    b += bRowB;
+  }
+  v128.store(c, s);
 }

@@ -7,8 +7,7 @@ import type { EvaluateInstructions, EvaluateReply, FitInstructions, FitReply } f
 import type { HospitalConfig, SourceConfig, TrainingConfig } from '../scenario/schema.ts';
 import { inputShapeOf } from '../protocol/cdm.ts';
 import { selectBackend, type BackendName } from '../models/backend.ts';
-import { createFusedTrainer } from '../models/fused-trainer.ts';
-import { createTfjsTrainer } from '../models/tfjs-trainer.ts';
+import { createTrainer, usesTfjs } from '../models/create-trainer.ts';
 import type { LocalTrainer } from '../models/types.ts';
 import {
   buildLocalData,
@@ -24,7 +23,7 @@ import { evaluateOn, Hospital } from './hospital.ts';
 class HospitalHost implements HospitalHostApi {
   readonly #hospitals = new Map<string, Hospital>();
   #setup: HostSetup | undefined;
-  /** The backend `setup` selected: 'js' means the fused trainer, anything else the tfjs one. */
+  /** The backend `setup` selected: 'js' and 'js-f32' mean the fused trainer, anything else the tfjs one. */
   #backend: BackendName | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -41,7 +40,7 @@ class HospitalHost implements HospitalHostApi {
         const data = buildLocalData(id, this.#context());
         this.#hospitals.set(id, new Hospital(config, setup.seed, this.#trainer(), data, setup.evaluation));
       }
-      return { threadId, backend, tfjs: backend === 'js' ? 'unused' : tfjsVersion };
+      return { threadId, backend, tfjs: usesTfjs(backend) ? tfjsVersion : 'unused' };
     });
   }
 
@@ -127,8 +126,7 @@ class HospitalHost implements HospitalHostApi {
 
   #trainer(): LocalTrainer {
     const s = this.#config();
-    const create = this.#backend === 'js' ? createFusedTrainer : createTfjsTrainer;
-    return create(s.model, inputShapeOf(s.data));
+    return createTrainer(this.#backend ?? 'cpu', s.model, inputShapeOf(s.data));
   }
 
   #hospital(id: string): Hospital {

@@ -17,6 +17,12 @@ const EPSILON = 1e-7;
 
 const f32 = Math.fround;
 
+/**
+ * How the matrix products accumulate: 'float64' (backend js) rounds each output once, as exact as float32
+ * inputs allow; 'float32' (backend js-f32) rounds every product and sum, with twice the SIMD lanes.
+ */
+export type Accumulation = 'float64' | 'float32';
+
 /** The activation a dense layer applies; the output layer's sigmoid is left to the loss and `predict`. */
 type Activation = 'relu' | 'tanh' | 'linear';
 
@@ -88,11 +94,16 @@ interface Optimizer {
  * semantics: the flat layout of `parameterSpec`, one seeded permutation per epoch drawn from `rng`, minibatches
  * in that order with a smaller last one, BCE from the logit, FedProx and SCAFFOLD terms added to the gradient,
  * and tfjs' SGD and Adam updates rounded to float32 op by op. Every product (convolutions as im2col products)
- * accumulates in float64 over its depth in a fixed order and is rounded to float32 once, so results are
- * bit-identical across runs and threads and agree with tfjs to float32 rounding of the gradients.
+ * accumulates over its depth in a fixed order, in float64 rounded to float32 once (or, with `accumulation`
+ * 'float32', in float32), so results are bit-identical across runs and threads; in float64 they agree with tfjs
+ * to float32 rounding of the gradients.
  */
-export function createFusedTrainer(model: ModelConfig, inputShape: readonly number[]): LocalTrainer {
-  return new FusedTrainer(model, inputShape);
+export function createFusedTrainer(
+  model: ModelConfig,
+  inputShape: readonly number[],
+  accumulation: Accumulation = 'float64',
+): LocalTrainer {
+  return new FusedTrainer(model, inputShape, accumulation);
 }
 
 class FusedTrainer implements LocalTrainer {
@@ -122,7 +133,10 @@ class FusedTrainer implements LocalTrainer {
   #deltas: Float32Array[] = [];
   #disposed = false;
 
-  constructor(model: ModelConfig, inputShape: readonly number[]) {
+  readonly #gemm: KernelArena['k']['gemm'];
+
+  constructor(model: ModelConfig, inputShape: readonly number[], accumulation: Accumulation) {
+    this.#gemm = accumulation === 'float64' ? this.#arena.k.gemm : this.#arena.k.gemm32;
     const plan = modelPlan(model, inputShape);
     this.spec = parameterSpec(model, inputShape);
     this.#inputShape = [...inputShape];
@@ -315,13 +329,14 @@ class FusedTrainer implements LocalTrainer {
   /** Forward pass of the first `b` rows of the input buffer; returns the logits buffer (its first `b` entries). */
   #forward(b: number): Float32Array {
     const k = this.#arena.k;
+    const gemm = this.#gemm;
     let input = this.#xAt;
     this.#convs.forEach((l, i) => {
       const buf = this.#convBuffers[i]!;
       const pixels = b * l.h * l.w;
       const depth = l.size * l.size * l.cin;
       k.im2col(input, b, l.h, l.w, l.cin, l.size, l.pad, buf.cols);
-      k.gemm(pixels, l.filters, depth, buf.cols, depth, 1, this.#at(l.kernel), l.filters, buf.act, l.filters);
+      gemm(pixels, l.filters, depth, buf.cols, depth, 1, this.#at(l.kernel), l.filters, buf.act, l.filters);
       k.biasRelu(buf.act, pixels, l.filters, this.#at(l.bias));
       k.maxPool(buf.act, b, l.h, l.w, l.filters, buf.pooled, buf.argmax);
       input = buf.pooled;
@@ -330,7 +345,7 @@ class FusedTrainer implements LocalTrainer {
     this.#layers.forEach((l, i) => {
       const { inputs, units, bias, activation } = l;
       const buf = this.#denseBuffers[i]!;
-      k.gemm(b, units, inputs, buf.input, inputs, 1, this.#at(l.kernel), units, buf.act, units);
+      gemm(b, units, inputs, buf.input, inputs, 1, this.#at(l.kernel), units, buf.act, units);
       if (activation === 'relu') k.biasRelu(buf.act, b, units, this.#at(bias));
       else biasActivate(this.#acts[i]!, b, units, w, bias, activation);
     });
@@ -340,17 +355,18 @@ class FusedTrainer implements LocalTrainer {
   /** Gradient of the gathered minibatch's mean BCE into `#grad`; returns that mean loss. */
   #gradient(b: number): number {
     const k = this.#arena.k;
+    const gemm = this.#gemm;
     const layers = this.#layers;
     const last = layers.length - 1;
     const loss = outputDelta(this.#forward(b), this.#y, b, this.#deltas[last]!);
     for (let i = last; i >= 0; i--) {
       const { inputs, units, kernel, bias } = layers[i]!;
       const buf = this.#denseBuffers[i]!;
-      k.gemm(inputs, units, b, buf.input, 1, inputs, buf.delta, units, this.#at(kernel, true), units);
+      gemm(inputs, units, b, buf.input, 1, inputs, buf.delta, units, this.#at(kernel, true), units);
       k.columnSums(buf.delta, b, units, this.#at(bias, true));
       if (buf.inputDelta === 0) continue;
       k.transpose(this.#at(kernel), inputs, units, buf.kernelT);
-      k.gemm(b, inputs, units, buf.delta, units, 1, buf.kernelT, inputs, buf.inputDelta, inputs);
+      gemm(b, inputs, units, buf.delta, units, 1, buf.kernelT, inputs, buf.inputDelta, inputs);
       if (i === 0) continue;
       const below = layers[i - 1]!.activation;
       if (below === 'relu') k.reluGrad(buf.inputDelta, buf.input, b * inputs);
@@ -364,7 +380,7 @@ class FusedTrainer implements LocalTrainer {
       const pooled = b * Math.floor(l.h / 2) * Math.floor(l.w / 2) * l.filters;
       k.maxPoolGrad(buf.dPooled, buf.argmax, pooled, buf.dAct, pixels * l.filters);
       k.reluGrad(buf.dAct, buf.act, pixels * l.filters);
-      k.gemm(
+      gemm(
         depth,
         l.filters,
         pixels,
@@ -382,7 +398,7 @@ class FusedTrainer implements LocalTrainer {
       k.flipKernel(this.#at(l.kernel), l.size, l.cin, l.filters, buf.flipped);
       k.im2col(buf.dAct, b, l.h, l.w, l.filters, l.size, l.size - 1 - l.pad, buf.dCols);
       const into = this.#convBuffers[i - 1]!.dPooled;
-      k.gemm(pixels, l.cin, back, buf.dCols, back, 1, buf.flipped, l.cin, into, l.cin);
+      gemm(pixels, l.cin, back, buf.dCols, back, 1, buf.flipped, l.cin, into, l.cin);
     }
     return loss;
   }

@@ -14,6 +14,18 @@ interface KernelExports {
     c: number,
     cRow: number,
   ): void;
+  gemm32(
+    m: number,
+    n: number,
+    depth: number,
+    a: number,
+    aRow: number,
+    aCol: number,
+    b: number,
+    bRow: number,
+    c: number,
+    cRow: number,
+  ): void;
   transpose(src: number, rows: number, cols: number, dst: number): void;
   columnSums(m: number, rows: number, cols: number, out: number): void;
   biasRelu(z: number, rows: number, units: number, bias: number): void;

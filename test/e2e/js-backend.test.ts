@@ -48,4 +48,16 @@ describe("backend 'js' through real workers", () => {
     const loss = one.rounds.map((r) => r.evaluate.metrics.loss!);
     expect(loss[loss.length - 1]!).toBeLessThan(loss[0]!);
   });
+
+  it('runs js-f32: records it, the same model with 1 and 2 threads, other last bits than js', async () => {
+    const f32 = smallScenario({ backend: 'js-f32' });
+    const one = await runInMemory(f32, { threads: 1 });
+    const two = await runInMemory(f32, { threads: 2 });
+    for (const run of [one, two]) {
+      expect(run.result.status).toBe('completed');
+      expect(run.result.backend).toBe('js-f32');
+      expect(run.result.threads.every((t) => t.tfjs === 'unused')).toBe(true);
+    }
+    expect(sha256(two.result.parameters)).toBe(sha256(one.result.parameters));
+  });
 });

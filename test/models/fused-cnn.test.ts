@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { stream } from '../../src/common/rng.ts';
 import { initialParameters } from '../../src/models/architecture.ts';
 import { selectBackend } from '../../src/models/backend.ts';
-import { createFusedTrainer } from '../../src/models/fused-trainer.ts';
+import { createFusedTrainer, type Accumulation } from '../../src/models/fused-trainer.ts';
 import { createTfjsTrainer } from '../../src/models/tfjs-trainer.ts';
 import type { Examples, TrainOptions } from '../../src/models/types.ts';
 import type { ModelConfig } from '../../src/scenario/schema.ts';
@@ -38,10 +38,16 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 }
 
 /** Trains a tfjs (cpu) and a fused trainer from the same parameters on the same minibatches. */
-function trainBoth(model: ModelConfig, n: number, options: TrainOptions, name: string) {
+function trainBoth(
+  model: ModelConfig,
+  n: number,
+  options: TrainOptions,
+  name: string,
+  accumulation: Accumulation = 'float64',
+) {
   const data = noisyImages(n, name);
   const tfjs = createTfjsTrainer(model, data.inputShape);
-  const fused = createFusedTrainer(model, data.inputShape);
+  const fused = createFusedTrainer(model, data.inputShape, accumulation);
   const initial = initialParameters(tfjs.spec, stream(31, 'init', name));
   tfjs.setParameters(initial);
   fused.setParameters(initial);
@@ -63,7 +69,8 @@ function trainBoth(model: ModelConfig, n: number, options: TrainOptions, name: s
 /**
  * Measured (every case below, deterministic on both sides): one step at learning rate 1 moves parameters by up
  * to 0.43 and leaves the two trainers at most 3.0e-8 apart (loss 3.2e-8); after ten steps of SGD or Adam at
- * most 6.0e-8 apart in any parameter and in any predicted probability. The bounds leave a margin of 10×.
+ * most 6.0e-8 apart in any parameter and in any predicted probability; js-f32 after the same ten steps also
+ * 6.0e-8 from tfjs (and from js). The bounds leave a margin of 10×.
  */
 describe('fused cnn (backend js) against the tfjs trainer on cpu', () => {
   beforeAll(async () => {
@@ -105,13 +112,29 @@ describe('fused cnn (backend js) against the tfjs trainer on cpu', () => {
       expect(maxAbsDiff(probs[0], probs[1])).toBeLessThan(6e-7);
     }
   });
+  it('js-f32 (float32 accumulation) stays near tfjs over the same 10 steps, in other last bits than js', () => {
+    for (const optimizer of ['sgd', 'adam'] as const) {
+      const options: TrainOptions = {
+        localEpochs: 1,
+        batchSize: BATCH,
+        learningRate: optimizer === 'sgd' ? 0.1 : 0.01,
+        optimizer,
+      };
+      const f32 = trainBoth(CNN, 10 * BATCH, options, `trajectory-${optimizer}`, 'float32');
+      const f64 = trainBoth(CNN, 10 * BATCH, options, `trajectory-${optimizer}`, 'float64');
+      expect(f32.b.steps).toBe(10);
+      expect(maxAbsDiff(f32.tfjs, f32.fused)).toBeLessThan(6e-7);
+      expect(maxAbsDiff(f32.probs[0], f32.probs[1])).toBeLessThan(6e-7);
+      expect(bytes(f32.fused).equals(bytes(f64.fused))).toBe(false);
+    }
+  });
 });
 
 describe('fused cnn', () => {
   it('is bit-for-bit deterministic across fresh trainers, and learns', () => {
     const data = noisyImages(96, 'learn');
-    const run = () => {
-      const t = createFusedTrainer(CNN, data.inputShape);
+    const run = (accumulation: Accumulation) => {
+      const t = createFusedTrainer(CNN, data.inputShape, accumulation);
       t.setParameters(initialParameters(t.spec, stream(31, 'init', 'learn')));
       const options: TrainOptions = { localEpochs: 6, batchSize: 16, learningRate: 0.01, optimizer: 'adam' };
       const first = t.train(data, { ...options, localEpochs: 1 }, stream(31, 'learn', 0)).loss;
@@ -120,11 +143,13 @@ describe('fused cnn', () => {
       t.dispose();
       return out;
     };
-    const a = run();
-    const b = run();
-    expect(bytes(b.params).equals(bytes(a.params))).toBe(true);
-    expect(bytes(b.probs).equals(bytes(a.probs))).toBe(true);
-    expect(a.last).toBeLessThan(0.8 * a.first);
+    for (const accumulation of ['float64', 'float32'] as const) {
+      const a = run(accumulation);
+      const b = run(accumulation);
+      expect(bytes(b.params).equals(bytes(a.params))).toBe(true);
+      expect(bytes(b.probs).equals(bytes(a.probs))).toBe(true);
+      expect(a.last).toBeLessThan(0.8 * a.first);
+    }
   });
 
   it('round-trips parameters exactly', () => {
