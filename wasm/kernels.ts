@@ -198,33 +198,46 @@ export function im2col(x: usize, images: i32, h: i32, w: i32, ch: i32, k: i32, p
   const chB = (<usize>ch) << 2;
   const rowB = <usize>w * chB;
   const imageB = <usize>h * rowB;
+  const tapsB = <usize>k * chB;
   let out = cols;
   for (let n = 0; n < images; n++) {
     const image = x + <usize>n * imageB;
     for (let y = 0; y < h; y++) {
       for (let xx = 0; xx < w; xx++) {
+        // Columns xx − pad … xx − pad + k − 1; those inside the image are one contiguous run.
+        const from = max(0, xx - pad);
+        const to = min(w, xx - pad + k);
+        const before = <usize>(from - (xx - pad)) * chB;
+        const run = <usize>max(0, to - from) * chB;
         for (let ky = 0; ky < k; ky++) {
           const yy = y + ky - pad;
-          for (let kx = 0; kx < k; kx++) {
-            const xs = xx + kx - pad;
-            if (yy < 0 || yy >= h || xs < 0 || xs >= w) {
-              for (let c = 0; c < ch; c++) store<f32>(out + ((<usize>c) << 2), 0);
-            } else {
-              copy(out, image + <usize>yy * rowB + <usize>xs * chB, ch);
-            }
-            out += chB;
+          if (yy < 0 || yy >= h || run == 0) {
+            zeroBytes(out, tapsB);
+          } else {
+            if (before > 0) zeroBytes(out, before);
+            copyBytes(out + before, image + <usize>yy * rowB + <usize>from * chB, run);
+            const after = tapsB - before - run;
+            if (after > 0) zeroBytes(out + before + run, after);
           }
+          out += tapsB;
         }
       }
     }
   }
 }
 
-/** Copies `count` float32 from src to dst (non-overlapping), four at a time. */
-function copy(dst: usize, src: usize, count: i32): void {
-  let c = 0;
-  for (; c + 4 <= count; c += 4) v128.store(dst + ((<usize>c) << 2), v128.load(src + ((<usize>c) << 2)));
-  for (; c < count; c++) store<f32>(dst + ((<usize>c) << 2), load<f32>(src + ((<usize>c) << 2)));
+/** Zeroes `bytes` (a multiple of 4) at dst, sixteen bytes at a time. */
+function zeroBytes(dst: usize, bytes: usize): void {
+  let i: usize = 0;
+  for (; i + 16 <= bytes; i += 16) v128.store(dst + i, f32x4.splat(0));
+  for (; i < bytes; i += 4) store<f32>(dst + i, 0);
+}
+
+/** Copies `bytes` (a multiple of 4) from src to dst, which do not overlap, sixteen bytes at a time. */
+function copyBytes(dst: usize, src: usize, bytes: usize): void {
+  let i: usize = 0;
+  for (; i + 16 <= bytes; i += 16) v128.store(dst + i, v128.load(src + i));
+  for (; i < bytes; i += 4) store<f32>(dst + i, load<f32>(src + i));
 }
 
 /**
@@ -250,6 +263,10 @@ export function flipKernel(kernel: usize, k: i32, cin: i32, f: i32, dst: usize):
  * `at` the element index (within `a`) of each window's maximum, the first in row-major order on ties.
  */
 export function maxPool(a: usize, images: i32, h: i32, w: i32, ch: i32, out: usize, at: usize): void {
+  if ((ch & 3) == 0) {
+    maxPool4(a, images, h, w, ch, out, at);
+    return;
+  }
   const ho = h >> 1;
   const wo = w >> 1;
   const row = w * ch;
@@ -289,6 +306,53 @@ export function maxPool(a: usize, images: i32, h: i32, w: i32, ch: i32, out: usi
   }
 }
 
+/** {@link maxPool} four channels at a time, for a channel count divisible by 4 (same results). */
+function maxPool4(a: usize, images: i32, h: i32, w: i32, ch: i32, out: usize, at: usize): void {
+  const ho = h >> 1;
+  const wo = w >> 1;
+  const row = w * ch;
+  const rowB = (<usize>row) << 2;
+  const chB = (<usize>ch) << 2;
+  const lanes = i32x4(0, 1, 2, 3);
+  const dCol = i32x4.splat(ch);
+  const dRow = i32x4.splat(row);
+  let o = out;
+  let ao = at;
+  for (let n = 0; n < images; n++) {
+    const base = n * h * row;
+    for (let y = 0; y < ho; y++) {
+      for (let x = 0; x < wo; x++) {
+        const first = base + 2 * y * row + 2 * x * ch;
+        const p = a + ((<usize>first) << 2);
+        for (let c = 0; c < ch; c += 4) {
+          const q = p + ((<usize>c) << 2);
+          let idx = i32x4.add(i32x4.splat(first + c), lanes);
+          let v = v128.load(q);
+          const i01 = i32x4.add(idx, dCol);
+          const i10 = i32x4.add(idx, dRow);
+          const i11 = i32x4.add(i10, dCol);
+          const v01 = v128.load(q + chB);
+          let m = f32x4.gt(v01, v);
+          v = v128.bitselect(v01, v, m);
+          idx = v128.bitselect(i01, idx, m);
+          const v10 = v128.load(q + rowB);
+          m = f32x4.gt(v10, v);
+          v = v128.bitselect(v10, v, m);
+          idx = v128.bitselect(i10, idx, m);
+          const v11 = v128.load(q + rowB + chB);
+          m = f32x4.gt(v11, v);
+          v = v128.bitselect(v11, v, m);
+          idx = v128.bitselect(i11, idx, m);
+          v128.store(o, v);
+          v128.store(ao, idx);
+          o += 16;
+          ao += 16;
+        }
+      }
+    }
+  }
+}
+
 /** The gradient of {@link maxPool}: da (`size` elements) is zero but at each window's maximum, which gets dOut. */
 export function maxPoolGrad(dOut: usize, at: usize, count: i32, da: usize, size: i32): void {
   memory.fill(da, 0, (<usize>size) << 2);
@@ -298,9 +362,13 @@ export function maxPoolGrad(dOut: usize, at: usize, count: i32, da: usize, size:
   }
 }
 
+/** Depth per pass of {@link gemm32}: a pass's panels of A and B stay in cache while every block reads them. */
+const CHUNK = 256;
+
 /**
  * C = A·B as {@link gemm}, but each output element accumulates in float32 (a product rounded, then the sum
- * rounded, over the depth in ascending order), four columns to a lane group: twice the lanes of float64.
+ * rounded, over the depth in ascending order): twice the lanes of float64. A long depth runs in passes of
+ * {@link CHUNK} that resume from the float32 sums in C, which changes no bit.
  */
 export function gemm32(
   m: i32,
@@ -314,9 +382,29 @@ export function gemm32(
   c: usize,
   cRow: i32,
 ): void {
-  const aRowB = (<usize>aRow) << 2;
   const aColB = (<usize>aCol) << 2;
   const bRowB = (<usize>bRow) << 2;
+  for (let p = 0; p < depth; p += CHUNK) {
+    const d = min(CHUNK, depth - p);
+    pass32(m, n, d, a + <usize>p * aColB, aRow, aColB, b + <usize>p * bRowB, bRowB, c, cRow, p > 0);
+  }
+}
+
+/** One pass of {@link gemm32} over `depth` steps, starting from zero or (`resume`) from C. */
+function pass32(
+  m: i32,
+  n: i32,
+  depth: i32,
+  a: usize,
+  aRow: i32,
+  aColB: usize,
+  b: usize,
+  bRowB: usize,
+  c: usize,
+  cRow: i32,
+  resume: bool,
+): void {
+  const aRowB = (<usize>aRow) << 2;
   const cRowB = (<usize>cRow) << 2;
   let i = 0;
   for (; i + 4 <= m; i += 4) {
@@ -324,27 +412,18 @@ export function gemm32(
     const c0 = c + <usize>i * cRowB;
     let j = 0;
     for (; j + 8 <= n; j += 8) {
-      block4x8(depth, a0, aRowB, aColB, b + ((<usize>j) << 2), bRowB, c0 + ((<usize>j) << 2), cRowB);
+      block4x8(depth, a0, aRowB, aColB, b + ((<usize>j) << 2), bRowB, c0 + ((<usize>j) << 2), cRowB, resume);
     }
     for (; j + 4 <= n; j += 4) {
       for (let r = 0; r < 4; r++) {
-        block1x4f32(
-          depth,
-          a0 + <usize>r * aRowB,
-          aColB,
-          b + ((<usize>j) << 2),
-          bRowB,
-          c0 + <usize>r * cRowB + ((<usize>j) << 2),
-        );
+        const cr = c0 + <usize>r * cRowB + ((<usize>j) << 2);
+        block1x4f32(depth, a0 + <usize>r * aRowB, aColB, b + ((<usize>j) << 2), bRowB, cr, resume);
       }
     }
     for (; j < n; j++) {
       for (let r = 0; r < 4; r++) {
-        const ar = a0 + <usize>r * aRowB;
-        store<f32>(
-          c0 + <usize>r * cRowB + ((<usize>j) << 2),
-          dot32(depth, ar, aColB, b + ((<usize>j) << 2), bRowB),
-        );
+        const cr = c0 + <usize>r * cRowB + ((<usize>j) << 2);
+        dot32(depth, a0 + <usize>r * aRowB, aColB, b + ((<usize>j) << 2), bRowB, cr, resume);
       }
     }
   }
@@ -352,22 +431,22 @@ export function gemm32(
     const ar = a + <usize>i * aRowB;
     const cr = c + <usize>i * cRowB;
     let j = 0;
-    for (; j + 4 <= n; j += 4)
-      block1x4f32(depth, ar, aColB, b + ((<usize>j) << 2), bRowB, cr + ((<usize>j) << 2));
-    for (; j < n; j++)
-      store<f32>(cr + ((<usize>j) << 2), dot32(depth, ar, aColB, b + ((<usize>j) << 2), bRowB));
+    for (; j + 4 <= n; j += 4) {
+      block1x4f32(depth, ar, aColB, b + ((<usize>j) << 2), bRowB, cr + ((<usize>j) << 2), resume);
+    }
+    for (; j < n; j++) dot32(depth, ar, aColB, b + ((<usize>j) << 2), bRowB, cr + ((<usize>j) << 2), resume);
   }
 }
 
-/** Σ_p A[p]·B[p] in float32, each product and each sum rounded. */
-function dot32(depth: i32, a: usize, aColB: usize, b: usize, bRowB: usize): f32 {
-  let s: f32 = 0;
+/** c = (resume ? c : 0) + Σ_p A[p]·B[p] in float32, each product and each sum rounded. */
+function dot32(depth: i32, a: usize, aColB: usize, b: usize, bRowB: usize, c: usize, resume: bool): void {
+  let s: f32 = resume ? load<f32>(c) : 0;
   for (let p = 0; p < depth; p++) {
     s += load<f32>(a) * load<f32>(b);
     a += aColB;
     b += bRowB;
   }
-  return s;
+  store<f32>(c, s);
 }
 
 /** Four rows × eight columns of C in float32x4 accumulators. */
@@ -380,15 +459,20 @@ function block4x8(
   bRowB: usize,
   c: usize,
   cRowB: usize,
+  resume: bool,
 ): void {
-  let s00 = f32x4.splat(0);
-  let s01 = f32x4.splat(0);
-  let s10 = f32x4.splat(0);
-  let s11 = f32x4.splat(0);
-  let s20 = f32x4.splat(0);
-  let s21 = f32x4.splat(0);
-  let s30 = f32x4.splat(0);
-  let s31 = f32x4.splat(0);
+  const c1 = c + cRowB;
+  const c2 = c + (cRowB << 1);
+  const c3 = c1 + (cRowB << 1);
+  const zero = f32x4.splat(0);
+  let s00 = resume ? v128.load(c) : zero;
+  let s01 = resume ? v128.load(c, 16) : zero;
+  let s10 = resume ? v128.load(c1) : zero;
+  let s11 = resume ? v128.load(c1, 16) : zero;
+  let s20 = resume ? v128.load(c2) : zero;
+  let s21 = resume ? v128.load(c2, 16) : zero;
+  let s30 = resume ? v128.load(c3) : zero;
+  let s31 = resume ? v128.load(c3, 16) : zero;
   const a1 = aRowB;
   const a2 = aRowB << 1;
   const a3 = a1 + a2;
@@ -412,17 +496,25 @@ function block4x8(
   }
   v128.store(c, s00);
   v128.store(c, s01, 16);
-  v128.store(c + cRowB, s10);
-  v128.store(c + cRowB, s11, 16);
-  v128.store(c + (cRowB << 1), s20);
-  v128.store(c + (cRowB << 1), s21, 16);
-  v128.store(c + 3 * cRowB, s30);
-  v128.store(c + 3 * cRowB, s31, 16);
+  v128.store(c1, s10);
+  v128.store(c1, s11, 16);
+  v128.store(c2, s20);
+  v128.store(c2, s21, 16);
+  v128.store(c3, s30);
+  v128.store(c3, s31, 16);
 }
 
 /** One row × four columns of C in one float32x4 accumulator. */
-function block1x4f32(depth: i32, a: usize, aColB: usize, b: usize, bRowB: usize, c: usize): void {
-  let s = f32x4.splat(0);
+function block1x4f32(
+  depth: i32,
+  a: usize,
+  aColB: usize,
+  b: usize,
+  bRowB: usize,
+  c: usize,
+  resume: bool,
+): void {
+  let s = resume ? v128.load(c) : f32x4.splat(0);
   for (let p = 0; p < depth; p++) {
     s = f32x4.add(s, f32x4.mul(v128.load32_splat(a), v128.load(b)));
     a += aColB;
