@@ -1,14 +1,16 @@
 /**
  * Local training throughput of every zoo model on fedmed's engine (backends js and js-f32) and on tfjs'
  * wasm backend, against PyTorch on one thread measured in the same run (when /usr/bin/python3 can import
- * torch). Trials of fedmed and PyTorch alternate, and each column keeps its best trial, so a load that comes
- * and goes on a shared machine hits both sides alike. Prints a table and writes bench-results/models-*.json.
+ * torch). Rates are samples per second of each process's CPU time (user + system, all its threads), which is
+ * samples/s on an idle machine and leaves out the time other processes hold the core on a shared one. Trials of
+ * fedmed and PyTorch alternate and each column keeps its best, so load that comes and goes hits both sides
+ * alike. Prints a table and writes bench-results/models-*.json.
  *
  * Run: npx tsx bench/models.ts   (env: BENCH_TRIALS, default 5; BENCH_SECONDS per trial, default 0.4)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { stream, type Rng } from '../src/common/rng.ts';
 import { initialParameters } from '../src/models/architecture.ts';
 import { selectBackend, type BackendName } from '../src/models/backend.ts';
@@ -73,7 +75,13 @@ function syntheticData(shape: readonly number[], n: number, rng: Rng): Examples 
   return { x, y, n, inputShape: shape };
 }
 
-/** One trial: whole epochs of SGD until SECONDS have passed (after a warm-up epoch); returns samples/s. */
+/** Seconds of this process's CPU time (user + system) so far. */
+function cpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
+/** One trial: whole epochs of SGD until SECONDS of CPU time have passed (after a warm-up epoch); returns samples/s. */
 async function fedmedRate(backend: BackendName, c: Case, data: Examples): Promise<number> {
   const active = await selectBackend(backend, c.config);
   const trainer = createTrainer(active, c.config, c.shape);
@@ -81,12 +89,12 @@ async function fedmedRate(backend: BackendName, c: Case, data: Examples): Promis
   const options = { localEpochs: 1, batchSize: c.batch, learningRate: 0.05, optimizer: 'sgd' as const };
   trainer.train(data, options, stream(1, 'bench', 'warm-up'));
   let epochs = 0;
-  const t0 = performance.now();
+  const t0 = cpuSeconds();
   let elapsed = 0;
   while (elapsed < SECONDS) {
     trainer.train(data, options, stream(1, 'bench', epochs));
     epochs++;
-    elapsed = (performance.now() - t0) / 1000;
+    elapsed = cpuSeconds() - t0;
   }
   trainer.dispose();
   return (epochs * data.n) / elapsed;
@@ -134,7 +142,7 @@ function print(rows: readonly Row[], torchVersion: string | null): void {
     'model',
     'batch',
     ...BACKENDS.map((b) => `${b} samples/s`),
-    'PyTorch 1 thread',
+    'PyTorch (1 thread)',
     ...ratioNames(),
   ];
   const table = rows.map((r) => [
@@ -151,9 +159,11 @@ function print(rows: readonly Row[], torchVersion: string | null): void {
   console.log(`|${widths.map((w, i) => (i >= 1 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`);
   for (const r of table) console.log(line(r));
   console.log(
-    `\nbest of ${TRIALS} alternating trials of ≥ ${SECONDS} s each; SGD lr 0.05; dense on 4096 × 9, cnn on ` +
+    `\nsamples per CPU-second, best of ${TRIALS} alternating trials of ≥ ${SECONDS} s each; SGD lr 0.05; dense on 4096 × 9, cnn on ` +
       `256 images; Node ${process.version}; PyTorch ${torchVersion ?? 'absent'} (torch.set_num_threads(1)); ` +
-      `${cpus()[0]?.model ?? 'unknown cpu'}`,
+      `${cpus()[0]?.model ?? 'unknown cpu'}, ${cpus().length} cores, load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
   );
 }
 
@@ -178,6 +188,7 @@ function save(rows: readonly Row[], torchVersion: string | null): void {
     node: process.version,
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
+    loadAverage: loadavg(),
     pytorch: torchVersion,
     trials: TRIALS,
     secondsPerTrial: SECONDS,
