@@ -4,8 +4,181 @@
 // lane, over the depth in ascending order, and are rounded to float32 once: the same bits as the plain
 // JavaScript loops they replace, whatever the blocking.
 
-/** C = A·B: A is m × depth (element (i, p) at a + 4·(i·aRow + p·aCol)), B is depth × n with rows `bRow` apart and unit column stride, C is m × n with rows `cRow` apart. */
+/** Depth per pass of {@link gemm}: its packed panels stay in cache while every block reads them. */
+const CHUNK64 = 256;
+
+/**
+ * C = A·B: A is m × depth (element (i, p) at a + 4·(i·aRow + p·aCol)), B is depth × n with rows `bRow` apart and
+ * unit column stride, C is m × n with rows `cRow` apart. Each element accumulates in float64 over the depth
+ * in ascending order and is rounded to float32 once. Operands are packed as float64 into `scratch` (at least
+ * {@link gemmScratch} bytes) a pass of {@link CHUNK64} steps at a time; between passes the float64 sums wait
+ * in scratch, which changes no bit. Short or thin products skip the packing (same bits).
+ */
 export function gemm(
+  m: i32,
+  n: i32,
+  depth: i32,
+  a: usize,
+  aRow: i32,
+  aCol: i32,
+  b: usize,
+  bRow: i32,
+  c: usize,
+  cRow: i32,
+  scratch: usize,
+): void {
+  if (m < 16 || depth < 16) {
+    gemmDirect(m, n, depth, a, aRow, aCol, b, bRow, c, cRow);
+    return;
+  }
+  const nPad = (n + 3) & ~3;
+  const bp = scratch;
+  const ap = bp + ((<usize>CHUNK64 * nPad) << 3);
+  const acc = ap + ((<usize>CHUNK64) << 5);
+  const aRowB = (<usize>aRow) << 2;
+  const aColB = (<usize>aCol) << 2;
+  const bRowB = (<usize>bRow) << 2;
+  const cRowB = (<usize>cRow) << 2;
+  const nPadB = (<usize>nPad) << 3;
+  for (let p0 = 0; p0 < depth; p0 += CHUNK64) {
+    const d = min(CHUNK64, depth - p0);
+    const first = p0 == 0;
+    const last = p0 + d >= depth;
+    for (let p = 0; p < d; p++) {
+      const src = b + <usize>(p0 + p) * bRowB;
+      const dst = bp + <usize>p * nPadB;
+      for (let j = 0; j < n; j++)
+        store<f64>(dst + ((<usize>j) << 3), <f64>load<f32>(src + ((<usize>j) << 2)));
+      for (let j = n; j < nPad; j++) store<f64>(dst + ((<usize>j) << 3), 0);
+    }
+    for (let i = 0; i < m; i += 4) {
+      const rows = min(4, m - i);
+      for (let r = 0; r < 4; r++) {
+        let src = a + <usize>(i + r) * aRowB + <usize>p0 * aColB;
+        let dst = ap + ((<usize>r) << 3);
+        if (r < rows) {
+          for (let p = 0; p < d; p++) {
+            store<f64>(dst, <f64>load<f32>(src));
+            src += aColB;
+            dst += 32;
+          }
+        } else {
+          for (let p = 0; p < d; p++) {
+            store<f64>(dst, 0);
+            dst += 32;
+          }
+        }
+      }
+      for (let j = 0; j < nPad; j += 4) {
+        const part = acc + ((<usize>i * nPad + j) << 3);
+        block64(
+          d,
+          ap,
+          bp + ((<usize>j) << 3),
+          nPadB,
+          part,
+          nPadB,
+          first,
+          last,
+          c + <usize>i * cRowB + ((<usize>j) << 2),
+          cRowB,
+          rows,
+          min(4, n - j),
+        );
+      }
+    }
+  }
+}
+
+/** Bytes of scratch {@link gemm} needs for these sizes. */
+export function gemmScratch(m: i32, n: i32, depth: i32): usize {
+  const nPad = <usize>((n + 3) & ~3);
+  const mPad = <usize>((m + 3) & ~3);
+  return (
+    ((<usize>CHUNK64 * nPad) << 3) + ((<usize>CHUNK64) << 5) + (depth > CHUNK64 ? (mPad * nPad) << 3 : 0)
+  );
+}
+
+/**
+ * Four rows × four columns of C over one pass of `depth` packed steps: A as 4 float64 per step, B as rows of
+ * `bRowB` bytes. Starts from zero (`first`) or the float64 sums at `part`; ends by rounding the valid
+ * `rows` × `cols` into C (`last`) or by keeping the sums at `part`.
+ */
+function block64(
+  depth: i32,
+  a: usize,
+  b: usize,
+  bRowB: usize,
+  part: usize,
+  partRowB: usize,
+  first: bool,
+  last: bool,
+  c: usize,
+  cRowB: usize,
+  rows: i32,
+  cols: i32,
+): void {
+  const zero = f64x2.splat(0);
+  const p1 = part + partRowB;
+  const p2 = p1 + partRowB;
+  const p3 = p2 + partRowB;
+  let s00 = first ? zero : v128.load(part);
+  let s01 = first ? zero : v128.load(part, 16);
+  let s10 = first ? zero : v128.load(p1);
+  let s11 = first ? zero : v128.load(p1, 16);
+  let s20 = first ? zero : v128.load(p2);
+  let s21 = first ? zero : v128.load(p2, 16);
+  let s30 = first ? zero : v128.load(p3);
+  let s31 = first ? zero : v128.load(p3, 16);
+  for (let p = 0; p < depth; p++) {
+    const w0 = v128.load(b);
+    const w1 = v128.load(b, 16);
+    const x0 = v128.load64_splat(a);
+    const x1 = v128.load64_splat(a, 8);
+    const x2 = v128.load64_splat(a, 16);
+    const x3 = v128.load64_splat(a, 24);
+    s00 = f64x2.add(s00, f64x2.mul(x0, w0));
+    s01 = f64x2.add(s01, f64x2.mul(x0, w1));
+    s10 = f64x2.add(s10, f64x2.mul(x1, w0));
+    s11 = f64x2.add(s11, f64x2.mul(x1, w1));
+    s20 = f64x2.add(s20, f64x2.mul(x2, w0));
+    s21 = f64x2.add(s21, f64x2.mul(x2, w1));
+    s30 = f64x2.add(s30, f64x2.mul(x3, w0));
+    s31 = f64x2.add(s31, f64x2.mul(x3, w1));
+    a += 32;
+    b += bRowB;
+  }
+  if (!last) {
+    v128.store(part, s00);
+    v128.store(part, s01, 16);
+    v128.store(p1, s10);
+    v128.store(p1, s11, 16);
+    v128.store(p2, s20);
+    v128.store(p2, s21, 16);
+    v128.store(p3, s30);
+    v128.store(p3, s31, 16);
+    return;
+  }
+  store64row(c, s00, s01, cols);
+  if (rows > 1) store64row(c + cRowB, s10, s11, cols);
+  if (rows > 2) store64row(c + (cRowB << 1), s20, s21, cols);
+  if (rows > 3) store64row(c + 3 * cRowB, s30, s31, cols);
+}
+
+/** Rounds the first `cols` (1–4) of two float64x2 to float32 at c. */
+function store64row(c: usize, lo: v128, hi: v128, cols: i32): void {
+  if (cols >= 4) {
+    v128.store64_lane(c, f32x4.demote_f64x2_zero(lo), 0);
+    v128.store64_lane(c, f32x4.demote_f64x2_zero(hi), 0, 8);
+    return;
+  }
+  store<f32>(c, <f32>f64x2.extract_lane(lo, 0));
+  if (cols > 1) store<f32>(c, <f32>f64x2.extract_lane(lo, 1), 4);
+  if (cols > 2) store<f32>(c, <f32>f64x2.extract_lane(hi, 0), 8);
+}
+
+/** {@link gemm} reading the float32 operands in place: better where packing them would cost more than it saves. */
+function gemmDirect(
   m: i32,
   n: i32,
   depth: i32,
@@ -368,7 +541,8 @@ const CHUNK = 256;
 /**
  * C = A·B as {@link gemm}, but each output element accumulates in float32 (a product rounded, then the sum
  * rounded, over the depth in ascending order): twice the lanes of float64. A long depth runs in passes of
- * {@link CHUNK} that resume from the float32 sums in C, which changes no bit.
+ * {@link CHUNK} that resume from the float32 sums in C, which changes no bit. Needs no scratch (the argument
+ * keeps the signature of {@link gemm}).
  */
 export function gemm32(
   m: i32,
@@ -381,6 +555,7 @@ export function gemm32(
   bRow: i32,
   c: usize,
   cRow: i32,
+  _scratch: usize,
 ): void {
   const aColB = (<usize>aCol) << 2;
   const bRowB = (<usize>bRow) << 2;

@@ -78,7 +78,10 @@ interface DenseBuffers {
 
 /** FedProx's and SCAFFOLD's per-call gradient terms, validated; null where one is off. */
 interface Adjustment {
-  readonly proximal: { readonly mu: number; readonly reference: Float32Array } | null;
+  readonly proximal: {
+    readonly mu: number;
+    readonly reference: Float32Array;
+  } | null;
   readonly correction: Float32Array | null;
 }
 
@@ -124,6 +127,8 @@ class FusedTrainer implements LocalTrainer {
   #moment2: Float32Array = new Float32Array(0);
   #rows = 0;
   #xAt = 0;
+  /** Scratch of the float64 products (packed operands, partial sums). */
+  #scratchAt = 0;
   #x: Float32Array = new Float32Array(0);
   #y = new Float32Array(0);
   #convBuffers: ConvBuffers[] = [];
@@ -133,10 +138,24 @@ class FusedTrainer implements LocalTrainer {
   #deltas: Float32Array[] = [];
   #disposed = false;
 
-  readonly #gemm: KernelArena['k']['gemm'];
+  /** C = A·B with the accumulation chosen at construction (see wasm/kernels.ts `gemm`). */
+  readonly #gemm: (
+    m: number,
+    n: number,
+    depth: number,
+    a: number,
+    aRow: number,
+    aCol: number,
+    b: number,
+    bRow: number,
+    c: number,
+    cRow: number,
+  ) => void;
 
   constructor(model: ModelConfig, inputShape: readonly number[], accumulation: Accumulation) {
-    this.#gemm = accumulation === 'float64' ? this.#arena.k.gemm : this.#arena.k.gemm32;
+    const product = accumulation === 'float64' ? this.#arena.k.gemm : this.#arena.k.gemm32;
+    this.#gemm = (m, n, depth, a, aRow, aCol, b, bRow, c, cRow) =>
+      product(m, n, depth, a, aRow, aCol, b, bRow, c, cRow, this.#scratchAt);
     const plan = modelPlan(model, inputShape);
     this.spec = parameterSpec(model, inputShape);
     this.#inputShape = [...inputShape];
@@ -251,6 +270,8 @@ class FusedTrainer implements LocalTrainer {
     this.#rows = rows;
     const arena = this.#arena;
     this.#xAt = arena.alloc(rows * this.#rowSize);
+    const scratch = this.#products(rows).map(([m, n, depth]) => arena.k.gemmScratch(m, n, depth));
+    this.#scratchAt = arena.alloc(Math.ceil(Math.max(0, ...scratch) / 4));
     this.#y = new Float32Array(rows);
     let input = this.#xAt;
     this.#convBuffers = this.#convs.map((l, i) => {
@@ -285,6 +306,21 @@ class FusedTrainer implements LocalTrainer {
       i === 0 ? d : { ...d, inputDelta: this.#denseBuffers[i - 1]!.delta },
     );
     this.#views();
+  }
+
+  /** The sizes (m, n, depth) of every matrix product of a minibatch of `rows` examples. */
+  #products(rows: number): [number, number, number][] {
+    const sizes: [number, number, number][] = [];
+    this.#convs.forEach((l, i) => {
+      const pixels = rows * l.h * l.w;
+      const taps = l.size * l.size;
+      sizes.push([pixels, l.filters, taps * l.cin], [taps * l.cin, l.filters, pixels]);
+      if (i > 0) sizes.push([pixels, l.cin, taps * l.filters]);
+    });
+    for (const l of this.#layers) {
+      sizes.push([rows, l.units, l.inputs], [l.inputs, l.units, rows], [rows, l.inputs, l.units]);
+    }
+    return sizes;
   }
 
   /** (Re)creates the typed-array views of the arena's buffers, which a growth of its memory detaches. */
@@ -411,7 +447,10 @@ class FusedTrainer implements LocalTrainer {
       proximal:
         terms.proximal === undefined
           ? null
-          : { mu: f32(terms.proximal.mu), reference: terms.proximal.reference.slice() },
+          : {
+              mu: f32(terms.proximal.mu),
+              reference: terms.proximal.reference.slice(),
+            },
       correction: terms.correction === undefined ? null : terms.correction.slice(),
     };
   }

@@ -13,6 +13,7 @@ interface KernelExports {
     bRow: number,
     c: number,
     cRow: number,
+    scratch: number,
   ): void;
   gemm32(
     m: number,
@@ -25,7 +26,9 @@ interface KernelExports {
     bRow: number,
     c: number,
     cRow: number,
+    scratch: number,
   ): void;
+  gemmScratch(m: number, n: number, depth: number): number;
   transpose(src: number, rows: number, cols: number, dst: number): void;
   columnSums(m: number, rows: number, cols: number, out: number): void;
   biasRelu(z: number, rows: number, units: number, bias: number): void;
@@ -82,7 +85,9 @@ export class KernelArena {
 
   constructor() {
     this.#memory = new wasm.Memory({ initial: 2 });
-    const instance = new wasm.Instance(kernelModule(), { env: { memory: this.#memory } });
+    const instance = new wasm.Instance(kernelModule(), {
+      env: { memory: this.#memory },
+    });
     this.k = instance.exports as unknown as KernelExports;
   }
 
