@@ -118,10 +118,11 @@ export const trainingSchema = z.strictObject({
 });
 
 export const backendSchema = z
-  .enum(['auto', 'tensorflow', 'wasm', 'cpu', 'js'])
+  .enum(['auto', 'tensorflow', 'wasm', 'cpu', 'js', 'js-f32'])
   .describe(
-    "training backend: tensorflow needs @tensorflow/tfjs-node; js is fedmed's own fused typed-array loops, " +
-      'dense models only, no tfjs; auto takes the fastest that loads and trains (tensorflow, js, wasm, cpu)',
+    "training backend: tensorflow needs @tensorflow/tfjs-node; js is fedmed's own fused engine (WebAssembly " +
+      'SIMD, every zoo model, no tfjs, float64 accumulation); js-f32 the same with float32 accumulation (faster, ' +
+      'other last bits); auto takes the first that loads (tensorflow, js, wasm, cpu)',
   );
 
 /** A complete experiment: who takes part, on what data, with which model, strategy and faults. */
