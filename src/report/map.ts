@@ -67,7 +67,8 @@ export function renderMap(input: MapInput, atlas: Topology, numeric: NumericCode
   const countries = countryFeatures(atlas);
   const byAlpha = new Map<string, CountryFeature>();
   const participants = [...new Set(input.hospitals.map((h) => h.country))];
-  if (input.coordinatorSite !== 'neutral') participants.push(input.coordinatorSite);
+  if (input.coordinatorSite !== 'neutral' && !participants.includes(input.coordinatorSite))
+    participants.push(input.coordinatorSite);
   for (const a of participants) {
     const code = numeric(a);
     const f = countries.find((c) => c.id === code);
@@ -135,7 +136,8 @@ export function renderMap(input: MapInput, atlas: Topology, numeric: NumericCode
       r: 4 + 14 * Math.sqrt(p.h.patients / maxPatients),
     };
   });
-  const [cx, cy] = coordinatorAt ? project(coordinatorAt) : [WIDTH - 110, HEIGHT - 110];
+  const [cx, cy] = coordinatorPosition(coordinatorAt ? project(coordinatorAt) : [WIDTH - 110, HEIGHT - 110], sites);
+  const labels = placeLabels(sites, [cx, cy], input.coordinatorLabel);
   const maxBytes = Math.max(...input.flows.map((f) => f.bytes), 1);
   const id = (s: string): string => `${input.idPrefix}-${s}`;
   const colourOf = new Map(participants.map((c, i) => [c, COUNTRY_COLOURS[i % COUNTRY_COLOURS.length]!]));
@@ -190,14 +192,14 @@ export function renderMap(input: MapInput, atlas: Topology, numeric: NumericCode
   }
   out.push(`</g>`, `<g class="sites">`);
   out.push(
-    `<g class="coordinator"><rect x="${num(cx - 9)}" y="${num(cy - 9)}" width="18" height="18" rx="3" fill="#333" stroke="white" stroke-width="2"/><text x="${num(cx)}" y="${num(cy + 28)}" class="label" text-anchor="middle">${escapeText(input.coordinatorLabel)}</text></g>`,
+    `<g class="coordinator"><rect x="${num(cx - 9)}" y="${num(cy - 9)}" width="18" height="18" rx="3" fill="#333" stroke="white" stroke-width="2"/><text x="${num(labels.coordinator.x)}" y="${num(labels.coordinator.y)}" class="label" text-anchor="${labels.coordinator.anchor}">${escapeText(input.coordinatorLabel)}</text></g>`,
   );
-  for (const s of sites) {
+  for (const [i, s] of sites.entries()) {
     const colour = colourOf.get(s.h.country) ?? '#888';
-    const left = s.x > WIDTH - PAD - 260;
+    const label = labels.sites[i]!;
     out.push(
       `<g class="hospital" data-hospital="${escapeText(s.h.id)}" data-placement="${s.placement}"><circle cx="${num(s.x)}" cy="${num(s.y)}" r="${num(s.r)}" fill="${colour}" fill-opacity="0.85" stroke="white" stroke-width="1.5"><title>${escapeText(`${s.h.label} (${s.h.id}, ${s.h.country}): ${integer(s.h.patients)} patients`)}</title></circle>` +
-        `<text x="${num(left ? s.x - s.r - 4 : s.x + s.r + 4)}" y="${num(s.y + 4)}" class="label"${left ? ' text-anchor="end"' : ''}>${escapeText(s.h.label)}</text></g>`,
+        `<text x="${num(label.x)}" y="${num(label.y)}" class="label" text-anchor="${label.anchor}">${escapeText(s.h.label)}</text></g>`,
     );
   }
   out.push(`</g>`);
@@ -218,4 +220,94 @@ export function renderMap(input: MapInput, atlas: Topology, numeric: NumericCode
     `</svg>`,
   );
   return out.join('');
+}
+
+interface Site {
+  readonly x: number;
+  readonly y: number;
+  readonly r: number;
+  readonly h: MapHospital;
+}
+
+/** The coordinator's spot, moved off a hospital's marker that would hide it (away from the hospitals' middle). */
+function coordinatorPosition([x, y]: [number, number], sites: readonly Site[]): [number, number] {
+  if (!sites.some((s) => Math.hypot(s.x - x, s.y - y) < s.r + 16)) return [x, y];
+  const mx = sites.reduce((a, s) => a + s.x, 0) / sites.length;
+  const my = sites.reduce((a, s) => a + s.y, 0) / sites.length;
+  const len = Math.hypot(x - mx, y - my) || 1;
+  return [x + ((x - mx) / len) * 48, y + ((y - my) / len) * 48];
+}
+
+interface LabelSpot {
+  readonly x: number;
+  readonly y: number;
+  readonly anchor: 'start' | 'end' | 'middle';
+}
+
+type Box = readonly [number, number, number, number];
+
+/** Rough width of a label at 13 px: CJK and Hangul characters are a full em, others about 0.6 em. */
+const textWidth = (text: string): number =>
+  [...text].reduce((w, ch) => w + (ch.codePointAt(0)! >= 0x1100 ? 13 : 7.4), 0);
+
+function boxOf(spot: LabelSpot, width: number): Box {
+  const x0 = spot.anchor === 'start' ? spot.x : spot.anchor === 'end' ? spot.x - width : spot.x - width / 2;
+  return [x0, spot.y - 11, x0 + width, spot.y + 4];
+}
+
+const overlaps = (a: Box, b: Box): boolean => a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3];
+
+/**
+ * Label positions, largest hospital first: right, left, above or below its marker, whichever first clears
+ * the markers and the labels placed so far (the least crowded one when none does).
+ */
+function placeLabels(sites: readonly Site[], [cx, cy]: [number, number], coordinatorLabel: string) {
+  const taken: Box[] = [
+    ...sites.map((s): Box => [s.x - s.r, s.y - s.r, s.x + s.r, s.y + s.r]),
+    [cx - 10, cy - 10, cx + 10, cy + 10],
+  ];
+  const choose = (candidates: LabelSpot[], width: number): LabelSpot => {
+    let best = candidates[0]!;
+    let fewest = Infinity;
+    for (const c of candidates) {
+      const box = boxOf(c, width);
+      const outside = box[0] < 2 || box[2] > WIDTH - 2 || box[1] < 2 || box[3] > HEIGHT - 2;
+      const hits = taken.filter((t) => overlaps(t, box)).length + (outside ? 100 : 0);
+      if (hits < fewest) {
+        fewest = hits;
+        best = c;
+      }
+      if (hits === 0) break;
+    }
+    taken.push(boxOf(best, width));
+    return best;
+  };
+  const order = sites.map((s, i) => i).sort((a, b) => sites[b]!.r - sites[a]!.r || a - b);
+  const spots: LabelSpot[] = new Array<LabelSpot>(sites.length);
+  for (const i of order) {
+    const s = sites[i]!;
+    spots[i] = choose(
+      [
+        { x: s.x + s.r + 4, y: s.y + 4, anchor: 'start' },
+        { x: s.x - s.r - 4, y: s.y + 4, anchor: 'end' },
+        { x: s.x, y: s.y - s.r - 5, anchor: 'middle' },
+        { x: s.x, y: s.y + s.r + 14, anchor: 'middle' },
+        { x: s.x + s.r + 2, y: s.y - s.r - 2, anchor: 'start' },
+        { x: s.x + s.r + 2, y: s.y + s.r + 12, anchor: 'start' },
+        { x: s.x - s.r - 2, y: s.y - s.r - 2, anchor: 'end' },
+        { x: s.x - s.r - 2, y: s.y + s.r + 12, anchor: 'end' },
+      ],
+      textWidth(s.h.label),
+    );
+  }
+  const coordinator = choose(
+    [
+      { x: cx, y: cy + 26, anchor: 'middle' },
+      { x: cx, y: cy - 16, anchor: 'middle' },
+      { x: cx + 14, y: cy + 4, anchor: 'start' },
+      { x: cx - 14, y: cy + 4, anchor: 'end' },
+    ],
+    textWidth(coordinatorLabel),
+  );
+  return { sites: spots, coordinator };
 }
