@@ -13,7 +13,9 @@ const flag = (name, fallback) => {
 };
 const [input, output] = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
 if (input === undefined || output === undefined) {
-  process.stderr.write('usage: node scripts/screenshot-report.mjs <report.html> <out.png> [--full] [--width W] [--height H]\n');
+  process.stderr.write(
+    'usage: node scripts/screenshot-report.mjs <report.html> <out.png> [--full] [--width W] [--height H]\n',
+  );
   process.exit(2);
 }
 const url = pathToFileURL(resolve(input)).href;
@@ -30,10 +32,12 @@ const browser = await chromium.launch({
   ],
 });
 try {
-  const page = await browser.newPage({ viewport: { width: flag('--width', 1280), height: flag('--height', 1600) } });
+  const page = await browser.newPage({
+    viewport: { width: flag('--width', 1280), height: flag('--height', 1600) },
+  });
   await page.route('**/*', (route) => (route.request().url() === url ? route.continue() : route.abort()));
   await page.goto(url);
-  await page.evaluate(() => document.fonts.ready);
+  await page.evaluate('document.fonts.ready');
   await page.screenshot({ path: output, fullPage: args.includes('--full') });
   process.stdout.write(`${output}\n`);
 } finally {

@@ -17,6 +17,8 @@ export const numericCode: NumericCodes = (alpha2) => countries.alpha2ToNumeric(a
 /** A short English name of a country (alpha-2): "China", "South Korea"; the code itself when it is not one. */
 export function countryName(alpha2: string): string {
   const names = countries.getName(alpha2, 'en', { select: 'all' }) ?? [];
-  const short = names.filter((n) => n.length > 3 && !/[.,]/.test(n)).sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
+  const short = names
+    .filter((n) => n.length > 3 && !/[.,]/.test(n))
+    .sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
   return short[0] ?? names[0] ?? alpha2;
 }

@@ -36,7 +36,18 @@ export interface BenchFiles {
   readonly files: readonly FileDigest[];
 }
 
-const COLUMNS = ['arm', 'kind', 'scope', 'hospital', 'metric', 'mean', 'lower', 'upper', 'n', 'seeds'] as const;
+const COLUMNS = [
+  'arm',
+  'kind',
+  'scope',
+  'hospital',
+  'metric',
+  'mean',
+  'lower',
+  'upper',
+  'n',
+  'seeds',
+] as const;
 
 /** The folder name `fedmed bench` gives an arm's runs. */
 export const armFolder = (label: string): string => label.replace(/[^A-Za-z0-9.=-]/g, '_');
@@ -46,7 +57,10 @@ function parseCsv(file: string): BenchCsvRow[] {
   const header = records[0] ?? [];
   const at = Object.fromEntries(COLUMNS.map((c) => [c, header.indexOf(c)]));
   const missing = COLUMNS.filter((c) => at[c]! < 0);
-  if (missing.length > 0) throw new InputError(`${file}: row 1: expected the columns ${COLUMNS.join(', ')}; missing ${missing.join(', ')}`);
+  if (missing.length > 0)
+    throw new InputError(
+      `${file}: row 1: expected the columns ${COLUMNS.join(', ')}; missing ${missing.join(', ')}`,
+    );
   return records.slice(1).map((r, i) => {
     const line = i + 2;
     const text = (c: (typeof COLUMNS)[number]) => r[at[c]!] ?? '';
@@ -54,7 +68,8 @@ function parseCsv(file: string): BenchCsvRow[] {
       const t = text(c);
       if (t === '' && optional) return undefined;
       const v = Number(t);
-      if (t === '' || !Number.isFinite(v)) throw new InputError(`${file}: row ${line}, column ${c}: expected a number`);
+      if (t === '' || !Number.isFinite(v))
+        throw new InputError(`${file}: row ${line}, column ${c}: expected a number`);
       return v;
     };
     const mean = number('mean', true);
@@ -91,7 +106,9 @@ function seedFolders(dir: string): { seed: number; dir: string }[] {
  */
 export function readBenchFiles(dir: string, check: (runDir: string) => void): BenchFiles {
   const rows = parseCsv(join(dir, 'bench.csv'));
-  const arms = [...new Set(rows.filter((r) => r.kind === 'strategy' && !r.scope.startsWith('tuning')).map((r) => r.arm))];
+  const arms = [
+    ...new Set(rows.filter((r) => r.kind === 'strategy' && !r.scope.startsWith('tuning')).map((r) => r.arm)),
+  ];
   const runs: BenchRun[] = [];
   let example: BenchFiles['example'];
   for (const arm of arms) {

@@ -4,7 +4,7 @@ import { meanCi } from '../server/bench/stats.ts';
 import type { BenchCsvRow, BenchFiles } from './bench-files.ts';
 import { curveChart, intervalChart, type Chart, type CurvePoint, type IntervalRow } from './charts.ts';
 import { figure, figures, section } from './figure.ts';
-import { byText, exact, fixed, integer, signed } from './format.ts';
+import { exact, fixed, integer, signed } from './format.ts';
 import { html, table, type Cell, type Html } from './html.ts';
 import { isSubgroup, metricLabel, PRIMARY_METRICS, unitMetric } from './metric-names.ts';
 import type { ReportBody } from './run-report.ts';
@@ -12,7 +12,15 @@ import { identityTable } from './run-report.ts';
 import { scenarioSection } from './scenario-section.ts';
 import { trafficSection } from './traffic-section.ts';
 
-const KNOWN_SCOPES = new Set(['overall', 'worst-hospital', 'hospital', 'run', 'vs-reference', 'tuning', 'tuning-chosen']);
+const KNOWN_SCOPES = new Set([
+  'overall',
+  'worst-hospital',
+  'hospital',
+  'run',
+  'vs-reference',
+  'tuning',
+  'tuning-chosen',
+]);
 
 /** A bench.csv value as a cell: the estimate ± the half-width of its interval, the exact row in attributes. */
 function csvCell(r: BenchCsvRow | undefined, digits = 3, sign = false): Cell {
@@ -38,7 +46,11 @@ function csvCell(r: BenchCsvRow | undefined, digits = 3, sign = false): Cell {
 
 function runCell(r: BenchCsvRow | undefined): Cell {
   if (r === undefined || r.mean === undefined) return '—';
-  const text = r.metric.startsWith('bytes') ? integer(r.mean) : r.metric === 'seconds' ? fixed(r.mean, 1) : fixed(r.mean, 3);
+  const text = r.metric.startsWith('bytes')
+    ? integer(r.mean)
+    : r.metric === 'seconds'
+      ? fixed(r.mean, 1)
+      : fixed(r.mean, 3);
   return { ...(csvCell(r) as Exclude<Cell, string>), text };
 }
 
@@ -51,7 +63,9 @@ function uniq<T>(xs: readonly T[]): T[] {
 
 /** Rows of one scope, looked up by arm, metric and hospital. */
 function lookup(rows: readonly BenchCsvRow[], scope: string) {
-  const map = new Map(rows.filter((r) => r.scope === scope).map((r) => [`${r.arm}\u0000${r.metric}\u0000${r.hospital}`, r]));
+  const map = new Map(
+    rows.filter((r) => r.scope === scope).map((r) => [`${r.arm}\u0000${r.metric}\u0000${r.hospital}`, r]),
+  );
   return (arm: string, metric: string, hospital = '') => map.get(`${arm}\u0000${metric}\u0000${hospital}`);
 }
 
@@ -75,7 +89,11 @@ function armsTable(rows: readonly BenchCsvRow[], arms: readonly { arm: string; k
   });
 }
 
-function intervalRows(rows: readonly BenchCsvRow[], category: (r: BenchCsvRow) => string, group: (r: BenchCsvRow) => string): IntervalRow[] {
+function intervalRows(
+  rows: readonly BenchCsvRow[],
+  category: (r: BenchCsvRow) => string,
+  group: (r: BenchCsvRow) => string,
+): IntervalRow[] {
   return rows
     .filter((r) => r.mean !== undefined)
     .map((r) => ({
@@ -89,14 +107,19 @@ function intervalRows(rows: readonly BenchCsvRow[], category: (r: BenchCsvRow) =
 
 function curveCharts(files: BenchFiles): Chart[] {
   const arms = groupArms(files.runs);
-  const metrics = PRIMARY_METRICS.filter((m) => files.runs.some((r) => r.curve.some((p) => finite(p.metrics, m) !== undefined)));
+  const metrics = PRIMARY_METRICS.filter((m) =>
+    files.runs.some((r) => r.curve.some((p) => finite(p.metrics, m) !== undefined)),
+  );
   return metrics.map((m) => {
     const points: CurvePoint[] = [];
     const references = [];
     for (const a of arms) {
       if (a.kind === 'baseline') {
-        const finals = a.runs.map((r) => finite(r.final.metrics, m)).filter((v): v is number => v !== undefined);
-        if (finals.length > 0) references.push({ series: armLabel(a.arm, a.kind), value: meanCi(finals).mean });
+        const finals = a.runs
+          .map((r) => finite(r.final.metrics, m))
+          .filter((v): v is number => v !== undefined);
+        if (finals.length > 0)
+          references.push({ series: armLabel(a.arm, a.kind), value: meanCi(finals).mean });
         continue;
       }
       const byRound = new Map<number, number[]>();
@@ -130,7 +153,9 @@ function curveCharts(files: BenchFiles): Chart[] {
 /** The body of a bench's report: the tables of bench.csv as tables and charts, learning curves, and one federation in full. */
 export async function benchReportBody(files: BenchFiles, atlas: Topology): Promise<ReportBody> {
   const { rows } = files;
-  const arms = uniq(rows.filter((r) => !r.scope.startsWith('tuning')).map((r) => `${r.arm}\u0000${r.kind}`)).map((k) => {
+  const arms = uniq(
+    rows.filter((r) => !r.scope.startsWith('tuning')).map((r) => `${r.arm}\u0000${r.kind}`),
+  ).map((k) => {
     const [arm, kind] = k.split('\u0000') as [string, string];
     return { arm, kind };
   });
@@ -140,25 +165,36 @@ export async function benchReportBody(files: BenchFiles, atlas: Topology): Promi
   const finalChart = intervalChart({
     key: 'bench-final',
     title: 'Final metrics per arm',
-    caption: 'Mean over seeds of each arm’s final metric with its Student t 95% confidence interval (bench.csv, scope overall).',
+    caption:
+      'Mean over seeds of each arm’s final metric with its Student t 95% confidence interval (bench.csv, scope overall).',
     x: 'value',
     category: 'arm',
     group: 'metric',
-    rows: intervalRows(overallRows, (r) => armLabel(r.arm, r.kind), (r) => r.metric),
+    rows: intervalRows(
+      overallRows,
+      (r) => armLabel(r.arm, r.kind),
+      (r) => r.metric,
+    ),
     unitInterval: overallRows.every((r) => unitMetric(r.metric)),
   });
   sections.push(
     section(
       'arms',
       'Arms',
-      html`<p>Each cell: mean over the arm’s seeds ± the half-width of a two-sided Student t 95% confidence interval; “(n=k)” marks a value over k seeds only. Worst hospital: per seed the lowest value over the hospitals (the highest for losses, brier and ece), then averaged. † pooled moves every record to one place: a sovereignty violation, kept for comparison only.</p>`,
+      html`<p>
+        Each cell: mean over the arm’s seeds ± the half-width of a two-sided Student t 95% confidence
+        interval; “(n=k)” marks a value over k seeds only. Worst hospital: per seed the lowest value over the
+        hospitals (the highest for losses, brier and ece), then averaged. † pooled moves every record to one
+        place: a sovereignty violation, kept for comparison only.
+      </p>`,
       armsTable(rows, arms),
       await figure(finalChart),
     ),
   );
   const versus = rows.filter((r) => r.scope === 'vs-reference');
   if (versus.length > 0) {
-    const reference = arms.find((a) => a.kind === 'strategy' && !versus.some((r) => r.arm === a.arm))?.arm ?? 'the reference';
+    const reference =
+      arms.find((a) => a.kind === 'strategy' && !versus.some((r) => r.arm === a.arm))?.arm ?? 'the reference';
     const metrics = uniq(versus.map((r) => r.metric));
     const at = lookup(rows, 'vs-reference');
     const chart = intervalChart({
@@ -168,7 +204,11 @@ export async function benchReportBody(files: BenchFiles, atlas: Topology): Promi
       x: 'difference',
       category: 'arm',
       group: 'metric',
-      rows: intervalRows(versus, (r) => r.arm, (r) => r.metric),
+      rows: intervalRows(
+        versus,
+        (r) => r.arm,
+        (r) => r.metric,
+      ),
       zero: true,
     });
     sections.push(
@@ -177,7 +217,10 @@ export async function benchReportBody(files: BenchFiles, atlas: Topology): Promi
         `Against ${reference}, paired by seed`,
         table({
           columns: ['arm', ...metrics.map((m) => `Δ ${m.replace(/^delta-/, '')}`)],
-          rows: uniq(versus.map((r) => r.arm)).map((arm) => [arm, ...metrics.map((m) => csvCell(at(arm, m), 3, true))]),
+          rows: uniq(versus.map((r) => r.arm)).map((arm) => [
+            arm,
+            ...metrics.map((m) => csvCell(at(arm, m), 3, true)),
+          ]),
         }),
         await figure(chart),
       ),
@@ -198,7 +241,11 @@ export async function benchReportBody(files: BenchFiles, atlas: Topology): Promi
           x: metricLabel(m),
           category: 'hospital',
           group: 'arm',
-          rows: intervalRows(hospitalRows.filter((r) => r.metric === m), (r) => r.hospital, (r) => armLabel(r.arm, r.kind)),
+          rows: intervalRows(
+            hospitalRows.filter((r) => r.metric === m),
+            (r) => r.hospital,
+            (r) => armLabel(r.arm, r.kind),
+          ),
           unitInterval: unitMetric(m),
         }),
       );
@@ -208,7 +255,13 @@ export async function benchReportBody(files: BenchFiles, atlas: Topology): Promi
         'Per hospital',
         table({
           columns: ['hospital', 'arm', ...metrics],
-          rows: hospitals.flatMap((h) => arms.map(({ arm, kind }) => [h, armLabel(arm, kind), ...metrics.map((m) => csvCell(at(arm, m, h)))])),
+          rows: hospitals.flatMap((h) =>
+            arms.map(({ arm, kind }) => [
+              h,
+              armLabel(arm, kind),
+              ...metrics.map((m) => csvCell(at(arm, m, h))),
+            ]),
+          ),
         }),
         await figures(charts),
       ),
@@ -224,7 +277,13 @@ export async function benchReportBody(files: BenchFiles, atlas: Topology): Promi
         'Grids settled on tuning seeds',
         table({
           columns: ['grid', 'candidate', 'by', 'mean ± 95% CI on the tuning seeds', 'chosen'],
-          rows: tuning.map((r) => [r.hospital, r.arm, r.metric, csvCell(r), r.scope === 'tuning-chosen' ? '✓' : '']),
+          rows: tuning.map((r) => [
+            r.hospital,
+            r.arm,
+            r.metric,
+            csvCell(r),
+            r.scope === 'tuning-chosen' ? '✓' : '',
+          ]),
         }),
       ),
     );
@@ -234,7 +293,10 @@ export async function benchReportBody(files: BenchFiles, atlas: Topology): Promi
       section(
         'other-rows',
         'Other rows of bench.csv',
-        table({ columns: ['arm', 'scope', 'hospital', 'metric', 'value'], rows: unknown.map((r) => [r.arm, r.scope, r.hospital, r.metric, csvCell(r)]) }),
+        table({
+          columns: ['arm', 'scope', 'hospital', 'metric', 'value'],
+          rows: unknown.map((r) => [r.arm, r.scope, r.hospital, r.metric, csvCell(r)]),
+        }),
       ),
     );
   if (files.example) {
@@ -243,7 +305,10 @@ export async function benchReportBody(files: BenchFiles, atlas: Topology): Promi
       section(
         'federation',
         `One federation in full: ${arm}, seed ${seed}`,
-        html`<p class="muted">Every arm and seed runs the same hospitals; this is the first run of the first arm, from ${arm}/seed-${String(seed)}.</p>`,
+        html`<p class="muted">
+          Every arm and seed runs the same hospitals; this is the first run of the first arm, from
+          ${arm}/seed-${String(seed)}.
+        </p>`,
         scenarioSection(run.scenario, run.manifest),
         html`<h3>Identity</h3>`,
         identityTable(run),
@@ -258,7 +323,11 @@ export async function benchReportBody(files: BenchFiles, atlas: Topology): Promi
       'Files behind this report',
       table({
         columns: ['file', 'bytes', 'SHA-256'],
-        rows: files.files.map((f) => [f.path, { text: integer(f.bytes), numeric: true }, { text: html`<code>${f.sha256}</code>` }]),
+        rows: files.files.map((f) => [
+          f.path,
+          { text: integer(f.bytes), numeric: true },
+          { text: html`<code>${f.sha256}</code>` },
+        ]),
         className: 'files',
       }),
     ),
@@ -268,6 +337,14 @@ export async function benchReportBody(files: BenchFiles, atlas: Topology): Promi
   const strategyArms = arms.filter((a) => a.kind === 'strategy').map((a) => a.arm);
   return {
     title,
-    body: html`<header><p class="kicker">fedmed bench report</p><h1>${title}</h1><p class="lede">${integer(strategyArms.length)} strategy arms (${strategyArms.join(', ')})${arms.length > strategyArms.length ? ` and ${arms.length - strategyArms.length} baselines` : ''}${seeds.length > 0 ? ` over seeds ${seeds.join(', ')}` : ''}.</p></header>${sections}`,
+    body: html`<header>
+        <p class="kicker">fedmed bench report</p>
+        <h1>${title}</h1>
+        <p class="lede">
+          ${integer(strategyArms.length)} strategy arms
+          (${strategyArms.join(', ')})${arms.length > strategyArms.length ? ` and ${arms.length - strategyArms.length} baselines` : ''}${seeds.length > 0 ? ` over seeds ${seeds.join(', ')}` : ''}.
+        </p>
+      </header>
+      ${sections}`,
   };
 }

@@ -110,7 +110,9 @@ export function curveChart(input: CurveChartInput): Chart {
     ...input.points.flatMap((p) => [p.value, p.lower ?? p.value, p.upper ?? p.value]),
     ...references.map((r) => r.value),
   ];
-  const scale = input.unitInterval ? { domain: unitDomain(values), nice: false, clamp: true } : { zero: false };
+  const scale = input.unitInterval
+    ? { domain: unitDomain(values), nice: false, clamp: true }
+    : { zero: false };
   const color = {
     field: 'series',
     type: 'nominal',
@@ -127,13 +129,24 @@ export function curveChart(input: CurveChartInput): Chart {
   const y = { type: 'quantitative', title: input.y, scale } as const;
   const bands = input.points
     .filter((p) => p.lower !== undefined && p.upper !== undefined)
-    .map((p) => ({ series: p.series, round: p.round, lower: p.lower, upper: p.upper, colour: colourOf(p.series) }));
+    .map((p) => ({
+      series: p.series,
+      round: p.round,
+      lower: p.lower,
+      upper: p.upper,
+      colour: colourOf(p.series),
+    }));
   const layers: object[] = [];
   if (bands.length > 0)
     layers.push({
       data: { values: bands },
       mark: { type: 'area', opacity: 0.18 },
-      encoding: { x, y: { ...y, field: 'lower' }, y2: { field: 'upper' }, fill: { field: 'colour', type: 'nominal', scale: null } },
+      encoding: {
+        x,
+        y: { ...y, field: 'lower' },
+        y2: { field: 'upper' },
+        fill: { field: 'colour', type: 'nominal', scale: null },
+      },
     });
   layers.push({
     data: { values: input.points.map((p) => ({ series: p.series, round: p.round, value: p.value })) },
@@ -166,7 +179,8 @@ export function curveChart(input: CurveChartInput): Chart {
       return valueCell(p?.value, p?.lower, p?.upper);
     }),
   ]);
-  for (const ref of references) rows.push([`${ref.series} (baseline, final)`, ...lineSeries.map(() => ''), valueCell(ref.value)]);
+  for (const ref of references)
+    rows.push([`${ref.series} (baseline, final)`, ...lineSeries.map(() => ''), valueCell(ref.value)]);
   const columns = [input.x ?? 'round', ...lineSeries, ...(references.length > 0 ? ['baseline'] : [])];
   if (references.length > 0) for (const row of rows.slice(0, rounds.length)) row.push('');
   return { key: input.key, title: input.title, caption: input.caption, spec, table: { columns, rows } };
@@ -206,7 +220,12 @@ export function intervalChart(input: IntervalChartInput): Chart {
     input.unitInterval === true
       ? { domain: unitDomain(values), nice: false, clamp: true }
       : { zero: input.zero === true };
-  const color = { field: 'group', type: 'nominal', title: input.group, scale: { domain: groups, range: colours } } as const;
+  const color = {
+    field: 'group',
+    type: 'nominal',
+    title: input.group,
+    scale: { domain: groups, range: colours },
+  } as const;
   const y = { field: 'category', type: 'nominal', title: input.category, sort: categories } as const;
   const yOffset = { field: 'group', type: 'nominal', sort: groups } as const;
   const data = input.rows.map((r) => ({
@@ -219,7 +238,13 @@ export function intervalChart(input: IntervalChartInput): Chart {
   const layers: object[] = [
     {
       mark: { type: 'rule', strokeWidth: 2 },
-      encoding: { y, yOffset, x: { field: 'lower', type: 'quantitative', title: input.x, scale }, x2: { field: 'upper' }, color },
+      encoding: {
+        y,
+        yOffset,
+        x: { field: 'lower', type: 'quantitative', title: input.x, scale },
+        x2: { field: 'upper' },
+        color,
+      },
     },
     {
       mark: { type: 'point', filled: true, size: 50 },
@@ -262,7 +287,12 @@ export interface TimelineEvent {
 }
 
 /** Events on a timeline: rounds across, hospitals down, one mark per hospital, round and kind. */
-export function timelineChart(key: string, title: string, caption: string, events: readonly TimelineEvent[]): Chart {
+export function timelineChart(
+  key: string,
+  title: string,
+  caption: string,
+  events: readonly TimelineEvent[],
+): Chart {
   const lanes = [...new Set(events.map((e) => e.lane))].sort();
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -274,7 +304,13 @@ export function timelineChart(key: string, title: string, caption: string, event
     data: { values: events.map((e) => ({ round: e.round, lane: e.lane, kind: e.kind, count: e.count })) },
     mark: { type: 'point', filled: true, opacity: 0.85 },
     encoding: {
-      x: { field: 'round', type: 'quantitative', title: 'round', axis: { format: 'd', tickMinStep: 1 }, scale: { zero: false } },
+      x: {
+        field: 'round',
+        type: 'quantitative',
+        title: 'round',
+        axis: { format: 'd', tickMinStep: 1 },
+        scale: { zero: false },
+      },
       y: { field: 'lane', type: 'nominal', title: 'hospital', sort: lanes },
       color: { field: 'kind', type: 'nominal', title: 'what happened' },
       shape: { field: 'kind', type: 'nominal' },

@@ -48,7 +48,10 @@ function parseRanges(text: string): Ranges {
 
 const subsetsOf = (pkg: string): readonly { key: string; ranges: Ranges }[] =>
   Object.entries(
-    JSON.parse(readFileSync(require.resolve(`@fontsource/${pkg}/unicode.json`), 'utf8')) as Record<string, string>,
+    JSON.parse(readFileSync(require.resolve(`@fontsource/${pkg}/unicode.json`), 'utf8')) as Record<
+      string,
+      string
+    >,
   ).map(([key, ranges]) => ({ key: key.replace(/^\[(\d+)\]$/, '$1'), ranges: parseRanges(ranges) }));
 
 /** "U+20-7E,U+AC00": consecutive code points joined into ranges. */
@@ -56,7 +59,12 @@ function unicodeRange(cps: readonly number[]): string {
   const parts: string[] = [];
   let start = cps[0]!;
   let prev = start;
-  const flush = () => parts.push(start === prev ? `U+${start.toString(16).toUpperCase()}` : `U+${start.toString(16).toUpperCase()}-${prev.toString(16).toUpperCase()}`);
+  const flush = () =>
+    parts.push(
+      start === prev
+        ? `U+${start.toString(16).toUpperCase()}`
+        : `U+${start.toString(16).toUpperCase()}-${prev.toString(16).toUpperCase()}`,
+    );
   for (const cp of cps.slice(1)) {
     if (cp === prev + 1) {
       prev = cp;
@@ -99,7 +107,9 @@ export async function embeddedFontCss(text: string): Promise<string> {
   const rules: string[] = [];
   for (const [, g] of [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     for (const weight of g.source.weights) {
-      const file = require.resolve(`@fontsource/${g.source.pkg}/files/${g.source.pkg}-${g.key}-${weight}-normal.woff2`);
+      const file = require.resolve(
+        `@fontsource/${g.source.pkg}/files/${g.source.pkg}-${g.key}-${weight}-normal.woff2`,
+      );
       const chars = String.fromCodePoint(...g.cps);
       const woff2 = await subsetFont(readFileSync(file), chars, { targetFormat: 'woff2' });
       rules.push(

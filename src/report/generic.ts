@@ -7,7 +7,8 @@ import { html, type Html } from './html.ts';
  * or a scenario), so that they appear in the report as they are instead of breaking it.
  */
 
-const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** A scalar as text: numbers exactly, strings as they are. */
 export function scalarText(v: unknown): string {
@@ -24,9 +25,21 @@ export function genericValue(v: unknown, depth = 0): Html {
     if (v.length === 0) return html`<span class="muted">none</span>`;
     if (v.every(isRecord)) {
       const keys = [...new Set(v.flatMap((o) => Object.keys(o)))].sort(byText);
-      return html`<table class="generic"><thead><tr>${keys.map((k) => html`<th>${k}</th>`)}</tr></thead><tbody>${v.map(
-        (o) => html`<tr>${keys.map((k) => html`<td>${k in o ? genericValue(o[k], depth + 1) : ''}</td>`)}</tr>`,
-      )}</tbody></table>`;
+      return html`<table class="generic">
+        <thead>
+          <tr>
+            ${keys.map((k) => html`<th>${k}</th>`)}
+          </tr>
+        </thead>
+        <tbody>
+          ${v.map(
+            (o) =>
+              html`<tr>
+                ${keys.map((k) => html`<td>${k in o ? genericValue(o[k], depth + 1) : ''}</td>`)}
+              </tr>`,
+          )}
+        </tbody>
+      </table>`;
     }
     if (v.every((x) => !isRecord(x) && !Array.isArray(x))) return html`${v.map(scalarText).join(', ')}`;
     return html`<code>${canonicalJson(v)}</code>`;
@@ -34,18 +47,31 @@ export function genericValue(v: unknown, depth = 0): Html {
   if (isRecord(v)) {
     const keys = Object.keys(v).sort(byText);
     if (keys.length === 0) return html`<span class="muted">empty</span>`;
-    return html`<table class="generic kv"><tbody>${keys.map(
-      (k) => html`<tr><th>${k}</th><td>${genericValue(v[k], depth + 1)}</td></tr>`,
-    )}</tbody></table>`;
+    return html`<table class="generic kv">
+      <tbody>
+        ${keys.map(
+          (k) =>
+            html`<tr>
+              <th>${k}</th>
+              <td>${genericValue(v[k], depth + 1)}</td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>`;
   }
   return html`${scalarText(v)}`;
 }
 
 /** Every finite number inside `v`, by its dotted path below `prefix` (`privacy.epsilon`, `attack.0.auc`). */
-export function numericLeaves(v: unknown, prefix: string, out = new Map<string, number>()): Map<string, number> {
+export function numericLeaves(
+  v: unknown,
+  prefix: string,
+  out = new Map<string, number>(),
+): Map<string, number> {
   if (typeof v === 'number' && Number.isFinite(v)) out.set(prefix, v);
   else if (Array.isArray(v)) v.forEach((x, i) => numericLeaves(x, `${prefix}.${i}`, out));
-  else if (isRecord(v)) for (const k of Object.keys(v).sort(byText)) numericLeaves(v[k], `${prefix}.${k}`, out);
+  else if (isRecord(v))
+    for (const k of Object.keys(v).sort(byText)) numericLeaves(v[k], `${prefix}.${k}`, out);
   return out;
 }
 

@@ -50,7 +50,9 @@ export const raw = (text: string): Html => new Html(text);
 export const join = (parts: readonly Part[]): Html => new Html(render(parts));
 
 /** One table cell: text, or text with attributes that carry the exact values behind it. */
-export type Cell = string | { readonly text: Part; readonly attrs?: Readonly<Record<string, string>>; readonly numeric?: boolean };
+export type Cell =
+  | string
+  | { readonly text: Part; readonly attrs?: Readonly<Record<string, string>>; readonly numeric?: boolean };
 
 /** A table: header labels and rows of cells. */
 export interface Table {
@@ -70,5 +72,10 @@ function cell(c: Cell): Html {
 export function table(t: Table): Html {
   return html`<table${t.className === undefined ? '' : raw(` class="${escapeText(t.className)}"`)}><thead><tr>${t.columns.map(
     (c) => html`<th>${c}</th>`,
-  )}</tr></thead><tbody>${t.rows.map((r) => html`<tr>${r.map(cell)}</tr>`)}</tbody></table>`;
+  )}</tr></thead><tbody>${t.rows.map(
+    (r) =>
+      html`<tr>
+        ${r.map(cell)}
+      </tr>`,
+  )}</tbody></table>`;
 }

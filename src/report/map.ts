@@ -94,13 +94,11 @@ export function renderMap(input: MapInput, atlas: Topology, numeric: NumericCode
     type: 'FeatureCollection',
     features: [
       ...[...byAlpha.values()],
-      ...placed.map(
-        (p): Feature => ({
-          type: 'Feature',
-          properties: {},
-          geometry: { type: 'Point', coordinates: [p.at.lon, p.at.lat] },
-        }),
-      ),
+      ...placed.map((p): Feature => ({
+        type: 'Feature',
+        properties: {},
+        geometry: { type: 'Point', coordinates: [p.at.lon, p.at.lat] },
+      })),
     ],
   };
   const projection = geoMercator()
@@ -136,7 +134,10 @@ export function renderMap(input: MapInput, atlas: Topology, numeric: NumericCode
       r: 4 + 14 * Math.sqrt(p.h.patients / maxPatients),
     };
   });
-  const [cx, cy] = coordinatorPosition(coordinatorAt ? project(coordinatorAt) : [WIDTH - 110, HEIGHT - 110], sites);
+  const [cx, cy] = coordinatorPosition(
+    coordinatorAt ? project(coordinatorAt) : [WIDTH - 110, HEIGHT - 110],
+    sites,
+  );
   const labels = placeLabels(sites, [cx, cy], input.coordinatorLabel);
   const maxBytes = Math.max(...input.flows.map((f) => f.bytes), 1);
   const id = (s: string): string => `${input.idPrefix}-${s}`;

@@ -1,7 +1,14 @@
 /** Names and ranges of the metrics fedmed reports; unknown metrics are shown under their own names. */
 
 /** Metrics charted first, in this order, when a run reports them. */
-export const PRIMARY_METRICS = ['auroc', 'auprc', 'accuracy', 'loss', 'global_auroc', 'global_auprc'] as const;
+export const PRIMARY_METRICS = [
+  'auroc',
+  'auprc',
+  'accuracy',
+  'loss',
+  'global_auroc',
+  'global_auprc',
+] as const;
 
 const LABELS: Readonly<Record<string, string>> = {
   accuracy: 'Accuracy',
@@ -17,7 +24,15 @@ const LABELS: Readonly<Record<string, string>> = {
   train_loss: 'Training loss',
 };
 
-const UNIT = new Set(['accuracy', 'auroc', 'auprc', 'global_auroc', 'global_auprc', 'sensitivity', 'specificity']);
+const UNIT = new Set([
+  'accuracy',
+  'auroc',
+  'auprc',
+  'global_auroc',
+  'global_auprc',
+  'sensitivity',
+  'specificity',
+]);
 
 /** A metric's name for people. */
 export const metricLabel = (m: string): string => LABELS[m] ?? m;

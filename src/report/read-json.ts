@@ -7,7 +7,9 @@ function readText(file: string): string {
     return readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(`${file}: cannot read (${code === 'ENOENT' ? 'no such file' : (code ?? 'read error')})`);
+    throw new InputError(
+      `${file}: cannot read (${code === 'ENOENT' ? 'no such file' : (code ?? 'read error')})`,
+    );
   }
 }
 

@@ -1,5 +1,13 @@
 import { byText } from './format.ts';
-import { curveChart, intervalChart, timelineChart, type Chart, type CurvePoint, type ReferenceLine, type TimelineEvent } from './charts.ts';
+import {
+  curveChart,
+  intervalChart,
+  timelineChart,
+  type Chart,
+  type CurvePoint,
+  type ReferenceLine,
+  type TimelineEvent,
+} from './charts.ts';
 import { countryName } from './atlas.ts';
 import { hospitalEvents, numericLeaves, scalarText } from './generic.ts';
 import { isSubgroup, metricLabel, PRIMARY_METRICS, unitMetric } from './metric-names.ts';
@@ -19,7 +27,11 @@ export function reportedMetrics(rounds: readonly RoundFile[]): { primary: string
   return { primary, more };
 }
 
-function baselineLines(summary: SummaryFile | undefined, m: string, scope: (b: NonNullable<SummaryFile['pooled']>) => Record<string, number> | undefined): ReferenceLine[] {
+function baselineLines(
+  summary: SummaryFile | undefined,
+  m: string,
+  scope: (b: NonNullable<SummaryFile['pooled']>) => Record<string, number> | undefined,
+): ReferenceLine[] {
   const out: ReferenceLine[] = [];
   for (const [name, b] of [
     ['local-only', summary?.localOnly],
@@ -32,7 +44,12 @@ function baselineLines(summary: SummaryFile | undefined, m: string, scope: (b: N
 }
 
 /** A metric against the round for the federation and each country, the baselines' final values dashed. */
-export function federationCurve(prefix: string, m: string, rounds: readonly RoundFile[], summary: SummaryFile | undefined): Chart {
+export function federationCurve(
+  prefix: string,
+  m: string,
+  rounds: readonly RoundFile[],
+  summary: SummaryFile | undefined,
+): Chart {
   const countries = [...new Set(rounds.flatMap((r) => Object.keys(r.evaluate.countries)))].sort(byText);
   const points: CurvePoint[] = [];
   for (const r of rounds) {
@@ -56,7 +73,12 @@ export function federationCurve(prefix: string, m: string, rounds: readonly Roun
 }
 
 /** A metric against the round, one line per hospital. */
-export function hospitalCurve(prefix: string, m: string, rounds: readonly RoundFile[], scenario: ScenarioFile): Chart | undefined {
+export function hospitalCurve(
+  prefix: string,
+  m: string,
+  rounds: readonly RoundFile[],
+  scenario: ScenarioFile,
+): Chart | undefined {
   const points: CurvePoint[] = [];
   for (const h of scenario.hospitals)
     for (const r of rounds) {
@@ -95,7 +117,13 @@ export function trainingCurve(prefix: string, rounds: readonly RoundFile[]): Cha
 }
 
 /** Final values per hospital: the federation's global model beside each baseline. */
-export function finalByHospital(prefix: string, m: string, scenario: ScenarioFile, summary: SummaryFile | undefined, last: RoundFile | undefined): Chart | undefined {
+export function finalByHospital(
+  prefix: string,
+  m: string,
+  scenario: ScenarioFile,
+  summary: SummaryFile | undefined,
+  last: RoundFile | undefined,
+): Chart | undefined {
   const rows = [];
   for (const h of scenario.hospitals) {
     for (const [group, values] of [
@@ -121,13 +149,24 @@ export function finalByHospital(prefix: string, m: string, scenario: ScenarioFil
 }
 
 /** Rejected replies, failures and recorded faults as events by round and hospital. */
-export function eventsChart(prefix: string, rounds: readonly RoundFile[], crossings: readonly CrossingFile[], scenario: ScenarioFile): Chart | undefined {
+export function eventsChart(
+  prefix: string,
+  rounds: readonly RoundFile[],
+  crossings: readonly CrossingFile[],
+  scenario: ScenarioFile,
+): Chart | undefined {
   const label = new Map(scenario.hospitals.map((h) => [h.id, hospitalLabel(h)]));
   const events = new Map<string, TimelineEvent>();
   const add = (round: number, hospital: string, kind: string, detail: string) => {
     const key = [round, hospital, kind, detail].join('\u0000');
     const e = events.get(key);
-    events.set(key, { round, lane: label.get(hospital) ?? hospital, kind, count: (e?.count ?? 0) + 1, detail });
+    events.set(key, {
+      round,
+      lane: label.get(hospital) ?? hospital,
+      kind,
+      count: (e?.count ?? 0) + 1,
+      detail,
+    });
   };
   for (const c of crossings) if (!c.admitted) add(c.round, c.hospital, `rejected ${c.kind}`, c.reason ?? '');
   for (const r of rounds) {
@@ -147,7 +186,9 @@ export function eventsChart(prefix: string, rounds: readonly RoundFile[], crossi
     }
   }
   if (events.size === 0) return undefined;
-  const list = [...events.values()].sort((a, b) => a.round - b.round || byText(a.lane, b.lane) || byText(a.kind, b.kind));
+  const list = [...events.values()].sort(
+    (a, b) => a.round - b.round || byText(a.lane, b.lane) || byText(a.kind, b.kind),
+  );
   return timelineChart(
     `${prefix}-events`,
     'Rejected replies, failures and faults',
@@ -167,8 +208,13 @@ const EXTRA_TITLES: Readonly<Record<string, string>> = {
 };
 
 /** Per extra round field (privacy, clock, attack metrics, …), a chart of its numbers against the round. */
-export function extraRoundCharts(prefix: string, rounds: readonly RoundFile[]): { field: string; title: string; chart: Chart }[] {
-  const fields = [...new Set(rounds.flatMap((r) => Object.keys(r)))].filter((k) => !KNOWN_ROUND_FIELDS.has(k)).sort(byText);
+export function extraRoundCharts(
+  prefix: string,
+  rounds: readonly RoundFile[],
+): { field: string; title: string; chart: Chart }[] {
+  const fields = [...new Set(rounds.flatMap((r) => Object.keys(r)))]
+    .filter((k) => !KNOWN_ROUND_FIELDS.has(k))
+    .sort(byText);
   const out: { field: string; title: string; chart: Chart }[] = [];
   for (const field of fields) {
     const points: CurvePoint[] = [];

@@ -40,10 +40,24 @@ export function identityTable(files: RunFiles): Html {
   if (m.node) rows.push(['Node', m.node]);
   if (m.tfjs) rows.push(['TensorFlow.js', m.tfjs]);
   if (m.platform) rows.push(['platform', m.platform]);
-  if (m.workers) rows.push(['worker threads', `${m.workers.started} started (${m.workers.requested} requested); the result does not depend on them`]);
+  if (m.workers)
+    rows.push([
+      'worker threads',
+      `${m.workers.started} started (${m.workers.requested} requested); the result does not depend on them`,
+    ]);
   if (m.startedAt) rows.push(['started (UTC, as recorded)', m.startedAt]);
   if (m.wallSeconds !== undefined) rows.push(['wall-clock seconds', m.wallSeconds.toFixed(1)]);
-  return html`<table class="identity"><tbody>${rows.map(([k, v]) => html`<tr><th>${k}</th><td data-field="${k}">${v}</td></tr>`)}</tbody></table>`;
+  return html`<table class="identity">
+    <tbody>
+      ${rows.map(
+        ([k, v]) =>
+          html`<tr>
+            <th>${k}</th>
+            <td data-field="${k}">${v}</td>
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
 }
 
 function finalTable(files: RunFiles): Html {
@@ -55,17 +69,51 @@ function finalTable(files: RunFiles): Html {
     ['local-only', summary?.localOnly],
     ['pooled †', summary?.pooled],
   ];
-  const present = models.filter(([, e]) => e !== undefined) as [string, NonNullable<SummaryFile['localOnly']>][];
-  const metrics = [...new Set(present.flatMap(([, e]) => Object.keys(e.metrics)).filter((m) => !isSubgroup(m)))];
-  const order = ['auroc', 'auprc', 'accuracy', 'loss', 'global_auroc', 'global_auprc', 'brier', 'ece', 'sensitivity', 'specificity'];
-  metrics.sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99) || (a < b ? -1 : a > b ? 1 : 0));
-  const scopes: [string, string, (e: NonNullable<SummaryFile['localOnly']>) => Record<string, number> | undefined][] = [
+  const present = models.filter(([, e]) => e !== undefined) as [
+    string,
+    NonNullable<SummaryFile['localOnly']>,
+  ][];
+  const metrics = [
+    ...new Set(present.flatMap(([, e]) => Object.keys(e.metrics)).filter((m) => !isSubgroup(m))),
+  ];
+  const order = [
+    'auroc',
+    'auprc',
+    'accuracy',
+    'loss',
+    'global_auroc',
+    'global_auprc',
+    'brier',
+    'ece',
+    'sensitivity',
+    'specificity',
+  ];
+  metrics.sort(
+    (a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99) || (a < b ? -1 : a > b ? 1 : 0),
+  );
+  const scopes: [
+    string,
+    string,
+    (e: NonNullable<SummaryFile['localOnly']>) => Record<string, number> | undefined,
+  ][] = [
     ['all hospitals', 'overall', (e) => e.metrics],
     ...[...new Set(scenario.hospitals.map((h) => h.country))].map(
-      (c): [string, string, (e: NonNullable<SummaryFile['localOnly']>) => Record<string, number> | undefined] => [countryName(c), `country:${c}`, (e) => e.countries[c]?.metrics],
+      (
+        c,
+      ): [
+        string,
+        string,
+        (e: NonNullable<SummaryFile['localOnly']>) => Record<string, number> | undefined,
+      ] => [countryName(c), `country:${c}`, (e) => e.countries[c]?.metrics],
     ),
     ...scenario.hospitals.map(
-      (h): [string, string, (e: NonNullable<SummaryFile['localOnly']>) => Record<string, number> | undefined] => [hospitalLabel(h), `hospital:${h.id}`, (e) => e.hospitals[h.id]?.metrics],
+      (
+        h,
+      ): [
+        string,
+        string,
+        (e: NonNullable<SummaryFile['localOnly']>) => Record<string, number> | undefined,
+      ] => [hospitalLabel(h), `hospital:${h.id}`, (e) => e.hospitals[h.id]?.metrics],
     ),
   ];
   const rows: Cell[][] = scopes.flatMap(([label, scope, of]) =>
@@ -74,7 +122,13 @@ function finalTable(files: RunFiles): Html {
       model,
       ...metrics.map((m): Cell => {
         const v = of(e)?.[m];
-        return v === undefined ? '—' : { text: formatMetric(v), numeric: true, attrs: { 'data-scope': scope, 'data-model': model, 'data-metric': m, 'data-value': exact(v) } };
+        return v === undefined
+          ? '—'
+          : {
+              text: formatMetric(v),
+              numeric: true,
+              attrs: { 'data-scope': scope, 'data-model': model, 'data-metric': m, 'data-value': exact(v) },
+            };
       }),
     ]),
   );
@@ -84,16 +138,25 @@ function finalTable(files: RunFiles): Html {
 function modelTable(files: RunFiles): Html {
   const spec = files.modelSpec;
   if (spec === undefined) return html`<p class="muted">The folder has no model/spec.json.</p>`;
-  return html`<p>${integer(spec.length)} parameters in one flat little-endian float32 vector (model/parameters.f32), SHA-256 <code>${spec.sha256 ?? files.manifest.finalModelSha256}</code>; also in TensorFlow.js format under model/tfjs/.</p>${table({
-    columns: ['tensor', 'shape'],
-    rows: spec.tensors.map((t) => [t.name, t.shape.join(' × ')]),
-  })}`;
+  return html`<p>
+      ${integer(spec.length)} parameters in one flat little-endian float32 vector (model/parameters.f32),
+      SHA-256 <code>${spec.sha256 ?? files.manifest.finalModelSha256}</code>; also in TensorFlow.js format
+      under model/tfjs/.
+    </p>
+    ${table({
+      columns: ['tensor', 'shape'],
+      rows: spec.tensors.map((t) => [t.name, t.shape.join(' × ')]),
+    })}`;
 }
 
 function filesTable(files: RunFiles): Html {
   return table({
     columns: ['file', 'bytes', 'SHA-256'],
-    rows: files.files.map((f) => [f.path, { text: integer(f.bytes), numeric: true }, { text: html`<code>${f.sha256}</code>` }]),
+    rows: files.files.map((f) => [
+      f.path,
+      { text: integer(f.bytes), numeric: true },
+      { text: html`<code>${f.sha256}</code>` },
+    ]),
     className: 'files',
   });
 }
@@ -104,7 +167,15 @@ export async function runReportBody(files: RunFiles, atlas: Topology): Promise<R
   const p = 'run';
   const { primary, more } = reportedMetrics(rounds);
   const sections: Html[] = [];
-  sections.push(section('scenario', 'The scenario', scenarioSection(scenario, manifest), html`<h3>Identity</h3>`, identityTable(files)));
+  sections.push(
+    section(
+      'scenario',
+      'The scenario',
+      scenarioSection(scenario, manifest),
+      html`<h3>Identity</h3>`,
+      identityTable(files),
+    ),
+  );
   const bytes = bytesChart(`${p}-bytes`, rounds);
   sections.push(
     section(
@@ -115,7 +186,9 @@ export async function runReportBody(files: RunFiles, atlas: Topology): Promise<R
     ),
   );
   const curves = primary.map((m) => federationCurve(p, m, rounds, summary));
-  const perHospital = primary.map((m) => hospitalCurve(p, m, rounds, scenario)).filter((c): c is Chart => c !== undefined);
+  const perHospital = primary
+    .map((m) => hospitalCurve(p, m, rounds, scenario))
+    .filter((c): c is Chart => c !== undefined);
   const moreCurves = more.map((m) => federationCurve(p, m, rounds, summary));
   const training = trainingCurve(p, rounds);
   sections.push(
@@ -124,14 +197,30 @@ export async function runReportBody(files: RunFiles, atlas: Topology): Promise<R
       'Learning, round by round',
       ...(rounds.length === 0 ? [html`<p class="muted">The run recorded no round.</p>`] : []),
       await figures(training ? [...curves, training] : curves),
-      ...(perHospital.length > 0 ? [html`<details class="more" id="per-hospital"><summary>Per hospital</summary>${await figures(perHospital)}</details>`] : []),
-      ...(moreCurves.length > 0 ? [html`<details class="more" id="more-metrics"><summary>More metrics (${more.join(', ')})</summary>${await figures(moreCurves)}</details>`] : []),
+      ...(perHospital.length > 0
+        ? [
+            html`<details class="more" id="per-hospital">
+              <summary>Per hospital</summary>
+              ${await figures(perHospital)}
+            </details>`,
+          ]
+        : []),
+      ...(moreCurves.length > 0
+        ? [
+            html`<details class="more" id="more-metrics">
+              <summary>More metrics (${more.join(', ')})</summary>
+              ${await figures(moreCurves)}
+            </details>`,
+          ]
+        : []),
     ),
   );
   const finals = ['auroc', 'auprc', 'accuracy']
     .map((m) => finalByHospital(p, m, scenario, summary, rounds[rounds.length - 1]))
     .filter((c): c is Chart => c !== undefined);
-  sections.push(section('final', 'Final model against the baselines', finalTable(files), await figures(finals)));
+  sections.push(
+    section('final', 'Final model against the baselines', finalTable(files), await figures(finals)),
+  );
   const events = eventsChart(p, rounds, crossings, scenario);
   sections.push(
     section(
@@ -139,16 +228,43 @@ export async function runReportBody(files: RunFiles, atlas: Topology): Promise<R
       'Rejected replies, failures and faults',
       events
         ? await figure(events)
-        : html`<p class="ok" data-events="0">No reply was rejected and no hospital failed in ${integer(rounds.length)} rounds.</p>`,
+        : html`<p class="ok" data-events="0">
+            No reply was rejected and no hospital failed in ${integer(rounds.length)} rounds.
+          </p>`,
     ),
   );
-  for (const extra of extraRoundCharts(p, rounds)) sections.push(section(`extra-${extra.field}`, extra.title, await figure(extra.chart)));
-  if (files.compliance !== undefined) sections.push(section('compliance', 'Compliance', html`<p>As recorded in compliance.json:</p>`, genericValue(files.compliance)));
+  for (const extra of extraRoundCharts(p, rounds))
+    sections.push(section(`extra-${extra.field}`, extra.title, await figure(extra.chart)));
+  if (files.compliance !== undefined)
+    sections.push(
+      section(
+        'compliance',
+        'Compliance',
+        html`<p>As recorded in compliance.json:</p>`,
+        genericValue(files.compliance),
+      ),
+    );
   sections.push(section('model', 'The final model', modelTable(files)));
-  sections.push(section('files', 'Files behind this report', html`<p>Every file of the run folder with its SHA-256, so the report can be checked against them.</p>`, filesTable(files)));
+  sections.push(
+    section(
+      'files',
+      'Files behind this report',
+      html`<p>Every file of the run folder with its SHA-256, so the report can be checked against them.</p>`,
+      filesTable(files),
+    ),
+  );
   const title = `${scenario.name}, seed ${manifest.seed}`;
   return {
     title,
-    body: html`<header><p class="kicker">fedmed run report</p><h1>${title}</h1>${scenario.description ? html`<p class="lede">${scenario.description}</p>` : ''}<p class="status ${manifest.status === 'completed' ? 'ok' : 'bad'}">${manifest.status}: ${integer(manifest.roundsCompleted)} rounds, strategy ${String(manifest.strategy.name ?? scenario.strategy.name ?? '')}, backend ${manifest.backend}</p></header>${sections}`,
+    body: html`<header>
+        <p class="kicker">fedmed run report</p>
+        <h1>${title}</h1>
+        ${scenario.description ? html`<p class="lede">${scenario.description}</p>` : ''}
+        <p class="status ${manifest.status === 'completed' ? 'ok' : 'bad'}">
+          ${manifest.status}: ${integer(manifest.roundsCompleted)} rounds, strategy
+          ${String(manifest.strategy.name ?? scenario.strategy.name ?? '')}, backend ${manifest.backend}
+        </p>
+      </header>
+      ${sections}`,
   };
 }

@@ -57,8 +57,10 @@ function countriesWords(hospitals: readonly HospitalFile[]): string {
 function partitionWords(data: Record<string, unknown>): string {
   const p = data.partition as Record<string, unknown> | undefined;
   const parts = [`${String(data.kind ?? 'data')}`];
-  if (typeof data.testFraction === 'number') parts.push(`${data.testFraction} of each hospital's patients held out`);
-  if (p) parts.push(`partition ${String(p.kind)}${settings(p, ['kind']) ? ` (${settings(p, ['kind'])})` : ''}`);
+  if (typeof data.testFraction === 'number')
+    parts.push(`${data.testFraction} of each hospital's patients held out`);
+  if (p)
+    parts.push(`partition ${String(p.kind)}${settings(p, ['kind']) ? ` (${settings(p, ['kind'])})` : ''}`);
   if (typeof data.seed === 'number') parts.push(`patients pinned by data seed ${data.seed}`);
   if (data.harmonise !== undefined) parts.push(`EMR harmonisation ${scalarText(data.harmonise)}`);
   return parts.join('; ');
@@ -82,14 +84,31 @@ export function scenarioSection(s: ScenarioFile, manifest: ManifestFile | undefi
   const other = Object.keys(s)
     .filter((k) => !DESCRIBED.has(k) && k !== 'privacy')
     .sort(byText);
-  const words = html`<p class="words">${integer(s.hospitals.length)} hospitals (${countriesWords(s.hospitals)}) hold ${integer(patients)} patients. The coordinator sits ${coordinator}. Together they train ${modelWords(s.model)} by <strong>${strategyText}</strong>${citation ? html` <span class="muted">(${citation})</span>` : ''} for ${integer(s.rounds)} rounds${s.minClients === undefined ? '' : `, each needing at least ${s.minClients} valid replies`}. In a round each hospital trains on its own patients (${settings(t) || 'default training'}) and returns only model parameters, example counts and named metrics.</p>
-<ul class="facts">
-<li><strong>Data:</strong> ${partitionWords(s.data)}.</li>
-<li><strong>Evaluation:</strong> ${settings(s.evaluation) || 'defaults'}.</li>
-<li><strong>Baselines:</strong> ${s.baselines.length === 0 ? 'none' : s.baselines.join(', ')}${s.baselines.includes('pooled') ? ' (pooled moves every record to one place: a sovereignty violation, run only for comparison)' : ''}.</li>
-<li><strong>Privacy:</strong> ${privacy === undefined ? 'no privacy mechanism configured' : genericValue(privacy)}</li>
-<li><strong>Faults:</strong> ${faults.length === 0 ? 'none injected' : html`${integer(faults.length)} injected (test only): ${faults.map((f) => settings(f)).join('; ')}`}.</li>
-</ul>`;
+  const words = html`<p class="words">
+      ${integer(s.hospitals.length)} hospitals (${countriesWords(s.hospitals)}) hold ${integer(patients)}
+      patients. The coordinator sits ${coordinator}. Together they train ${modelWords(s.model)} by
+      <strong>${strategyText}</strong>${citation ? html` <span class="muted">(${citation})</span>` : ''} for
+      ${integer(s.rounds)}
+      rounds${s.minClients === undefined ? '' : `, each needing at least ${s.minClients} valid replies`}. In a
+      round each hospital trains on its own patients (${settings(t) || 'default training'}) and returns only
+      model parameters, example counts and named metrics.
+    </p>
+    <ul class="facts">
+      <li><strong>Data:</strong> ${partitionWords(s.data)}.</li>
+      <li><strong>Evaluation:</strong> ${settings(s.evaluation) || 'defaults'}.</li>
+      <li>
+        <strong>Baselines:</strong>
+        ${s.baselines.length === 0 ? 'none' : s.baselines.join(', ')}${s.baselines.includes('pooled') ? ' (pooled moves every record to one place: a sovereignty violation, run only for comparison)' : ''}.
+      </li>
+      <li>
+        <strong>Privacy:</strong>
+        ${privacy === undefined ? 'no privacy mechanism configured' : genericValue(privacy)}
+      </li>
+      <li>
+        <strong>Faults:</strong>
+        ${faults.length === 0 ? 'none injected' : html`${integer(faults.length)} injected (test only): ${faults.map((f) => settings(f)).join('; ')}`}.
+      </li>
+    </ul>`;
   const hospitals = table({
     columns: ['hospital', 'id', 'country', 'patients', 'departs from its country’s profile in', 'records'],
     rows: s.hospitals.map((h): Cell[] => {
@@ -107,6 +126,7 @@ export function scenarioSection(s: ScenarioFile, manifest: ManifestFile | undefi
   const extra =
     other.length === 0
       ? html``
-      : html`<h3>Other settings</h3>${genericValue(Object.fromEntries(other.map((k) => [k, (s as Record<string, unknown>)[k]])))}`;
+      : html`<h3>Other settings</h3>
+          ${genericValue(Object.fromEntries(other.map((k) => [k, (s as Record<string, unknown>)[k]])))}`;
   return html`${words}${hospitals}${extra}`;
 }

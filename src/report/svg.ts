@@ -15,7 +15,8 @@ export async function renderSvg(spec: TopLevelSpec, prefix: string): Promise<str
     view.finalize();
   }
   const ids = new Map<string, string>();
-  for (const m of svg.matchAll(/\sid="([^"]+)"/g)) if (!ids.has(m[1]!)) ids.set(m[1]!, `${prefix}-${ids.size + 1}`);
+  for (const m of svg.matchAll(/\sid="([^"]+)"/g))
+    if (!ids.has(m[1]!)) ids.set(m[1]!, `${prefix}-${ids.size + 1}`);
   const renamed = svg
     .replace(/(\sid=")([^"]+)"/g, (_, a: string, id: string) => `${a}${ids.get(id)}"`)
     .replace(/url\(#([^)]+)\)/g, (whole, id: string) => (ids.has(id) ? `url(#${ids.get(id)})` : whole))

@@ -62,7 +62,11 @@ function totalsTable(manifest: ManifestFile, crossings: readonly CrossingFile[])
       return [
         recorded === undefined
           ? '—'
-          : { text: integer(recorded), numeric: true, attrs: { 'data-purpose': purpose, 'data-total': key, 'data-value': String(recorded) } },
+          : {
+              text: integer(recorded),
+              numeric: true,
+              attrs: { 'data-purpose': purpose, 'data-total': key, 'data-value': String(recorded) },
+            },
         { text: integer(ledger), numeric: true, attrs: { 'data-value': String(ledger) } },
       ];
     }),
@@ -73,9 +77,15 @@ function totalsTable(manifest: ManifestFile, crossings: readonly CrossingFile[])
     return TOTALS.every(([k]) => m[k] === undefined || m[k] === s[k]);
   });
   return html`${table({
-    columns: ['', ...shown.flatMap(([, label]) => [`${label}: manifest.json`, `${label}: sum of crossings.jsonl`])],
-    rows,
-  })}<p class="check ${agree ? 'ok' : 'bad'}">${agree ? 'The manifest’s totals equal the sums of the crossings recorded one by one.' : 'The manifest’s totals differ from the sums of crossings.jsonl: the files do not belong together or one was changed.'}</p>`;
+      columns: [
+        '',
+        ...shown.flatMap(([, label]) => [`${label}: manifest.json`, `${label}: sum of crossings.jsonl`]),
+      ],
+      rows,
+    })}
+    <p class="check ${agree ? 'ok' : 'bad'}">
+      ${agree ? 'The manifest’s totals equal the sums of the crossings recorded one by one.' : 'The manifest’s totals differ from the sums of crossings.jsonl: the files do not belong together or one was changed.'}
+    </p>`;
 }
 
 function flowsTable(scenario: ScenarioFile, crossings: readonly CrossingFile[]): Html {
@@ -110,7 +120,17 @@ function flowsTable(scenario: ScenarioFile, crossings: readonly CrossingFile[]):
       g.rejected === 0 ? '' : integer(g.rejected),
     ]);
   return table({
-    columns: ['hospital', 'country', 'direction', 'kind', ...extras.map((f) => (f === 'dataClass' ? 'data class' : 'legal basis')), 'messages', 'bytes', 'across a border', 'rejected'],
+    columns: [
+      'hospital',
+      'country',
+      'direction',
+      'kind',
+      ...extras.map((f) => (f === 'dataClass' ? 'data class' : 'legal basis')),
+      'messages',
+      'bytes',
+      'across a border',
+      'rejected',
+    ],
     rows,
   });
 }
@@ -147,7 +167,8 @@ export function bytesChart(key: string, rounds: readonly RoundFile[]): Chart | u
   return curveChart({
     key,
     title: 'Bytes per round',
-    caption: 'Bytes that crossed a hospital’s boundary in each round (setup, before round 1, is in the totals only).',
+    caption:
+      'Bytes that crossed a hospital’s boundary in each round (setup, before round 1, is in the totals only).',
     y: 'bytes',
     unitInterval: false,
     points,
@@ -177,7 +198,9 @@ export function trafficSection(
       coordinatorSite: scenario.coordinator.site,
       coordinatorLabel:
         scenario.coordinator.name ??
-        (scenario.coordinator.site === 'neutral' ? 'neutral coordinator' : `coordinator (${countryName(scenario.coordinator.site)})`),
+        (scenario.coordinator.site === 'neutral'
+          ? 'neutral coordinator'
+          : `coordinator (${countryName(scenario.coordinator.site)})`),
       flows: mapFlows(federation),
       recordsExported: exported.length,
       idPrefix: `${idPrefix}-map`,
@@ -185,12 +208,29 @@ export function trafficSection(
     atlas,
     numericCode,
   );
-  const unknown = [...new Set(crossings.flatMap((c) => Object.keys(c)))].filter((k) => !KNOWN.has(k)).sort(byText);
+  const unknown = [...new Set(crossings.flatMap((c) => Object.keys(c)))]
+    .filter((k) => !KNOWN.has(k))
+    .sort(byText);
   const pooledHospitals = new Set(pooled.map((c) => c.hospital));
-  return html`<figure class="map-figure">${raw(svg)}<figcaption>Hospitals are placed at the city their id or name mentions, else at their country’s centre; the coordinator at its country’s capital, or apart when neutral. Curves sum the federation’s messages per hospital and direction; hover for counts.</figcaption></figure>
-<p class="records ${exported.length === 0 ? 'ok' : 'bad'}" data-records-exported="${String(exported.length)}"><strong>Raw records exported by the federation: ${integer(exported.length)}.</strong> ${exported.length === 0 ? 'Only model parameters, example counts and named metrics crossed a hospital’s boundary.' : 'Some crossings of the federation carried patient records.'}</p>
-${pooled.length === 0 ? '' : html`<p class="violation">† The pooled baseline moved the records of ${integer(pooledHospitals.size)} hospitals (${formatBytes(pooled.reduce((s, c) => s + c.bytes, 0))}, ${integer(pooled.filter((c) => c.crossesBorder).length)} of ${integer(pooled.length)} transfers across a border) to one place: what real data law forbids. It runs only to show the ceiling, and is not part of the federation.</p>`}
-<h3>Totals</h3>${totalsTable(manifest, crossings)}
-<h3>Every flow of the federation</h3>${flowsTable(scenario, federation)}
-${unknown.length === 0 ? '' : html`<p class="muted">crossings.jsonl also records ${unknown.join(', ')}${unknown.includes('prev') ? ' (prev links each crossing to the one before it, a hash chain)' : ''}.</p>`}`;
+  return html`<figure class="map-figure">
+      ${raw(svg)}
+      <figcaption>
+        Hospitals are placed at the city their id or name mentions, else at their country’s centre; the
+        coordinator at its country’s capital, or apart when neutral. Curves sum the federation’s messages per
+        hospital and direction; hover for counts.
+      </figcaption>
+    </figure>
+    <p
+      class="records ${exported.length === 0 ? 'ok' : 'bad'}"
+      data-records-exported="${String(exported.length)}"
+    >
+      <strong>Raw records exported by the federation: ${integer(exported.length)}.</strong>
+      ${exported.length === 0 ? 'Only model parameters, example counts and named metrics crossed a hospital’s boundary.' : 'Some crossings of the federation carried patient records.'}
+    </p>
+    ${pooled.length === 0 ? '' : html`<p class="violation">† The pooled baseline moved the records of ${integer(pooledHospitals.size)} hospitals (${formatBytes(pooled.reduce((s, c) => s + c.bytes, 0))}, ${integer(pooled.filter((c) => c.crossesBorder).length)} of ${integer(pooled.length)} transfers across a border) to one place: what real data law forbids. It runs only to show the ceiling, and is not part of the federation.</p>`}
+    <h3>Totals</h3>
+    ${totalsTable(manifest, crossings)}
+    <h3>Every flow of the federation</h3>
+    ${flowsTable(scenario, federation)}
+    ${unknown.length === 0 ? '' : html`<p class="muted">crossings.jsonl also records ${unknown.join(', ')}${unknown.includes('prev') ? ' (prev links each crossing to the one before it, a hash chain)' : ''}.</p>`}`;
 }

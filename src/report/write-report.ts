@@ -16,7 +16,8 @@ export type FolderKind = 'run' | 'bench';
 /** Whether `dir` is a run folder or a bench folder; an InputError for anything else. */
 export function folderKind(dir: string): FolderKind {
   if (!existsSync(dir)) throw new InputError(`${dir}: no such folder`);
-  if (!statSync(dir).isDirectory()) throw new InputError(`${dir}: not a folder; expected a run or bench folder`);
+  if (!statSync(dir).isDirectory())
+    throw new InputError(`${dir}: not a folder; expected a run or bench folder`);
   if (existsSync(join(dir, 'manifest.json'))) return 'run';
   if (existsSync(join(dir, 'bench.csv'))) return 'bench';
   throw new InputError(
