@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'node-html-parser';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -135,6 +135,7 @@ describe('fedmed report on a run folder', () => {
     writeFileSync(join(neither, 'notes.txt'), 'hello');
     const old = join(tmp, 'old');
     cpSync(run, old, { recursive: true });
+    rmSync(join(old, 'report.html'), { force: true });
     const manifest = JSON.parse(readFileSync(join(old, 'manifest.json'), 'utf8')) as { fedmed: string };
     writeFileSync(join(old, 'manifest.json'), JSON.stringify({ ...manifest, fedmed: '0.0.9' }));
     const cases: [string, RegExp][] = [
