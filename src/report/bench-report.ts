@@ -227,6 +227,8 @@ export async function benchReportBody(files: BenchFiles, atlas: Topology): Promi
     );
   }
   const hospitalRows = rows.filter((r) => r.scope === 'hospital');
+  const names = new Map((files.example?.files.scenario.hospitals ?? []).map((h) => [h.id, h.name ?? h.id]));
+  const hospitalName = (id: string): string => names.get(id) ?? id;
   if (hospitalRows.length > 0) {
     const at = lookup(rows, 'hospital');
     const hospitals = uniq(hospitalRows.map((r) => r.hospital));
@@ -243,7 +245,7 @@ export async function benchReportBody(files: BenchFiles, atlas: Topology): Promi
           group: 'arm',
           rows: intervalRows(
             hospitalRows.filter((r) => r.metric === m),
-            (r) => r.hospital,
+            (r) => hospitalName(r.hospital),
             (r) => armLabel(r.arm, r.kind),
           ),
           unitInterval: unitMetric(m),
@@ -257,7 +259,7 @@ export async function benchReportBody(files: BenchFiles, atlas: Topology): Promi
           columns: ['hospital', 'arm', ...metrics],
           rows: hospitals.flatMap((h) =>
             arms.map(({ arm, kind }) => [
-              h,
+              hospitalName(h),
               armLabel(arm, kind),
               ...metrics.map((m) => csvCell(at(arm, m, h))),
             ]),
