@@ -139,7 +139,7 @@ function curveCharts(files: BenchFiles): Chart[] {
       }
     }
     return curveChart({
-      key: `bench-${m}`,
+      key: `bench-curve-${m}`,
       title: `${metricLabel(m)} by round`,
       caption: `Mean over seeds of each strategy’s ${metricLabel(m)} after each round, with its Student t 95% band; dashed: each baseline’s mean final value. From the run folders of the bench.`,
       y: `${metricLabel(m)} (mean over seeds)`,

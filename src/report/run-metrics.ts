@@ -62,7 +62,7 @@ export function federationCurve(
       if (finite(v)) points.push({ series: countryName(c), round: r.round, value: v });
     }
   return curveChart({
-    key: `${prefix}-${m}`,
+    key: `${prefix}-metric-${m}`,
     title: `${metricLabel(m)} by round`,
     caption: `${metricLabel(m)} of the global model after each round on the hospitals’ own held-out patients: the federation and each country (example-weighted means of the hospitals’ values), with the baselines’ final values as dashed lines.`,
     y: metricLabel(m),

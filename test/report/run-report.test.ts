@@ -36,7 +36,7 @@ beforeAll(() => {
   });
   expect(first.code, first.stderr).toBe(0);
   reportFile = join(tmp, 'a.html');
-});
+}, 300_000);
 
 describe('fedmed report on a run folder', () => {
   it('writes the same bytes in another process, time zone and locale', () => {
@@ -48,7 +48,7 @@ describe('fedmed report on a run folder', () => {
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toContain(join(run, 'report.html'));
     expect(readFileSync(join(run, 'report.html')).equals(readFileSync(reportFile))).toBe(true);
-  });
+  }, 300_000);
 
   it("shows the manifest's totals, and that no record left a hospital", () => {
     const manifest = JSON.parse(readFileSync(join(run, 'manifest.json'), 'utf8')) as {
