@@ -5,7 +5,6 @@ import { InvalidArgumentError } from 'commander';
 import { applyOverrides, InputError, loadScenario, parseScenario, scenarioHash } from '../scenario/load.ts';
 import type { BackendChoice, BaselineName, Scenario } from '../scenario/schema.ts';
 import { runFederation } from '../server/coordinator.ts';
-import { hostSetup } from '../server/host-setup.ts';
 import { RunFolder } from '../server/outputs/run-folder.ts';
 import { writeRunResult } from '../server/outputs/write-run.ts';
 import { writeBenchPlots } from '../server/bench/plots.ts';
@@ -164,14 +163,12 @@ interface PlannedRun {
 
 /** Runs planned runs on worker threads started at the first run that is not reused, shared by every phase. */
 class PlanRunner {
-  readonly #base: Scenario;
   readonly #baseDir: string;
   readonly #flags: BenchFlags;
   readonly #threads: number;
   #pool: WorkerPool | undefined;
 
   constructor(base: Scenario, baseDir: string, flags: BenchFlags) {
-    this.#base = base;
     this.#baseDir = baseDir;
     this.#flags = flags;
     this.#threads = Math.min(flags.workers ?? availableParallelism(), base.hospitals.length);
@@ -213,10 +210,9 @@ class PlanRunner {
 
   async #poolFor(scenario: Scenario): Promise<WorkerPool> {
     this.#pool ??= await WorkerPool.start(
-      this.#base.hospitals.map((h) => h.id),
+      scenario.hospitals.map((h) => h.id),
       this.#threads,
-      (hosted) => hostSetup(scenario, scenario.backend, this.#baseDir, hosted),
-      this.#flags.timeout * 1000,
+      { timeoutMs: this.#flags.timeout * 1000 },
     );
     return this.#pool;
   }

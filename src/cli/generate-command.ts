@@ -1,8 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { applyOverrides, loadScenario, parseScenario } from '../scenario/load.ts';
-import type { BackendChoice, Scenario, SourceConfig } from '../scenario/schema.ts';
+import type { Scenario, SourceConfig } from '../scenario/schema.ts';
 import { hostSetup } from '../server/host-setup.ts';
+import type { AdmittedReply } from '../server/boundary.ts';
+import { Channel, type ExchangeFailure } from '../server/channel.ts';
+import { SetupError } from '../server/coordinator.ts';
 import { WorkerPool } from '../server/worker-pool.ts';
 import { EXIT } from './exit-codes.ts';
 
@@ -11,7 +14,6 @@ export interface GenerateFlags {
   out: string;
   seed?: number;
   workers?: number;
-  backend?: BackendChoice;
   timeout: number;
 }
 
@@ -24,23 +26,26 @@ export async function generateCommand(file: string, flags: GenerateFlags): Promi
   const out = resolve(flags.out);
   mkdirSync(out, { recursive: true });
   const ids = scenario.hospitals.map((h) => h.id);
-  const pool = await WorkerPool.start(
-    ids,
-    flags.workers ?? ids.length,
-    () => hostSetup(scenario, flags.backend ?? 'cpu', dirname(resolve(file)), []),
-    flags.timeout * 1000,
-  );
+  const pool = await WorkerPool.start(ids, flags.workers ?? ids.length, { timeoutMs: flags.timeout * 1000 });
   let sources: SourceConfig[];
   try {
-    sources = await Promise.all(
+    const channel = new Channel(pool);
+    const baseDir = dirname(resolve(file));
+    const received = await Promise.all(
       ids.map((id) =>
-        pool.call(
+        channel.exchange(
+          0,
           id,
-          'writing files',
-          async (host): Promise<SourceConfig> => (await host.exportData(id, out)) as SourceConfig,
+          'export-request',
+          Channel.body(),
+          { setup: hostSetup(scenario, scenario.backend, baseDir, id), outDir: out },
+          { sizes: { parameters: 0, histogramBins: 0 }, vectors: [], counts: {} },
         ),
       ),
     );
+    const failed = received.filter((r): r is ExchangeFailure => 'reason' in r);
+    if (failed.length > 0) throw new SetupError(failed.map((f) => f.reason).join('; '), true);
+    sources = received.map((r) => (r as { reply: AdmittedReply }).reply.fields.source as SourceConfig);
   } finally {
     await pool.close();
   }
