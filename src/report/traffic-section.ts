@@ -1,7 +1,7 @@
 import type { Topology } from 'topojson-specification';
 import { countryName, numericCode } from './atlas.ts';
 import { curveChart, type Chart } from './charts.ts';
-import { byText, bytes as formatBytes, integer } from './format.ts';
+import { byText, bytes as formatBytes, exact, integer } from './format.ts';
 import { html, raw, table, type Cell, type Html } from './html.ts';
 import { renderMap, type MapFlow } from './map.ts';
 import type { CrossingFile, ManifestFile, RoundFile, ScenarioFile } from './run-files.ts';
@@ -47,35 +47,55 @@ function sums(crossings: readonly CrossingFile[]): Record<(typeof TOTALS)[number
 }
 
 /** Totals from the manifest beside the sums of crossings.jsonl, per purpose (federation and each baseline). */
+/** Labels of the manifest's totals; a total a later version adds is shown under its own name. */
+const TOTAL_LABELS: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(TOTALS),
+  errors: 'error reports (requests a hospital could not serve)',
+};
+
+/**
+ * Totals from the manifest beside the sums of crossings.jsonl, per purpose (federation and each baseline); a
+ * total this report cannot recompute from the crossings is shown from the manifest alone.
+ */
 function totalsTable(manifest: ManifestFile, crossings: readonly CrossingFile[]): Html {
-  const purposes: [string, string, Partial<Record<(typeof TOTALS)[number][0], number>> | undefined][] = [
+  const purposes: [string, string, Record<string, unknown> | undefined][] = [
     ['federation', 'federation', manifest.bytes],
     ['local-only', 'local-only baseline', manifest.baselineBytes.localOnly],
     ['pooled', 'pooled baseline †', manifest.baselineBytes.pooled],
   ];
   const shown = purposes.filter(([p, , m]) => m !== undefined || crossings.some((c) => c.purpose === p));
-  const rows: Cell[][] = TOTALS.map(([key, label]) => [
-    label,
+  const recomputed = new Set<string>(TOTALS.map(([k]) => k));
+  const keys = [
+    ...TOTALS.map(([k]) => k as string),
+    ...[...new Set(shown.flatMap(([, , m]) => Object.keys(m ?? {})))]
+      .filter((k) => !recomputed.has(k) && shown.some(([, , m]) => typeof m?.[k] === 'number'))
+      .sort(byText),
+  ];
+  const ledgers = new Map(shown.map(([p]) => [p, sums(crossings.filter((c) => c.purpose === p))]));
+  const rows: Cell[][] = keys.map((key) => [
+    TOTAL_LABELS[key] ?? key,
     ...shown.flatMap(([purpose, , m]): Cell[] => {
-      const ledger = sums(crossings.filter((c) => c.purpose === purpose))[key];
       const recorded = m?.[key];
+      const ledger = recomputed.has(key)
+        ? ledgers.get(purpose)![key as (typeof TOTALS)[number][0]]
+        : undefined;
       return [
-        recorded === undefined
+        typeof recorded !== 'number'
           ? '—'
           : {
               text: integer(recorded),
               numeric: true,
-              attrs: { 'data-purpose': purpose, 'data-total': key, 'data-value': String(recorded) },
+              attrs: { 'data-purpose': purpose, 'data-total': key, 'data-value': exact(recorded) },
             },
-        { text: integer(ledger), numeric: true, attrs: { 'data-value': String(ledger) } },
+        ledger === undefined
+          ? '—'
+          : { text: integer(ledger), numeric: true, attrs: { 'data-value': String(ledger) } },
       ];
     }),
   ]);
-  const agree = shown.every(([purpose, , m]) => {
-    if (m === undefined) return true;
-    const s = sums(crossings.filter((c) => c.purpose === purpose));
-    return TOTALS.every(([k]) => m[k] === undefined || m[k] === s[k]);
-  });
+  const agree = shown.every(([purpose, , m]) =>
+    TOTALS.every(([k]) => typeof m?.[k] !== 'number' || m[k] === ledgers.get(purpose)![k]),
+  );
   return html`${table({
       columns: [
         '',
