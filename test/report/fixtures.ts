@@ -14,13 +14,15 @@ export const CJK_NAMES: Readonly<Record<string, string>> = {
 /** A fresh folder for one test file's runs. */
 export const scratch = (name: string): string => mkdtempSync(join(tmpdir(), `fedmed-report-${name}-`));
 
-/** scenarios/quickstart.json with its hospitals named in Korean and Chinese, written into `dir`. */
-export function cjkQuickstart(dir: string): string {
+/** scenarios/quickstart.json with its hospitals named in Korean and Chinese (and `faults`), written into `dir`. */
+export function cjkQuickstart(dir: string, faults: readonly Record<string, unknown>[] = []): string {
   const scenario = JSON.parse(readFileSync(join(ROOT, 'scenarios/quickstart.json'), 'utf8')) as {
     hospitals: { id: string; name?: string }[];
     $schema?: string;
+    faults?: readonly Record<string, unknown>[];
   };
   delete scenario.$schema;
+  if (faults.length > 0) scenario.faults = faults;
   for (const h of scenario.hospitals) h.name = CJK_NAMES[h.id] ?? h.name;
   const file = join(dir, 'quickstart-cjk.json');
   writeFileSync(file, JSON.stringify(scenario, null, 2));

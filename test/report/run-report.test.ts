@@ -14,7 +14,10 @@ const run = join(tmp, 'run');
 let reportFile: string;
 
 beforeAll(() => {
-  const scenario = cjkQuickstart(tmp);
+  // Chengdu's hospital sends NaN parameters in round 2: the boundary rejects the reply, three others carry the round.
+  const scenario = cjkQuickstart(tmp, [
+    { hospital: 'cn-chengdu-1', behaviour: 'nan-parameters', rounds: [2] },
+  ]);
   const r = fedmed([
     'run',
     scenario,
@@ -67,6 +70,13 @@ describe('fedmed report on a run folder', () => {
     expect(shown('pooled')).toEqual(manifest.baselineBytes.pooled);
     expect(doc.querySelector('[data-records-exported]')?.getAttribute('data-records-exported')).toBe('0');
     expect(doc.querySelector('.check.ok')).not.toBeNull();
+    expect(manifest.bytes.rejected).toBe(1);
+    const events = doc
+      .querySelectorAll('#events table tr')
+      .map((tr) => tr.querySelectorAll('td').map((td) => td.text));
+    expect(events.filter((cells) => cells.length > 0)).toEqual([
+      ['2', CJK_NAMES['cn-chengdu-1'], expect.stringMatching(/^rejected /), '1', expect.stringMatching(/\S/)],
+    ]);
     expect(doc.querySelectorAll('svg.map g.hospital')).toHaveLength(4);
     // Every chart's numbers are also in a table.
     for (const fig of doc.querySelectorAll('figure.chart'))
