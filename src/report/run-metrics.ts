@@ -168,10 +168,25 @@ export function eventsChart(
       detail,
     });
   };
-  for (const c of crossings) if (!c.admitted) add(c.round, c.hospital, `rejected ${c.kind}`, c.reason ?? '');
+  // A reply the boundary rejected is also the round's failure for that hospital: one mark, not two.
+  const rejected = new Set<string>();
+  for (const c of crossings) {
+    if (c.admitted) continue;
+    add(c.round, c.hospital, `rejected ${c.kind}`, c.reason ?? '');
+    rejected.add(`${c.round}\u0000${c.hospital}\u0000${c.kind.split('-')[0]}`);
+  }
   for (const r of rounds) {
-    for (const f of r.fit?.failures ?? []) add(r.round, f.hospital ?? '?', 'fit failed', f.reason ?? '');
-    for (const f of r.evaluate.failures) add(r.round, f.hospital ?? '?', 'evaluation failed', f.reason ?? '');
+    const failed = (
+      stage: string,
+      what: string,
+      failures: readonly { hospital?: string; reason?: string }[],
+    ) => {
+      for (const f of failures)
+        if (!rejected.has(`${r.round}\u0000${f.hospital ?? '?'}\u0000${stage}`))
+          add(r.round, f.hospital ?? '?', what, f.reason ?? '');
+    };
+    failed('fit', 'fit failed', r.fit?.failures ?? []);
+    failed('evaluate', 'evaluation failed', r.evaluate.failures);
     for (const [k, v] of Object.entries(r).sort(([a], [b]) => byText(a, b))) {
       if (KNOWN_ROUND_FIELDS.has(k)) continue;
       for (const e of hospitalEvents(v)) {
