@@ -10,6 +10,7 @@ import { benchCommand, parseSeeds, parseTarget, type BenchFlags } from './bench-
 import { evaluateCommand, type EvaluateFlags } from './evaluate-command.ts';
 import { BACKENDS, integerFlag, isInputFailure, listFlag } from './flags.ts';
 import { generateCommand, type GenerateFlags } from './generate-command.ts';
+import { reportCommand, type ReportFlags } from './report-command.ts';
 import { runCommand, type RunFlags } from './run-command.ts';
 
 const backendOption = () =>
@@ -119,6 +120,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addOption(timeoutOption())
     .action(async (file: string, flags: BenchFlags) => {
       code = await benchCommand(file, flags);
+    });
+  program
+    .command('report')
+    .description('write one self-contained HTML file showing a run or a bench folder')
+    .argument('<folder>', 'run folder (fedmed run) or bench folder (fedmed bench)')
+    .option('--out <file>', 'where to write it (default: <folder>/report.html)')
+    .action(async (folder: string, flags: ReportFlags) => {
+      code = await reportCommand(folder, flags);
     });
   program
     .command('schema')
