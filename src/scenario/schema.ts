@@ -43,6 +43,18 @@ export const cohortSchema = z
       .optional()
       .describe("this site's devices: calibration offset and extra noise per measured feature"),
   })
+  .superRefine((c, ctx) => {
+    if (c.currentSmokerRate !== undefined && c.formerSmokerRate !== undefined) {
+      if (c.currentSmokerRate + c.formerSmokerRate > 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['formerSmokerRate'],
+          message:
+            'currentSmokerRate + formerSmokerRate: expected at most 1 (they are shares of the same patients)',
+        });
+      }
+    }
+  })
   .describe("Departures of one hospital's patients from its country's population profile.");
 
 /** One participating site. */
