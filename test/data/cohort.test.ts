@@ -144,7 +144,7 @@ describe('generateCohort', () => {
   });
 
   it('rejects an impossible profile naming the field and hospital, not a value', () => {
-    const smoking = hospital('bad-1', 'KR', 100, { currentSmokerRate: 0.7, formerSmokerRate: 0.5 });
+    const smoking = hospital('bad-1', 'KR', 100, { currentSmokerRate: 0.9 });
     expect(() => generateCohort(smoking, 1)).toThrow(CohortError);
     expect(() => generateCohort(smoking, 1)).toThrow(
       /^hospital bad-1: cohort\.currentSmokerRate \+ formerSmokerRate/,
