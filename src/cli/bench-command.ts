@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { applyOverrides, InputError, loadScenario, parseScenario, scenarioHash } from '../scenario/load.ts';
@@ -23,7 +23,7 @@ import { createStrategy } from '../server/strategies/index.ts';
 import { WorkerPool } from '../server/worker-pool.ts';
 import { type Arm, type ArmSpec } from './bench-arms.ts';
 import { EXIT } from './exit-codes.ts';
-import { backendOverride } from './flags.ts';
+import { backendOverride, checkScenarioData, dataRoot } from './flags.ts';
 
 /** Flags of `fedmed bench`. */
 export interface BenchFlags {
@@ -42,6 +42,7 @@ export interface BenchFlags {
   backend?: BackendChoice;
   rounds?: number;
   timeout: number;
+  dataRoot?: string;
 }
 
 /** Parses `--seeds 5` (seeds 1…5) or `--seeds 3,7,11`. */
@@ -105,7 +106,8 @@ export async function benchCommand(file: string, flags: BenchFlags): Promise<num
     ...(backend === undefined ? {} : { backend }),
     ...(flags.rounds === undefined ? {} : { rounds: flags.rounds }),
   });
-  const baseDir = dirname(resolve(file));
+  const baseDir = dataRoot(flags.dataRoot, file);
+  checkScenarioData(base, baseDir);
   const out = resolve(flags.out ?? `runs/${base.name}-bench`);
   const baselines = flags.baselines ?? ['local-only', 'pooled'];
   const metric = flags.select ?? 'accuracy';

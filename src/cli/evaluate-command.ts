@@ -1,5 +1,5 @@
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { InputError, parseScenario } from '../scenario/load.ts';
 import {
   hospitalSchema,
@@ -34,17 +34,12 @@ export async function evaluateCommand(runDir: string, flags: EvaluateFlags): Pro
   const run = resolve(runDir);
   const scenario = readRun(run);
   const parameters = readParameters(run, scenario);
-  const site = siteFor(scenario, flags);
+  const { site, root } = siteFor(scenario, flags);
   const pool = await WorkerPool.start(
     [SITE],
     1,
     () =>
-      hostSetup(
-        { ...scenario, hospitals: [site], faults: [] },
-        flags.backend ?? scenario.backend,
-        process.cwd(),
-        [],
-      ),
+      hostSetup({ ...scenario, hospitals: [site], faults: [] }, flags.backend ?? scenario.backend, root, []),
     flags.timeout * 1000,
   );
   let raw: unknown;
@@ -82,8 +77,12 @@ function readParameters(run: string, scenario: Scenario): Float32Array {
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
-/** The site whose data is scored: a hospital of the run (its EMR schema applies) or one on the common data model. */
-function siteFor(scenario: Scenario, flags: EvaluateFlags): HospitalConfig {
+/**
+ * The site whose data is scored: a hospital of the run (its EMR schema applies) or one on the common data
+ * model. Its paths are relative to `root`, the folder holding the data named on the command line, which is
+ * the data root its worker confines them to.
+ */
+function siteFor(scenario: Scenario, flags: EvaluateFlags): { site: HospitalConfig; root: string } {
   const base =
     flags.hospital === undefined ? undefined : scenario.hospitals.find((h) => h.id === flags.hospital);
   if (flags.hospital !== undefined && base === undefined) {
@@ -91,14 +90,32 @@ function siteFor(scenario: Scenario, flags: EvaluateFlags): HospitalConfig {
   }
   const data = resolve(flags.data);
   if (!existsSync(data)) throw new InputError(`--data ${flags.data}: no such file or folder`);
-  const source = statSync(data).isDirectory()
-    ? { kind: 'dicom', folder: data, labels: resolve(flags.labels ?? join(data, 'labels.csv')) }
-    : { kind: 'csv', path: data };
-  return hospitalSchema.parse({
+  const real = realpathSync(data);
+  let source: { kind: 'csv'; path: string } | { kind: 'dicom'; folder: string; labels: string };
+  let root: string;
+  if (statSync(real).isDirectory()) {
+    const labels = resolve(flags.labels ?? join(data, 'labels.csv'));
+    if (!existsSync(labels)) throw new InputError(`--labels ${labels}: no such file`);
+    const realLabels = realpathSync(labels);
+    root = commonFolder(real, dirname(realLabels));
+    source = { kind: 'dicom', folder: relative(root, real) || '.', labels: relative(root, realLabels) };
+  } else {
+    root = dirname(real);
+    source = { kind: 'csv', path: basename(real) };
+  }
+  const site = hospitalSchema.parse({
     id: SITE,
     country: base?.country ?? 'ZZ',
     patients: 20,
     ...(base?.emr === undefined ? {} : { emr: base.emr }),
     source: { ...source, split: { kind: 'fraction' } },
   });
+  return { site, root };
+}
+
+/** The deepest folder holding both folders. */
+function commonFolder(a: string, b: string): string {
+  let common = a;
+  while (relative(common, b).startsWith('..')) common = dirname(common);
+  return common;
 }

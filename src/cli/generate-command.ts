@@ -1,10 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { applyOverrides, loadScenario, parseScenario } from '../scenario/load.ts';
 import type { BackendChoice, Scenario, SourceConfig } from '../scenario/schema.ts';
 import { hostSetup } from '../server/host-setup.ts';
 import { WorkerPool } from '../server/worker-pool.ts';
 import { EXIT } from './exit-codes.ts';
+import { checkScenarioData, dataRoot } from './flags.ts';
 
 /** Flags of `fedmed generate`. */
 export interface GenerateFlags {
@@ -13,6 +14,7 @@ export interface GenerateFlags {
   workers?: number;
   backend?: BackendChoice;
   timeout: number;
+  dataRoot?: string;
 }
 
 /**
@@ -21,13 +23,15 @@ export interface GenerateFlags {
  */
 export async function generateCommand(file: string, flags: GenerateFlags): Promise<number> {
   const scenario = applyOverrides(loadScenario(file), flags.seed === undefined ? {} : { seed: flags.seed });
+  const root = dataRoot(flags.dataRoot, file);
+  checkScenarioData(scenario, root);
   const out = resolve(flags.out);
   mkdirSync(out, { recursive: true });
   const ids = scenario.hospitals.map((h) => h.id);
   const pool = await WorkerPool.start(
     ids,
     flags.workers ?? ids.length,
-    () => hostSetup(scenario, flags.backend ?? 'cpu', dirname(resolve(file)), []),
+    () => hostSetup(scenario, flags.backend ?? 'cpu', root, []),
     flags.timeout * 1000,
   );
   let sources: SourceConfig[];

@@ -1,4 +1,4 @@
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { applyOverrides, loadScenario, scenarioHash } from '../scenario/load.ts';
 import type { BackendChoice, BaselineName, Scenario } from '../scenario/schema.ts';
 import { sweepVariants } from '../scenario/sweep.ts';
@@ -8,7 +8,7 @@ import { RunFolder } from '../server/outputs/run-folder.ts';
 import { writeRunResult } from '../server/outputs/write-run.ts';
 import { FEDMED_VERSION } from '../server/outputs/version.ts';
 import { EXIT } from './exit-codes.ts';
-import { backendOverride, isInputFailure } from './flags.ts';
+import { backendOverride, checkScenarioData, dataRoot, isInputFailure } from './flags.ts';
 import { createProgress } from './progress.ts';
 import { WorkerFailure } from '../server/worker-pool.ts';
 
@@ -22,6 +22,7 @@ export interface RunFlags {
   baselines?: BaselineName[];
   timeout: number;
   quiet?: boolean;
+  dataRoot?: string;
 }
 
 /** `fedmed run`: runs a scenario (or each variant of its sweep) and writes its run folder; returns the exit code. */
@@ -33,7 +34,8 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     ...(backend === undefined ? {} : { backend }),
     ...(flags.baselines === undefined ? {} : { baselines: flags.baselines }),
   });
-  const baseDir = dirname(resolve(file));
+  const baseDir = dataRoot(flags.dataRoot, file);
+  checkScenarioData(scenario, baseDir);
   const out = resolve(flags.out ?? `runs/${scenario.name}-seed${scenario.seed}`);
   const variants = sweepVariants(scenario);
   if (variants.length === 0) return (await runOnce(scenario, baseDir, out, flags)).code;
