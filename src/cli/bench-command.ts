@@ -4,8 +4,9 @@ import { mkdirSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { applyOverrides, InputError, loadScenario, parseScenario, scenarioHash } from '../scenario/load.ts';
 import type { BackendChoice, BaselineName, Scenario } from '../scenario/schema.ts';
-import { runFederation } from '../server/coordinator.ts';
+import { runFederation, type RunResult } from '../server/coordinator.ts';
 import { hostSetup } from '../server/host-setup.ts';
+import { openContainer } from '../server/outputs/container.ts';
 import { RunFolder } from '../server/outputs/run-folder.ts';
 import { writeRunResult } from '../server/outputs/write-run.ts';
 import { writeBenchPlots } from '../server/bench/plots.ts';
@@ -20,10 +21,11 @@ import {
 import { selectCandidate, type Selection } from '../server/bench/selection.ts';
 import type { BenchRun } from '../server/bench/types.ts';
 import { createStrategy } from '../server/strategies/index.ts';
-import { WorkerPool } from '../server/worker-pool.ts';
+import { WorkerFailure, WorkerPool } from '../server/worker-pool.ts';
 import { type Arm, type ArmSpec } from './bench-arms.ts';
 import { EXIT } from './exit-codes.ts';
-import { backendOverride, checkScenarioData, dataRoot } from './flags.ts';
+import { backendOverride, checkScenarioData, dataRoot, isInputFailure } from './flags.ts';
+import { interruptible } from './interrupt.ts';
 
 /** Flags of `fedmed bench`. */
 export interface BenchFlags {
@@ -115,6 +117,7 @@ export async function benchCommand(file: string, flags: BenchFlags): Promise<num
     grids.flatMap((g) => g.candidates.map((arm) => ({ arm, seed, scenario: variant(base, arm, seed, []) }))),
   );
   for (const p of tuningPlan) await createStrategy(p.scenario, baseDir);
+  const release = openContainer(out, 'bench', '--out', (entries) => entries.includes('bench.csv'));
   const runner = new PlanRunner(base, baseDir, flags);
   try {
     const tuning = await runner.run(join(out, 'tuning'), tuningPlan, 'tuning ');
@@ -154,6 +157,7 @@ export async function benchCommand(file: string, flags: BenchFlags): Promise<num
     return EXIT.ok;
   } finally {
     await runner.close();
+    release();
   }
 }
 
@@ -188,17 +192,18 @@ class PlanRunner {
       const hash = scenarioHash(p.scenario);
       const stored = readManifest(dir);
       const reused = stored !== undefined && stored.scenarioSha256 === hash && stored.status === 'completed';
-      if (!reused)
-        await runInto(
-          dir,
-          p.scenario,
-          hash,
-          this.#baseDir,
-          await this.#poolFor(p.scenario),
-          this.#threads,
-          this.#flags.timeout,
-        );
-      const read = readBenchRuns(dir, p.arm.label, p.seed);
+      const path = reused
+        ? dir
+        : await runInto(
+            dir,
+            p.scenario,
+            hash,
+            this.#baseDir,
+            await this.#poolFor(p.scenario),
+            this.#threads,
+            this.#flags.timeout,
+          );
+      const read = readBenchRuns(path, p.arm.label, p.seed);
       runs.push(...read);
       const m = read[0]!.final.metrics;
       process.stderr.write(
@@ -235,6 +240,11 @@ function variant(base: Scenario, arm: Arm, seed: number, baselines: readonly Bas
   }
 }
 
+/**
+ * Runs one planned run into `dir` and returns where it was committed (`dir`, or beside it for a stopped run
+ * when `dir` holds a completed one). A thread that died or hung ends the bench (exit 4) once the run's
+ * completed rounds are written.
+ */
 async function runInto(
   dir: string,
   scenario: Scenario,
@@ -243,20 +253,40 @@ async function runInto(
   pool: WorkerPool,
   threads: number,
   timeout: number,
-): Promise<void> {
+): Promise<string> {
   const startedAt = new Date();
-  const folder = new RunFolder(dir);
-  folder.writeJson('scenario.json', scenario);
-  const result = await runFederation(scenario, {
-    threads,
-    backend: scenario.backend,
-    baseDir,
-    timeoutMs: timeout * 1000,
-    pool,
-    sink: { round: (r, c) => folder.round(r, c), crossings: (c) => folder.crossings(c) },
-  });
-  await writeRunResult(folder, scenario, hash, result, threads, startedAt);
-  folder.commit();
+  const folder = RunFolder.open(dir);
+  return interruptible(
+    (signal) => {
+      folder.discard();
+      process.stderr.write(`\nfedmed: ${signal}: bench interrupted; the unfinished run ${dir} was removed\n`);
+    },
+    async () => {
+      let result: RunResult;
+      try {
+        folder.writeJson('scenario.json', scenario);
+        result = await runFederation(scenario, {
+          threads,
+          backend: scenario.backend,
+          baseDir,
+          timeoutMs: timeout * 1000,
+          pool,
+          sink: { round: (r, c) => folder.round(r, c), crossings: (c) => folder.crossings(c) },
+        });
+      } catch (e) {
+        if (e instanceof WorkerFailure || isInputFailure(e) || e instanceof InputError) folder.discard();
+        else
+          process.stderr.write(`fedmed: the unfinished records of this run are kept in ${folder.keep()}\n`);
+        throw e;
+      }
+      await writeRunResult(folder, scenario, hash, result, threads, startedAt);
+      const committed = folder.commit(result.status);
+      if (result.workerFailure === true) {
+        throw new WorkerFailure(`${result.stopReason}; the run's completed rounds are in ${committed.path}`);
+      }
+      return committed.path;
+    },
+  );
 }
 
 const safe = (label: string) => label.replace(/[^A-Za-z0-9.=-]/g, '_');

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { InputError, parseScenario } from '../scenario/load.ts';
 import {
@@ -11,6 +11,8 @@ import { parameterSpec } from '../models/architecture.ts';
 import { inputShapeOf } from '../protocol/cdm.ts';
 import { admitEvaluateReply } from '../server/boundary.ts';
 import { hostSetup } from '../server/host-setup.ts';
+import { writeFileAtomic } from '../server/outputs/container.ts';
+import { describeErrno } from '../scenario/data-paths.ts';
 import { WorkerPool } from '../server/worker-pool.ts';
 import { EXIT } from './exit-codes.ts';
 
@@ -50,7 +52,14 @@ export async function evaluateCommand(runDir: string, flags: EvaluateFlags): Pro
   }
   const reply = admitEvaluateReply(raw, site.id, scenario.evaluation.histogramBins);
   const result = { run, data: resolve(flags.data), numExamples: reply.numExamples, metrics: reply.metrics };
-  if (flags.out !== undefined) writeFileSync(resolve(flags.out), JSON.stringify(result, null, 2) + '\n');
+  if (flags.out !== undefined) {
+    try {
+      writeFileAtomic(resolve(flags.out), JSON.stringify(result, null, 2) + '\n');
+    } catch (e) {
+      const why = describeErrno((e as NodeJS.ErrnoException).code);
+      throw new InputError(`--out ${resolve(flags.out)}: cannot write the metrics there (${why})`);
+    }
+  }
   const names = Object.keys(reply.metrics).filter((m) => !m.includes('__'));
   process.stdout.write(
     `${reply.numExamples} examples from ${result.data}\n` +

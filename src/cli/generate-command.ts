@@ -1,11 +1,14 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { applyOverrides, loadScenario, parseScenario } from '../scenario/load.ts';
+import { applyOverrides, InputError, loadScenario, parseScenario } from '../scenario/load.ts';
 import type { BackendChoice, Scenario, SourceConfig } from '../scenario/schema.ts';
 import { hostSetup } from '../server/host-setup.ts';
+import { openContainer, writeFileAtomic } from '../server/outputs/container.ts';
 import { WorkerPool } from '../server/worker-pool.ts';
 import { EXIT } from './exit-codes.ts';
 import { checkScenarioData, dataRoot } from './flags.ts';
+
+/** The column of each generated CSV that records the split. */
+const SPLIT_COLUMN = 'split';
 
 /** Flags of `fedmed generate`. */
 export interface GenerateFlags {
@@ -26,30 +29,45 @@ export async function generateCommand(file: string, flags: GenerateFlags): Promi
   const root = dataRoot(flags.dataRoot, file);
   checkScenarioData(scenario, root);
   const out = resolve(flags.out);
-  mkdirSync(out, { recursive: true });
   const ids = scenario.hospitals.map((h) => h.id);
-  const pool = await WorkerPool.start(
-    ids,
-    flags.workers ?? ids.length,
-    () => hostSetup(scenario, flags.backend ?? 'cpu', root, []),
-    flags.timeout * 1000,
+  const emrClash = scenario.hospitals.findIndex((h) =>
+    Object.values(h.emr?.columns ?? {}).includes(SPLIT_COLUMN),
   );
-  let sources: SourceConfig[];
-  try {
-    sources = await Promise.all(
-      ids.map((id) =>
-        pool.call(
-          id,
-          'writing files',
-          async (host): Promise<SourceConfig> => (await host.exportData(id, out)) as SourceConfig,
-        ),
-      ),
+  if (emrClash >= 0) {
+    throw new InputError(
+      `$.hospitals[${emrClash}].emr.columns: "${SPLIT_COLUMN}" is the column generate writes each record's split into; ` +
+        'expected another name',
     );
-  } finally {
-    await pool.close();
   }
-  const fromFiles = readingScenario(scenario, sources);
-  writeFileSync(join(out, 'scenario.json'), JSON.stringify(fromFiles, null, 2) + '\n');
+  const release = openContainer(out, 'generate', '--out', (entries) =>
+    entries.every((e) => e === 'scenario.json' || ids.includes(e)),
+  );
+  try {
+    const pool = await WorkerPool.start(
+      ids,
+      flags.workers ?? ids.length,
+      () => hostSetup(scenario, flags.backend ?? 'cpu', root, []),
+      flags.timeout * 1000,
+    );
+    let sources: SourceConfig[];
+    try {
+      sources = await Promise.all(
+        ids.map((id) =>
+          pool.call(
+            id,
+            'writing files',
+            async (host): Promise<SourceConfig> => (await host.exportData(id, out)) as SourceConfig,
+          ),
+        ),
+      );
+    } finally {
+      await pool.close();
+    }
+    const fromFiles = readingScenario(scenario, sources);
+    writeFileAtomic(join(out, 'scenario.json'), JSON.stringify(fromFiles, null, 2) + '\n');
+  } finally {
+    release();
+  }
   process.stdout.write(
     `wrote ${ids.length} hospitals' files and ${relative(process.cwd(), join(out, 'scenario.json'))}\n` +
       `run it with: node bin/fedmed.mjs run ${relative(process.cwd(), join(out, 'scenario.json'))}\n`,

@@ -44,5 +44,10 @@ export function breakReply(
       return { ...reply, numExamples: reply.numExamples + 0.5 };
     case 'throw':
       throw new Error(`injected failure in round ${round}`);
+    case 'hang':
+      // A thread that never answers: only the coordinator's real-time guard can end it.
+      while (true) {
+        /* spins until the thread is terminated */
+      }
   }
 }

@@ -84,8 +84,9 @@ export const faultSchema = z.strictObject({
       'rows-in-metrics',
       'fractional-count',
       'throw',
+      'hang',
     ])
-    .describe('how its fit reply breaks the protocol'),
+    .describe('how its fit reply breaks the protocol (hang: the worker thread never answers)'),
   rounds: z.array(z.int().min(1)).min(1).optional().describe('rounds in which it misbehaves (all if absent)'),
 });
 

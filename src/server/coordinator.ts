@@ -89,6 +89,8 @@ export interface RunResult {
   readonly status: 'completed' | 'stopped';
   /** Why the run stopped early. */
   readonly stopReason?: string;
+  /** A worker thread died or hung: the run stopped after its last completed round (the CLI exits 4). */
+  readonly workerFailure?: boolean;
   readonly roundsCompleted: number;
   readonly spec: ParamSpec;
   readonly inputShape: readonly number[];
@@ -160,115 +162,133 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
     let final: RoundRecord | undefined;
     let stopReason: string | undefined;
     let round = 1;
-    for (; round <= scenario.rounds; round++) {
-      const assignments = strategy.configureFit(
-        round,
-        hospitals,
-        stream(scenario.seed, 'sample-fit', `round-${round}`),
-      );
-      const extra = strategy.broadcastVectors?.(round, global) ?? {};
-      const control = extra.control === undefined ? undefined : shared(extra.control);
-      /** Sends one hospital the model to start from; the reply is admitted later, in assignment order. */
-      const send = (hospital: string, instructions: FitInstructions, start: Float32Array) => {
-        ledger.record(round, hospital, 'to-hospital', 'global-model', start);
-        if (control !== undefined) ledger.record(round, hospital, 'to-hospital', 'control-variate', control);
-        ledger.record(round, hospital, 'to-hospital', 'fit-instructions', instructions);
-        return settle(pool.call(hospital, 'fit', (host) => host.fit(hospital, start, instructions, control)));
-      };
-      const receive = (hospital: string, outcome: Outcome) =>
-        admit(ledger, round, hospital, 'fit-reply', outcome, (raw) => admitFitReply(raw, contract(hospital)));
-      const fitResults: FitResult[] = [];
-      const fitFailures: Failure[] = [];
-      if (strategy.sequential === true) {
-        let start = global;
-        for (const { hospital, instructions } of assignments) {
-          const admitted = receive(hospital, await send(hospital, instructions, shared(start)));
-          if ('reason' in admitted) fitFailures.push(admitted);
-          else {
-            fitResults.push({ hospital, reply: admitted.reply });
-            start = admitted.reply.vectors.parameters!;
-          }
-        }
-      } else {
-        const outcomes = await Promise.all(
-          assignments.map(({ hospital, instructions }) => send(hospital, instructions, global)),
-        );
-        for (const [i, { hospital }] of assignments.entries()) {
-          const admitted = receive(hospital, outcomes[i]!);
-          if ('reason' in admitted) fitFailures.push(admitted);
-          else fitResults.push({ hospital, reply: admitted.reply });
-        }
-        fitResults.sort((a, b) => compareIds(a.hospital, b.hospital));
-      }
-      if (fitResults.length < scenario.minClients) {
-        stopReason =
-          `round ${round}: ${fitResults.length} valid fit replies, fewer than minClients = ${scenario.minClients}` +
-          (fitFailures.length > 0 ? `; ${fitFailures.map((f) => f.reason).join('; ')}` : '');
-        break;
-      }
-      try {
-        global = shared(strategy.aggregateFit(round, global, fitResults, fitFailures));
-      } catch (e) {
-        if (!(e instanceof RangeError)) throw e;
-        stopReason = `round ${round}: ${strategy.name} cannot aggregate: ${e.message}`;
-        break;
-      }
-
-      const evaluated = await evaluateAll(
-        pool,
-        ledger,
-        round,
-        strategy.configureEvaluate(
+    // A worker that dies or hangs stops the run; the rounds before it are kept (the CLI exits 4).
+    let completed = global;
+    let workerFailure = false;
+    try {
+      for (; round <= scenario.rounds; round++) {
+        const assignments = strategy.configureFit(
           round,
           hospitals,
-          stream(scenario.seed, 'sample-evaluate', `round-${round}`),
-        ),
-        global,
-        scenario.evaluation.histogramBins,
-      );
-      const record: RoundRecord = {
-        round,
-        fit: {
-          sampled: assignments.map((a) => a.hospital),
-          admitted: fitResults.map((r) => r.hospital),
-          failures: fitFailures,
-          metrics: weightedMetricMeans(fitResults.map((r) => r.reply)).metrics,
-          hospitals: Object.fromEntries(
-            fitResults.map((r) => [
-              r.hospital,
-              { numExamples: r.reply.numExamples, metrics: r.reply.metrics },
-            ]),
+          stream(scenario.seed, 'sample-fit', `round-${round}`),
+        );
+        const extra = strategy.broadcastVectors?.(round, global) ?? {};
+        const control = extra.control === undefined ? undefined : shared(extra.control);
+        /** Sends one hospital the model to start from; the reply is admitted later, in assignment order. */
+        const send = (hospital: string, instructions: FitInstructions, start: Float32Array) => {
+          ledger.record(round, hospital, 'to-hospital', 'global-model', start);
+          if (control !== undefined)
+            ledger.record(round, hospital, 'to-hospital', 'control-variate', control);
+          ledger.record(round, hospital, 'to-hospital', 'fit-instructions', instructions);
+          return settle(
+            pool.call(hospital, 'fit', (host) => host.fit(hospital, start, instructions, control)),
+          );
+        };
+        const receive = (hospital: string, outcome: Outcome) =>
+          admit(ledger, round, hospital, 'fit-reply', outcome, (raw) =>
+            admitFitReply(raw, contract(hospital)),
+          );
+        const fitResults: FitResult[] = [];
+        const fitFailures: Failure[] = [];
+        if (strategy.sequential === true) {
+          let start = global;
+          for (const { hospital, instructions } of assignments) {
+            const admitted = receive(hospital, await send(hospital, instructions, shared(start)));
+            if ('reason' in admitted) fitFailures.push(admitted);
+            else {
+              fitResults.push({ hospital, reply: admitted.reply });
+              start = admitted.reply.vectors.parameters!;
+            }
+          }
+        } else {
+          const outcomes = await Promise.all(
+            assignments.map(({ hospital, instructions }) => send(hospital, instructions, global)),
+          );
+          for (const [i, { hospital }] of assignments.entries()) {
+            const admitted = receive(hospital, outcomes[i]!);
+            if ('reason' in admitted) fitFailures.push(admitted);
+            else fitResults.push({ hospital, reply: admitted.reply });
+          }
+          fitResults.sort((a, b) => compareIds(a.hospital, b.hospital));
+        }
+        if (fitResults.length < scenario.minClients) {
+          stopReason =
+            `round ${round}: ${fitResults.length} valid fit replies, fewer than minClients = ${scenario.minClients}` +
+            (fitFailures.length > 0 ? `; ${fitFailures.map((f) => f.reason).join('; ')}` : '');
+          break;
+        }
+        try {
+          global = shared(strategy.aggregateFit(round, global, fitResults, fitFailures));
+        } catch (e) {
+          if (!(e instanceof RangeError)) throw e;
+          stopReason = `round ${round}: ${strategy.name} cannot aggregate: ${e.message}`;
+          break;
+        }
+
+        const evaluated = await evaluateAll(
+          pool,
+          ledger,
+          round,
+          strategy.configureEvaluate(
+            round,
+            hospitals,
+            stream(scenario.seed, 'sample-evaluate', `round-${round}`),
           ),
-        },
-        evaluate: {
-          ...strategy.aggregateEvaluate(round, evaluated.results),
-          hospitals: byHospital(evaluated.results),
-          countries: perCountry(withCountry(evaluated.results, countryOf)),
-          failures: evaluated.failures,
-        },
-        bytes: ledger.totals(round),
-      };
-      options.sink.round(record, ledger.takeUnflushed());
-      final = record;
+          global,
+          scenario.evaluation.histogramBins,
+        );
+        const record: RoundRecord = {
+          round,
+          fit: {
+            sampled: assignments.map((a) => a.hospital),
+            admitted: fitResults.map((r) => r.hospital),
+            failures: fitFailures,
+            metrics: weightedMetricMeans(fitResults.map((r) => r.reply)).metrics,
+            hospitals: Object.fromEntries(
+              fitResults.map((r) => [
+                r.hospital,
+                { numExamples: r.reply.numExamples, metrics: r.reply.metrics },
+              ]),
+            ),
+          },
+          evaluate: {
+            ...strategy.aggregateEvaluate(round, evaluated.results),
+            hospitals: byHospital(evaluated.results),
+            countries: perCountry(withCountry(evaluated.results, countryOf)),
+            failures: evaluated.failures,
+          },
+          bytes: ledger.totals(round),
+        };
+        options.sink.round(record, ledger.takeUnflushed());
+        final = record;
+        completed = global;
+      }
+    } catch (e) {
+      if (!(e instanceof WorkerFailure)) throw e;
+      stopReason = `round ${round}: ${e.message}`;
+      workerFailure = true;
     }
 
     const federationSeconds = clock.lap();
-    const localOnly = scenario.baselines.includes('local-only')
-      ? await runLocalOnly(pool, ledger, scenario, hospitals, initial)
-      : undefined;
+    const localOnly =
+      !workerFailure && scenario.baselines.includes('local-only')
+        ? await runLocalOnly(pool, ledger, scenario, hospitals, initial)
+        : undefined;
     const localOnlySeconds = clock.lap();
-    const pooled = scenario.baselines.includes('pooled')
-      ? await runPooled(ledger, scenario, initial, setupFor([]), options.timeoutMs)
-      : undefined;
+    const pooled =
+      !workerFailure && scenario.baselines.includes('pooled')
+        ? await runPooled(ledger, scenario, initial, setupFor([]), options.timeoutMs)
+        : undefined;
     const pooledSeconds = clock.lap();
     options.sink.crossings(ledger.takeUnflushed());
     return {
       status: stopReason === undefined ? 'completed' : 'stopped',
       ...(stopReason === undefined ? {} : { stopReason }),
+      ...(workerFailure ? { workerFailure } : {}),
       roundsCompleted: final?.round ?? 0,
       spec,
       inputShape,
-      parameters: global,
+      parameters: completed,
       backend: backends[0]!,
       threads: pool.threads,
       assignment: Object.fromEntries(pool.assignment),

@@ -6,6 +6,16 @@ import type { HospitalHostApi, HostInfo, HostSetup } from '../protocol/host-api.
 const BOOT = new URL('../clients/worker-boot.mjs', import.meta.url);
 const ENTRY = new URL('../clients/worker.ts', import.meta.url).href;
 
+/**
+ * Real-time guard on starting a thread and setting up its hospitals (loading a backend, building or reading
+ * their data): at least 5 minutes, or the per-call guard if that is longer, so a short `--timeout` meant for
+ * training calls does not trip on start-up.
+ */
+export const STARTUP_GUARD_MS = 300_000;
+
+/** How long `close()` and the guard wait for a terminated thread to end before leaving it behind. */
+const TERMINATE_GRACE_MS = 5_000;
+
 /** A worker thread died or stopped answering: the run cannot go on reproducibly. */
 export class WorkerFailure extends Error {
   override readonly name = 'WorkerFailure';
@@ -36,6 +46,8 @@ export class WorkerPool {
   readonly #slots: Slot[];
   readonly #assignment: Map<string, number>;
   readonly #timeoutMs: number;
+  /** Timers of the guards still waiting; `close()` clears them so none keeps the process alive. */
+  readonly #timers = new Set<NodeJS.Timeout>();
   #closing = false;
 
   private constructor(slots: Slot[], assignment: Map<string, number>, timeoutMs: number) {
@@ -46,7 +58,8 @@ export class WorkerPool {
 
   /**
    * Starts `min(threads, hospitals)` threads and sets each up with its hospitals. `setupFor(i, ids)` gives
-   * thread i's setup message; `timeoutMs` is the real-time guard on every call.
+   * thread i's setup message; `timeoutMs` is the real-time guard on every call after set-up, which has its
+   * own ({@link STARTUP_GUARD_MS}). A call that exceeds its guard terminates its thread.
    */
   static async start(
     hospitals: readonly string[],
@@ -84,7 +97,12 @@ export class WorkerPool {
     const setups = await Promise.allSettled(
       this.#slots.map(async (slot, i) => {
         const mine = [...this.#assignment].filter(([, t]) => t === i).map(([h]) => h);
-        slot.info = await this.#guard(slot, slot.remote.setup(setupFor(mine)), `setting up thread ${i}`);
+        slot.info = await this.#guard(
+          slot,
+          slot.remote.setup(setupFor(mine)),
+          `setting up thread ${i}`,
+          Math.max(STARTUP_GUARD_MS, this.#timeoutMs),
+        );
       }),
     );
     const failed = setups.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -113,28 +131,49 @@ export class WorkerPool {
     const index = this.#assignment.get(hospital);
     if (index === undefined) throw new Error(`no worker thread hosts hospital ${hospital}`);
     const slot = this.#slots[index]!;
-    return this.#guard(slot, fn(slot.remote), `${what} at hospital ${hospital}`);
+    return this.#guard(slot, fn(slot.remote), `${what} at hospital ${hospital}`, this.#timeoutMs);
   }
 
+  /**
+   * Terminates every thread. A thread blocked inside the operating system cannot be ended from JavaScript;
+   * after {@link TERMINATE_GRACE_MS} it is left behind rather than waited for.
+   */
   async close(): Promise<void> {
     this.#closing = true;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
     await Promise.all(
       this.#slots.map(async (s) => {
         s.remote[Comlink.releaseProxy]();
-        await s.worker.terminate();
+        await terminate(s.worker);
       }),
     );
   }
 
-  #guard<T>(slot: Slot, work: Promise<T>, what: string): Promise<T> {
+  /** `work`, unless its thread dies first or `ms` of real time pass: then the thread is terminated. */
+  #guard<T>(slot: Slot, work: Promise<T>, what: string, ms: number): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const hang = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(new WorkerFailure(`no answer for ${what} within ${this.#timeoutMs / 1000} s of real time`)),
-        this.#timeoutMs,
-      );
+      timer = setTimeout(() => {
+        this.#timers.delete(timer!);
+        void terminate(slot.worker);
+        reject(new WorkerFailure(`no answer for ${what} within ${ms / 1000} s of real time`));
+      }, ms);
+      this.#timers.add(timer);
     });
-    return Promise.race([work, slot.death, hang]).finally(() => clearTimeout(timer));
+    return Promise.race([work, slot.death, hang]).finally(() => {
+      clearTimeout(timer);
+      this.#timers.delete(timer!);
+    });
   }
+}
+
+/** Terminates a thread, waiting at most {@link TERMINATE_GRACE_MS} for it to end. */
+async function terminate(worker: Worker): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, TERMINATE_GRACE_MS);
+  });
+  await Promise.race([worker.terminate().then(() => undefined), grace]);
+  clearTimeout(timer);
 }
