@@ -5,7 +5,6 @@ import { InvalidArgumentError } from 'commander';
 import { applyOverrides, InputError, loadScenario, parseScenario, scenarioHash } from '../scenario/load.ts';
 import type { BackendChoice, BaselineName, Scenario } from '../scenario/schema.ts';
 import { runFederation, type RunResult } from '../server/coordinator.ts';
-import { hostSetup } from '../server/host-setup.ts';
 import { openContainer } from '../server/outputs/container.ts';
 import { RunFolder } from '../server/outputs/run-folder.ts';
 import { writeRunResult } from '../server/outputs/write-run.ts';
@@ -170,14 +169,12 @@ interface PlannedRun {
 
 /** Runs planned runs on worker threads started at the first run that is not reused, shared by every phase. */
 class PlanRunner {
-  readonly #base: Scenario;
   readonly #baseDir: string;
   readonly #flags: BenchFlags;
   readonly #threads: number;
   #pool: WorkerPool | undefined;
 
   constructor(base: Scenario, baseDir: string, flags: BenchFlags) {
-    this.#base = base;
     this.#baseDir = baseDir;
     this.#flags = flags;
     this.#threads = Math.min(flags.workers ?? availableParallelism(), base.hospitals.length);
@@ -220,10 +217,9 @@ class PlanRunner {
 
   async #poolFor(scenario: Scenario): Promise<WorkerPool> {
     this.#pool ??= await WorkerPool.start(
-      this.#base.hospitals.map((h) => h.id),
+      scenario.hospitals.map((h) => h.id),
       this.#threads,
-      (hosted) => hostSetup(scenario, scenario.backend, this.#baseDir, hosted),
-      this.#flags.timeout * 1000,
+      { timeoutMs: this.#flags.timeout * 1000 },
     );
     return this.#pool;
   }

@@ -9,7 +9,10 @@ import {
 } from '../scenario/schema.ts';
 import { parameterSpec } from '../models/architecture.ts';
 import { inputShapeOf } from '../protocol/cdm.ts';
-import { admitEvaluateReply } from '../server/boundary.ts';
+import { MAX_HOSPITAL_EXAMPLES } from '../protocol/metric-names.ts';
+import { evaluateReplyOf } from '../server/boundary.ts';
+import { Channel, type Received } from '../server/channel.ts';
+import { SetupError } from '../server/coordinator.ts';
 import { hostSetup } from '../server/host-setup.ts';
 import { writeFileAtomic } from '../server/outputs/container.ts';
 import { describeErrno } from '../scenario/data-paths.ts';
@@ -37,20 +40,43 @@ export async function evaluateCommand(runDir: string, flags: EvaluateFlags): Pro
   const scenario = readRun(run);
   const parameters = readParameters(run, scenario);
   const { site, root } = siteFor(scenario, flags);
-  const pool = await WorkerPool.start(
-    [SITE],
-    1,
-    () =>
-      hostSetup({ ...scenario, hospitals: [site], faults: [] }, flags.backend ?? scenario.backend, root, []),
-    flags.timeout * 1000,
-  );
-  let raw: unknown;
+  const pool = await WorkerPool.start([SITE], 1, { timeoutMs: flags.timeout * 1000 });
+  const bins = scenario.evaluation.histogramBins;
+  let received: Received;
   try {
-    raw = await pool.call(SITE, 'scoring', (host) => host.score(site, parameters));
+    received = await new Channel(pool).exchange(
+      0,
+      SITE,
+      'score-request',
+      Channel.body([['parameters', parameters]]),
+      hostSetup(
+        {
+          ...scenario,
+          hospitals: [site],
+          faults: [],
+          data: { ...scenario.data, partition: { kind: 'natural' } },
+        },
+        flags.backend ?? scenario.backend,
+        root,
+        SITE,
+      ),
+      {
+        sizes: { parameters: parameters.length, histogramBins: bins },
+        vectors: bins > 0 ? ['histogram'] : [],
+        counts: { numExamples: { min: 0, max: MAX_HOSPITAL_EXAMPLES } },
+        files: (site.source.kind === 'csv'
+          ? [site.source.path]
+          : site.source.kind === 'dicom'
+            ? [site.source.folder, site.source.labels]
+            : []
+        ).map((f) => resolve(root, f)),
+      },
+    );
   } finally {
     await pool.close();
   }
-  const reply = admitEvaluateReply(raw, site.id, scenario.evaluation.histogramBins);
+  if ('reason' in received) throw new SetupError(received.reason, received.report?.category === 'bad-input');
+  const reply = evaluateReplyOf(received.reply);
   const result = { run, data: resolve(flags.data), numExamples: reply.numExamples, metrics: reply.metrics };
   if (flags.out !== undefined) {
     try {

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { checkDataPaths } from '../scenario/data-paths.ts';
 import { InputError } from '../scenario/load.ts';
+import { SetupError } from '../server/coordinator.ts';
 import { backendSchema, type BackendChoice, type Scenario } from '../scenario/schema.ts';
 
 /** Backend names accepted by `--backend` and FEDMED_BACKEND. */
@@ -49,12 +50,8 @@ export function backendOverride(flag: BackendChoice | undefined): BackendChoice 
 
 /** Errors raised while a worker set up its hospitals or read their files: bad input, not bugs. */
 export function isInputFailure(e: unknown): boolean {
-  return (
-    e instanceof Error &&
-    /^(SetupError|EmrError|DicomError|SplitError|CohortError|PopulationProfileError|StrategyConfigError|StrategyModuleError)$/.test(
-      e.name,
-    )
-  );
+  if (e instanceof SetupError) return e.badInput;
+  return e instanceof Error && /^(StrategyConfigError|StrategyModuleError)$/.test(e.name);
 }
 
 /**

@@ -1,7 +1,10 @@
 import { join, relative, resolve } from 'node:path';
 import { applyOverrides, InputError, loadScenario, parseScenario } from '../scenario/load.ts';
-import type { BackendChoice, Scenario, SourceConfig } from '../scenario/schema.ts';
+import type { Scenario, SourceConfig } from '../scenario/schema.ts';
 import { hostSetup } from '../server/host-setup.ts';
+import type { AdmittedReply } from '../server/boundary.ts';
+import { Channel, type ExchangeFailure } from '../server/channel.ts';
+import { SetupError } from '../server/coordinator.ts';
 import { openContainer, writeFileAtomic } from '../server/outputs/container.ts';
 import { WorkerPool } from '../server/worker-pool.ts';
 import { EXIT } from './exit-codes.ts';
@@ -15,7 +18,6 @@ export interface GenerateFlags {
   out: string;
   seed?: number;
   workers?: number;
-  backend?: BackendChoice;
   timeout: number;
   dataRoot?: string;
 }
@@ -26,8 +28,8 @@ export interface GenerateFlags {
  */
 export async function generateCommand(file: string, flags: GenerateFlags): Promise<number> {
   const scenario = applyOverrides(loadScenario(file), flags.seed === undefined ? {} : { seed: flags.seed });
-  const root = dataRoot(flags.dataRoot, file);
-  checkScenarioData(scenario, root);
+  const baseDir = dataRoot(flags.dataRoot, file);
+  checkScenarioData(scenario, baseDir);
   const out = resolve(flags.out);
   const ids = scenario.hospitals.map((h) => h.id);
   const emrClash = scenario.hospitals.findIndex((h) =>
@@ -43,26 +45,7 @@ export async function generateCommand(file: string, flags: GenerateFlags): Promi
     entries.every((e) => e === 'scenario.json' || ids.includes(e)),
   );
   try {
-    const pool = await WorkerPool.start(
-      ids,
-      flags.workers ?? ids.length,
-      () => hostSetup(scenario, flags.backend ?? 'cpu', root, []),
-      flags.timeout * 1000,
-    );
-    let sources: SourceConfig[];
-    try {
-      sources = await Promise.all(
-        ids.map((id) =>
-          pool.call(
-            id,
-            'writing files',
-            async (host): Promise<SourceConfig> => (await host.exportData(id, out)) as SourceConfig,
-          ),
-        ),
-      );
-    } finally {
-      await pool.close();
-    }
+    const sources = await exportAll(scenario, ids, baseDir, out, flags);
     const fromFiles = readingScenario(scenario, sources);
     writeFileAtomic(join(out, 'scenario.json'), JSON.stringify(fromFiles, null, 2) + '\n');
   } finally {
@@ -73,6 +56,37 @@ export async function generateCommand(file: string, flags: GenerateFlags): Promi
       `run it with: node bin/fedmed.mjs run ${relative(process.cwd(), join(out, 'scenario.json'))}\n`,
   );
   return EXIT.ok;
+}
+
+/** Has each hospital's worker write its files into `out`; returns the sources that read them back. */
+async function exportAll(
+  scenario: Scenario,
+  ids: readonly string[],
+  baseDir: string,
+  out: string,
+  flags: GenerateFlags,
+): Promise<SourceConfig[]> {
+  const pool = await WorkerPool.start(ids, flags.workers ?? ids.length, { timeoutMs: flags.timeout * 1000 });
+  try {
+    const channel = new Channel(pool);
+    const received = await Promise.all(
+      ids.map((id) =>
+        channel.exchange(
+          0,
+          id,
+          'export-request',
+          Channel.body(),
+          { setup: hostSetup(scenario, scenario.backend, baseDir, id), outDir: out },
+          { sizes: { parameters: 0, histogramBins: 0 }, vectors: [], counts: {} },
+        ),
+      ),
+    );
+    const failed = received.filter((r): r is ExchangeFailure => 'reason' in r);
+    if (failed.length > 0) throw new SetupError(failed.map((f) => f.reason).join('; '), true);
+    return received.map((r) => (r as { reply: AdmittedReply }).reply.fields.source as SourceConfig);
+  } finally {
+    await pool.close();
+  }
 }
 
 /** The scenario with every hospital reading its generated files (already partitioned, so partition natural). */

@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { InputError, scenarioJsonSchema } from '../scenario/load.ts';
 import { FEDMED_VERSION } from '../server/outputs/version.ts';
 import { ProtocolViolation } from '../server/boundary.ts';
+import { SetupError } from '../server/coordinator.ts';
 import { WorkerFailure } from '../server/worker-pool.ts';
 import { EXIT } from './exit-codes.ts';
 import { parseArms } from './bench-arms.ts';
@@ -150,6 +151,10 @@ function failure(e: unknown): number {
   if (e instanceof InputError || e instanceof ProtocolViolation || isInputFailure(e)) {
     process.stderr.write(`fedmed: ${(e as Error).message}\n`);
     return EXIT.badInput;
+  }
+  if (e instanceof SetupError) {
+    process.stderr.write(`fedmed: ${e.message}\n`);
+    return EXIT.internal;
   }
   if (e instanceof WorkerFailure) {
     process.stderr.write(`fedmed: ${e.message}\n`);

@@ -1,4 +1,5 @@
 import { MAX_METRICS, type FitReply } from '../protocol/messages.ts';
+import { HospitalRefusal } from './error-reports.ts';
 import type { FaultBehaviour, FaultConfig } from '../scenario/schema.ts';
 
 /** The behaviour, if any, that a hospital's faults prescribe for a round. */
@@ -15,12 +16,7 @@ export function faultFor(
  * Breaks a correct fit reply in the named way, as a faulty or malicious hospital would. Test-only: the
  * coordinator's boundary must reject every result.
  */
-export function breakReply(
-  reply: FitReply,
-  behaviour: FaultBehaviour,
-  round: number,
-  rows: () => number[][],
-): unknown {
+export function breakReply(reply: FitReply, behaviour: FaultBehaviour, rows: () => number[][]): unknown {
   const params = reply.vectors.parameters!;
   switch (behaviour) {
     case 'nan-parameters':
@@ -32,7 +28,7 @@ export function breakReply(
     case 'wrong-length':
       return { ...reply, vectors: { parameters: params.slice(0, params.length - 1) } };
     case 'extra-vector':
-      return { ...reply, vectors: { parameters: params, controlVariate: new Float32Array(params.length) } };
+      return { ...reply, vectors: { parameters: params, gradient: new Float32Array(params.length) } };
     case 'too-many-metrics':
       return {
         ...reply,
@@ -43,7 +39,7 @@ export function breakReply(
     case 'fractional-count':
       return { ...reply, numExamples: reply.numExamples + 0.5 };
     case 'throw':
-      throw new Error(`injected failure in round ${round}`);
+      throw new HospitalRefusal('injected');
     case 'hang':
       // A thread that never answers: only the coordinator's real-time guard can end it.
       while (true) {

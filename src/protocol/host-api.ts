@@ -1,4 +1,3 @@
-import type { EvaluateInstructions, EvaluateReply, FitInstructions, FitReply } from './messages.ts';
 import type {
   BackendChoice,
   DataConfig,
@@ -6,11 +5,13 @@ import type {
   FaultConfig,
   HospitalConfig,
   ModelConfig,
-  SourceConfig,
-  TrainingConfig,
 } from '../scenario/schema.ts';
 
-/** What a worker thread is told when it starts: configuration only, never records. */
+/**
+ * What a worker is told to host one hospital: configuration only, never records. It carries that hospital's
+ * own configuration and, only when the scenario re-divides one generated pool among all hospitals, what the
+ * partitioner needs of the others (id, country, size and population; never their files or record formats).
+ */
 export interface HostSetup {
   readonly seed: number;
   readonly data: DataConfig;
@@ -18,68 +19,43 @@ export interface HostSetup {
   readonly evaluation: EvaluationConfig;
   /** Backend after flag and environment overrides. */
   readonly backend: BackendChoice;
-  /** Every hospital's configuration, in scenario order (a repartitioned pool is divided among all). */
-  readonly hospitals: readonly HospitalConfig[];
-  /** Ids of the hospitals this thread hosts, each an isolated object. */
-  readonly hosted: readonly string[];
-  /** Test-only misbehaviours of the hosted hospitals. */
+  /** The hospital to host. */
+  readonly hospital: HospitalConfig;
+  /** Every hospital in scenario order, others stripped to what a partitioner needs; absent for `natural`. */
+  readonly peers?: readonly HospitalConfig[];
+  /** Test-only misbehaviours of this hospital. */
   readonly faults: readonly FaultConfig[];
-  /** Folder that relative paths in hospital sources are resolved against. */
+  /** Folder that relative paths in the hospital's source are resolved against. */
   readonly baseDir: string;
+  /** Folder of the hospital's own log of errors in full, if the scenario keeps one (hospital side). */
+  readonly logDir?: string;
 }
 
-/** What a worker thread reports once its hospitals are ready. */
-export interface HostInfo {
-  readonly threadId: number;
+/** What the pooled oracle is told: every hospital's configuration (it builds them all), not one. */
+export interface PooledSetup extends Omit<HostSetup, 'hospital' | 'peers' | 'faults'> {
+  readonly hospitals: readonly HospitalConfig[];
+}
+
+/** What a worker thread reports about itself with each hospital it sets up; the same whatever thread it is. */
+export interface BackendInfo {
   /** Training backend actually active in the thread. */
   readonly backend: string;
   /** Version of tfjs-core the thread trains with; `unused` on backend js. */
   readonly tfjs: string;
 }
 
-/** The pooled oracle's result: the model trained on every hospital's records, evaluated at each hospital. */
-export interface PooledReply {
-  readonly evaluations: Readonly<Record<string, EvaluateReply>>;
-  /** Training records each hospital contributed to the pool. */
-  readonly trainExamples: Readonly<Record<string, number>>;
+/** A worker thread as the manifest describes it: its id and what it trains with. */
+export interface HostInfo extends BackendInfo {
+  readonly threadId: number;
 }
 
 /**
- * The API a worker thread exposes through comlink. Calls run one at a time per thread. Replies are
- * untrusted until they pass the coordinator's boundary.
+ * The one call a worker thread exposes through comlink: an envelope in (a request of a declared kind), an
+ * envelope out (its reply, or an error report). The worker never throws across it; the coordinator treats
+ * whatever comes back as untrusted bytes until its boundary admits them.
  */
-export interface HospitalHostApi {
-  setup(setup: HostSetup): Promise<HostInfo>;
-  /**
-   * Trains from the broadcast global model (and, for SCAFFOLD, the broadcast server control variate); the
-   * reply's vectors are transferred, not copied.
-   */
-  fit(
-    hospital: string,
-    global: Float32Array,
-    instructions: FitInstructions,
-    control?: Float32Array,
-  ): Promise<FitReply>;
-  /** Evaluates the broadcast global model on the hospital's held-out split. */
-  evaluate(
-    hospital: string,
-    global: Float32Array,
-    instructions: EvaluateInstructions,
-  ): Promise<EvaluateReply>;
-  /** Trains on this hospital alone for `epochs` epochs from `initial`, then evaluates on its held-out split. */
-  localOnly(
-    hospital: string,
-    initial: Float32Array,
-    training: TrainingConfig,
-    epochs: number,
-  ): Promise<EvaluateReply>;
-  /**
-   * Research-only oracle that breaks data sovereignty: builds every hospital's data in this thread, trains
-   * one model on the union of their training splits and evaluates it on each held-out split.
-   */
-  pooled(initial: Float32Array, training: TrainingConfig, epochs: number): Promise<PooledReply>;
-  /** Writes a hospital's records as its own files under `outDir`; returns the source that reads them. */
-  exportData(hospital: string, outDir: string): Promise<SourceConfig>;
-  /** Scores a model on every record of `site`'s files (no split); only metrics come back. */
-  score(site: HospitalConfig, parameters: Float32Array): Promise<EvaluateReply>;
+export interface WorkerEndpoint {
+  /** Resolves once the thread has loaded its code, with its thread id (no hospital's data). */
+  ready(): Promise<number>;
+  exchange(request: Uint8Array): Promise<Uint8Array>;
 }

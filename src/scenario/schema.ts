@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { dataSchema, emrSchema, evaluationSchema, imagingSiteSchema, sourceSchema } from './data-schema.ts';
 import { strategySchema } from './strategy-schema.ts';
@@ -177,6 +178,23 @@ export const scenarioSchema = z
       .default([])
       .describe('comparisons run beside the federation; pooled breaks data sovereignty and is marked so'),
     faults: z.array(faultSchema).default([]),
+    diagnostics: z
+      .strictObject({
+        hospitalLogDir: z
+          .string()
+          .min(1)
+          .max(255)
+          .refine((p) => !isAbsolute(p) && !p.split(/[\\/]/).includes('..'), {
+            error: 'expected a folder inside the scenario file\'s folder (relative, without "..")',
+          })
+          .optional()
+          .describe(
+            "folder, relative to the scenario file, where each hospital's worker appends the full text of its " +
+              'errors as <id>.log: hospital-side, never read by the coordinator, which gets only a category',
+          ),
+      })
+      .default({})
+      .describe('what hospitals keep for their own diagnosis'),
     sweep: z
       .strictObject({
         parameter: z

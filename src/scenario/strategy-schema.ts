@@ -35,6 +35,8 @@ export function describeRange(spec: ParameterSpec): string {
 
 const unitOpen = { min: 0, max: 1, maxExclusive: true } as const;
 const positive = { min: 0, minExclusive: true } as const;
+/** A step size: beyond 1000 a single server step can only overflow float32 parameters. */
+const stepSize = { ...positive, max: 1_000 } as const;
 
 /** Every strategy's numeric parameters: range, default and meaning. The single source for schema and constructors. */
 export const STRATEGY_PARAMETERS = {
@@ -54,40 +56,55 @@ export const STRATEGY_PARAMETERS = {
   },
   fedavgm: {
     serverLearningRate: {
-      ...positive,
+      ...stepSize,
       default: 1,
       description: 'server learning rate η applied to the update',
     },
     serverMomentum: { ...unitOpen, default: 0, description: 'server momentum β' },
   },
   fedadam: {
-    eta: { ...positive, default: 1e-1, description: 'server learning rate η' },
+    eta: { ...stepSize, default: 1e-1, description: 'server learning rate η' },
     etaL: {
-      ...positive,
+      ...stepSize,
       description: "client learning rate η_l; absent: the scenario's training.learningRate",
     },
     beta1: { ...unitOpen, default: 0.9, description: 'first-moment decay β₁' },
     beta2: { ...unitOpen, default: 0.99, description: 'second-moment decay β₂' },
-    tau: { ...positive, default: 1e-9, description: 'adaptivity τ: added to √v, and v starts at τ²' },
+    tau: {
+      ...positive,
+      max: 1_000,
+      default: 1e-9,
+      description: 'adaptivity τ: added to √v, and v starts at τ²',
+    },
   },
   fedyogi: {
-    eta: { ...positive, default: 1e-2, description: 'server learning rate η' },
+    eta: { ...stepSize, default: 1e-2, description: 'server learning rate η' },
     etaL: {
-      ...positive,
+      ...stepSize,
       description: "client learning rate η_l; absent: the scenario's training.learningRate",
     },
     beta1: { ...unitOpen, default: 0.9, description: 'first-moment decay β₁' },
     beta2: { ...unitOpen, default: 0.99, description: 'second-moment decay β₂' },
-    tau: { ...positive, default: 1e-3, description: 'adaptivity τ: added to √v, and v starts at τ²' },
+    tau: {
+      ...positive,
+      max: 1_000,
+      default: 1e-3,
+      description: 'adaptivity τ: added to √v, and v starts at τ²',
+    },
   },
   fedadagrad: {
-    eta: { ...positive, default: 1e-1, description: 'server learning rate η' },
+    eta: { ...stepSize, default: 1e-1, description: 'server learning rate η' },
     etaL: {
-      ...positive,
+      ...stepSize,
       description: "client learning rate η_l; absent: the scenario's training.learningRate",
     },
     beta1: { ...unitOpen, default: 0, description: 'first-moment decay β₁ (0: no server momentum)' },
-    tau: { ...positive, default: 1e-9, description: 'adaptivity τ: added to √v, and v starts at τ²' },
+    tau: {
+      ...positive,
+      max: 1_000,
+      default: 1e-9,
+      description: 'adaptivity τ: added to √v, and v starts at τ²',
+    },
   },
   fedtrimmedavg: {
     beta: {
@@ -114,13 +131,14 @@ export const STRATEGY_PARAMETERS = {
   fedprox: {
     proximalMu: {
       min: 0,
+      max: 1_000_000,
       default: 0.01,
       description: 'proximal coefficient μ: local loss + (μ/2)·‖w − w_global‖²; 0 is FedAvg',
     },
   },
   scaffold: {
     serverLearningRate: {
-      ...positive,
+      ...stepSize,
       default: 1,
       description: 'server learning rate η_g on the mean update',
     },

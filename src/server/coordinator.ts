@@ -1,11 +1,21 @@
+import { resolve } from 'node:path';
 import { stream } from '../common/rng.ts';
 import type { ParamSpec } from '../common/params.ts';
 import { inputShapeOf } from '../protocol/cdm.ts';
-import type { EvaluateReply, FitInstructions, Metrics } from '../protocol/messages.ts';
-import type { HostInfo, HostSetup } from '../protocol/host-api.ts';
+import { describeError } from '../protocol/error-report.ts';
+import type { HostInfo } from '../protocol/host-api.ts';
+import type { MessageSizes } from '../protocol/kinds.ts';
+import type {
+  EvaluateInstructions,
+  EvaluateReply,
+  LocalOnlyInstructions,
+  Metrics,
+} from '../protocol/messages.ts';
+import { MAX_HOSPITAL_EXAMPLES } from '../protocol/metric-names.ts';
 import type { BackendChoice, Scenario } from '../scenario/schema.ts';
 import { initialParameters, parameterSpec } from '../models/architecture.ts';
-import { admitEvaluateReply, admitFitReply, ProtocolViolation } from './boundary.ts';
+import { admit, evaluateReplyOf, fitReplyOf, setupReplyOf, type ReplyContract } from './boundary.ts';
+import { Channel, type ExchangeFailure, type Received } from './channel.ts';
 import { Ledger, type ByteTotals, type Crossing } from './ledger.ts';
 import { compareIds } from './sampling.ts';
 import { createStrategy } from './strategies/index.ts';
@@ -17,7 +27,7 @@ import type {
   HospitalRef,
 } from './strategies/strategy.ts';
 import { WorkerFailure, WorkerPool } from './worker-pool.ts';
-import { hostSetup } from './host-setup.ts';
+import { hostSetup, pooledSetup } from './host-setup.ts';
 import { perCountry, weightedMetricMeans } from './aggregate-metrics.ts';
 
 /** How to run a scenario, beyond the scenario itself. */
@@ -122,6 +132,24 @@ export class RoundFailure extends Error {
   override readonly name = 'RoundFailure';
 }
 
+/** A hospital's setup failed: bad input (exit 2) unless its worker failed in a way no input explains. */
+export class SetupError extends Error {
+  override readonly name = 'SetupError';
+  constructor(
+    message: string,
+    /** True when the hospital reported bad input or a backend that cannot load. */
+    readonly badInput: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** What the coordinator learned of each hospital at setup, through the boundary. */
+interface Holdings {
+  readonly train: number;
+  readonly test: number;
+}
+
 /** Runs the scenario's federation: sample → broadcast → fit → admit → aggregate → evaluate → record. */
 export async function runFederation(scenario: Scenario, options: RunOptions): Promise<RunResult> {
   const clock = stopwatch();
@@ -132,37 +160,41 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
   const hospitals: HospitalRef[] = scenario.hospitals.map((h) => ({ id: h.id, country: h.country }));
   const countryOf = new Map(hospitals.map((h) => [h.id, h.country]));
   const ledger = new Ledger(scenario.coordinator.site, countryOf);
-  const contract = (hospital: string) => ({
-    hospital,
-    parameterLength: spec.length,
-    vectors: strategy.vectors,
-    metrics: strategy.fitMetrics ?? [],
-  });
-
-  const setupFor = (ids: readonly string[]) => hostSetup(scenario, options.backend, options.baseDir, ids);
-  for (const h of hospitals) ledger.record(0, h.id, 'to-hospital', 'setup', setupFor([h.id]));
+  const sizes = { parameters: spec.length, histogramBins: scenario.evaluation.histogramBins };
+  const histogramVectors = sizes.histogramBins > 0 ? ['histogram'] : [];
 
   const pool =
     options.pool ??
     (await WorkerPool.start(
       hospitals.map((h) => h.id),
       options.threads,
-      setupFor,
-      options.timeoutMs,
+      { timeoutMs: options.timeoutMs },
     ));
-  if (options.pool !== undefined) await options.pool.reconfigure(setupFor);
   try {
-    const backends = [...new Set(pool.threads.map((t) => t.backend))];
+    const channel = new Channel(pool, ledger);
+    const { holdings, threads } = await setUp(channel, pool, scenario, options, sizes);
+    const backends = [...new Set(threads.map((t) => t.backend))];
     if (backends.length !== 1)
       throw new WorkerFailure(`worker threads run different backends: ${backends.join(', ')}`);
     options.sink.crossings(ledger.takeUnflushed());
+    const fitContract = (hospital: string) => ({
+      sizes,
+      vectors: strategy.vectors,
+      requiredMetrics: strategy.fitMetrics ?? [],
+      counts: { numExamples: exactly(holdings.get(hospital)!.train) },
+    });
+    const evaluateContract = (hospital: string) => ({
+      sizes,
+      vectors: histogramVectors,
+      counts: { numExamples: exactly(holdings.get(hospital)!.test) },
+    });
 
-    /** The global model, kept in shared memory: one copy per round serves every fit and evaluate broadcast. */
-    let global = shared(initial);
+    /** The global model: coordinator memory that never leaves; every recipient gets its own copy. */
+    let global = initial;
     let final: RoundRecord | undefined;
     let stopReason: string | undefined;
-    let round = 1;
     // A worker that dies or hangs stops the run; the rounds before it are kept (the CLI exits 4).
+    let round = 1;
     let completed = global;
     let workerFailure = false;
     try {
@@ -173,41 +205,50 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
           stream(scenario.seed, 'sample-fit', `round-${round}`),
         );
         const extra = strategy.broadcastVectors?.(round, global) ?? {};
-        const control = extra.control === undefined ? undefined : shared(extra.control);
-        /** Sends one hospital the model to start from; the reply is admitted later, in assignment order. */
-        const send = (hospital: string, instructions: FitInstructions, start: Float32Array) => {
-          ledger.record(round, hospital, 'to-hospital', 'global-model', start);
-          if (control !== undefined)
-            ledger.record(round, hospital, 'to-hospital', 'control-variate', control);
-          ledger.record(round, hospital, 'to-hospital', 'fit-instructions', instructions);
-          return settle(
-            pool.call(hospital, 'fit', (host) => host.fit(hospital, start, instructions, control)),
-          );
-        };
-        const receive = (hospital: string, outcome: Outcome) =>
-          admit(ledger, round, hospital, 'fit-reply', outcome, (raw) =>
-            admitFitReply(raw, contract(hospital)),
+        const bodyFor = (start: Float32Array) =>
+          Channel.body(
+            extra.control === undefined
+              ? [['parameters', start]]
+              : [
+                  ['parameters', start],
+                  ['control', extra.control],
+                ],
           );
         const fitResults: FitResult[] = [];
         const fitFailures: Failure[] = [];
+        const take = (hospital: string, received: Received) => {
+          if ('reason' in received) fitFailures.push({ hospital, reason: received.reason });
+          else fitResults.push({ hospital, reply: fitReplyOf(received.reply) });
+          return received;
+        };
         if (strategy.sequential === true) {
           let start = global;
           for (const { hospital, instructions } of assignments) {
-            const admitted = receive(hospital, await send(hospital, instructions, shared(start)));
-            if ('reason' in admitted) fitFailures.push(admitted);
-            else {
-              fitResults.push({ hospital, reply: admitted.reply });
-              start = admitted.reply.vectors.parameters!;
-            }
+            const received = take(
+              hospital,
+              await channel.exchange(
+                round,
+                hospital,
+                'fit-request',
+                bodyFor(start),
+                instructions,
+                fitContract(hospital),
+              ),
+            );
+            if (!('reason' in received)) start = fitResults[fitResults.length - 1]!.reply.vectors.parameters!;
           }
         } else {
-          const outcomes = await Promise.all(
-            assignments.map(({ hospital, instructions }) => send(hospital, instructions, global)),
+          const body = bodyFor(global);
+          const pending = await Promise.all(
+            assignments.map(({ hospital, instructions }) =>
+              channel.send(round, hospital, 'fit-request', body, instructions),
+            ),
           );
           for (const [i, { hospital }] of assignments.entries()) {
-            const admitted = receive(hospital, outcomes[i]!);
-            if ('reason' in admitted) fitFailures.push(admitted);
-            else fitResults.push({ hospital, reply: admitted.reply });
+            take(
+              hospital,
+              channel.receive(round, hospital, 'fit-request', pending[i]!, fitContract(hospital)),
+            );
           }
           fitResults.sort((a, b) => compareIds(a.hospital, b.hospital));
         }
@@ -218,24 +259,32 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
           break;
         }
         try {
-          global = shared(strategy.aggregateFit(round, global, fitResults, fitFailures));
+          global = checkedModel(
+            strategy.aggregateFit(round, global, fitResults, fitFailures),
+            spec.length,
+            strategy.name,
+          );
         } catch (e) {
           if (!(e instanceof RangeError)) throw e;
           stopReason = `round ${round}: ${strategy.name} cannot aggregate: ${e.message}`;
           break;
         }
 
-        const evaluated = await evaluateAll(
-          pool,
-          ledger,
+        const chosen = strategy.configureEvaluate(
           round,
-          strategy.configureEvaluate(
-            round,
-            hospitals,
-            stream(scenario.seed, 'sample-evaluate', `round-${round}`),
+          hospitals,
+          stream(scenario.seed, 'sample-evaluate', `round-${round}`),
+        );
+        const evalBody = Channel.body([['parameters', global]]);
+        const instructions: EvaluateInstructions = { round };
+        const pendingEval = await Promise.all(
+          chosen.map((hospital) => channel.send(round, hospital, 'evaluate-request', evalBody, instructions)),
+        );
+        const evaluated = collect(
+          chosen,
+          chosen.map((hospital, i) =>
+            channel.receive(round, hospital, 'evaluate-request', pendingEval[i]!, evaluateContract(hospital)),
           ),
-          global,
-          scenario.evaluation.histogramBins,
         );
         const record: RoundRecord = {
           round,
@@ -272,12 +321,12 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
     const federationSeconds = clock.lap();
     const localOnly =
       !workerFailure && scenario.baselines.includes('local-only')
-        ? await runLocalOnly(pool, ledger, scenario, hospitals, initial)
+        ? await runLocalOnly(channel, scenario, hospitals, initial, (h) => evaluateContract(h))
         : undefined;
     const localOnlySeconds = clock.lap();
     const pooled =
       !workerFailure && scenario.baselines.includes('pooled')
-        ? await runPooled(ledger, scenario, initial, setupFor([]), options.timeoutMs)
+        ? await runPooled(ledger, scenario, initial, options, sizes, holdings)
         : undefined;
     const pooledSeconds = clock.lap();
     options.sink.crossings(ledger.takeUnflushed());
@@ -290,7 +339,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       inputShape,
       parameters: completed,
       backend: backends[0]!,
-      threads: pool.threads,
+      threads,
       assignment: Object.fromEntries(pool.assignment),
       strategy: strategy.summary(),
       ...(final === undefined ? {} : { final }),
@@ -312,124 +361,124 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
   }
 }
 
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+const exactly = (n: number) => ({ min: n, max: n });
 
-function settle(p: Promise<unknown>): Promise<Outcome> {
-  return p.then(
-    (value) => ({ ok: true, value }),
-    (error: unknown) => ({ ok: false, error }),
-  );
-}
-
-/** Passes an outcome through the boundary and records the crossing; worker death or hangs end the run. */
-function admit<T>(
-  ledger: Ledger,
-  round: number,
-  hospital: string,
-  kind: 'fit-reply' | 'evaluate-reply' | 'local-only-reply' | 'pooled-reply',
-  outcome: Outcome,
-  check: (raw: unknown) => T,
-): { reply: T } | Failure {
-  if (!outcome.ok) {
-    if (outcome.error instanceof WorkerFailure) throw outcome.error;
-    const text = clientErrorText(outcome.error);
-    const reason = text.startsWith(`hospital ${hospital}:`) ? text : `hospital ${hospital}: ${text}`;
-    ledger.record(round, hospital, 'to-coordinator', 'error', { message: reason });
-    return { hospital, reason };
-  }
-  try {
-    const reply = check(outcome.value);
-    ledger.record(round, hospital, 'to-coordinator', kind, outcome.value);
-    return { reply };
-  } catch (e) {
-    if (!(e instanceof ProtocolViolation)) throw e;
-    ledger.record(round, hospital, 'to-coordinator', kind, outcome.value, {
-      admitted: false,
-      reason: e.message,
-    });
-    return { hospital, reason: e.message };
-  }
-}
-
-/** The first line of an error raised in a client, bounded in length; stacks do not cross. */
-function clientErrorText(e: unknown): string {
-  const text = e instanceof Error ? e.message : 'a non-Error failure';
-  const line = text.split('\n', 1)[0] ?? '';
-  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
-}
-
-async function evaluateAll(
+/**
+ * Sets up every hospital in its thread (configuration only) and learns, through the boundary, how many
+ * training and held-out examples it holds — at most what the scenario says it has — and each thread's backend.
+ */
+async function setUp(
+  channel: Channel,
   pool: WorkerPool,
-  ledger: Ledger,
-  round: number,
-  chosen: readonly string[],
-  /** The global model in shared memory, broadcast to every chosen hospital. */
-  global: Float32Array,
-  histogramBins: number,
-): Promise<{ results: EvaluateResult[]; failures: Failure[] }> {
-  const instructions = { round };
-  const outcomes = await Promise.all(
-    chosen.map((hospital) => {
-      ledger.record(round, hospital, 'to-hospital', 'global-model', global);
-      ledger.record(round, hospital, 'to-hospital', 'evaluate-instructions', instructions);
-      return settle(pool.call(hospital, 'evaluate', (host) => host.evaluate(hospital, global, instructions)));
-    }),
+  scenario: Scenario,
+  options: RunOptions,
+  sizes: MessageSizes,
+): Promise<{ holdings: Map<string, Holdings>; threads: HostInfo[] }> {
+  const pooledTotal = scenario.hospitals.reduce((s, h) => s + h.patients, 0);
+  const pending = await Promise.all(
+    scenario.hospitals.map((h) =>
+      channel.send(
+        0,
+        h.id,
+        'setup',
+        Channel.body(),
+        hostSetup(scenario, options.backend, options.baseDir, h.id),
+      ),
+    ),
   );
-  return collectEvaluations(ledger, round, chosen, outcomes, 'evaluate-reply', histogramBins);
+  const holdings = new Map<string, Holdings>();
+  const threads: (HostInfo | undefined)[] = Array.from({ length: pool.size });
+  const failures: ExchangeFailure[] = [];
+  scenario.hospitals.forEach((h, i) => {
+    const holds =
+      h.source.kind !== 'generate'
+        ? MAX_HOSPITAL_EXAMPLES
+        : scenario.data.partition.kind === 'natural'
+          ? h.patients
+          : pooledTotal;
+    const received = channel.receive(0, h.id, 'setup', pending[i]!, {
+      sizes,
+      vectors: [],
+      counts: { train: { min: 1, max: holds }, test: { min: 0, max: holds } },
+      holds,
+      files: declaredFiles(h, options.baseDir),
+    });
+    if ('reason' in received) {
+      failures.push(received);
+      return;
+    }
+    const { host, train, test } = setupReplyOf(received.reply);
+    holdings.set(h.id, { train, test });
+    const t = pool.assignment.get(h.id)!;
+    const known = threads[t];
+    if (known !== undefined && (known.backend !== host.backend || known.tfjs !== host.tfjs)) {
+      failures.push({ hospital: h.id, reason: `hospital ${h.id}: its thread reported another backend` });
+    }
+    threads[t] ??= { threadId: pool.threadIds[t]!, ...host };
+  });
+  if (failures.length > 0) {
+    const badInput = failures.every(
+      (f) => f.report?.category === 'bad-input' || f.report?.category === 'backend-unavailable',
+    );
+    throw new SetupError(failures.map((f) => f.reason).join('; '), badInput);
+  }
+  return { holdings, threads: threads.map((t) => t!) };
 }
 
-function collectEvaluations(
-  ledger: Ledger,
-  round: number,
+/** The hospital's own files and folders, as its worker names them in error reports. */
+function declaredFiles(h: Scenario['hospitals'][number], baseDir: string): string[] {
+  const s = h.source;
+  if (s.kind === 'csv') return [resolve(baseDir, s.path)];
+  if (s.kind === 'dicom') return [resolve(baseDir, s.folder), resolve(baseDir, s.labels)];
+  return [];
+}
+
+/** A strategy's aggregate, checked like a reply: the model's length, every value finite. */
+function checkedModel(model: Float32Array, length: number, strategy: string): Float32Array {
+  if (!(model instanceof Float32Array) || model.length !== length) {
+    throw new RangeError(`its aggregate must be a Float32Array of ${length} parameters`);
+  }
+  for (let i = 0; i < model.length; i++) {
+    if (!Number.isFinite(model[i]!)) {
+      throw new RangeError(
+        `${strategy}'s aggregate has a non-finite parameter at index ${i}; the run stops before using it`,
+      );
+    }
+  }
+  return model.slice();
+}
+
+/** Evaluation replies in a fixed order (ascending hospital id), and the hospitals that gave none. */
+function collect(
   chosen: readonly string[],
-  outcomes: readonly Outcome[],
-  kind: 'evaluate-reply' | 'local-only-reply',
-  histogramBins: number,
+  received: readonly Received[],
 ): { results: EvaluateResult[]; failures: Failure[] } {
   const results: EvaluateResult[] = [];
   const failures: Failure[] = [];
-  chosen.forEach((hospital, i) => {
-    const a = admit(ledger, round, hospital, kind, outcomes[i]!, (raw) =>
-      admitEvaluateReply(raw, hospital, histogramBins),
-    );
-    if ('reason' in a) failures.push(a);
-    else results.push({ hospital, reply: a.reply });
+  received.forEach((r, i) => {
+    const hospital = chosen[i]!;
+    if ('reason' in r) failures.push({ hospital, reason: r.reason });
+    else results.push({ hospital, reply: evaluateReplyOf(r.reply) });
   });
   results.sort((a, b) => compareIds(a.hospital, b.hospital));
   return { results, failures };
 }
 
 async function runLocalOnly(
-  pool: WorkerPool,
-  ledger: Ledger,
+  channel: Channel,
   scenario: Scenario,
   hospitals: readonly HospitalRef[],
   initial: Float32Array,
+  contract: (hospital: string) => Omit<ReplyContract, 'hospital' | 'kind'>,
 ): Promise<BaselineResult> {
   const epochs = scenario.rounds * scenario.training.localEpochs;
   const ids = hospitals.map((h) => h.id).sort(compareIds);
-  const broadcast = shared(initial);
-  const outcomes = await Promise.all(
-    ids.map((hospital) => {
-      ledger.record(0, hospital, 'to-hospital', 'local-only-instructions', {
-        initial: broadcast,
-        training: scenario.training,
-        epochs,
-      });
-      return settle(
-        pool.call(hospital, 'local-only training', (host) =>
-          host.localOnly(hospital, broadcast, scenario.training, epochs),
-        ),
-      );
-    }),
-  );
-  const { results, failures } = collectEvaluations(
-    ledger,
-    0,
+  const body = Channel.body([['parameters', initial]]);
+  const request: LocalOnlyInstructions = { training: scenario.training, epochs };
+  const pending = await Promise.all(ids.map((h) => channel.send(0, h, 'local-only-request', body, request)));
+  const { results, failures } = collect(
     ids,
-    outcomes,
-    'local-only-reply',
-    scenario.evaluation.histogramBins,
+    ids.map((h, i) => channel.receive(0, h, 'local-only-request', pending[i]!, contract(h))),
   );
   if (failures.length > 0)
     throw new RoundFailure(`local-only baseline: ${failures.map((f) => f.reason).join('; ')}`);
@@ -439,34 +488,70 @@ async function runLocalOnly(
 /** The name under which the pooled oracle's thread is reached: it hosts no hospital, it builds them all. */
 const POOLED_ORACLE = 'pooled-oracle';
 
+/**
+ * The pooled oracle in a thread of its own: one model trained on every hospital's records (which no real
+ * federation may gather), evaluated at each hospital. Its training request and reply concern no single hospital
+ * and are not recorded; the records each hospital would have had to export are, as violations, and so is
+ * each hospital's evaluation.
+ */
 async function runPooled(
   ledger: Ledger,
   scenario: Scenario,
   initial: Float32Array,
-  setup: HostSetup,
-  timeoutMs: number,
+  options: RunOptions,
+  sizes: MessageSizes,
+  holdings: ReadonlyMap<string, Holdings>,
 ): Promise<BaselineResult> {
   const epochs = scenario.rounds * scenario.training.localEpochs;
-  const oracle = await WorkerPool.start([POOLED_ORACLE], 1, () => setup, timeoutMs);
+  const ids = scenario.hospitals.map((h) => h.id).sort(compareIds);
+  const oracle = await WorkerPool.start([POOLED_ORACLE, ...ids], 1, { timeoutMs: options.timeoutMs });
   try {
-    const reply = await oracle.call(POOLED_ORACLE, 'pooled-oracle training', (host) =>
-      host.pooled(shared(initial), scenario.training, epochs),
+    const request = {
+      setup: pooledSetup(scenario, options.backend, options.baseDir),
+      training: scenario.training,
+      epochs,
+    };
+    const raw = await oracle.exchange(
+      POOLED_ORACLE,
+      Channel.body([['parameters', initial]]).bytes('pooled-train-request', { request }),
+      'pooled-oracle training',
     );
-    const ids = scenario.hospitals.map((h) => h.id).sort(compareIds);
+    const counts = Object.fromEntries(
+      ids.map((id) => [`trainExamples.${id}`, exactly(holdings.get(id)!.train)]),
+    );
+    const trained = admit(raw, {
+      hospital: POOLED_ORACLE,
+      kind: 'pooled-train-reply',
+      sizes,
+      vectors: [],
+      counts,
+      hospitals: ids,
+    });
+    if (trained.status !== 'admitted') {
+      throw new RoundFailure(
+        `pooled baseline: ${trained.status === 'error' ? describeError(POOLED_ORACLE, trained.report) : trained.violation.message}`,
+      );
+    }
     const inputSize = inputShapeOf(scenario.data).reduce((a, b) => a * b, 1);
+    const trainExamples = trained.reply.fields.trainExamples as Record<string, number>;
+    const channel = new Channel(oracle, ledger);
     const results: EvaluateResult[] = [];
     for (const id of ids) {
-      const count = reply.trainExamples[id];
-      if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) {
-        throw new ProtocolViolation(id, 'pooled trainExamples', 'a non-negative integer', 'something else');
-      }
-      ledger.recordPooledRecords(id, count * (inputSize + 1) * 4);
-      const outcome: Outcome = { ok: true, value: reply.evaluations[id] };
-      const admitted = admit(ledger, 0, id, 'pooled-reply', outcome, (raw) =>
-        admitEvaluateReply(raw, id, scenario.evaluation.histogramBins),
+      ledger.recordPooledRecords(id, trainExamples[id]! * (inputSize + 1) * 4);
+      const received = await channel.exchange(
+        0,
+        id,
+        'pooled-evaluate-request',
+        Channel.body(),
+        {},
+        {
+          sizes,
+          vectors: sizes.histogramBins > 0 ? ['histogram'] : [],
+          counts: { numExamples: exactly(holdings.get(id)!.test) },
+        },
       );
-      if ('reason' in admitted) throw new RoundFailure(`pooled baseline: ${admitted.reason}`);
-      results.push({ hospital: id, reply: admitted.reply });
+      if ('reason' in received) throw new RoundFailure(`pooled baseline: ${received.reason}`);
+      results.push({ hospital: id, reply: evaluateReplyOf(received.reply) });
     }
     return baseline('pooled', epochs, results, new Map(scenario.hospitals.map((h) => [h.id, h.country])));
   } finally {
@@ -510,13 +595,6 @@ function unweightedMeans(replies: readonly EvaluateReply[]): Metrics {
     Object.fromEntries(Object.entries(m).filter(([k]) => !k.startsWith('n__')));
   return weightedMetricMeans(replies.map((r) => ({ numExamples: 1, metrics: withoutCounts(r.metrics) })))
     .metrics;
-}
-
-/** The global model in shared memory: every thread reads the same bytes, none is copied per hospital. */
-function shared(params: Float32Array): Float32Array {
-  const out = new Float32Array(new SharedArrayBuffer(params.byteLength));
-  out.set(params);
-  return out;
 }
 
 /** Real seconds since the previous lap (or the start); used only to report how long parts took. */

@@ -1,22 +1,56 @@
-import type { HostSetup } from '../protocol/host-api.ts';
-import type { BackendChoice, Scenario } from '../scenario/schema.ts';
+import type { HostSetup, PooledSetup } from '../protocol/host-api.ts';
+import type { BackendChoice, HospitalConfig, Scenario } from '../scenario/schema.ts';
 
-/** The setup message for a worker thread hosting `hosted` (configuration only, never records). */
+/**
+ * What a worker is told to host `hospital`: configuration only, never records. Its thread learns that
+ * hospital's own configuration and, when one generated pool is re-divided among all hospitals, what the
+ * partitioner needs of the others — never their display names, files or record formats.
+ */
 export function hostSetup(
   scenario: Scenario,
   backend: BackendChoice,
   baseDir: string,
-  hosted: readonly string[],
+  hospital: string,
 ): HostSetup {
+  const own = scenario.hospitals.find((h) => h.id === hospital);
+  if (own === undefined) throw new Error(`hospital ${hospital} is not in the scenario`);
+  return {
+    ...shared(scenario, backend, baseDir),
+    hospital: own,
+    ...(scenario.data.partition.kind === 'natural'
+      ? {}
+      : { peers: scenario.hospitals.map((h) => (h.id === hospital ? h : partitionView(h))) }),
+    faults: scenario.faults.filter((f) => f.hospital === hospital),
+  };
+}
+
+/** What the pooled oracle is told: every hospital's configuration, since it builds them all. */
+export function pooledSetup(scenario: Scenario, backend: BackendChoice, baseDir: string): PooledSetup {
+  return { ...shared(scenario, backend, baseDir), hospitals: scenario.hospitals };
+}
+
+function shared(scenario: Scenario, backend: BackendChoice, baseDir: string) {
   return {
     seed: scenario.seed,
     data: scenario.data,
     model: scenario.model,
     evaluation: scenario.evaluation,
     backend,
-    hospitals: scenario.hospitals,
-    hosted,
-    faults: scenario.faults.filter((f) => hosted.includes(f.hospital)),
     baseDir,
+    ...(scenario.diagnostics.hospitalLogDir === undefined
+      ? {}
+      : { logDir: scenario.diagnostics.hospitalLogDir }),
+  };
+}
+
+/** Another hospital as a partitioner sees it: its id, country, size and population, nothing of its own. */
+function partitionView(h: HospitalConfig): HospitalConfig {
+  return {
+    id: h.id,
+    country: h.country,
+    patients: h.patients,
+    cohort: h.cohort,
+    imaging: h.imaging,
+    source: { kind: 'generate' },
   };
 }

@@ -1,31 +1,6 @@
-import { createHash } from 'node:crypto';
-import { canonicalJson } from '../common/hash.ts';
+import { KINDS, type DataClass, type Direction, type Kind, type Purpose } from '../protocol/kinds.ts';
 
-/** Which way a message crossed the worker boundary. */
-export type Direction = 'to-hospital' | 'to-coordinator';
-
-/** What a crossing carried. */
-export type CrossingKind =
-  | 'setup'
-  | 'global-model'
-  | 'control-variate'
-  | 'fit-instructions'
-  | 'fit-reply'
-  | 'evaluate-instructions'
-  | 'evaluate-reply'
-  | 'local-only-instructions'
-  | 'local-only-reply'
-  | 'pooled-reply'
-  | 'pooled-records'
-  | 'error';
-
-/** What a crossing served: the federation itself, or a baseline run beside it for comparison. */
-export type Purpose = 'federation' | 'local-only' | 'pooled';
-
-/** The purpose of a kind of crossing. */
-export function purposeOf(kind: CrossingKind): Purpose {
-  return kind.startsWith('local-only') ? 'local-only' : kind.startsWith('pooled') ? 'pooled' : 'federation';
-}
+export type { DataClass, Direction, Kind as CrossingKind, Purpose };
 
 /** One message across the boundary between the coordinator and a hospital's worker. */
 export interface Crossing {
@@ -35,12 +10,14 @@ export interface Crossing {
   /** Country of the hospital. */
   readonly country: string;
   readonly direction: Direction;
-  readonly kind: CrossingKind;
+  readonly kind: Kind;
   readonly purpose: Purpose;
-  /** Serialised payload bytes: vectors' bytes plus the UTF-8 canonical JSON of everything else. */
+  /** What it carried, as the jurisdiction policies weigh it (from the kind table, never from the sender). */
+  readonly dataClass: DataClass;
+  /** Bytes of the message as it crossed (its envelope). */
   readonly bytes: number;
-  /** SHA-256 of the same serialisation. */
-  readonly sha256: string;
+  /** SHA-256 of those bytes; absent for a rejected message, which is measured but not hashed. */
+  readonly sha256?: string;
   /** True when the hospital's country differs from the coordinator's site (always, for a neutral site). */
   readonly crossesBorder: boolean;
   /** False when the boundary rejected the message. */
@@ -58,7 +35,16 @@ export interface ByteTotals {
   /** Bytes of crossings that crossed a national border, both directions. */
   crossBorder: number;
   messages: number;
+  /** Replies the boundary rejected. */
   rejected: number;
+  /** Error reports: requests a hospital could not serve. */
+  errors: number;
+}
+
+/** A message's size and, unless it was rejected, its hash. */
+export interface Measured {
+  readonly bytes: number;
+  readonly sha256?: string;
 }
 
 /** The record of every crossing, in the order the coordinator handled them. */
@@ -67,8 +53,6 @@ export class Ledger {
   readonly #site: string;
   readonly #countryOf: ReadonlyMap<string, string>;
   #flushed = 0;
-  /** A broadcast is one immutable buffer sent to many hospitals: measure and hash it once. */
-  readonly #views = new WeakMap<ArrayBufferView, { bytes: number; sha256: string }>();
 
   /** `site` is the coordinator's country code or 'neutral'. */
   constructor(site: string, countryOf: ReadonlyMap<string, string>) {
@@ -76,30 +60,34 @@ export class Ledger {
     this.#countryOf = countryOf;
   }
 
-  /** Records one message; `payload` is measured and hashed as it was serialised. */
+  /**
+   * Records one message of `kind`; its direction and data class come from the kind table, its purpose too
+   * unless given (an error report serves the purpose of the request it answers).
+   */
   record(
     round: number,
     hospital: string,
-    direction: Direction,
-    kind: CrossingKind,
-    payload: unknown,
-    verdict: { admitted: boolean; reason?: string } = { admitted: true },
+    kind: Kind,
+    message: Measured,
+    verdict: { admitted: boolean; reason?: string; purpose?: Purpose } = { admitted: true },
   ): Crossing {
     const country = this.#countryOf.get(hospital);
     if (country === undefined) throw new Error(`ledger: unknown hospital ${hospital}`);
-    const { bytes, sha256 } = ArrayBuffer.isView(payload) ? this.#measureView(payload) : measure(payload);
+    const spec = KINDS[kind];
     const entry: Crossing = {
       round,
       hospital,
       country,
-      direction,
+      direction: spec.direction,
       kind,
-      purpose: purposeOf(kind),
-      bytes,
-      sha256,
+      purpose: verdict.purpose ?? spec.purpose,
+      dataClass: spec.dataClass,
+      bytes: message.bytes,
+      ...(message.sha256 === undefined ? {} : { sha256: message.sha256 }),
       crossesBorder: this.#site === 'neutral' || this.#site !== country,
       admitted: verdict.admitted,
       ...(verdict.reason === undefined ? {} : { reason: verdict.reason }),
+      ...(kind === 'pooled-records' ? { sovereigntyViolation: true as const } : {}),
     };
     this.#entries.push(entry);
     return entry;
@@ -110,23 +98,7 @@ export class Ledger {
    * real deployment would have had to send these bytes out of the hospital.
    */
   recordPooledRecords(hospital: string, bytes: number): Crossing {
-    const entry: Crossing = {
-      ...this.record(0, hospital, 'to-coordinator', 'pooled-records', {}),
-      bytes,
-      sha256: '',
-      sovereigntyViolation: true,
-    };
-    this.#entries[this.#entries.length - 1] = entry;
-    return entry;
-  }
-
-  #measureView(view: ArrayBufferView): { bytes: number; sha256: string } {
-    let m = this.#views.get(view);
-    if (m === undefined) {
-      m = measure(view);
-      this.#views.set(view, m);
-    }
-    return m;
+    return this.record(0, hospital, 'pooled-records', { bytes });
   }
 
   /** Every crossing so far. */
@@ -143,7 +115,14 @@ export class Ledger {
 
   /** Byte totals of the crossings that served `purpose` (the federation unless told), in one round or all. */
   totals(round?: number, purpose: Purpose = 'federation'): ByteTotals {
-    const t: ByteTotals = { toHospitals: 0, toCoordinator: 0, crossBorder: 0, messages: 0, rejected: 0 };
+    const t: ByteTotals = {
+      toHospitals: 0,
+      toCoordinator: 0,
+      crossBorder: 0,
+      messages: 0,
+      rejected: 0,
+      errors: 0,
+    };
     for (const e of this.#entries) {
       if (e.purpose !== purpose) continue;
       if (round !== undefined && e.round !== round) continue;
@@ -152,41 +131,8 @@ export class Ledger {
       if (e.crossesBorder) t.crossBorder += e.bytes;
       t.messages++;
       if (!e.admitted) t.rejected++;
+      if (e.kind === 'error') t.errors++;
     }
     return t;
   }
-}
-
-/**
- * Bytes and hash of a payload: typed arrays as their raw bytes, in sorted-key order, then everything else as
- * canonical JSON (a lone typed array adds no JSON at all).
- */
-export function measure(payload: unknown): { bytes: number; sha256: string } {
-  const h = createHash('sha256');
-  let bytes = 0;
-  const rest = stripViews(payload, (view) => {
-    const u8 = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-    h.update(u8);
-    bytes += u8.byteLength;
-  });
-  const text = rest === undefined ? '' : canonicalJson(rest);
-  h.update(text, 'utf8');
-  bytes += Buffer.byteLength(text, 'utf8');
-  return { bytes, sha256: h.digest('hex') };
-}
-
-function stripViews(value: unknown, onView: (v: ArrayBufferView) => void): unknown {
-  if (ArrayBuffer.isView(value)) {
-    onView(value);
-    return undefined;
-  }
-  if (Array.isArray(value)) return value.map((v) => stripViews(v, onView));
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value).sort())
-      out[k] = stripViews((value as Record<string, unknown>)[k], onView);
-    return out;
-  }
-  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
-  return value;
 }

@@ -1,17 +1,22 @@
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { Remote } from 'comlink';
 import { Comlink, nodeEndpoint } from '../common/comlink.ts';
-import type { HospitalHostApi, HostInfo, HostSetup } from '../protocol/host-api.ts';
+import type { WorkerEndpoint } from '../protocol/host-api.ts';
 
 const BOOT = new URL('../clients/worker-boot.mjs', import.meta.url);
 const ENTRY = new URL('../clients/worker.ts', import.meta.url).href;
 
 /**
- * Real-time guard on starting a thread and setting up its hospitals (loading a backend, building or reading
- * their data): at least 5 minutes, or the per-call guard if that is longer, so a short `--timeout` meant for
- * training calls does not trip on start-up.
+ * Heap limits of every worker thread. Typed arrays (records, models) live outside the heap, so fedmed's own
+ * work stays far below them; they bound what a misbehaving worker can build and then post to the coordinator.
  */
-export const STARTUP_GUARD_MS = 300_000;
+export const WORKER_RESOURCE_LIMITS: ResourceLimits = {
+  maxOldGenerationSizeMb: 1024,
+  maxYoungGenerationSizeMb: 64,
+};
+
+/** Real-time guard on a thread's start (loading TypeScript and TensorFlow.js), apart from the per-call guard. */
+export const STARTUP_TIMEOUT_MS = 180_000;
 
 /** How long `close()` and the guard wait for a terminated thread to end before leaving it behind. */
 const TERMINATE_GRACE_MS = 5_000;
@@ -21,11 +26,6 @@ export class WorkerFailure extends Error {
   override readonly name = 'WorkerFailure';
 }
 
-/** A thread could not set up its hospitals (a backend that will not load, data that cannot be built). */
-export class SetupError extends Error {
-  override readonly name = 'SetupError';
-}
-
 /** Which worker thread each hospital lives in: the i-th hospital in scenario order goes to thread i mod n. */
 export function assignHospitals(hospitals: readonly string[], threads: number): Map<string, number> {
   if (!Number.isInteger(threads) || threads < 1)
@@ -33,87 +33,96 @@ export function assignHospitals(hospitals: readonly string[], threads: number): 
   return new Map(hospitals.map((h, i) => [h, i % threads]));
 }
 
-interface Slot {
-  readonly worker: Worker;
-  readonly remote: Remote<HospitalHostApi>;
-  /** Rejects when the thread errors or exits before the pool closes it. */
-  readonly death: Promise<never>;
-  info?: HostInfo;
+/** How a pool starts and guards its threads. */
+export interface PoolOptions {
+  /** Real-time guard on every exchange, in milliseconds. */
+  readonly timeoutMs: number;
+  /** Real-time guard on a thread's start-up; default {@link STARTUP_TIMEOUT_MS}. */
+  readonly startupTimeoutMs?: number;
+  /** Module the threads run instead of fedmed's own worker (tests of misbehaving workers), and its data. */
+  readonly entry?: { readonly url: string; readonly data: unknown };
 }
 
-/** Worker threads hosting the hospitals, each hospital pinned to one thread for the whole run. */
+interface Slot {
+  readonly index: number;
+  readonly worker: Worker;
+  readonly remote: Remote<WorkerEndpoint>;
+  /** Rejects when the thread errors or exits before the pool closes it. */
+  readonly death: Promise<never>;
+  /** Settles with the thread's id when it has loaded its code (or fails to within the start-up guard). */
+  readonly ready: Promise<number>;
+}
+
+/**
+ * Worker threads hosting the hospitals, each hospital pinned to one thread for the whole run. The pool moves
+ * bytes only: it sends a request envelope to the thread that hosts a hospital and hands back whatever the
+ * thread answers, untouched and untrusted, for the coordinator's boundary to check.
+ */
 export class WorkerPool {
-  readonly #slots: Slot[];
+  readonly #slots: Slot[] = [];
   readonly #assignment: Map<string, number>;
-  readonly #timeoutMs: number;
-  /** Timers of the guards still waiting; `close()` clears them so none keeps the process alive. */
-  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #options: PoolOptions;
+  #threadIds: number[] = [];
   #closing = false;
 
-  private constructor(slots: Slot[], assignment: Map<string, number>, timeoutMs: number) {
-    this.#slots = slots;
+  private constructor(assignment: Map<string, number>, options: PoolOptions) {
     this.#assignment = assignment;
-    this.#timeoutMs = timeoutMs;
+    this.#options = options;
   }
 
-  /**
-   * Starts `min(threads, hospitals)` threads and sets each up with its hospitals. `setupFor(i, ids)` gives
-   * thread i's setup message; `timeoutMs` is the real-time guard on every call after set-up, which has its
-   * own ({@link STARTUP_GUARD_MS}). A call that exceeds its guard terminates its thread.
-   */
+  /** Starts `min(threads, hospitals)` threads and waits until each has loaded its code. */
   static async start(
     hospitals: readonly string[],
     threads: number,
-    setupFor: (hospitals: readonly string[]) => HostSetup,
-    timeoutMs: number,
+    options: PoolOptions,
   ): Promise<WorkerPool> {
     const n = Math.min(threads, hospitals.length);
-    const assignment = assignHospitals(hospitals, n);
-    const slots: Slot[] = [];
-    const pool = new WorkerPool(slots, assignment, timeoutMs);
-    for (let i = 0; i < n; i++) {
-      const worker = new Worker(BOOT, { workerData: { entry: ENTRY } });
-      const death = new Promise<never>((_, reject) => {
-        worker.once('error', (e: Error) =>
-          reject(new WorkerFailure(`worker thread ${i} failed: ${e.message}`)),
-        );
-        worker.once('exit', (code) => {
-          if (!pool.#closing) reject(new WorkerFailure(`worker thread ${i} exited with code ${code}`));
-        });
-      });
-      death.catch(() => undefined);
-      slots.push({ worker, remote: Comlink.wrap<HospitalHostApi>(nodeEndpoint(worker)), death });
+    const pool = new WorkerPool(assignHospitals(hospitals, n), options);
+    for (let i = 0; i < n; i++) pool.#slots.push(pool.#spawn(i));
+    const started = await Promise.allSettled(pool.#slots.map((s) => s.ready));
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed !== undefined) {
+      await pool.close();
+      throw failed.reason;
     }
-    await pool.reconfigure(setupFor);
+    pool.#threadIds = started.map((s) => (s as PromiseFulfilledResult<number>).value);
     return pool;
   }
 
-  /**
-   * Sets every thread up again (for another seed, strategy or scenario over the same hospitals), so a
-   * series of runs pays the threads' start-up once. Every thread settles before any is terminated: a thread
-   * stopped in the middle of loading modules can keep the process from exiting.
-   */
-  async reconfigure(setupFor: (hospitals: readonly string[]) => HostSetup): Promise<void> {
-    const setups = await Promise.allSettled(
-      this.#slots.map(async (slot, i) => {
-        const mine = [...this.#assignment].filter(([, t]) => t === i).map(([h]) => h);
-        slot.info = await this.#guard(
-          slot,
-          slot.remote.setup(setupFor(mine)),
-          `setting up thread ${i}`,
-          Math.max(STARTUP_GUARD_MS, this.#timeoutMs),
-        );
-      }),
-    );
-    const failed = setups.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed !== undefined) {
-      await this.close();
-      const e: unknown = failed.reason;
-      if (e instanceof WorkerFailure) throw e;
-      throw new SetupError(
-        e instanceof Error ? e.message.split('\n', 1)[0]! : 'a worker thread failed to set up',
+  #spawn(index: number): Slot {
+    const worker = new Worker(BOOT, {
+      workerData: { entry: this.#options.entry?.url ?? ENTRY, data: this.#options.entry?.data },
+      resourceLimits: WORKER_RESOURCE_LIMITS,
+    });
+    const death = new Promise<never>((_, reject) => {
+      worker.once('error', (e: Error) =>
+        reject(new WorkerFailure(`worker thread ${index} failed: ${e.message}`)),
       );
-    }
+      worker.once('exit', (code) => {
+        if (!this.#closing) reject(new WorkerFailure(`worker thread ${index} exited with code ${code}`));
+      });
+    });
+    death.catch(() => undefined);
+    const remote = Comlink.wrap<WorkerEndpoint>(nodeEndpoint(worker));
+    const slot: Slot = {
+      index,
+      worker,
+      remote,
+      death,
+      ready: this.#guard(
+        { worker, death },
+        remote.ready().then((id: unknown) => {
+          if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
+            throw new WorkerFailure(`worker thread ${index} reported no valid thread id`);
+          }
+          return id;
+        }),
+        `starting worker thread ${index}`,
+        this.#options.startupTimeoutMs ?? STARTUP_TIMEOUT_MS,
+      ),
+    };
+    slot.ready.catch(() => undefined);
+    return slot;
   }
 
   /** Thread index of each hospital. */
@@ -121,17 +130,31 @@ export class WorkerPool {
     return this.#assignment;
   }
 
-  /** What each started thread reported: its thread id and backend. */
-  get threads(): readonly HostInfo[] {
-    return this.#slots.map((s) => s.info!);
+  /** Number of threads started. */
+  get size(): number {
+    return this.#slots.length;
   }
 
-  /** Calls `hospital`'s host; rejects with {@link WorkerFailure} if its thread dies or exceeds the guard. */
-  call<T>(hospital: string, what: string, fn: (host: Remote<HospitalHostApi>) => Promise<T>): Promise<T> {
+  /** Each started thread's id, by thread index. */
+  get threadIds(): readonly number[] {
+    return this.#threadIds;
+  }
+
+  /**
+   * Sends `request` (transferred: the caller must not use it again) to the thread hosting `hospital` and
+   * returns its raw answer. Rejects with {@link WorkerFailure} if the thread dies or exceeds the guard; a
+   * thread that exceeds it is terminated.
+   */
+  exchange(hospital: string, request: Uint8Array, what: string): Promise<unknown> {
     const index = this.#assignment.get(hospital);
     if (index === undefined) throw new Error(`no worker thread hosts hospital ${hospital}`);
     const slot = this.#slots[index]!;
-    return this.#guard(slot, fn(slot.remote), `${what} at hospital ${hospital}`, this.#timeoutMs);
+    return this.#guard(
+      slot,
+      slot.remote.exchange(Comlink.transfer(request, [request.buffer])),
+      `${what} at hospital ${hospital}`,
+      this.#options.timeoutMs,
+    );
   }
 
   /**
@@ -140,8 +163,6 @@ export class WorkerPool {
    */
   async close(): Promise<void> {
     this.#closing = true;
-    for (const t of this.#timers) clearTimeout(t);
-    this.#timers.clear();
     await Promise.all(
       this.#slots.map(async (s) => {
         s.remote[Comlink.releaseProxy]();
@@ -150,21 +171,16 @@ export class WorkerPool {
     );
   }
 
-  /** `work`, unless its thread dies first or `ms` of real time pass: then the thread is terminated. */
-  #guard<T>(slot: Slot, work: Promise<T>, what: string, ms: number): Promise<T> {
+  #guard<T>(slot: Pick<Slot, 'worker' | 'death'>, work: Promise<T>, what: string, ms: number): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const hang = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        this.#timers.delete(timer!);
-        void terminate(slot.worker);
         reject(new WorkerFailure(`no answer for ${what} within ${ms / 1000} s of real time`));
+        void terminate(slot.worker);
       }, ms);
-      this.#timers.add(timer);
+      timer.unref();
     });
-    return Promise.race([work, slot.death, hang]).finally(() => {
-      clearTimeout(timer);
-      this.#timers.delete(timer!);
-    });
+    return Promise.race([work, slot.death, hang]).finally(() => clearTimeout(timer));
   }
 }
 

@@ -22,7 +22,7 @@ describe('malformed replies from real workers are rejected at the boundary', () 
     expect(rounds).toHaveLength(4);
     const reasons = rounds.map((r) => Object.fromEntries(r.fit.failures.map((f) => [f.hospital, f.reason])));
     expect(reasons[0]!['kr-b']).toMatch(
-      /^hospital kr-b: metrics\.rows must be a finite number \(got an array of 5\)/,
+      /^hospital kr-b: metrics\.rows must be a metric of the protocol’s registry \(got an unknown name\)/,
     );
     expect(reasons[0]!['cn-b']).toMatch(
       /^hospital cn-b: vectors\.parameters\[0\] must be finite \(got NaN\)/,
@@ -35,13 +35,16 @@ describe('malformed replies from real workers are rejected at the boundary', () 
       /^hospital kr-b: vectors\.parameters\[\d+\] must be finite \(got an infinity\)/,
     );
     expect(reasons[2]!['cn-b']).toMatch(
-      /^hospital cn-b: vectors must be only parameters \(got an undeclared field\)/,
+      /^hospital cn-b: vectors must be only parameters \(got an undeclared vector\)/,
     );
-    expect(reasons[3]!['kr-b']).toMatch(/^hospital kr-b: numExamples must be an integer ≥ 1/);
-    expect(reasons[3]!['cn-b']).toBe('hospital cn-b: injected failure in round 4');
+    expect(reasons[3]!['kr-b']).toMatch(
+      /^hospital kr-b: numExamples must be \d+ \(got a number out of range\)/,
+    );
+    expect(reasons[3]!['cn-b']).toBe('hospital cn-b: failed on purpose (a test fault)');
     for (const r of rounds) {
       expect(r.fit.admitted).toEqual(['cn-a', 'kr-a']);
       expect(r.bytes.rejected).toBe(1 + (r.round === 4 ? 0 : 1));
+      expect(r.bytes.errors).toBe(r.round === 4 ? 1 : 0);
     }
     const rejected = crossings.filter((c) => !c.admitted);
     expect(rejected).toHaveLength(7);
@@ -72,6 +75,6 @@ describe('malformed replies from real workers are rejected at the boundary', () 
     expect(rounds.map((r) => r.round)).toEqual([1, 2]);
     expect(result.stopReason).toMatch(/round 3: 2 valid fit replies, fewer than minClients = 3/);
     expect(result.stopReason).toMatch(/hospital kr-b: vectors\.parameters\[0\] must be finite/);
-    expect(result.stopReason).toMatch(/hospital cn-b: injected failure in round 3/);
+    expect(result.stopReason).toMatch(/hospital cn-b: failed on purpose \(a test fault\)/);
   });
 });

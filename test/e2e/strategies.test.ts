@@ -52,10 +52,11 @@ describe('client-side algorithm state and sequential training', () => {
     const one = await runInMemory(scenario, { threads: 1 });
     const four = await runInMemory(scenario, { threads: 4 });
     expect(sha256(four.result.parameters)).toBe(sha256(one.result.parameters));
-    const controls = one.crossings.filter((c) => c.kind === 'control-variate');
-    expect(controls).toHaveLength(3 * 4);
-    const replyBytes = one.crossings.find((c) => c.kind === 'fit-reply')!.bytes;
-    expect(replyBytes).toBeGreaterThan(2 * one.result.spec.length * 4);
+    const requests = one.crossings.filter((c) => c.kind === 'fit-request');
+    expect(requests).toHaveLength(3 * 4);
+    for (const c of [...requests, ...one.crossings.filter((x) => x.kind === 'fit-reply')]) {
+      expect(c.bytes).toBeGreaterThan(2 * one.result.spec.length * 4);
+    }
     const losses = one.rounds.map((r) => r.evaluate.metrics.loss!);
     expect(losses[2]!).toBeLessThan(losses[0]!);
   });
@@ -66,10 +67,10 @@ describe('client-side algorithm state and sequential training', () => {
     const three = await runInMemory(scenario, { threads: 3 });
     expect(sha256(three.result.parameters)).toBe(sha256(one.result.parameters));
     const starts = one.crossings
-      .filter((c) => c.kind === 'global-model' && c.round === 1)
+      .filter((c) => c.kind === 'fit-request' && c.round === 1)
       .map((c) => c.sha256);
-    // four different starting points along the chain, then the chain's result broadcast for evaluation
-    expect(new Set(starts).size).toBe(5);
+    // four different starting points along the chain
+    expect(new Set(starts).size).toBe(4);
   });
 });
 
@@ -96,29 +97,84 @@ describe('strategies written by users and bad strategy parameters', () => {
     return file;
   };
 
-  it('runs a strategy module named in the scenario and records its hash', () => {
+  it('runs a strategy module named in the scenario, uses its aggregate, and records the hash of it and its imports', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fedmed-custom-'));
+    const helper = 'export const fillWith = (round) => round;\n';
     const source = `
-export function createStrategy({ toolkit, base, options }) {
-  class Unweighted extends toolkit.FedAvg {
+import { fillWith } from './fill.mjs';
+export function createStrategy({ toolkit, base }) {
+  class Constant extends toolkit.FedAvg {
     static strategyName = 'custom';
-    aggregateFit(round, global, results) {
-      return toolkit.weightedAverage(global.length, results.map((r) => ({ vector: r.reply.vectors.parameters, weight: options.weight })));
+    aggregateFit(round, global) {
+      return new Float32Array(global.length).fill(fillWith(round));
     }
   }
-  return new Unweighted(base);
+  return new Constant(base);
 }
 `;
-    writeFileSync(join(dir, 'unweighted.mjs'), source);
-    const file = scenarioWith(dir, { name: 'custom', module: 'unweighted.mjs', options: { weight: 1 } });
+    writeFileSync(join(dir, 'fill.mjs'), helper);
+    writeFileSync(join(dir, 'constant.mjs'), source);
+    const file = scenarioWith(dir, { name: 'custom', module: 'constant.mjs' });
     const r = fedmed(['run', file, '--out', join(dir, 'out'), '--quiet']);
     expect(r.code).toBe(0);
     const manifest = JSON.parse(readFileSync(join(dir, 'out/manifest.json'), 'utf8'));
     expect(manifest.strategy.moduleSha256).toBe(sha256(source));
+    expect(manifest.strategy.moduleGraph.modules).toEqual([
+      { path: 'constant.mjs', sha256: sha256(source) },
+      { path: 'fill.mjs', sha256: sha256(helper) },
+    ]);
+    const model = readFileSync(join(dir, 'out/model/parameters.f32'));
+    const params = new Float32Array(model.buffer, model.byteOffset, model.byteLength / 4);
+    expect(params.length).toBeGreaterThan(0);
+    expect(params.every((v) => v === 2)).toBe(true);
   });
 
   it.each([
+    [
+      'a vector one too long',
+      'new Float32Array(global.length + 1)',
+      /its aggregate must be a Float32Array of 10 parameters/,
+    ],
+    [
+      'a NaN',
+      'new Float32Array(global.length).fill(NaN)',
+      /custom's aggregate has a non-finite parameter at index 0/,
+    ],
+  ])(
+    'stops the run (exit 3) when a strategy module returns %s, keeping the rounds before',
+    (_what, value, message) => {
+      const dir = mkdtempSync(join(tmpdir(), 'fedmed-custom-bad-'));
+      writeFileSync(
+        join(dir, 'bad.mjs'),
+        `export function createStrategy({ toolkit, base }) {
+  class Bad extends toolkit.FedAvg {
+    static strategyName = 'custom';
+    aggregateFit(round, global, results, failures) {
+      return round === 1 ? super.aggregateFit(round, global, results, failures) : ${value};
+    }
+  }
+  return new Bad(base);
+}
+`,
+      );
+      const r = fedmed([
+        'run',
+        scenarioWith(dir, { name: 'custom', module: 'bad.mjs' }),
+        '--out',
+        join(dir, 'out'),
+        '--quiet',
+      ]);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/round 2: custom cannot aggregate: /);
+      expect(r.stderr).toMatch(message);
+      const manifest = JSON.parse(readFileSync(join(dir, 'out/manifest.json'), 'utf8'));
+      expect(manifest).toMatchObject({ status: 'stopped', roundsCompleted: 1 });
+    },
+  );
+
+  it.each([
     [{ name: 'fedtrimmedavg', beta: 0.5 }, /strategy\.beta: beta must be in \[0, 0\.5\)/],
+    [{ name: 'fedadam', eta: 1e308 }, /strategy\.eta: eta must be in \(0, 1000\]/],
     [
       { name: 'krum', f: 1 },
       /krum: f = 1 needs at least 5 clients per round \(n ≥ 2f \+ 3\), the scenario samples 3/,

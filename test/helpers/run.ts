@@ -2,6 +2,7 @@ import { parseScenario } from '../../src/scenario/load.ts';
 import type { Scenario, ScenarioInput } from '../../src/scenario/schema.ts';
 import { runFederation, type RoundRecord, type RunResult } from '../../src/server/coordinator.ts';
 import type { Crossing } from '../../src/server/ledger.ts';
+import type { WorkerPool } from '../../src/server/worker-pool.ts';
 
 /** A small four-hospital scenario (two per country) that trains in a few seconds. */
 export function smallScenario(changes: Partial<ScenarioInput> = {}): Scenario {
@@ -35,7 +36,7 @@ export interface MemoryRun {
 /** Runs a scenario with real worker threads, keeping every record in memory. */
 export async function runInMemory(
   scenario: Scenario,
-  options: { threads?: number } = {},
+  options: { threads?: number; pool?: WorkerPool } = {},
 ): Promise<MemoryRun> {
   const rounds: RoundRecord[] = [];
   const crossings: Crossing[] = [];
@@ -44,6 +45,7 @@ export async function runInMemory(
     backend: scenario.backend,
     baseDir: process.cwd(),
     timeoutMs: 120_000,
+    ...(options.pool === undefined ? {} : { pool: options.pool }),
     sink: {
       round: (r, c) => {
         rounds.push(r);

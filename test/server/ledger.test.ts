@@ -1,50 +1,76 @@
 import { describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/common/hash.ts';
-import { Ledger, measure } from '../../src/server/ledger.ts';
+import { EnvelopeBody } from '../../src/protocol/envelope.ts';
+import { Ledger } from '../../src/server/ledger.ts';
 
 const countries = new Map([
   ['kr-1', 'KR'],
   ['cn-1', 'CN'],
 ]);
+const m = (bytes: number) => ({ bytes, sha256: 'x' });
 
 describe('the crossing ledger', () => {
-  it('marks border crossings from the coordinator site', () => {
+  it('marks border crossings from the coordinator site, and takes direction and class from the kind table', () => {
     const inKorea = new Ledger('KR', countries);
-    expect(inKorea.record(1, 'kr-1', 'to-hospital', 'fit-instructions', { round: 1 }).crossesBorder).toBe(
-      false,
-    );
-    expect(inKorea.record(1, 'cn-1', 'to-coordinator', 'fit-reply', { round: 1 }).crossesBorder).toBe(true);
+    const request = inKorea.record(1, 'kr-1', 'fit-request', m(10));
+    expect(request).toMatchObject({
+      crossesBorder: false,
+      direction: 'to-hospital',
+      dataClass: 'aggregate-model',
+    });
+    const reply = inKorea.record(1, 'cn-1', 'fit-reply', m(10));
+    expect(reply).toMatchObject({
+      crossesBorder: true,
+      direction: 'to-coordinator',
+      dataClass: 'parameters-clear',
+    });
     const neutral = new Ledger('neutral', countries);
-    expect(neutral.record(1, 'kr-1', 'to-hospital', 'fit-instructions', {}).crossesBorder).toBe(true);
-    expect(() => neutral.record(1, 'us-1', 'to-hospital', 'setup', {})).toThrow(/unknown hospital us-1/);
+    expect(neutral.record(1, 'kr-1', 'evaluate-request', m(1)).crossesBorder).toBe(true);
+    expect(() => neutral.record(1, 'us-1', 'setup', m(1))).toThrow(/unknown hospital us-1/);
   });
 
-  it('measures vectors by their bytes and the rest by its canonical JSON', () => {
-    const v = new Float32Array([1, 2, 3]);
-    expect(measure(v)).toEqual({ bytes: 12, sha256: sha256(v) });
-    const reply = { vectors: { parameters: v }, numExamples: 7, metrics: { loss: 0.5 } };
-    const json = '{"metrics":{"loss":0.5},"numExamples":7,"vectors":{}}';
-    expect(measure(reply).bytes).toBe(12 + json.length);
-    expect(measure({ numExamples: 7, metrics: { loss: 0.5 }, vectors: { parameters: v } })).toEqual(
-      measure(reply),
-    );
-  });
-
-  it('totals bytes per direction, border and round, and counts rejections', () => {
+  it('an error report serves the purpose of the request it answers; pooled records are violations', () => {
     const l = new Ledger('KR', countries);
-    l.record(1, 'kr-1', 'to-hospital', 'global-model', new Float32Array(4));
-    l.record(1, 'cn-1', 'to-hospital', 'global-model', new Float32Array(4));
-    l.record(1, 'cn-1', 'to-coordinator', 'fit-reply', new Float32Array(2), { admitted: false, reason: 'x' });
-    l.record(2, 'kr-1', 'to-coordinator', 'fit-reply', new Float32Array(1));
+    expect(l.record(0, 'kr-1', 'error', m(5), { admitted: true, purpose: 'local-only' }).purpose).toBe(
+      'local-only',
+    );
+    expect(l.recordPooledRecords('cn-1', 400)).toMatchObject({
+      kind: 'pooled-records',
+      purpose: 'pooled',
+      dataClass: 'personal-records',
+      sovereigntyViolation: true,
+      bytes: 400,
+    });
+  });
+
+  it('hashes what is sent: a broadcast body hashed once gives each recipient the hash of its own bytes', () => {
+    const body = new EnvelopeBody([['parameters', new Float32Array([1, 2, 3])]]);
+    const a = body.seal('fit-request', { hospital: 'kr-1', request: { round: 1 } });
+    const b = body.seal('fit-request', { hospital: 'cn-1', request: { round: 1 } });
+    expect(a.sha256).toBe(sha256(a.bytes));
+    expect(b.sha256).toBe(sha256(b.bytes));
+    expect(a.sha256).not.toBe(b.sha256);
+    expect(a.bytes.buffer).not.toBe(b.bytes.buffer);
+  });
+
+  it('totals bytes per direction, border and round, and counts rejections and error reports', () => {
+    const l = new Ledger('KR', countries);
+    l.record(1, 'kr-1', 'fit-request', m(16));
+    l.record(1, 'cn-1', 'fit-request', m(16));
+    l.record(1, 'cn-1', 'fit-reply', { bytes: 8 }, { admitted: false, reason: 'x' });
+    l.record(1, 'kr-1', 'error', m(3));
+    l.record(2, 'kr-1', 'fit-reply', m(4));
     expect(l.totals(1)).toEqual({
       toHospitals: 32,
-      toCoordinator: 8,
+      toCoordinator: 11,
       crossBorder: 24,
-      messages: 3,
+      messages: 4,
       rejected: 1,
+      errors: 1,
     });
-    expect(l.totals().toCoordinator).toBe(12);
-    expect(l.takeUnflushed()).toHaveLength(4);
+    expect(l.totals().toCoordinator).toBe(15);
+    expect(l.entries[2]!.sha256).toBeUndefined();
+    expect(l.takeUnflushed()).toHaveLength(5);
     expect(l.takeUnflushed()).toHaveLength(0);
   });
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { data as dcm } from 'dcmjs';
@@ -162,15 +162,20 @@ export function readDicomFolder(
   const listed = new Map<string, number>();
   for (const row of table) {
     const at = `line ${row.line}, column ${opts.fileColumn}`;
-    if (row.file === '') throw new DicomError(hospital, csvName, at, 'expected a file name');
+    if (row.file === '') throw new DicomError(hospital, labelsCsvPath, at, 'expected a file name');
     const full = resolve(root, row.file);
     const rel = relative(root, full);
     if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
-      throw new DicomError(hospital, csvName, at, 'expected a path inside the DICOM folder');
+      throw new DicomError(hospital, labelsCsvPath, at, 'expected a path inside the DICOM folder');
     }
     const earlier = listed.get(full);
     if (earlier !== undefined) {
-      throw new DicomError(hospital, csvName, at, `expected each file once; line ${earlier} lists it too`);
+      throw new DicomError(
+        hospital,
+        labelsCsvPath,
+        at,
+        `expected each file once; line ${earlier} lists it too`,
+      );
     }
     listed.set(full, row.line);
     files.push(row.file);
@@ -189,7 +194,7 @@ export function readDicomFolder(
     if (!entry.toLowerCase().endsWith('.dcm')) continue;
     const full = join(root, entry);
     if (listed.has(full)) continue;
-    const name = entry.split(sep).join('/');
+    const name = full;
     let isFile: boolean;
     try {
       isFile = statSync(full).isFile();
@@ -215,16 +220,17 @@ export function readDicomFolder(
   const age = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const row = table[i]!;
+    const full = resolve(root, row.file);
     const fail = (expected: string): never => {
       throw new DicomError(
         hospital,
-        row.file,
+        full,
         undefined,
         `expected ${expected} (listed on line ${row.line} of ${csvName})`,
       );
     };
-    const bytes = readLocalFile(resolve(root, row.file), MAX_DICOM_BYTES, fail, opts.root ?? root);
-    const image = readImage(bytes, hospital, row.file, size === 0 ? undefined : size);
+    const bytes = readLocalFile(full, MAX_DICOM_BYTES, fail, opts.root ?? root);
+    const image = readImage(bytes, hospital, full, size === 0 ? undefined : size);
     if (size === 0) {
       size = image.size;
       pixels = new Float32Array(n * size * size);
@@ -247,7 +253,7 @@ interface LabelRow {
 
 function readLabels(path: string, opts: DicomReadOptions): LabelRow[] {
   const { hospital } = opts;
-  const name = basename(path);
+  const name = path;
   const fail = (expected: string): never => {
     throw new DicomError(hospital, name, undefined, `expected ${expected}`);
   };

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { confine } from '../../scenario/data-paths.ts';
 import { stream } from '../../common/rng.ts';
 import type { Examples } from '../../models/types.ts';
@@ -124,9 +124,9 @@ function splitRecords(
     throw new EmrError({
       hospital: id,
       ...(source.kind === 'csv'
-        ? { file: source.path }
+        ? { file: resolve(ctx.baseDir, source.path) }
         : source.kind === 'dicom'
-          ? { file: source.labels }
+          ? { file: resolve(ctx.baseDir, source.labels) }
           : {}),
       ...(marked === undefined ? {} : { column: marked.column }),
       expected:
@@ -143,10 +143,14 @@ function splitRecords(
   return { records, split };
 }
 
-/** The real path of a file a hospital's source names, confined to the data root; `fail` names the problem. */
+/**
+ * The path of a file a hospital's source names, resolved against the data root, once checked to stay inside
+ * it; `fail` names the problem. The path is the one the scenario names (not its real path), as error reports
+ * name it.
+ */
 function confined(root: string, written: string, fail: (expected: string) => never): string {
   const c = confine(root, written);
-  return 'refused' in c ? fail(c.refused) : c.path;
+  return 'refused' in c ? fail(c.refused) : resolve(root, written);
 }
 
 /** Records a hospital generates or reads itself, and the split column of its files if they carry one. */
@@ -160,7 +164,7 @@ function ownRecords(
       return { records: generated(h, ctx) };
     case 'csv': {
       const file = confined(ctx.baseDir, source.path, (expected) => {
-        throw new EmrError({ hospital: h.id, file: source.path, expected });
+        throw new EmrError({ hospital: h.id, file: resolve(ctx.baseDir, source.path), expected });
       });
       const table = readCsv(file, { hospital: h.id, root: ctx.baseDir });
       const cohort = harmonise(table, h.emr, { hospital: h.id, file });
@@ -174,7 +178,7 @@ function ownRecords(
     case 'dicom': {
       const place = (written: string) =>
         confined(ctx.baseDir, written, (expected) => {
-          throw new DicomError(h.id, written, undefined, `expected ${expected}`);
+          throw new DicomError(h.id, resolve(ctx.baseDir, written), undefined, `expected ${expected}`);
         });
       const labels = place(source.labels);
       const set = readDicomFolder(place(source.folder), labels, {

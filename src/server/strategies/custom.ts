@@ -6,6 +6,7 @@ import type { Scenario } from '../../scenario/schema.ts';
 import { weightedMetricMeans } from '../aggregate-metrics.ts';
 import { sampleHospitals } from '../sampling.ts';
 import { FedAvg, weightedAverage, type FedAvgOptions } from './fedavg.ts';
+import { moduleGraph, type ModuleGraph } from './module-graph.ts';
 import type { Strategy } from './strategy.ts';
 
 /** A strategy definition the scenario names that cannot be used; names the module and what is wrong. */
@@ -40,7 +41,8 @@ const METHODS = [
 
 /**
  * Loads a user-written strategy: a module (JavaScript, or TypeScript where the runtime loads it) exporting
- * `createStrategy(context)`. Returns it with the SHA-256 of the module file, which goes into the manifest.
+ * `createStrategy(context)`. Returns it with the SHA-256 of the module file and of every local module it
+ * imports (with the versions of the packages it imports), which go into the manifest.
  */
 export async function loadCustomStrategy(
   scenario: Scenario,
@@ -48,7 +50,7 @@ export async function loadCustomStrategy(
   options: Readonly<Record<string, unknown>>,
   base: FedAvgOptions,
   baseDir: string,
-): Promise<{ strategy: Strategy; path: string; sha256: string }> {
+): Promise<{ strategy: Strategy; path: string; sha256: string; graph: ModuleGraph }> {
   const path = resolve(baseDir, module);
   if (!existsSync(path)) throw new StrategyModuleError(`$.strategy.module: no file ${path}`);
   let source: Buffer;
@@ -66,6 +68,7 @@ export async function loadCustomStrategy(
     throw new StrategyModuleError(`$.strategy.module ${path}: expected a readable module file (${code})`);
   }
   const hash = sha256(source);
+  const graph = await moduleGraph(path);
   let exported: unknown;
   try {
     exported = await import(pathToFileURL(path).href);
@@ -100,5 +103,5 @@ export async function loadCustomStrategy(
   if (typeof strategy.name !== 'string' || !Array.isArray(strategy.vectors)) {
     throw new StrategyModuleError(`$.strategy.module ${path}: the strategy needs a name and a vectors list`);
   }
-  return { strategy: strategy as Strategy, path, sha256: hash };
+  return { strategy: strategy as Strategy, path, sha256: hash, graph };
 }

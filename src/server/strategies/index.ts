@@ -89,7 +89,12 @@ async function build(scenario: Scenario, baseDir: string): Promise<Strategy> {
       const loaded = await loadCustomStrategy(scenario, s.module, s.options, base, baseDir);
       const summary = loaded.strategy.summary.bind(loaded.strategy);
       return Object.assign(loaded.strategy, {
-        summary: () => ({ ...summary(), module: loaded.path, moduleSha256: loaded.sha256 }),
+        summary: () => ({
+          ...summary(),
+          module: loaded.path,
+          moduleSha256: loaded.sha256,
+          moduleGraph: loaded.graph,
+        }),
       });
     }
   }

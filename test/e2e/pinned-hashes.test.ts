@@ -1,0 +1,81 @@
+import { dirname, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { sha256 } from '../../src/common/hash.ts';
+import { applyOverrides, loadScenario } from '../../src/scenario/load.ts';
+import type { BackendChoice } from '../../src/scenario/schema.ts';
+import { runFederation } from '../../src/server/coordinator.ts';
+import { WorkerPool } from '../../src/server/worker-pool.ts';
+
+/**
+ * Final-model SHA-256 of shipped scenarios, per backend, as computed when they were pinned (`fedmed run
+ * <scenario> --backend <b> [--rounds 2] --baselines ''`, whose manifest gives the same hash). A bug that
+ * changes results deterministically cannot pass by agreeing with itself. A deliberate change of numerics
+ * updates these, in its own commit saying why.
+ */
+const PINNED: Record<string, { rounds?: number; hashes: Partial<Record<BackendChoice, string>> }> = {
+  quickstart: {
+    hashes: { js: '5c7a7e9edb75c7f69fdf46b95ba47adb30f3368e6159e4bb4a991a5b10acc490' },
+  },
+  'quickstart (2 rounds)': {
+    rounds: 2,
+    hashes: {
+      wasm: 'd0b534298c322e1eac550e5126f61adaa172be6ed24e3e40ec2f4e4edc978bf0',
+      cpu: '6da87c18ff0340b2ff70946f6e4c48cb104aaa059a4fe85d7fd13b4479c0da1a',
+    },
+  },
+  'korea-china': {
+    hashes: { js: '0026bc0cf6fa21731f8450a57f68925c7da9c22b88ed4df26440c4d01de0df6b' },
+  },
+  'korea-china (2 rounds)': {
+    rounds: 2,
+    hashes: {
+      wasm: 'e437bbb85b4bad9fe8fe91ac77f0acef61b187f772b9c4859a5596e4002906b0',
+      cpu: '8fe24cbe45312596600aa3bd7d621d2430d8025fbc93f6a3c91a5869fe639776',
+    },
+  },
+  'non-iid': {
+    hashes: { js: '191a7cc202f754234a0b3638db49df90af1f52d41574f433112906711ad63176' },
+  },
+  'non-iid (2 rounds)': {
+    rounds: 2,
+    hashes: {
+      wasm: '173995bb015e6e373eb83fdcb27fd6ba6c4120cbf45e195b82c23612626d2900',
+      cpu: '409ddd22fc6975d8276e23005c1385e7aa6cce986db986b6c7b292913017a26b',
+    },
+  },
+};
+
+describe.each(['quickstart', 'korea-china', 'non-iid'])('%s gives its pinned final model', (name) => {
+  it('on every backend, in threads started once', async () => {
+    const file = resolve(import.meta.dirname, `../../scenarios/${name}.json`);
+    const base = loadScenario(file);
+    const pool = await WorkerPool.start(
+      base.hospitals.map((h) => h.id),
+      2,
+      { timeoutMs: 300_000 },
+    );
+    try {
+      for (const [label, pin] of Object.entries(PINNED).filter(([k]) => k.split(' ')[0] === name)) {
+        for (const [backend, hash] of Object.entries(pin.hashes)) {
+          const scenario = applyOverrides(base, {
+            backend: backend as BackendChoice,
+            baselines: [],
+            ...(pin.rounds === undefined ? {} : { rounds: pin.rounds }),
+          });
+          const result = await runFederation(scenario, {
+            threads: 2,
+            backend: scenario.backend,
+            baseDir: dirname(file),
+            timeoutMs: 300_000,
+            pool,
+            sink: { round: () => undefined, crossings: () => undefined },
+          });
+          expect(result.backend, label).toBe(backend);
+          expect(sha256(result.parameters), `${label} on ${backend}`).toBe(hash);
+        }
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+});
