@@ -213,6 +213,49 @@ describe('README "Outputs of a run": each guarantee', () => {
   );
 
   it(
+    'an internal error (exit 1) keeps the unfinished records and names them; the next run removes them, saying so',
+    () => {
+      const { dir, file } = study({ strategy: { name: 'custom', module: 'broken.mjs' } });
+      writeFileSync(
+        join(dir, 'broken.mjs'),
+        `export function createStrategy({ toolkit, base }) {
+  class Broken extends toolkit.FedAvg {
+    aggregateFit(round, global, results, failures) {
+      if (round === 2) throw new Error('a bug in round 2');
+      return super.aggregateFit(round, global, results, failures);
+    }
+  }
+  return new Broken(base);
+}
+`,
+      );
+      const out = join(dir, 'out');
+      const r = run(file, out);
+      expect(r.code).toBe(1);
+      const kept = /the unfinished records of this run are kept in (\S+)\n/.exec(r.stderr)?.[1];
+      expect(kept).toBeDefined();
+      expect(readFileSync(join(kept!, 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
+      expect(existsSync(out)).toBe(false);
+      const next = run(study().file, out);
+      expect(next.code).toBe(0);
+      expect(next.stderr).toContain(`removed ${kept}, the unfinished records of an earlier run`);
+      expect(existsSync(kept!)).toBe(false);
+    },
+    SPAWNS,
+  );
+
+  it('a sweep, bench or generate folder holding files fedmed did not write is refused before any work', () => {
+    const { dir, file } = study();
+    const mine = join(dir, 'data');
+    mkdirSync(mine);
+    writeFileSync(join(mine, 'cohort.csv'), 'id\n');
+    const r = fedmed(['generate', file, '--out', mine]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--out .*data: holds files fedmed did not write \(cohort\.csv\)/);
+    expect(readdirSync(mine)).toEqual(['cohort.csv']);
+  });
+
+  it(
     'a stopped run (exit 3) keeps its rounds and goes beside a completed run, never over it',
     () => {
       const { dir, file } = study();
