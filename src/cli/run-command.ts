@@ -53,26 +53,28 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     RunFolder.check(join(out, v.label));
   }
   const release = openContainer(out, 'sweep', '--out', (entries) => entries.includes('sweep.csv'));
-  try {
-    const rows: SweepRow[] = [];
-    let code: number = EXIT.ok;
-    for (const v of variants) {
-      process.stderr.write(`fedmed: sweep ${scenario.sweep!.parameter} = ${String(v.value)}\n`);
-      const once = await runOnce(v.scenario, baseDir, join(out, v.label), flags);
-      rows.push({
-        value: v.value,
-        folder: relative(out, once.path),
-        result: once.result,
-        seconds: once.seconds,
-      });
-      if (once.code !== EXIT.ok) code = once.code;
+  return interruptible(release, async () => {
+    try {
+      const rows: SweepRow[] = [];
+      let code: number = EXIT.ok;
+      for (const v of variants) {
+        process.stderr.write(`fedmed: sweep ${scenario.sweep!.parameter} = ${String(v.value)}\n`);
+        const once = await runOnce(v.scenario, baseDir, join(out, v.label), flags);
+        rows.push({
+          value: v.value,
+          folder: relative(out, once.path),
+          result: once.result,
+          seconds: once.seconds,
+        });
+        if (once.code !== EXIT.ok) code = once.code;
+      }
+      writeSweepTables(out, scenario.sweep!.parameter, rows);
+      process.stdout.write(`sweep of ${rows.length} runs: ${join(out, 'sweep.md')}\n`);
+      return code;
+    } finally {
+      release();
     }
-    writeSweepTables(out, scenario.sweep!.parameter, rows);
-    process.stdout.write(`sweep of ${rows.length} runs: ${join(out, 'sweep.md')}\n`);
-    return code;
-  } finally {
-    release();
-  }
+  });
 }
 
 /**
