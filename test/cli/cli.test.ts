@@ -136,9 +136,12 @@ describe('fedmed run writes a complete run folder', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    const broadcasts = crossings.filter((c) => c.kind === 'global-model' && c.round === 1);
-    expect(broadcasts).toHaveLength(6);
-    expect(broadcasts.every((c) => c.bytes === spec.length * 4)).toBe(true);
+    const broadcasts = crossings.filter((c) => c.kind === 'fit-request' && c.round === 1);
+    expect(broadcasts).toHaveLength(3);
+    expect(crossings.filter((c) => c.kind === 'evaluate-request' && c.round === 1)).toHaveLength(3);
+    // the model's bytes (padded to 8) and the instructions' JSON, one envelope each
+    for (const c of broadcasts) expect(c.bytes - Math.ceil(spec.length / 2) * 8).toBeGreaterThan(100);
+    for (const c of broadcasts) expect(c.bytes - Math.ceil(spec.length / 2) * 8).toBeLessThan(1024);
     expect(crossings.filter((c) => c.hospital === 'kr-1').every((c) => c.crossesBorder)).toBe(true);
     expect(crossings.filter((c) => c.hospital !== 'kr-1').some((c) => c.crossesBorder)).toBe(false);
   });
