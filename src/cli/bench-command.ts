@@ -116,50 +116,54 @@ export async function benchCommand(file: string, flags: BenchFlags): Promise<num
     grids.flatMap((g) => g.candidates.map((arm) => ({ arm, seed, scenario: variant(base, arm, seed, []) }))),
   );
   for (const p of tuningPlan) await createStrategy(p.scenario, baseDir);
-  const release = openContainer(out, 'bench', '--out', (entries) => entries.includes('bench.csv'));
   const runner = new PlanRunner(base, baseDir, flags);
-  return interruptible(release, async () => {
-    try {
-      const tuning = await runner.run(join(out, 'tuning'), tuningPlan, 'tuning ');
-      const selections: Selection[] = grids.map((g) => {
-        try {
-          return selectCandidate(
-            g.label,
-            g.candidates.map((c) => c.label),
-            tuning,
-            metric,
-            tuneSeeds,
-          );
-        } catch (e) {
-          if (e instanceof BenchInputError) throw new InputError(`--select: ${e.message}`);
-          throw e;
-        }
-      });
-      const chosen = (spec: ArmSpec): Arm =>
-        spec.candidates.find((c) => c.label === selections.find((s) => s.arm === spec.label)?.chosen) ??
-        spec.candidates[0]!;
-      const arms = flags.strategies.map(chosen);
-      const plan = flags.seeds.flatMap((seed) =>
-        arms.map((arm, i) => ({ arm, seed, scenario: variant(base, arm, seed, i === 0 ? baselines : []) })),
-      );
-      for (const p of plan) await createStrategy(p.scenario, baseDir);
-      const runs = await runner.run(out, plan, '');
-      const table = {
-        ...summarize(runs, {
-          ...(flags.target ? { target: flags.target } : {}),
-          ...(reference === undefined ? {} : { reference: chosen(reference).label }),
-        }),
-        ...(selections.length > 0 ? { selections } : {}),
-      };
-      const files = writeBenchTables(out, table);
-      for (const m of DEFAULT_BENCH_METRICS) await writeBenchPlots(out, runs, m);
-      process.stdout.write(`${benchOverview(table)}\nbench: ${files.markdown}\n`);
-      return EXIT.ok;
-    } finally {
-      await runner.close();
-      release();
-    }
-  });
+  let release: (() => void) | undefined;
+  return interruptible(
+    () => release?.(),
+    async () => {
+      release = openContainer(out, 'bench', '--out', (entries) => entries.includes('bench.csv'));
+      try {
+        const tuning = await runner.run(join(out, 'tuning'), tuningPlan, 'tuning ');
+        const selections: Selection[] = grids.map((g) => {
+          try {
+            return selectCandidate(
+              g.label,
+              g.candidates.map((c) => c.label),
+              tuning,
+              metric,
+              tuneSeeds,
+            );
+          } catch (e) {
+            if (e instanceof BenchInputError) throw new InputError(`--select: ${e.message}`);
+            throw e;
+          }
+        });
+        const chosen = (spec: ArmSpec): Arm =>
+          spec.candidates.find((c) => c.label === selections.find((s) => s.arm === spec.label)?.chosen) ??
+          spec.candidates[0]!;
+        const arms = flags.strategies.map(chosen);
+        const plan = flags.seeds.flatMap((seed) =>
+          arms.map((arm, i) => ({ arm, seed, scenario: variant(base, arm, seed, i === 0 ? baselines : []) })),
+        );
+        for (const p of plan) await createStrategy(p.scenario, baseDir);
+        const runs = await runner.run(out, plan, '');
+        const table = {
+          ...summarize(runs, {
+            ...(flags.target ? { target: flags.target } : {}),
+            ...(reference === undefined ? {} : { reference: chosen(reference).label }),
+          }),
+          ...(selections.length > 0 ? { selections } : {}),
+        };
+        const files = writeBenchTables(out, table);
+        for (const m of DEFAULT_BENCH_METRICS) await writeBenchPlots(out, runs, m);
+        process.stdout.write(`${benchOverview(table)}\nbench: ${files.markdown}\n`);
+        return EXIT.ok;
+      } finally {
+        await runner.close();
+        release();
+      }
+    },
+  );
 }
 
 /** One run to make: an arm with a seed, as its resolved scenario. */
@@ -253,13 +257,16 @@ async function runInto(
   timeout: number,
 ): Promise<string> {
   const startedAt = new Date();
-  const folder = RunFolder.open(dir);
+  // The signal handlers come first, so no moment has a folder or lock that an interruption would leave.
+  let opened: RunFolder | undefined;
   return interruptible(
     (signal) => {
-      folder.discard();
+      opened?.discard();
       process.stderr.write(`\nfedmed: ${signal}: bench interrupted; the unfinished run ${dir} was removed\n`);
     },
     async () => {
+      const folder = RunFolder.open(dir);
+      opened = folder;
       let result: RunResult;
       try {
         folder.writeJson('scenario.json', scenario);

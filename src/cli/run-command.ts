@@ -12,7 +12,7 @@ import { FEDMED_VERSION } from '../server/outputs/version.ts';
 import { EXIT } from './exit-codes.ts';
 import { backendOverride, checkScenarioData, dataRoot, isInputFailure } from './flags.ts';
 import { interruptible } from './interrupt.ts';
-import { createProgress } from './progress.ts';
+import { createProgress, type Progress } from './progress.ts';
 import { WorkerFailure } from '../server/worker-pool.ts';
 
 /** Flags of `fedmed run`. */
@@ -52,29 +52,33 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     checkScenarioData(v.scenario, baseDir);
     RunFolder.check(join(out, v.label));
   }
-  const release = openContainer(out, 'sweep', '--out', (entries) => entries.includes('sweep.csv'));
-  return interruptible(release, async () => {
-    try {
-      const rows: SweepRow[] = [];
-      let code: number = EXIT.ok;
-      for (const v of variants) {
-        process.stderr.write(`fedmed: sweep ${scenario.sweep!.parameter} = ${String(v.value)}\n`);
-        const once = await runOnce(v.scenario, baseDir, join(out, v.label), flags);
-        rows.push({
-          value: v.value,
-          folder: relative(out, once.path),
-          result: once.result,
-          seconds: once.seconds,
-        });
-        if (once.code !== EXIT.ok) code = once.code;
+  let release: (() => void) | undefined;
+  return interruptible(
+    () => release?.(),
+    async () => {
+      release = openContainer(out, 'sweep', '--out', (entries) => entries.includes('sweep.csv'));
+      try {
+        const rows: SweepRow[] = [];
+        let code: number = EXIT.ok;
+        for (const v of variants) {
+          process.stderr.write(`fedmed: sweep ${scenario.sweep!.parameter} = ${String(v.value)}\n`);
+          const once = await runOnce(v.scenario, baseDir, join(out, v.label), flags);
+          rows.push({
+            value: v.value,
+            folder: relative(out, once.path),
+            result: once.result,
+            seconds: once.seconds,
+          });
+          if (once.code !== EXIT.ok) code = once.code;
+        }
+        writeSweepTables(out, scenario.sweep!.parameter, rows);
+        process.stdout.write(`sweep of ${rows.length} runs: ${join(out, 'sweep.md')}\n`);
+        return code;
+      } finally {
+        release();
       }
-      writeSweepTables(out, scenario.sweep!.parameter, rows);
-      process.stdout.write(`sweep of ${rows.length} runs: ${join(out, 'sweep.md')}\n`);
-      return code;
-    } finally {
-      release();
-    }
-  });
+    },
+  );
 }
 
 /**
@@ -91,18 +95,21 @@ async function runOnce(
 ): Promise<{ code: number; result: RunResult; seconds: number; path: string }> {
   const startedAt = new Date();
   const threads = flags.workers ?? scenario.hospitals.length;
-  const folder = RunFolder.open(out);
-  const progress = createProgress(scenario.rounds, flags.quiet === true);
+  // The signal handlers come first, so no moment has a folder or lock that an interruption would leave.
+  let opened: { folder: RunFolder; progress: Progress } | undefined;
   return interruptible(
     (signal) => {
-      progress.stop();
-      folder.discard();
+      opened?.progress.stop();
+      opened?.folder.discard();
       process.stderr.write(
         `\nfedmed: ${signal}: run interrupted; its unfinished records were removed and ${out} ` +
           `${existsSync(out) ? 'still holds the earlier run' : 'was not written'}\n`,
       );
     },
     async () => {
+      const folder = RunFolder.open(out);
+      const progress = createProgress(scenario.rounds, flags.quiet === true);
+      opened = { folder, progress };
       let result: RunResult;
       try {
         folder.writeJson('scenario.json', scenario);
@@ -127,14 +134,8 @@ async function runOnce(
         throw e;
       }
       progress.stop();
-      const manifest = await writeRunResult(
-        folder,
-        scenario,
-        scenarioHash(scenario),
-        result,
-        threads,
-        startedAt,
-      );
+      const hash = scenarioHash(scenario);
+      const manifest = await writeRunResult(folder, scenario, hash, result, threads, startedAt);
       const committed = folder.commit(result.status);
       report(result, manifest.wallSeconds, committed.path);
       const seconds = manifest.wallSeconds;
