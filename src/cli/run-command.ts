@@ -168,7 +168,8 @@ function report(result: RunResult, seconds: number, out: string): void {
     `metrics are example-weighted means of per-hospital metrics on each hospital's held-out patients` +
       (global ? '; global ones rank all those patients together from per-hospital score histograms' : ''),
     `bytes crossed: ${result.bytes.toHospitals} to hospitals, ${result.bytes.toCoordinator} to the coordinator, ` +
-      `${result.bytes.crossBorder} across borders; ${result.bytes.rejected} replies rejected`,
+      `${result.bytes.crossBorder} across borders; ${result.bytes.rejected} replies rejected, ` +
+      `${result.bytes.errors} error reports from hospitals`,
     `outputs: ${out}`,
   );
   process.stdout.write(lines.join('\n') + '\n');

@@ -178,6 +178,14 @@ describe('fedmed run writes a complete run folder', () => {
     expect(lines).toHaveLength(1);
   });
 
+  it('counts a hospital that fails every round among error reports, not as a clean run', () => {
+    const d = dir();
+    const failing = { ...tiny, faults: [{ hospital: 'cn-2', behaviour: 'throw' }] };
+    const r = fedmed(['run', scenarioFile(d, failing), '--out', join(d, 'out'), '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/; 0 replies rejected, 2 error reports from hospitals\n/);
+  });
+
   it('prints the JSON Schema', () => {
     const r = fedmed(['schema']);
     expect(r.code).toBe(0);
