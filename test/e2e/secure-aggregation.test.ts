@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '../../src/common/hash.ts';
+import { quantisationStep } from '../../src/common/secagg/quantise.ts';
+import type { Scenario, ScenarioInput } from '../../src/scenario/schema.ts';
+import { WorkerPool } from '../../src/server/worker-pool.ts';
+import { runInMemory, smallScenario, type MemoryRun } from '../helpers/run.ts';
+
+const RANGE = 4;
+const BITS = 16;
+
+/** The small four-hospital scenario on backend js, logistic, under secure aggregation unless told. */
+function secure(changes: Partial<ScenarioInput> = {}, privacy = true): Scenario {
+  return smallScenario({
+    rounds: 1,
+    backend: 'js',
+    model: { kind: 'logistic' },
+    ...(privacy ? { privacy: { secureAggregation: { range: RANGE, bits: BITS } } } : {}),
+    ...changes,
+  });
+}
+
+const ids = ['kr-a', 'kr-b', 'cn-a', 'cn-b'];
+
+describe('secure aggregation in real runs (worker threads, backend js)', () => {
+  let pool: WorkerPool;
+  beforeAll(async () => {
+    pool = await WorkerPool.start(ids, 2, { timeoutMs: 120_000 });
+  });
+  afterAll(async () => pool.close());
+
+  it('equals plain FedAvg within the quantisation step, bit for bit across worker counts, and records no plaintext update', async () => {
+    const plain = await runInMemory(secure({}, false), { pool });
+    const two = await runInMemory(secure(), { pool });
+    const one = await runInMemory(secure(), { threads: 1 });
+    expect(sha256(one.result.parameters)).toBe(sha256(two.result.parameters));
+
+    // One round from the same start: |Σ n_k q_k Δ / Σ n_k − Σ n_k x_k / Σ n_k| < Δ, plus float32 rounding.
+    const step = quantisationStep(RANGE, BITS);
+    let worst = 0;
+    plain.result.parameters.forEach((p, i) => {
+      const diff = Math.abs(two.result.parameters[i]! - p);
+      worst = Math.max(worst, diff);
+      expect(diff).toBeLessThanOrEqual(step + 2 * Math.fround(Math.abs(p)) * 2 ** -23);
+    });
+    expect(worst).toBeGreaterThan(0);
+
+    const kinds = new Set(two.crossings.map((c) => c.kind));
+    expect([...kinds].filter((k) => k.startsWith('secagg-')).sort()).toEqual([
+      'secagg-delivery',
+      'secagg-fit-request',
+      'secagg-keys',
+      'secagg-masked',
+      'secagg-reveal',
+      'secagg-roster',
+      'secagg-shares',
+      'secagg-unmask',
+    ]);
+    expect(kinds.has('fit-reply')).toBe(false);
+    expect(two.crossings.some((c) => c.dataClass === 'parameters-clear')).toBe(false);
+    const masked = two.crossings.filter((c) => c.kind === 'secagg-masked');
+    expect(masked.map((c) => [c.hospital, c.dataClass])).toEqual(
+      ['cn-a', 'cn-b', 'kr-a', 'kr-b'].map((h) => [h, 'parameters-masked']),
+    );
+    expect(masked.every((c) => c.admitted && c.sha256 !== undefined)).toBe(true);
+    const r = two.rounds[0]!;
+    expect(r.fit.admitted).toEqual(['cn-a', 'cn-b', 'kr-a', 'kr-b']);
+    expect(r.fit.metrics).toEqual({});
+    expect(r.privacy?.secureAggregation?.threshold).toBe(3);
+    expect(r.privacy?.secureAggregation?.steps).toEqual({ update: step });
+  });
+
+  it('dropouts at any stage leave the exact sum of the others; a malformed key, share or masked vector is rejected and dropped', async () => {
+    const behaviours = [
+      'secagg-drop-after-advertising',
+      'secagg-drop-after-sharing',
+      'secagg-bad-key',
+      'secagg-bad-shares',
+      'secagg-bad-masked',
+      'secagg-drop-after-masking',
+    ] as const;
+    const runs: MemoryRun[] = [];
+    for (const behaviour of behaviours) {
+      runs.push(await runInMemory(secure({ faults: [{ hospital: 'kr-b', behaviour }] }), { pool }));
+    }
+    const whole = await runInMemory(secure(), { pool });
+    const hash = (r: MemoryRun) => sha256(r.result.parameters);
+    for (const run of runs.slice(0, 5)) {
+      expect(run.result.status).toBe('completed');
+      expect(run.rounds[0]!.fit.admitted).toEqual(['cn-a', 'cn-b', 'kr-a']);
+      // The others' encoded inputs do not depend on kr-b: wherever it drops, their unmasked sum is the same.
+      expect(hash(run)).toBe(hash(runs[0]!));
+    }
+    // Dropping after its masked input arrived still leaves its input in the sum (its self mask is rebuilt).
+    const late = runs[5]!;
+    expect(late.rounds[0]!.fit.admitted).toEqual(['cn-a', 'cn-b', 'kr-a', 'kr-b']);
+    expect(hash(late)).toBe(hash(whole));
+    expect(hash(whole)).not.toBe(hash(runs[0]!));
+    const dropouts = runs.map((r) => r.rounds[0]!.privacy?.secureAggregation?.dropouts);
+    expect(dropouts).toEqual([[], ['kr-b'], [], [], ['kr-b'], []]);
+
+    const reasons = runs.slice(2, 5).map((r) => r.rounds[0]!.fit.failures.map((f) => f.reason));
+    expect(reasons[0]).toEqual([
+      'hospital kr-b: vectors.mask-key must be a usable X25519 public key (not a low-order point) (got another value)',
+    ]);
+    expect(reasons[1]![0]).toMatch(
+      /^hospital kr-b: vectors\.ciphertexts must be of length \d+ \(got length \d+\)/,
+    );
+    expect(reasons[2]![0]).toMatch(
+      /^hospital kr-b: vectors\.masked must be of length \d+ \(got length \d+\)/,
+    );
+    for (const [i, kind] of (['secagg-keys', 'secagg-shares', 'secagg-masked'] as const).entries()) {
+      const rejected = runs[2 + i]!.crossings.filter((c) => !c.admitted);
+      expect(rejected.map((c) => [c.hospital, c.kind, c.sha256])).toEqual([['kr-b', kind, undefined]]);
+    }
+  });
+
+  it('n − t + 1 dropouts stop the round cleanly and keep the rounds before it', async () => {
+    const run = await runInMemory(
+      secure({
+        rounds: 2,
+        faults: [
+          { hospital: 'kr-b', behaviour: 'secagg-drop-after-sharing', rounds: [2] },
+          { hospital: 'cn-a', behaviour: 'secagg-drop-after-masking', rounds: [2] },
+        ],
+      }),
+      { pool },
+    );
+    expect(run.result.status).toBe('stopped');
+    expect(run.result.roundsCompleted).toBe(1);
+    expect(run.rounds).toHaveLength(1);
+    expect(run.result.stopReason).toMatch(
+      /^round 2: secure aggregation failed: 2 hospitals answered at unmask-shares, threshold t = 3 of 4/,
+    );
+  });
+});
