@@ -92,8 +92,8 @@ describe('strategies that need only sums give their plain result from the secure
   it.each(Object.keys(make))('%s, over two rounds (server state included)', (name) => {
     const plain = make[name]!();
     const secure = make[name]!();
-    let a = Float32Array.from({ length: P }, (_, i) => 0.1 * i - 0.2);
-    let b = a.slice();
+    let a: Float32Array = Float32Array.from({ length: P }, (_, i) => 0.1 * i - 0.2);
+    let b: Float32Array = a.slice();
     for (let round = 1; round <= 2; round++) {
       const results = replies(a);
       const tolerance = 40 * quantisationStep(100, BITS);
