@@ -48,5 +48,10 @@ export function breakReply(reply: FitReply, behaviour: FaultBehaviour, rows: () 
     case 'secagg-bad-shares':
     case 'secagg-bad-masked':
       return reply;
+    case 'hang':
+      // A thread that never answers: only the coordinator's real-time guard can end it.
+      while (true) {
+        /* spins until the thread is terminated */
+      }
   }
 }
