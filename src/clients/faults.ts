@@ -15,7 +15,7 @@ export function faultFor(
 /**
  * Breaks a correct fit reply in the named way, as a faulty or malicious hospital would. Test-only: the
  * coordinator's boundary must reject every result. Secure-aggregation faults act only in secure rounds
- * (`SecureParticipant`) and leave a plain reply as it is.
+ * (`SecureParticipant`), where of the others only `throw` and `hang` apply (validation refuses the rest).
  */
 export function breakReply(reply: FitReply, behaviour: FaultBehaviour, rows: () => number[][]): unknown {
   const params = reply.vectors.parameters!;

@@ -193,13 +193,15 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
     if (control !== undefined && !(control instanceof Float32Array))
       throw new HospitalRefusal('refused', 'control');
     const trained = h.hospital.fit(global, ins, control);
+    const fault = faultFor(h.setup.faults, h.hospital.id, ins.round);
+    if (fault === 'throw' || fault === 'hang') breakReply(trained, fault, () => []);
     const { participant, vectors: keys } = SecureParticipant.start(
       { hospital: h.hospital.id, seed: h.setup.seed, round: ins.round },
       trained,
       global,
       ins.secure,
       ins.training.learningRate,
-      faultFor(h.setup.faults, h.hospital.id, ins.round),
+      fault,
     );
     this.#secure.set(h.hospital.id, participant);
     return { kind: 'secagg-keys', fields: {}, vectors: keys };

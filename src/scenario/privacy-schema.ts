@@ -131,7 +131,11 @@ export type DifferentialPrivacyConfig = NonNullable<PrivacyConfig['differentialP
 interface PrivacyContext {
   readonly privacy?: PrivacyConfig | undefined;
   readonly strategy: { readonly name: string; readonly fractionFit: number };
+  readonly faults?: readonly { readonly behaviour: string }[] | undefined;
 }
+
+/** Faults that act on a secure round: its own stages, or a hospital that throws or hangs. */
+const SECURE_FAULTS: ReadonlySet<string> = new Set(['throw', 'hang']);
 
 /**
  * Cross-field checks of the privacy block: a strategy that needs individual updates cannot run under secure
@@ -142,6 +146,22 @@ export function privacyIssues(s: PrivacyContext): { path: (string | number)[]; m
   const issues: { path: (string | number)[]; message: string }[] = [];
   const { secureAggregation: sa, differentialPrivacy: dp } = s.privacy ?? {};
   const name = s.strategy.name;
+  (s.faults ?? []).forEach(({ behaviour }, i) => {
+    const secaggFault = behaviour.startsWith('secagg-');
+    if (secaggFault && sa === undefined) {
+      issues.push({
+        path: ['faults', i, 'behaviour'],
+        message: `${behaviour} acts on a secure-aggregation round: add privacy.secureAggregation`,
+      });
+    } else if (!secaggFault && sa !== undefined && !SECURE_FAULTS.has(behaviour)) {
+      issues.push({
+        path: ['faults', i, 'behaviour'],
+        message:
+          `${behaviour} breaks a fit reply in the clear, which privacy.secureAggregation never sends; ` +
+          'expected throw, hang or a secagg- fault',
+      });
+    }
+  });
   if (sa !== undefined && name !== 'custom' && !(SUM_STRATEGIES as readonly string[]).includes(name)) {
     issues.push({
       path: ['strategy', 'name'],

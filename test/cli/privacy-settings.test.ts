@@ -74,6 +74,16 @@ const CASES: [string, Record<string, unknown>, RegExp][] = [
     { strategy: { name: 'fedmedian' }, privacy: { secureAggregation: {} } },
     /\$\.strategy\.name: strategy fedmedian needs each hospital's own update, which privacy\.secureAggregation hides/,
   ],
+  [
+    'a secure-aggregation fault without secure aggregation',
+    { faults: [{ hospital: 'kr-2', behaviour: 'secagg-bad-key' }] },
+    /\$\.faults\[0\]\.behaviour: secagg-bad-key acts on a secure-aggregation round: add privacy\.secureAggregation/,
+  ],
+  [
+    'a clear-reply fault under secure aggregation',
+    { privacy: { secureAggregation: {} }, faults: [{ hospital: 'kr-2', behaviour: 'nan-parameters' }] },
+    /\$\.faults\[0\]\.behaviour: nan-parameters breaks a fit reply in the clear.*expected throw, hang or a secagg- fault/,
+  ],
 ];
 
 /** The error a run of the scenario stops with, before any worker starts (the CLI maps it to exit 2). */

@@ -77,6 +77,7 @@ describe('secure aggregation in real runs (worker threads, backend js)', () => {
       'secagg-bad-shares',
       'secagg-bad-masked',
       'secagg-drop-after-masking',
+      'throw',
     ] as const;
     const runs: MemoryRun[] = [];
     for (const behaviour of behaviours) {
@@ -96,7 +97,11 @@ describe('secure aggregation in real runs (worker threads, backend js)', () => {
     expect(hash(late)).toBe(hash(whole));
     expect(hash(whole)).not.toBe(hash(runs[0]!));
     const dropouts = runs.map((r) => r.rounds[0]!.privacy?.secureAggregation?.dropouts);
-    expect(dropouts).toEqual([[], ['kr-b'], [], [], ['kr-b'], []]);
+    expect(dropouts).toEqual([[], ['kr-b'], [], [], ['kr-b'], [], []]);
+    // A hospital that throws while training is dropped at advertising, like one that never answers.
+    const threw = runs[6]!;
+    expect(threw.rounds[0]!.fit.admitted).toEqual(['cn-a', 'cn-b', 'kr-a']);
+    expect(hash(threw)).toBe(hash(runs[0]!));
 
     const reasons = runs.slice(2, 5).map((r) => r.rounds[0]!.fit.failures.map((f) => f.reason));
     expect(reasons[0]).toEqual([
