@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/common/hash.ts';
 import { quantisationStep } from '../../src/common/secagg/quantise.ts';
@@ -117,6 +120,43 @@ describe('secure aggregation in real runs (worker threads, backend js)', () => {
       const rejected = runs[2 + i]!.crossings.filter((c) => !c.admitted);
       expect(rejected.map((c) => [c.hospital, c.kind, c.sha256])).toEqual([['kr-b', kind, undefined]]);
     }
+  });
+
+  it('takes a custom module that declares its sums, and refuses one that does not, naming both', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedmed-secure-custom-'));
+    const module = (declares: boolean) => `
+      export function createStrategy({ base, toolkit }) {
+        const inner = new toolkit.FedAvg(base);
+        return {
+          name: '${declares ? 'mean-from-sums' : 'mean-of-models'}',
+          vectors: inner.vectors,
+          configureFit: (...a) => inner.configureFit(...a),
+          aggregateFit: (...a) => inner.aggregateFit(...a),
+          configureEvaluate: (...a) => inner.configureEvaluate(...a),
+          aggregateEvaluate: (...a) => inner.aggregateEvaluate(...a),
+          summary: () => inner.summary(),
+          ${
+            declares
+              ? `sums: { weighting: 'examples', parts: [{ name: 'update', term: 'update' }] },
+          aggregateSums(_round, global, sums) {
+            const out = new Float32Array(global.length);
+            for (let i = 0; i < out.length; i++) out[i] = global[i] + sums.values.update[i] / sums.totalWeight;
+            return out;
+          },`
+              : ''
+          }
+        };
+      }`;
+    writeFileSync(join(dir, 'declares.mjs'), module(true));
+    writeFileSync(join(dir, 'plain.mjs'), module(false));
+    const custom = (file: string) => secure({ strategy: { name: 'custom', module: file } });
+
+    const declared = await runInMemory(custom('declares.mjs'), { pool, baseDir: dir });
+    const fedavg = await runInMemory(secure(), { pool });
+    expect(sha256(declared.result.parameters)).toBe(sha256(fedavg.result.parameters));
+    await expect(runInMemory(custom('plain.mjs'), { pool, baseDir: dir })).rejects.toThrow(
+      /^strategy mean-of-models needs each hospital's own update, which privacy\.secureAggregation hides/,
+    );
   });
 
   it('n − t + 1 dropouts stop the round cleanly and keep the rounds before it', async () => {
