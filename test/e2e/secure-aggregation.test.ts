@@ -122,6 +122,19 @@ describe('secure aggregation in real runs (worker threads, backend js)', () => {
     }
   });
 
+  it("SecAgg+'s sparse graph gives the same sum as the complete graph, bit for bit", async () => {
+    const sparse = await runInMemory(
+      secure({ privacy: { secureAggregation: { range: RANGE, bits: BITS, neighbours: 2 } } }),
+      { pool },
+    );
+    const complete = await runInMemory(secure(), { pool });
+    expect(sha256(sparse.result.parameters)).toBe(sha256(complete.result.parameters));
+    // Each hospital shares with its 2 neighbours only: 2 ciphertexts each instead of 3.
+    const shares = (r: MemoryRun) =>
+      r.crossings.filter((c) => c.kind === 'secagg-shares').reduce((n, c) => n + c.bytes, 0);
+    expect(shares(sparse)).toBeLessThan(shares(complete));
+  });
+
   it('takes a custom module that declares its sums, and refuses one that does not, naming both', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fedmed-secure-custom-'));
     const module = (declares: boolean) => `
