@@ -170,7 +170,31 @@ function report(result: RunResult, seconds: number, out: string): void {
     `bytes crossed: ${result.bytes.toHospitals} to hospitals, ${result.bytes.toCoordinator} to the coordinator, ` +
       `${result.bytes.crossBorder} across borders; ${result.bytes.rejected} replies rejected, ` +
       `${result.bytes.errors} error reports from hospitals`,
+    ...privacyLines(result.privacy),
     `outputs: ${out}`,
   );
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** What the run's privacy settings hid and spent, in a line or two; none without them. */
+function privacyLines(p: RunResult['privacy']): string[] {
+  if (p === undefined) return [];
+  const sa = p.secureAggregation;
+  const lines = [
+    `privacy: secure aggregation (threshold ${sa.threshold.toFixed(3)} of each round's hospitals` +
+      `${sa.neighbours === undefined ? '' : `, ${sa.neighbours} neighbours`}, ${sa.bits} bits); ` +
+      'the coordinator saw only sums',
+  ];
+  const dp = p.differentialPrivacy;
+  if (dp !== undefined) {
+    lines.push(
+      `differential privacy: ε ${dp.epsilon.toFixed(3)} at δ ${dp.delta} after ${dp.rounds} rounds ` +
+        `(q ${dp.sampleRate}, z ${dp.noiseMultiplier}, C ${dp.clipNorm})` +
+        (dp.stoppedBeforeRound === undefined
+          ? ''
+          : `; stopped before round ${dp.stoppedBeforeRound}, which would reach ε ${dp.epsilonIfRun?.toFixed(3)} ` +
+            `> budget ${dp.budget}`),
+    );
+  }
+  return lines;
 }

@@ -14,7 +14,8 @@ export function faultFor(
 
 /**
  * Breaks a correct fit reply in the named way, as a faulty or malicious hospital would. Test-only: the
- * coordinator's boundary must reject every result.
+ * coordinator's boundary must reject every result. Secure-aggregation faults act only in secure rounds
+ * (`SecureParticipant`), where of the others only `throw` and `hang` apply (validation refuses the rest).
  */
 export function breakReply(reply: FitReply, behaviour: FaultBehaviour, rows: () => number[][]): unknown {
   const params = reply.vectors.parameters!;
@@ -40,6 +41,13 @@ export function breakReply(reply: FitReply, behaviour: FaultBehaviour, rows: () 
       return { ...reply, numExamples: reply.numExamples + 0.5 };
     case 'throw':
       throw new HospitalRefusal('injected');
+    case 'secagg-drop-after-advertising':
+    case 'secagg-drop-after-sharing':
+    case 'secagg-drop-after-masking':
+    case 'secagg-bad-key':
+    case 'secagg-bad-shares':
+    case 'secagg-bad-masked':
+      return reply;
     case 'hang':
       // A thread that never answers: only the coordinator's real-time guard can end it.
       while (true) {

@@ -26,6 +26,8 @@ import {
 import { BackendUnavailable, HospitalRefusal, logHospitalError, reportOf } from './error-reports.ts';
 import { breakReply, faultFor } from './faults.ts';
 import { evaluateOn, Hospital } from './hospital.ts';
+import type { SecureFitInstructions } from '../protocol/secure-sums.ts';
+import { SecureParticipant } from './privacy/secure-participant.ts';
 
 /** A reply before it is encoded. */
 interface Reply {
@@ -57,6 +59,8 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
     | { readonly trainer: LocalTrainer; readonly setup: PooledSetup; readonly data: Map<string, LocalData> }
     | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  /** Each hosted hospital's part in the current secure-aggregation round. */
+  readonly #secure = new Map<string, SecureParticipant>();
 
   exchange(request: Uint8Array): Promise<Uint8Array> {
     const run = this.#queue.then(() => this.#handle(request));
@@ -80,6 +84,7 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
       const sizes = {
         parameters: (hospital === undefined ? undefined : this.#hospitals.get(hospital)?.parameters) ?? 0,
         histogramBins: this.#histogramBins(hospital),
+        ...(hospital === undefined ? {} : { secagg: this.#secure.get(hospital)?.bounds }),
       };
       if (sizes.parameters > 0 && bytes.byteLength > kindLimits(reply.kind, sizes).maxBytes) {
         throw new HospitalRefusal('oversized', reply.kind);
@@ -137,6 +142,14 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
       }
       case 'score-request':
         return this.#score(body as HostSetup, params());
+      case 'secagg-fit-request':
+        return this.#secureFit(this.#hosted(hospital), params(), body as SecureFitInstructions, vectors);
+      case 'secagg-roster':
+        return { kind: 'secagg-shares', fields: {}, vectors: this.#participant(hospital).roster(vectors) };
+      case 'secagg-delivery':
+        return { kind: 'secagg-masked', fields: {}, vectors: this.#participant(hospital).delivery(vectors) };
+      case 'secagg-unmask':
+        return { kind: 'secagg-reveal', fields: {}, vectors: this.#participant(hospital).unmask(vectors) };
       default:
         throw new HospitalRefusal('refused', 'kind');
     }
@@ -166,6 +179,38 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
       fields: { numExamples: o.numExamples, metrics: o.metrics },
       vectors: Object.entries(o.vectors ?? {}),
     };
+  }
+
+  /** Trains as for a fit request, then encodes the update for secure aggregation and advertises keys. */
+  #secureFit(
+    h: Hosted,
+    global: Float32Array,
+    ins: SecureFitInstructions,
+    vectors: ReadonlyMap<string, TypedVector>,
+  ): Reply {
+    this.#secure.delete(h.hospital.id);
+    const control = vectors.get('control');
+    if (control !== undefined && !(control instanceof Float32Array))
+      throw new HospitalRefusal('refused', 'control');
+    const trained = h.hospital.fit(global, ins, control);
+    const fault = faultFor(h.setup.faults, h.hospital.id, ins.round);
+    if (fault === 'throw' || fault === 'hang') breakReply(trained, fault, () => []);
+    const { participant, vectors: keys } = SecureParticipant.start(
+      { hospital: h.hospital.id, seed: h.setup.seed, round: ins.round },
+      trained,
+      global,
+      ins.secure,
+      ins.training.learningRate,
+      fault,
+    );
+    this.#secure.set(h.hospital.id, participant);
+    return { kind: 'secagg-keys', fields: {}, vectors: keys };
+  }
+
+  #participant(id: string | undefined): SecureParticipant {
+    const p = id === undefined ? undefined : this.#secure.get(id);
+    if (p === undefined) throw new HospitalRefusal('refused', 'secure aggregation (no round under way)');
+    return p;
   }
 
   async #pooledTrain(

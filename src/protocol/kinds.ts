@@ -1,3 +1,5 @@
+import { CIPHERTEXT_BYTES, SHARE_BYTES } from '../common/secagg/messages.ts';
+import { KEY_BYTES } from '../common/secagg/key-agreement.ts';
 import { envelopeLimit, type DType, type EnvelopeLimits } from './envelope.ts';
 
 /** Which way a message crosses the worker boundary. */
@@ -17,6 +19,8 @@ export type DataClass =
   | 'aggregate-model'
   /** One hospital's trained parameters (or control variates) in the clear. */
   | 'parameters-clear'
+  /** One hospital's quantised update under secure aggregation's masks: only the sum of many can be read. */
+  | 'parameters-masked'
   /** Metrics of a model on one hospital's held-out patients, possibly with subgroups and score histograms. */
   | 'evaluation-metrics'
   /** A fixed error category with the place it concerns (hospital, file, row, column), never a value. */
@@ -24,8 +28,31 @@ export type DataClass =
   /** Patient records: only the pooled oracle would need them, which is why it violates sovereignty. */
   | 'personal-records';
 
-/** How long a vector must be: the model's parameter count, or two per score-histogram bin. */
-export type LengthRule = 'parameters' | 'histogram';
+/**
+ * How long a vector must be: the model's parameter count, two per score-histogram bin, or a size of the
+ * secure-aggregation exchange it belongs to (see {@link SecAggSizes}).
+ */
+export type LengthRule =
+  | 'parameters'
+  | 'histogram'
+  /** One X25519 public key (32 bytes). */
+  | 'key'
+  /** One key per hospital on a key roster. */
+  | 'roster-keys'
+  /** Hospital indices: the neighbours on a roster, or the senders or recipients of shares. */
+  | 'peers'
+  /** One share ciphertext per peer. */
+  | 'peer-ciphertexts'
+  /** Words of a masked input. */
+  | 'encoded'
+  /** Indices of survivors (an unmask request), or of those whose self-mask shares a reply reveals. */
+  | 'survivors'
+  /** Indices of dropouts (an unmask request), or of those whose key shares a reply reveals. */
+  | 'dropouts'
+  /** One share per survivor revealed. */
+  | 'survivor-shares'
+  /** One share per dropout revealed. */
+  | 'dropout-shares';
 
 /** A vector a kind may carry. */
 export interface VectorRule {
@@ -69,6 +96,8 @@ export interface KindSpec {
 }
 
 const parameters: VectorRule = { dtype: 'f32', length: 'parameters' };
+const u8 = (length: LengthRule): VectorRule => ({ dtype: 'u8', length });
+const u32 = (length: LengthRule): VectorRule => ({ dtype: 'u32', length });
 const histogram: VectorRule = { dtype: 'u32', length: 'histogram' };
 const REPLY_JSON = 8 * 1024;
 const CONFIG_JSON = 4 * 1024 * 1024;
@@ -103,6 +132,21 @@ const request = (
   fields: { hospital: 'config', request: 'config' },
   maxJsonBytes: CONFIG_JSON,
   reply,
+  meaning,
+});
+
+const secaggReply = (
+  dataClass: DataClass,
+  vectors: Readonly<Record<string, VectorRule>>,
+  meaning: string,
+): KindSpec & { readonly direction: 'to-coordinator' } => ({
+  direction: 'to-coordinator',
+  sender: 'hospital',
+  purpose: 'federation',
+  dataClass,
+  vectors,
+  fields: {},
+  maxJsonBytes: REPLY_JSON,
   meaning,
 });
 
@@ -226,6 +270,59 @@ export const KINDS = {
     'a finished model to score on a site’s files',
   ),
   'score-reply': evaluation('hospital', 'tooling', 'metrics of a finished model on a site’s files'),
+  'secagg-fit-request': request(
+    'federation',
+    'aggregate-model',
+    { parameters, control: parameters },
+    'secagg-keys',
+    'the global model, the round’s training and its secure-aggregation settings (index, threshold, quantisation)',
+  ),
+  'secagg-keys': secaggReply(
+    'setup',
+    { 'cipher-key': u8('key'), 'mask-key': u8('key') },
+    'two X25519 public keys',
+  ),
+  'secagg-roster': request(
+    'federation',
+    'setup',
+    { hospitals: u32('peers'), 'cipher-keys': u8('roster-keys'), 'mask-keys': u8('roster-keys') },
+    'secagg-shares',
+    'the public keys of the hospital’s neighbours that advertised theirs',
+  ),
+  'secagg-shares': secaggReply(
+    'setup',
+    { recipients: u32('peers'), ciphertexts: u8('peer-ciphertexts') },
+    'its Shamir shares of two secrets, encrypted for each neighbour (AES-256-GCM)',
+  ),
+  'secagg-delivery': request(
+    'federation',
+    'setup',
+    { senders: u32('peers'), ciphertexts: u8('peer-ciphertexts') },
+    'secagg-masked',
+    'the share ciphertexts addressed to the hospital',
+  ),
+  'secagg-masked': secaggReply(
+    'parameters-masked',
+    { masked: u32('encoded') },
+    'its quantised update plus its self mask and pairwise masks, modulo 2^32',
+  ),
+  'secagg-unmask': request(
+    'federation',
+    'setup',
+    { survivors: u32('survivors'), dropouts: u32('dropouts') },
+    'secagg-reveal',
+    'who sent a masked input and who dropped after sharing',
+  ),
+  'secagg-reveal': secaggReply(
+    'setup',
+    {
+      'self-mask-owners': u32('survivors'),
+      'self-mask-shares': u8('survivor-shares'),
+      'key-owners': u32('dropouts'),
+      'key-shares': u8('dropout-shares'),
+    },
+    'its shares of survivors’ self-mask seeds and of dropouts’ mask keys, never both for one hospital',
+  ),
   error: {
     direction: 'to-coordinator',
     sender: 'hospital',
@@ -257,17 +354,55 @@ export function isKind(name: string): name is Kind {
   return Object.hasOwn(KINDS, name);
 }
 
+/** Sizes of one secure-aggregation exchange, which its vectors' length rules refer to. */
+export interface SecAggSizes {
+  /** Hospital indices on the roster, or senders or recipients of shares. */
+  readonly peers: number;
+  /** Words of a masked input. */
+  readonly encoded: number;
+  /** Survivors (whose self-mask shares are revealed). */
+  readonly survivors: number;
+  /** Dropouts (whose key shares are revealed). */
+  readonly dropouts: number;
+}
+
 /** Sizes that vector length rules refer to. */
 export interface MessageSizes {
   /** The model's parameter count. */
   readonly parameters: number;
   /** Bins of the score histogram (0: none). */
   readonly histogramBins: number;
+  /** The secure-aggregation exchange's sizes; absent: its vectors must be empty. */
+  readonly secagg?: SecAggSizes;
 }
 
 /** Length a rule asks for, given the run's sizes. */
 export function ruleLength(rule: VectorRule, sizes: MessageSizes): number {
-  return rule.length === 'parameters' ? sizes.parameters : 2 * sizes.histogramBins;
+  const s = sizes.secagg;
+  switch (rule.length) {
+    case 'parameters':
+      return sizes.parameters;
+    case 'histogram':
+      return 2 * sizes.histogramBins;
+    case 'key':
+      return KEY_BYTES;
+    case 'roster-keys':
+      return (s?.peers ?? 0) * KEY_BYTES;
+    case 'peers':
+      return s?.peers ?? 0;
+    case 'peer-ciphertexts':
+      return (s?.peers ?? 0) * CIPHERTEXT_BYTES;
+    case 'encoded':
+      return s?.encoded ?? 0;
+    case 'survivors':
+      return s?.survivors ?? 0;
+    case 'dropouts':
+      return s?.dropouts ?? 0;
+    case 'survivor-shares':
+      return (s?.survivors ?? 0) * SHARE_BYTES;
+    case 'dropout-shares':
+      return (s?.dropouts ?? 0) * SHARE_BYTES;
+  }
 }
 
 /** The most bytes a message of `kind` can take: every vector it may carry at full length, and its JSON. */

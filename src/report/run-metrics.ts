@@ -222,6 +222,15 @@ const EXTRA_TITLES: Readonly<Record<string, string>> = {
   failures: 'Failures',
 };
 
+/** Of a field's numbers, the ones its chart shows when any is present: of `privacy`, the ε spent so far. */
+const EXTRA_FOCUS: Readonly<Record<string, { keep: (path: string) => boolean; caption: string }>> = {
+  privacy: {
+    keep: (path) => path.endsWith('.epsilon'),
+    caption:
+      'The ε spent after each round (differential privacy, from the RDP accountant), as recorded under “privacy” in metrics.jsonl; the round’s other privacy numbers are in that file.',
+  },
+};
+
 /** Per extra round field (privacy, clock, attack metrics, …), a chart of its numbers against the round. */
 export function extraRoundCharts(
   prefix: string,
@@ -232,11 +241,14 @@ export function extraRoundCharts(
     .sort(byText);
   const out: { field: string; title: string; chart: Chart }[] = [];
   for (const field of fields) {
-    const points: CurvePoint[] = [];
+    let points: CurvePoint[] = [];
     for (const r of rounds) {
       const leaves = numericLeaves((r as Record<string, unknown>)[field], field);
       for (const [path, v] of leaves) points.push({ series: path, round: r.round, value: v });
     }
+    const focus = EXTRA_FOCUS[field];
+    const focused = focus !== undefined && points.some((p) => focus.keep(p.series));
+    if (focused) points = points.filter((p) => focus.keep(p.series));
     const series = new Set(points.map((p) => p.series));
     if (points.length === 0 || series.size > 12) continue;
     const title = EXTRA_TITLES[field] ?? field;
@@ -246,7 +258,9 @@ export function extraRoundCharts(
       chart: curveChart({
         key: `${prefix}-extra-${field.replace(/[^A-Za-z0-9_-]/g, '_')}`,
         title,
-        caption: `The numbers each round recorded under “${field}” in metrics.jsonl, by their path.`,
+        caption: focused
+          ? focus.caption
+          : `The numbers each round recorded under “${field}” in metrics.jsonl, by their path.`,
         y: field,
         unitInterval: false,
         points,

@@ -1,6 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { dataSchema, emrSchema, evaluationSchema, imagingSiteSchema, sourceSchema } from './data-schema.ts';
+import { privacyIssues, privacySchema } from './privacy-schema.ts';
 import { strategySchema } from './strategy-schema.ts';
 
 const countryCode = z
@@ -86,8 +87,18 @@ export const faultSchema = z.strictObject({
       'fractional-count',
       'throw',
       'hang',
+      'secagg-drop-after-advertising',
+      'secagg-drop-after-sharing',
+      'secagg-drop-after-masking',
+      'secagg-bad-key',
+      'secagg-bad-shares',
+      'secagg-bad-masked',
     ])
-    .describe('how its fit reply breaks the protocol (hang: the worker thread never answers)'),
+    .describe(
+      'how its fit reply breaks the protocol (hang: the worker thread never answers); under secure aggregation, the stage after which it drops out, ' +
+        'or the message it sends malformed (a low-order mask key, share ciphertexts one byte short, a masked ' +
+        'vector one word short)',
+    ),
   rounds: z.array(z.int().min(1)).min(1).optional().describe('rounds in which it misbehaves (all if absent)'),
 });
 
@@ -179,6 +190,7 @@ export const scenarioSchema = z
       .default([])
       .describe('comparisons run beside the federation; pooled breaks data sovereignty and is marked so'),
     faults: z.array(faultSchema).default([]),
+    privacy: privacySchema.optional(),
     diagnostics: z
       .strictObject({
         hospitalLogDir: z
@@ -266,6 +278,7 @@ export const scenarioSchema = z
         });
       }
     });
+    for (const issue of privacyIssues(s)) ctx.addIssue({ code: 'custom', ...issue });
     if (s.model.kind === 'cnn' && s.data.kind === 'synthetic-cohort') {
       ctx.addIssue({
         code: 'custom',

@@ -73,6 +73,8 @@ export interface ReplyContract {
   readonly hospitals?: readonly string[];
   /** Files and folders of the hospital's own data that an error report may name. */
   readonly files?: readonly string[];
+  /** The exchange's own check of what the kind table cannot say (a secure-aggregation message's content); throws a {@link ProtocolViolation}. */
+  readonly check?: (reply: AdmittedReply) => void;
 }
 
 /** A reply the boundary admitted: fields and vectors as the kind declares, copied into coordinator memory. */
@@ -137,9 +139,11 @@ export function admit(raw: unknown, c: ReplyContract): Verdict {
     for (const [name, type] of Object.entries(spec.fields))
       fields[name] = admitField(type, name, raw_[name], c);
     crossChecks(fields, env.vectors, c);
+    const reply: AdmittedReply = { kind: c.kind, fields, vectors: env.vectors };
+    c.check?.(reply);
     return {
       status: 'admitted',
-      reply: { kind: c.kind, fields, vectors: env.vectors },
+      reply,
       bytes,
       sha256: hash(),
     };

@@ -29,6 +29,8 @@ import type {
 import { WorkerFailure, WorkerPool } from './worker-pool.ts';
 import { hostSetup, pooledSetup } from './host-setup.ts';
 import { perCountry, weightedMetricMeans } from './aggregate-metrics.ts';
+import { SecureFit, type PrivacySummary, type RoundPrivacy } from './secure-fit.ts';
+import { checkWeights, securePlan } from './privacy/secure-plan.ts';
 
 /** How to run a scenario, beyond the scenario itself. */
 export interface RunOptions {
@@ -77,6 +79,8 @@ export interface RoundRecord {
     readonly failures: readonly Failure[];
   };
   readonly bytes: ByteTotals;
+  /** Secure aggregation's and differential privacy's record of the round, when the scenario asks for them. */
+  readonly privacy?: RoundPrivacy;
 }
 
 /**
@@ -118,6 +122,8 @@ export interface RunResult {
   readonly baselineBytes: { readonly localOnly: ByteTotals; readonly pooled: ByteTotals };
   /** Real seconds each part took, for reporting only: setup and rounds, then each baseline that ran. */
   readonly seconds: PhaseSeconds;
+  /** The privacy settings and what the run spent, when the scenario asks for privacy. */
+  readonly privacy?: PrivacySummary;
 }
 
 /** Real seconds spent in each part of a run. */
@@ -157,6 +163,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
   const spec = parameterSpec(scenario.model, inputShape);
   const initial = initialParameters(spec, stream(scenario.seed, 'init'));
   const strategy = await createStrategy(scenario, options.baseDir);
+  const plan = securePlan(scenario, strategy, spec.length);
   const hospitals: HospitalRef[] = scenario.hospitals.map((h) => ({ id: h.id, country: h.country }));
   const countryOf = new Map(hospitals.map((h) => [h.id, h.country]));
   const ledger = new Ledger(scenario.coordinator.site, countryOf);
@@ -177,6 +184,10 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
     if (backends.length !== 1)
       throw new WorkerFailure(`worker threads run different backends: ${backends.join(', ')}`);
     options.sink.crossings(ledger.takeUnflushed());
+    const train = new Map([...holdings].map(([h, x]) => [h, x.train]));
+    if (plan !== undefined) checkWeights(plan, train);
+    const secure =
+      plan === undefined ? undefined : new SecureFit({ scenario, strategy, plan, channel, sizes, train });
     const fitContract = (hospital: string) => ({
       sizes,
       vectors: strategy.vectors,
@@ -216,12 +227,19 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
           );
         const fitResults: FitResult[] = [];
         const fitFailures: Failure[] = [];
+        const outcome = await secure?.round(round, global, assignments);
+        if (outcome !== undefined && outcome.kind !== 'aggregated') {
+          if (outcome.kind === 'failed') stopReason = outcome.reason;
+          break;
+        }
         const take = (hospital: string, received: Received) => {
           if ('reason' in received) fitFailures.push({ hospital, reason: received.reason });
           else fitResults.push({ hospital, reply: fitReplyOf(received.reply) });
           return received;
         };
-        if (strategy.sequential === true) {
+        if (outcome !== undefined) {
+          fitFailures.push(...outcome.fit.failures);
+        } else if (strategy.sequential === true) {
           let start = global;
           for (const { hospital, instructions } of assignments) {
             const received = take(
@@ -252,7 +270,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
           }
           fitResults.sort((a, b) => compareIds(a.hospital, b.hospital));
         }
-        if (fitResults.length < scenario.minClients) {
+        if (outcome === undefined && fitResults.length < scenario.minClients) {
           stopReason =
             `round ${round}: ${fitResults.length} valid fit replies, fewer than minClients = ${scenario.minClients}` +
             (fitFailures.length > 0 ? `; ${fitFailures.map((f) => f.reason).join('; ')}` : '');
@@ -260,7 +278,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
         }
         try {
           global = checkedModel(
-            strategy.aggregateFit(round, global, fitResults, fitFailures),
+            outcome?.model ?? strategy.aggregateFit(round, global, fitResults, fitFailures),
             spec.length,
             strategy.name,
           );
@@ -288,7 +306,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
         );
         const record: RoundRecord = {
           round,
-          fit: {
+          fit: outcome?.fit ?? {
             sampled: assignments.map((a) => a.hospital),
             admitted: fitResults.map((r) => r.hospital),
             failures: fitFailures,
@@ -307,6 +325,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
             failures: evaluated.failures,
           },
           bytes: ledger.totals(round),
+          ...(outcome === undefined ? {} : { privacy: outcome.privacy }),
         };
         options.sink.round(record, ledger.takeUnflushed());
         final = record;
@@ -350,6 +369,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
         localOnly: ledger.totals(undefined, 'local-only'),
         pooled: ledger.totals(undefined, 'pooled'),
       },
+      ...(secure === undefined ? {} : { privacy: secure.summary() }),
       seconds: {
         federation: federationSeconds,
         ...(localOnly === undefined ? {} : { localOnly: localOnlySeconds }),

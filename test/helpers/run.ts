@@ -36,14 +36,14 @@ export interface MemoryRun {
 /** Runs a scenario with real worker threads, keeping every record in memory. */
 export async function runInMemory(
   scenario: Scenario,
-  options: { threads?: number; pool?: WorkerPool } = {},
+  options: { threads?: number; pool?: WorkerPool; baseDir?: string } = {},
 ): Promise<MemoryRun> {
   const rounds: RoundRecord[] = [];
   const crossings: Crossing[] = [];
   const result = await runFederation(scenario, {
     threads: options.threads ?? scenario.hospitals.length,
     backend: scenario.backend,
-    baseDir: process.cwd(),
+    baseDir: options.baseDir ?? process.cwd(),
     timeoutMs: 120_000,
     ...(options.pool === undefined ? {} : { pool: options.pool }),
     sink: {

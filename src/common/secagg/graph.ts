@@ -1,4 +1,4 @@
-import { permutation, type Rng } from '../rng.ts';
+import { permutation, stream, type Rng } from '../rng.ts';
 
 /** Who shares secrets and masks with whom in a round: hospitals 1…n, each with its ascending neighbour list. */
 export interface NeighbourGraph {
@@ -65,4 +65,14 @@ function binarySearch(list: Uint32Array, x: number): boolean {
     else hi = mid - 1;
   }
   return false;
+}
+
+/**
+ * The public graph of one round: SecAgg+'s Harary graph H(k, n) labelled by `stream(seed, 'secagg-graph',
+ * 'round-N')`, which every party can draw, or the complete graph when k is absent or k ≥ n − 1.
+ */
+export function roundGraph(participants: number, seed: number, round: number, k?: number): NeighbourGraph {
+  return k === undefined || k >= participants - 1
+    ? completeGraph(participants)
+    : hararyGraph(participants, k, stream(seed, 'secagg-graph', `round-${round}`));
 }

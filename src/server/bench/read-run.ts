@@ -6,6 +6,16 @@ import type { BenchRun } from './types.ts';
 interface StoredRound {
   round: number;
   evaluate: { metrics: Metrics; hospitals: Record<string, { metrics: Metrics }> };
+  privacy?: { differentialPrivacy?: { epsilon: number } };
+}
+
+/** The ε a DP run has spent after a round, as the bench reports it beside the federation's metrics. */
+export const DP_EPSILON_METRIC = 'global_dp_epsilon';
+
+/** A round's federation metrics, with the ε spent so far when the run has differential privacy. */
+function roundMetrics(r: StoredRound): Metrics {
+  const epsilon = r.privacy?.differentialPrivacy?.epsilon;
+  return epsilon === undefined ? r.evaluate.metrics : { ...r.evaluate.metrics, [DP_EPSILON_METRIC]: epsilon };
 }
 
 interface StoredBaseline {
@@ -49,9 +59,9 @@ export function readBenchRuns(dir: string, arm: string, seed: number): BenchRun[
       arm,
       seed,
       kind: 'strategy',
-      curve: rounds.map((r) => ({ round: r.round, metrics: r.evaluate.metrics })),
+      curve: rounds.map((r) => ({ round: r.round, metrics: roundMetrics(r) })),
       final: {
-        metrics: last?.evaluate.metrics ?? {},
+        metrics: last ? roundMetrics(last) : {},
         hospitals: last ? metricsOf(last.evaluate.hospitals) : {},
       },
       bytes: {

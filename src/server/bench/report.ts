@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RESERVED_METRIC_PREFIX } from '../../protocol/messages.ts';
 import { GLOBAL_METRICS } from '../global-roc.ts';
+import { DP_EPSILON_METRIC } from './read-run.ts';
 import { compareIds } from '../sampling.ts';
 import { BenchInputError, finite, groupArms, type Arm } from './arms.ts';
 import { lowerIsBetter, meanCi, pairedDifference, roundsToTarget, type MeanCi } from './stats.ts';
@@ -11,7 +12,13 @@ import type { BenchKind, BenchRun } from './types.ts';
 export { BenchInputError } from './arms.ts';
 
 /** The metrics a bench table shows unless told otherwise. */
-export const DEFAULT_BENCH_METRICS: readonly string[] = ['accuracy', 'auroc', 'auprc', ...GLOBAL_METRICS];
+export const DEFAULT_BENCH_METRICS: readonly string[] = [
+  'accuracy',
+  'auroc',
+  'auprc',
+  ...GLOBAL_METRICS,
+  DP_EPSILON_METRIC,
+];
 
 /** Whether hospitals report the metric themselves; `global_…` metrics exist only for the whole federation. */
 export const reportedByHospitals = (metric: string): boolean => !metric.startsWith(RESERVED_METRIC_PREFIX);

@@ -37,6 +37,8 @@ export interface Manifest {
   readonly wallSeconds: number;
   /** Real seconds of the federation (setup and rounds) and of each baseline that ran. */
   readonly seconds: RunResult['seconds'];
+  /** Privacy settings and the ε spent, when the scenario asks for privacy. */
+  readonly privacy?: RunResult['privacy'];
 }
 
 /** Writes the model, the final summary and the manifest of a finished or stopped run. */
@@ -71,6 +73,7 @@ export async function writeRunResult(
     ...(result.localOnly === undefined ? {} : { localOnly: result.localOnly }),
     ...(result.pooled === undefined ? {} : { pooled: result.pooled }),
     bytes: result.bytes,
+    ...(result.privacy === undefined ? {} : { privacy: result.privacy }),
   });
   const finishedAt = new Date();
   const manifest: Manifest = {
@@ -101,6 +104,7 @@ export async function writeRunResult(
     finishedAt: finishedAt.toISOString(),
     wallSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
     seconds: result.seconds,
+    ...(result.privacy === undefined ? {} : { privacy: result.privacy }),
   };
   folder.writeJson('manifest.json', manifest);
   return manifest;

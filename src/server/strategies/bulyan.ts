@@ -24,6 +24,7 @@ export interface BulyanOptions extends FedAvgOptions {
  * Byzantium", ICML 2018.
  */
 export class Bulyan extends FedAvg {
+  override readonly sums = undefined;
   static override readonly strategyName: StrategyName = 'bulyan';
   readonly f: number;
 

@@ -15,6 +15,7 @@ export interface CyclicOptions extends FedAvgOptions {
  * Chang et al., "Distributed deep learning networks among institutions for medical imaging", JAMIA 2018.
  */
 export class Cyclic extends FedAvg {
+  override readonly sums = undefined;
   static override readonly strategyName = 'cyclic' as const;
   readonly sequential = true;
   readonly #order: CyclicOptions['order'];

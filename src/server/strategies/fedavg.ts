@@ -12,7 +12,9 @@ import type {
   FitAssignment,
   FitResult,
   HospitalRef,
+  RoundSums,
   Strategy,
+  SumsNeeded,
 } from './strategy.ts';
 
 /** Options of {@link FedAvg}. */
@@ -37,6 +39,11 @@ export class FedAvg implements Strategy {
   static readonly strategyName: StrategyName = 'fedavg';
   readonly name: StrategyName;
   readonly vectors: readonly VectorName[] = ['parameters'];
+  /** The example-weighted sum of the hospitals' updates, Σ n_k (x_k − g). */
+  readonly sums: SumsNeeded | undefined = {
+    weighting: 'examples',
+    parts: [{ name: 'update', term: 'update' }],
+  };
   protected readonly options: FedAvgOptions;
 
   constructor(options: FedAvgOptions) {
@@ -73,6 +80,14 @@ export class FedAvg implements Strategy {
     );
   }
 
+  /** g + Σ n_k (x_k − g) / Σ n_k: the same mean as {@link aggregateFit}, from the sum of updates. */
+  aggregateSums(_round: number, global: Float32Array, sums: RoundSums): Float32Array {
+    const mean = meanUpdate(this.name, global.length, sums);
+    const out = new Float32Array(global.length);
+    for (let i = 0; i < out.length; i++) out[i] = global[i]! + mean[i]!;
+    return out;
+  }
+
   configureEvaluate(_round: number, hospitals: readonly HospitalRef[], rng: Rng): string[] {
     return sampleHospitals(hospitals, this.options.fractionEvaluate, 1, rng).map((h) => h.id);
   }
@@ -91,6 +106,17 @@ export class FedAvg implements Strategy {
       minClients: this.options.minClients,
     };
   }
+}
+
+/** The weighted mean update Σ w_k (x_k − g) / Σ w_k from a round's sums (its `update` sum). */
+export function meanUpdate(strategy: string, length: number, sums: RoundSums): Float64Array {
+  const update = sums.values.update;
+  if (update === undefined || update.length !== length)
+    throw new Error(`${strategy}: the round's sums lack the update`);
+  if (!(sums.totalWeight > 0)) throw new RangeError(`${strategy}: the contributors' weights sum to zero`);
+  const out = new Float64Array(length);
+  for (let i = 0; i < length; i++) out[i] = update[i]! / sums.totalWeight;
+  return out;
 }
 
 /** Σ wᵢ·vᵢ / Σ wᵢ, accumulated in Float64 in the order given. */

@@ -1,6 +1,6 @@
 import { STRATEGY_PARAMETERS, type StrategyName } from '../../scenario/strategy-schema.ts';
-import { FedAvg, type FedAvgOptions } from './fedavg.ts';
-import type { Failure, FitResult } from './strategy.ts';
+import { FedAvg, meanUpdate, type FedAvgOptions } from './fedavg.ts';
+import type { Failure, FitResult, RoundSums } from './strategy.ts';
 import { checkParameter } from './validate.ts';
 import { parametersOf, pseudoGradient } from './vectors.ts';
 
@@ -55,6 +55,16 @@ export class FedAvgM extends FedAvg {
       vectors,
       results.map((r) => r.reply.numExamples),
     );
+    return this.#step(global, toward);
+  }
+
+  /** The same step from the sum of updates under secure aggregation. */
+  override aggregateSums(_round: number, global: Float32Array, sums: RoundSums): Float32Array {
+    return this.#step(global, meanUpdate(this.name, global.length, sums));
+  }
+
+  /** v ← βv − Δ, global − η·v, for the mean update Δ. */
+  #step(global: Float32Array, toward: Float64Array): Float32Array {
     const v = (this.#momentum ??= new Float64Array(global.length));
     const out = new Float32Array(global.length);
     for (let i = 0; i < out.length; i++) {

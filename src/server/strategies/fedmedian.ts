@@ -11,6 +11,7 @@ import { parametersOf } from './vectors.ts';
  * Optimal Statistical Rates", ICML 2018.
  */
 export class FedMedian extends FedAvg {
+  override readonly sums = undefined;
   static override readonly strategyName: StrategyName = 'fedmedian';
 
   override aggregateFit(

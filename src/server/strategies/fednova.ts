@@ -1,7 +1,7 @@
 import type { StrategyName } from '../../scenario/strategy-schema.ts';
 import { FedAvg, type FedAvgOptions } from './fedavg.ts';
 import { fitMetric } from './fit-metrics.ts';
-import type { Failure, FitResult } from './strategy.ts';
+import type { Failure, FitResult, RoundSums, SumsNeeded } from './strategy.ts';
 import { requireSgd } from './validate.ts';
 import { parametersOf } from './vectors.ts';
 
@@ -16,6 +16,14 @@ import { parametersOf } from './vectors.ts';
 export class FedNova extends FedAvg {
   static override readonly strategyName: StrategyName = 'fednova';
   readonly fitMetrics = ['local_steps'] as const;
+  /** Σ n_k (x_k − g)/τ_k and Σ n_k τ_k. */
+  override readonly sums: SumsNeeded = {
+    weighting: 'examples',
+    parts: [
+      { name: 'direction', term: 'update-per-step' },
+      { name: 'steps', term: 'steps' },
+    ],
+  };
 
   constructor(options: FedAvgOptions) {
     super(options);
@@ -50,6 +58,20 @@ export class FedNova extends FedAvg {
     }
     const out = new Float32Array(global.length);
     for (let i = 0; i < out.length; i++) out[i] = global[i]! - tauEff * direction[i]!;
+    return out;
+  }
+
+  /** g + τ_eff · Σ n_k (x_k − g)/τ_k / N with τ_eff = Σ n_k τ_k / N: the same step from the two sums. */
+  override aggregateSums(_round: number, global: Float32Array, sums: RoundSums): Float32Array {
+    const direction = sums.values.direction;
+    const steps = sums.values.steps;
+    if (direction?.length !== global.length || steps?.length !== 1)
+      throw new Error(`${this.name}: the round's sums lack the direction or the steps`);
+    const total = sums.totalWeight;
+    if (!(total > 0)) throw new RangeError(`${this.name}: example counts sum to zero`);
+    const tauEff = steps[0]! / total;
+    const out = new Float32Array(global.length);
+    for (let i = 0; i < out.length; i++) out[i] = global[i]! + (tauEff * direction[i]!) / total;
     return out;
   }
 

@@ -1,8 +1,8 @@
 import type { FitInstructions } from '../../protocol/messages.ts';
 import type { ParameterSpec } from '../../scenario/strategy-schema.ts';
-import { FedAvg, type FedAvgOptions } from './fedavg.ts';
+import { FedAvg, meanUpdate, type FedAvgOptions } from './fedavg.ts';
 import { checkParameter } from './validate.ts';
-import type { Failure, FitResult } from './strategy.ts';
+import type { Failure, FitResult, RoundSums } from './strategy.ts';
 import { parametersOf, pseudoGradient } from './vectors.ts';
 
 /** Options shared by the adaptive server optimizers of Reddi et al.; each subclass documents its defaults. */
@@ -73,6 +73,16 @@ export abstract class FedOpt extends FedAvg {
       vectors,
       results.map((r) => r.reply.numExamples),
     );
+    return this.#step(global, delta);
+  }
+
+  /** The same step from the sum of updates under secure aggregation. */
+  override aggregateSums(_round: number, global: Float32Array, sums: RoundSums): Float32Array {
+    return this.#step(global, meanUpdate(this.name, global.length, sums));
+  }
+
+  /** One adaptive step along the mean update Δ. */
+  #step(global: Float32Array, delta: Float64Array): Float32Array {
     const m = (this.#m ??= new Float64Array(global.length));
     const v = (this.#v ??= new Float64Array(global.length).fill(this.tau * this.tau));
     const out = new Float32Array(global.length);

@@ -19,6 +19,7 @@ export interface FedTrimmedAvgOptions extends FedAvgOptions {
  * Ramchandran and Bartlett, "Byzantine-Robust Distributed Learning: Towards Optimal Statistical Rates", ICML 2018.
  */
 export class FedTrimmedAvg extends FedAvg {
+  override readonly sums = undefined;
   static override readonly strategyName: StrategyName = 'fedtrimmedavg';
   readonly beta: number;
 

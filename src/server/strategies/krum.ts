@@ -58,6 +58,7 @@ export function krumSelect(vectors: readonly Float32Array[], f: number, m: numbe
  * Tolerant Gradient Descent", NeurIPS 2017.
  */
 export class Krum extends FedAvg {
+  override readonly sums = undefined;
   static override readonly strategyName: StrategyName = 'krum';
   readonly f: number;
 

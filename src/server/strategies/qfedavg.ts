@@ -2,7 +2,7 @@ import type { FitInstructions } from '../../protocol/messages.ts';
 import { STRATEGY_PARAMETERS, type StrategyName } from '../../scenario/strategy-schema.ts';
 import { FedAvg, type FedAvgOptions } from './fedavg.ts';
 import { fitMetric } from './fit-metrics.ts';
-import type { Failure, FitResult } from './strategy.ts';
+import type { Failure, FitResult, RoundSums, SumsNeeded } from './strategy.ts';
 import { checkParameter, requireSgd } from './validate.ts';
 import { parametersOf, squaredDistance } from './vectors.ts';
 
@@ -34,6 +34,29 @@ export class QFedAvg extends FedAvg {
     const spec = STRATEGY_PARAMETERS.qfedavg.q;
     this.q = checkParameter(this.name, 'q', options.q ?? spec.default, spec);
     requireSgd(this.name, options.training.optimizer);
+    this.sums = {
+      weighting: 'one',
+      fairness: this.q,
+      parts: [
+        { name: 'numerator', term: 'fair-update' },
+        { name: 'denominator', term: 'fair-weight' },
+      ],
+    };
+  }
+
+  /** Σ F_k^q (g − x_k) and Σ (q·F_k^(q−1)·L·‖g − x_k‖² + F_k^q): both of the paper's sums divided by L. */
+  override readonly sums: SumsNeeded;
+
+  /** g − Σ Δ_k / Σ h_k from the two sums (L cancels). */
+  override aggregateSums(_round: number, global: Float32Array, sums: RoundSums): Float32Array {
+    const numerator = sums.values.numerator;
+    const denominator = sums.values.denominator;
+    if (numerator?.length !== global.length || denominator?.length !== 1)
+      throw new Error(`${this.name}: the round's sums lack the numerator or the denominator`);
+    if (!(denominator[0]! > 0)) throw new RangeError(`${this.name}: the denominator sum is not positive`);
+    const out = new Float32Array(global.length);
+    for (let i = 0; i < out.length; i++) out[i] = global[i]! - numerator[i]! / denominator[0]!;
+    return out;
   }
 
   protected override fitInstructions(round: number): FitInstructions {

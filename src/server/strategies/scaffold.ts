@@ -1,7 +1,7 @@
 import type { FitInstructions, VectorName } from '../../protocol/messages.ts';
 import { STRATEGY_PARAMETERS } from '../../scenario/strategy-schema.ts';
 import { FedAvg, type FedAvgOptions } from './fedavg.ts';
-import type { Failure, FitResult } from './strategy.ts';
+import type { Failure, FitResult, RoundSums, SumsNeeded } from './strategy.ts';
 import { checkParameter, requireSgd } from './validate.ts';
 
 /** Options of {@link Scaffold}. */
@@ -57,6 +57,35 @@ export class Scaffold extends FedAvg {
     this.#eta = options.serverLearningRate;
     this.#hospitals = options.hospitals;
     this.#weighting = options.weighting ?? 'examples';
+    this.sums = {
+      weighting: this.#weighting === 'uniform' ? 'one' : 'examples',
+      parts: [
+        { name: 'update', term: 'update' },
+        { name: 'control', term: 'control' },
+      ],
+    };
+  }
+
+  /** Both of SCAFFOLD's sums: the weighted updates and the weighted control-variate changes. */
+  override readonly sums: SumsNeeded;
+
+  /** The same server step as {@link aggregateFit}, from the two sums. */
+  override aggregateSums(_round: number, global: Float32Array, sums: RoundSums): Float32Array {
+    const update = sums.values.update;
+    const controlSum = sums.values.control;
+    const n = global.length;
+    if (update?.length !== n || controlSum?.length !== n)
+      throw new Error(`${this.name}: the round's sums lack the update or the control`);
+    if (!(sums.totalWeight > 0)) throw new RangeError(`${this.name}: the replies' weights sum to zero`);
+    const uniform = this.#weighting === 'uniform';
+    if (!uniform) {
+      this.#weighted ??= { sum: new Float64Array(n), counts: new Map() };
+      for (const c of sums.contributors) this.#countOf(c.hospital, c.numExamples);
+    }
+    const next = new Float32Array(n);
+    for (let i = 0; i < n; i++) next[i] = global[i]! + (this.#eta * update[i]!) / sums.totalWeight;
+    this.#control = uniform ? this.#uniformControl(controlSum) : this.#weightedControl(controlSum);
+    return next;
   }
 
   protected override fitInstructions(round: number): FitInstructions {

@@ -1,4 +1,5 @@
 import type { Rng } from '../../common/rng.ts';
+import type { SumTerm, SumWeighting } from '../../protocol/secure-sums.ts';
 import type {
   EvaluateReply,
   FitInstructions,
@@ -52,6 +53,30 @@ export interface AggregatedEvaluation {
   readonly aggregation: typeof AGGREGATION_RULE;
 }
 
+/** A sum a strategy needs under secure aggregation: one term of every hospital's contribution, by name. */
+export interface SumDeclaration {
+  readonly name: string;
+  readonly term: SumTerm;
+}
+
+/** The sums a strategy aggregates from, and how each hospital's terms are weighted in them. */
+export interface SumsNeeded {
+  readonly weighting: SumWeighting;
+  readonly parts: readonly SumDeclaration[];
+  /** q-FedAvg's fairness q, which its terms need in the hospital. */
+  readonly fairness?: number;
+}
+
+/** One round's sums, decoded by the coordinator: all it learns of the hospitals' updates. */
+export interface RoundSums {
+  /** Each declared sum, by name: Σ_k w_k · term_k over the contributors. */
+  readonly values: Readonly<Record<string, Float64Array>>;
+  /** Σ_k w_k over the contributors (examples, or 1 each); with DP-FedAvg the fixed denominator q·W. */
+  readonly totalWeight: number;
+  /** Hospitals whose contributions are in the sums, ascending, with their training examples. */
+  readonly contributors: readonly { readonly hospital: string; readonly numExamples: number }[];
+}
+
 /**
  * An aggregation algorithm, in the shape Flower made common: configure fit → aggregate fit → configure
  * evaluate → aggregate evaluate, plus a summary. The coordinator owns the round loop and the boundary;
@@ -89,4 +114,11 @@ export interface Strategy {
   aggregateEvaluate(round: number, results: readonly EvaluateResult[]): AggregatedEvaluation;
   /** Parameters and citation, for the manifest. */
   summary(): Record<string, unknown>;
+  /**
+   * The sums this strategy can aggregate from instead of individual replies; absent: it needs each
+   * hospital's update and cannot run under secure aggregation.
+   */
+  readonly sums?: SumsNeeded | undefined;
+  /** The next global model from a round's sums (declared by `sums`); `global` is the model they started from. */
+  aggregateSums?(round: number, global: Float32Array, sums: RoundSums): Float32Array;
 }

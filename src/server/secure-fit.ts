@@ -1,0 +1,499 @@
+import { cappedWeight, fixedDenominator } from '../common/dp/capped-weights.ts';
+import { RdpAccountant } from '../common/dp/rdp.ts';
+import { stream } from '../common/rng.ts';
+import { SecAggMessageError, SecAggRoundFailure } from '../common/secagg/errors.ts';
+import { roundGraph } from '../common/secagg/graph.ts';
+import type { SecAggMessage } from '../common/secagg/messages.ts';
+import { decode, encodedLength, quantisationStep } from '../common/secagg/quantise.ts';
+import type { TypedVector } from '../protocol/envelope.ts';
+import type { MessageSizes, RequestKind, SecAggSizes } from '../protocol/kinds.ts';
+import type { SecureFitInstructions, SecureRoundSettings } from '../protocol/secure-sums.ts';
+import type { Scenario } from '../scenario/schema.ts';
+import { ProtocolViolation, type AdmittedReply } from './boundary.ts';
+import { Channel, type Pending } from './channel.ts';
+import { noisyMean } from './privacy/dp-noise.ts';
+import { poissonSample } from './privacy/poisson-sampling.ts';
+import { SecAggCoordinator } from './privacy/secagg-coordinator.ts';
+import { thresholdFor, type SecurePlan } from './privacy/secure-plan.ts';
+import { compareIds } from './sampling.ts';
+import type { Failure, FitAssignment, RoundSums, Strategy } from './strategies/strategy.ts';
+import type { RoundRecord } from './coordinator.ts';
+
+/** What a round under secure aggregation (and DP) records about its privacy. */
+export interface RoundPrivacy {
+  readonly secureAggregation?: {
+    /** Hospitals asked to take part, ascending (their index in the round is their place here, from 1). */
+    readonly participants: readonly string[];
+    readonly threshold: number;
+    /** Hospitals whose masked inputs are in the sum. */
+    readonly survivors: readonly string[];
+    /** Hospitals that shared keys but sent no masked input: their masks were rebuilt and removed. */
+    readonly dropouts: readonly string[];
+    /** Quantisation step Δ of each part; the decoded sum is within Δ · Σ weights of the exact one. */
+    readonly steps: Readonly<Record<string, number>>;
+  };
+  readonly differentialPrivacy?: {
+    /** Hospitals drawn by Poisson sampling at rate q. */
+    readonly sampled: readonly string[];
+    readonly sampleRate: number;
+    readonly noiseMultiplier: number;
+    readonly clipNorm: number;
+    /** The fixed denominator q·W the noisy sum is divided by. */
+    readonly denominator: number;
+    /** ε spent after this round at δ, from the RDP accountant (and the order that gave it). */
+    readonly epsilon: number;
+    readonly delta: number;
+    readonly order: number;
+    /** Rounds composed so far. */
+    readonly rounds: number;
+    /** True when fewer than 3 hospitals were sampled: no exchange, the released update is noise alone. */
+    readonly noiseOnly?: true;
+  };
+}
+
+/** The privacy a whole run spent, for its summary and manifest. */
+export interface PrivacySummary {
+  readonly secureAggregation: {
+    readonly threshold: number;
+    readonly neighbours?: number;
+    readonly bits: number;
+    readonly maxWeight: number;
+    readonly parts: readonly { name: string; term: string; range: number; step: number }[];
+  };
+  readonly differentialPrivacy?: {
+    readonly epsilon: number;
+    readonly delta: number;
+    readonly rounds: number;
+    readonly sampleRate: number;
+    readonly noiseMultiplier: number;
+    readonly clipNorm: number;
+    readonly budget?: number;
+    /** Set when the budget stopped the run: the round that would have exceeded it, and the ε it would have reached. */
+    readonly stoppedBeforeRound?: number;
+    readonly epsilonIfRun?: number;
+  };
+}
+
+/** What a secure round produced: the next model, or why the run stops. */
+export type SecureRoundOutcome =
+  | {
+      readonly kind: 'aggregated';
+      readonly model: Float32Array;
+      /** The round's fit record: who was sampled and admitted, and their counts; no hospital's metrics cross. */
+      readonly fit: RoundRecord['fit'];
+      readonly privacy: RoundPrivacy;
+    }
+  | { readonly kind: 'failed'; readonly reason: string }
+  | { readonly kind: 'budget-spent'; readonly reason: string };
+
+/** What a secure round needs from the run. */
+export interface SecureFitContext {
+  readonly scenario: Scenario;
+  readonly strategy: Strategy;
+  readonly plan: SecurePlan;
+  readonly channel: Channel;
+  readonly sizes: MessageSizes;
+  /** Each hospital's training examples, as it reported at setup. */
+  readonly train: ReadonlyMap<string, number>;
+}
+
+const FIELD_TO_VECTOR: Readonly<Record<string, string>> = {
+  cipherPublicKey: 'cipher-key',
+  maskPublicKey: 'mask-key',
+  vector: 'masked',
+  selfMaskOwners: 'self-mask-owners',
+  selfMaskShares: 'self-mask-shares',
+  keyOwners: 'key-owners',
+  keyShares: 'key-shares',
+};
+
+/**
+ * The fit stage of a round under secure aggregation (Bonawitz et al. 2017; SecAgg+, Bell et al. 2020) and,
+ * if asked, DP-FedAvg (McMahan et al. 2018). Four exchanges of declared kinds, each admitted by the boundary
+ * and recorded: the global model out and two public keys back (the hospital trains and encodes its update in
+ * between); key rosters out, encrypted shares back; share deliveries out, masked inputs back; unmask requests
+ * out, shares of survivors' self-mask seeds and dropouts' mask keys back. The coordinator then holds the sum
+ * of the survivors' encoded contributions and nothing of any one of them; it decodes the strategy's declared
+ * sums and, with DP, adds N(0, (zC)²) to the sum after unmasking and divides by the fixed denominator q·W.
+ * Replies are admitted in ascending hospital order. A hospital whose reply is missing, an error report, or
+ * rejected (a malformed key, share or masked vector) counts as dropped at that stage.
+ */
+export class SecureFit {
+  readonly #c: SecureFitContext;
+  readonly #accountant: RdpAccountant | undefined;
+  #budgetStop: { round: number; epsilon: number } | undefined;
+
+  constructor(context: SecureFitContext) {
+    this.#c = context;
+    this.#accountant = context.plan.dp === undefined ? undefined : new RdpAccountant();
+  }
+
+  /** Runs one round's fit stage for the strategy's assignments (Poisson-sampled among them under DP). */
+  async round(
+    round: number,
+    global: Float32Array,
+    assignments: readonly FitAssignment[],
+  ): Promise<SecureRoundOutcome> {
+    const { scenario, plan } = this.#c;
+    const dp = plan.dp;
+    if (dp !== undefined && dp.budget !== undefined) {
+      const next = this.#accountant!.epsilonAfter(dp.sampleRate, dp.noiseMultiplier, 1, dp.delta);
+      if (next.epsilon > dp.budget.epsilon) {
+        this.#budgetStop = { round, epsilon: next.epsilon };
+        return {
+          kind: 'budget-spent',
+          reason:
+            `privacy budget: round ${round} would bring ε to ${next.epsilon.toPrecision(6)} > ` +
+            `${dp.budget.epsilon} at δ = ${dp.delta}; the run stops before it`,
+        };
+      }
+    }
+    const ordered = [...assignments].sort((a, b) => compareIds(a.hospital, b.hospital));
+    const chosen =
+      dp === undefined
+        ? ordered
+        : poissonSample(
+            ordered.map((a) => ({ ...a, id: a.hospital })),
+            dp.sampleRate,
+            stream(scenario.seed, 'dp-sample', `round-${round}`),
+          );
+    if (chosen.length < 3 && dp === undefined) {
+      return {
+        kind: 'failed',
+        reason: `round ${round}: secure aggregation needs at least 3 hospitals, ${chosen.length} were sampled`,
+      };
+    }
+    const exchanged = chosen.length >= 3 ? await this.#exchange(round, global, chosen) : undefined;
+    if (exchanged !== undefined && 'reason' in exchanged) return { kind: 'failed', reason: exchanged.reason };
+    const survivors = exchanged?.survivors ?? [];
+    if (dp === undefined && survivors.length < scenario.minClients) {
+      return {
+        kind: 'failed',
+        reason:
+          `round ${round}: ${survivors.length} hospitals in the secure sum, fewer than minClients = ${scenario.minClients}` +
+          (exchanged!.failures.length > 0 ? `; ${exchanged!.failures.map((f) => f.reason).join('; ')}` : ''),
+      };
+    }
+    const parts = exchanged?.parts ?? plan.quantisation.parts.map((p) => new Float64Array(p.length));
+    const values: Record<string, Float64Array> = {};
+    plan.quantisation.parts.forEach((p, i) => (values[p.name] = parts[i]!));
+    const contributors = survivors.map((h) => ({ hospital: h, numExamples: this.#c.train.get(h)! }));
+    let totalWeight =
+      plan.sums.weighting === 'one'
+        ? contributors.length
+        : contributors.reduce((s, c) => s + c.numExamples, 0);
+    let dpRecord: RoundPrivacy['differentialPrivacy'];
+    if (dp !== undefined) {
+      const weights = [...this.#c.train.values()].map((n) => cappedWeight(n, dp.weightCap));
+      const denominator = fixedDenominator(weights, dp.sampleRate);
+      values.update = noisyMean(
+        values.update!,
+        dp.clipNorm,
+        dp.noiseMultiplier,
+        denominator,
+        stream(scenario.seed, 'dp-noise', `round-${round}`),
+      );
+      totalWeight = 1;
+      this.#accountant!.compose(dp.sampleRate, dp.noiseMultiplier);
+      const spent = this.#accountant!.epsilon(dp.delta);
+      dpRecord = {
+        sampled: chosen.map((a) => a.hospital),
+        sampleRate: dp.sampleRate,
+        noiseMultiplier: dp.noiseMultiplier,
+        clipNorm: dp.clipNorm,
+        denominator,
+        epsilon: spent.epsilon,
+        delta: dp.delta,
+        order: spent.order,
+        rounds: this.#accountant!.rounds,
+        ...(exchanged === undefined ? { noiseOnly: true as const } : {}),
+      };
+    }
+    const sums: RoundSums = { values, totalWeight, contributors };
+    let model: Float32Array;
+    try {
+      model = this.#c.strategy.aggregateSums!(round, global, sums);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      return {
+        kind: 'failed',
+        reason: `round ${round}: ${this.#c.strategy.name} cannot aggregate: ${e.message}`,
+      };
+    }
+    return {
+      kind: 'aggregated',
+      model,
+      fit: {
+        sampled: chosen.map((a) => a.hospital),
+        admitted: survivors,
+        failures: exchanged?.failures ?? [],
+        metrics: {},
+        hospitals: Object.fromEntries(
+          contributors.map((c) => [c.hospital, { numExamples: c.numExamples, metrics: {} }]),
+        ),
+      },
+      privacy: {
+        ...(exchanged === undefined
+          ? {}
+          : {
+              secureAggregation: {
+                participants: chosen.map((a) => a.hospital),
+                threshold: exchanged.threshold,
+                survivors,
+                dropouts: exchanged.dropouts,
+                steps: Object.fromEntries(
+                  plan.quantisation.parts.map((p) => [
+                    p.name,
+                    quantisationStep(p.range, plan.quantisation.bits),
+                  ]),
+                ),
+              },
+            }),
+        ...(dpRecord === undefined ? {} : { differentialPrivacy: dpRecord }),
+      },
+    };
+  }
+
+  /** The privacy the run has spent so far. */
+  summary(): PrivacySummary {
+    const { plan } = this.#c;
+    const q = plan.quantisation;
+    const dp = plan.dp;
+    const spent = dp === undefined ? undefined : this.#accountant!.epsilon(dp.delta);
+    return {
+      secureAggregation: {
+        threshold: plan.settings.threshold,
+        ...(plan.settings.neighbours === undefined ? {} : { neighbours: plan.settings.neighbours }),
+        bits: q.bits,
+        maxWeight: q.maxWeight,
+        parts: q.parts.map((p) => ({
+          name: p.name,
+          term: p.term,
+          range: p.range,
+          step: quantisationStep(p.range, q.bits),
+        })),
+      },
+      ...(dp === undefined
+        ? {}
+        : {
+            differentialPrivacy: {
+              epsilon: spent!.epsilon,
+              delta: dp.delta,
+              rounds: this.#accountant!.rounds,
+              sampleRate: dp.sampleRate,
+              noiseMultiplier: dp.noiseMultiplier,
+              clipNorm: dp.clipNorm,
+              ...(dp.budget === undefined ? {} : { budget: dp.budget.epsilon }),
+              ...(this.#budgetStop === undefined
+                ? {}
+                : { stoppedBeforeRound: this.#budgetStop.round, epsilonIfRun: this.#budgetStop.epsilon }),
+            },
+          }),
+    };
+  }
+
+  /** The four exchanges of one SecAgg round among `chosen`; the decoded parts, or why the round failed. */
+  async #exchange(
+    round: number,
+    global: Float32Array,
+    chosen: readonly FitAssignment[],
+  ): Promise<
+    | {
+        parts: Float64Array[];
+        survivors: string[];
+        dropouts: string[];
+        failures: Failure[];
+        threshold: number;
+      }
+    | { reason: string }
+  > {
+    const { scenario, plan, channel, strategy } = this.#c;
+    const n = chosen.length;
+    const ids = chosen.map((a) => a.hospital);
+    const idOf = (u: number) => ids[u - 1]!;
+    const threshold = thresholdFor(plan.settings, n);
+    const k = plan.settings.neighbours;
+    const graph = roundGraph(n, scenario.seed, round, k);
+    const session = `seed-${scenario.seed}/round-${round}`;
+    const vectorLength = encodedLength(plan.quantisation);
+    const coordinator = new SecAggCoordinator({ threshold, graph, vectorLength, session });
+    const failures: Failure[] = [];
+
+    /** Sends one stage's requests, then admits the replies in ascending index order through the coordinator. */
+    const stage = async (
+      kind: RequestKind,
+      requests: ReadonlyMap<number, { vectors: readonly (readonly [string, TypedVector])[]; body: unknown }>,
+      expect: (u: number) => { vectors: readonly string[]; secagg: SecAggSizes },
+      message: (u: number, r: AdmittedReply) => SecAggMessage,
+    ): Promise<void> => {
+      const order = [...requests.keys()].sort((a, b) => a - b);
+      const pending: Pending[] = await Promise.all(
+        order.map((u) => {
+          const r = requests.get(u)!;
+          return channel.send(round, idOf(u), kind, Channel.body(r.vectors), r.body);
+        }),
+      );
+      order.forEach((u, i) => {
+        const hospital = idOf(u);
+        const e = expect(u);
+        const received = channel.receive(round, hospital, kind, pending[i]!, {
+          sizes: { ...this.#c.sizes, secagg: e.secagg },
+          vectors: e.vectors,
+          counts: {},
+          check: (reply) => {
+            try {
+              coordinator.accept(u, message(u, reply));
+            } catch (err) {
+              if (!(err instanceof SecAggMessageError)) throw err;
+              const field = FIELD_TO_VECTOR[err.field] ?? err.field;
+              throw new ProtocolViolation(hospital, `vectors.${field}`, err.expected, 'another value');
+            }
+          },
+        });
+        if ('reason' in received) failures.push({ hospital, reason: received.reason });
+      });
+    };
+    const none: SecAggSizes = { peers: 0, encoded: 0, survivors: 0, dropouts: 0 };
+    const extra = strategy.broadcastVectors?.(round, global) ?? {};
+    const fitVectors: [string, TypedVector][] = [['parameters', global]];
+    if (extra.control !== undefined) fitVectors.push(['control', extra.control]);
+    try {
+      await stage(
+        'secagg-fit-request',
+        new Map(
+          chosen.map((a, i) => {
+            const secure: SecureRoundSettings = {
+              index: i + 1,
+              participants: n,
+              threshold,
+              ...(k === undefined ? {} : { neighbours: k }),
+              session,
+              bits: plan.quantisation.bits,
+              maxWeight: plan.quantisation.maxWeight,
+              weighting: plan.sums.weighting,
+              parts: plan.quantisation.parts,
+              ...(plan.sums.fairness === undefined ? {} : { fairness: plan.sums.fairness }),
+              ...(plan.dp === undefined
+                ? {}
+                : {
+                    dp: {
+                      clipNorm: plan.dp.clipNorm,
+                      ...(plan.dp.weightCap === undefined ? {} : { weightCap: plan.dp.weightCap }),
+                    },
+                  }),
+            };
+            const body: SecureFitInstructions = { ...a.instructions, secure };
+            return [i + 1, { vectors: fitVectors, body }] as const;
+          }),
+        ),
+        () => ({ vectors: ['cipher-key', 'mask-key'], secagg: none }),
+        (_u, r) => ({
+          kind: 'secagg/advertise-keys',
+          cipherPublicKey: r.vectors.get('cipher-key') as Uint8Array,
+          maskPublicKey: r.vectors.get('mask-key') as Uint8Array,
+        }),
+      );
+      const rosters = coordinator.closeAdvertising();
+      await stage(
+        'secagg-roster',
+        new Map(
+          [...rosters].map(([u, r]) => [
+            u,
+            {
+              vectors: [
+                ['hospitals', r.hospitals],
+                ['cipher-keys', r.cipherPublicKeys],
+                ['mask-keys', r.maskPublicKeys],
+              ],
+              body: { round },
+            },
+          ]),
+        ),
+        (u) => ({
+          vectors: ['recipients', 'ciphertexts'],
+          secagg: { ...none, peers: rosters.get(u)!.hospitals.length },
+        }),
+        (_u, r) => ({
+          kind: 'secagg/encrypted-shares',
+          recipients: r.vectors.get('recipients') as Uint32Array,
+          ciphertexts: r.vectors.get('ciphertexts') as Uint8Array,
+        }),
+      );
+      const deliveries = coordinator.closeSharing();
+      await stage(
+        'secagg-delivery',
+        new Map(
+          [...deliveries].map(([u, d]) => [
+            u,
+            {
+              vectors: [
+                ['senders', d.senders],
+                ['ciphertexts', d.ciphertexts],
+              ],
+              body: { round },
+            },
+          ]),
+        ),
+        () => ({ vectors: ['masked'], secagg: { ...none, encoded: vectorLength } }),
+        (_u, r) => ({ kind: 'secagg/masked-input', vector: r.vectors.get('masked') as Uint32Array }),
+      );
+      const requests = coordinator.closeMasking();
+      const expected = (u: number) => {
+        const request = requests.get(u)!;
+        const holds = [...deliveries.get(u)!.senders, u];
+        return {
+          survivors: holds.filter((v) => request.survivors.includes(v)).length,
+          dropouts: holds.filter((v) => v !== u && request.dropouts.includes(v)).length,
+        };
+      };
+      await stage(
+        'secagg-unmask',
+        new Map(
+          [...requests].map(([u, r]) => [
+            u,
+            {
+              vectors: [
+                ['survivors', r.survivors],
+                ['dropouts', r.dropouts],
+              ],
+              body: { round },
+            },
+          ]),
+        ),
+        (u) => ({
+          vectors: ['self-mask-owners', 'self-mask-shares', 'key-owners', 'key-shares'],
+          secagg: { ...none, ...expected(u) },
+        }),
+        (_u, r) => ({
+          kind: 'secagg/unmask-shares',
+          selfMaskOwners: r.vectors.get('self-mask-owners') as Uint32Array,
+          selfMaskShares: r.vectors.get('self-mask-shares') as Uint8Array,
+          keyOwners: r.vectors.get('key-owners') as Uint32Array,
+          keyShares: r.vectors.get('key-shares') as Uint8Array,
+        }),
+      );
+      const result = coordinator.finish();
+      return {
+        parts: decode(plan.quantisation, result.sum),
+        survivors: Array.from(result.survivors, idOf),
+        dropouts: Array.from(result.dropouts, idOf),
+        failures,
+        threshold,
+      };
+    } catch (e) {
+      if (!(e instanceof SecAggRoundFailure)) throw e;
+      const who = e.hospital === undefined ? '' : ` (hospital ${idOf(e.hospital)})`;
+      const why =
+        e.reason === 'too-few-hospitals'
+          ? `${e.got} hospitals answered at ${e.stage}, threshold t = ${e.needed} of ${n}`
+          : e.reason === 'too-few-shares'
+            ? `${e.got} shares of a secret arrived, t = ${e.needed} needed${who}`
+            : `shares that do not rebuild the advertised key${who}`;
+      return {
+        reason:
+          `round ${round}: secure aggregation failed: ${why}` +
+          (failures.length > 0 ? `; ${failures.map((f) => f.reason).join('; ')}` : ''),
+      };
+    }
+  }
+}
