@@ -249,7 +249,7 @@ async function runInto(
     pool,
     sink: { round: (r, c) => folder.round(r, c), crossings: (c) => folder.crossings(c) },
   });
-  await writeRunResult(folder, scenario, hash, result, threads, startedAt);
+  await writeRunResult(folder, scenario, hash, result, threads, startedAt, baseDir);
   folder.commit();
 }
 

@@ -11,6 +11,8 @@ import { evaluateCommand, type EvaluateFlags } from './evaluate-command.ts';
 import { BACKENDS, integerFlag, isInputFailure, listFlag } from './flags.ts';
 import { generateCommand, type GenerateFlags } from './generate-command.ts';
 import { runCommand, type RunFlags } from './run-command.ts';
+import { verifyCommand, type VerifyFlags } from './verify-command.ts';
+import { JurisdictionViolation } from '../server/jurisdiction/violation.ts';
 
 const backendOption = () =>
   new Option('--backend <name>', 'training backend (overrides FEDMED_BACKEND and the scenario)').choices(
@@ -121,6 +123,18 @@ export async function main(argv: readonly string[]): Promise<number> {
       code = await benchCommand(file, flags);
     });
   program
+    .command('verify')
+    .description(
+      "check a run folder: the crossing record's hash chain, every total, each crossing against the policies",
+    )
+    .argument('<run>', 'run folder written by fedmed run')
+    .option('--rerun', 'also run the scenario again and compare the final model and the chain head')
+    .option('--workers <n>', 'worker threads for --rerun', integerFlag('--workers', 1, 1024))
+    .addOption(timeoutOption())
+    .action(async (run: string, flags: VerifyFlags) => {
+      code = await verifyCommand(run, flags);
+    });
+  program
     .command('schema')
     .description('print the JSON Schema of scenario files')
     .action(() => {
@@ -147,6 +161,10 @@ function failure(e: unknown): number {
   if (e instanceof SetupError) {
     process.stderr.write(`fedmed: ${e.message}\n`);
     return EXIT.internal;
+  }
+  if (e instanceof JurisdictionViolation) {
+    process.stderr.write(`fedmed: ${e.message}\n`);
+    return EXIT.jurisdiction;
   }
   if (e instanceof WorkerFailure) {
     process.stderr.write(`fedmed: ${e.message}\n`);

@@ -83,12 +83,21 @@ async function runOnce(
     throw e;
   }
   progress.stop();
-  const manifest = await writeRunResult(folder, scenario, scenarioHash(scenario), result, threads, startedAt);
+  const manifest = await writeRunResult(
+    folder,
+    scenario,
+    scenarioHash(scenario),
+    result,
+    threads,
+    startedAt,
+    baseDir,
+  );
   folder.commit();
   report(result, manifest.wallSeconds, out);
   if (result.status === 'stopped') {
     process.stderr.write(`fedmed: run stopped: ${result.stopReason}\n`);
-    return { code: EXIT.tooFewClients, result, seconds: manifest.wallSeconds };
+    const code = result.violation === undefined ? EXIT.tooFewClients : EXIT.jurisdiction;
+    return { code, result, seconds: manifest.wallSeconds };
   }
   return { code: EXIT.ok, result, seconds: manifest.wallSeconds };
 }

@@ -16,7 +16,9 @@ import type { BackendChoice, Scenario } from '../scenario/schema.ts';
 import { initialParameters, parameterSpec } from '../models/architecture.ts';
 import { admit, evaluateReplyOf, fitReplyOf, setupReplyOf, type ReplyContract } from './boundary.ts';
 import { Channel, type ExchangeFailure, type Received } from './channel.ts';
-import { Ledger, type ByteTotals, type Crossing } from './ledger.ts';
+import { Ledger, type ByteTotals, type ChainHead, type Crossing } from './ledger.ts';
+import { complianceReport, type Compliance } from './compliance/report.ts';
+import { JurisdictionViolation, type ViolationStop } from './jurisdiction/violation.ts';
 import { compareIds } from './sampling.ts';
 import { createStrategy } from './strategies/index.ts';
 import type {
@@ -99,6 +101,8 @@ export interface RunResult {
   readonly status: 'completed' | 'stopped';
   /** Why the run stopped early. */
   readonly stopReason?: string;
+  /** A jurisdiction violation stopped the run after its last completed round (the CLI exits 5). */
+  readonly violation?: ViolationStop;
   readonly roundsCompleted: number;
   readonly spec: ParamSpec;
   readonly inputShape: readonly number[];
@@ -116,6 +120,10 @@ export interface RunResult {
   readonly baselineBytes: { readonly localOnly: ByteTotals; readonly pooled: ByteTotals };
   /** Real seconds each part took, for reporting only: setup and rounds, then each baseline that ran. */
   readonly seconds: PhaseSeconds;
+  /** The crossing record's hash chain: entries, genesis and head. */
+  readonly ledger: ChainHead;
+  /** Per country: records kept at home, crossings by class and direction, bases relied on, violations. */
+  readonly compliance: Compliance;
 }
 
 /** Real seconds spent in each part of a run. */
@@ -157,7 +165,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
   const strategy = await createStrategy(scenario, options.baseDir);
   const hospitals: HospitalRef[] = scenario.hospitals.map((h) => ({ id: h.id, country: h.country }));
   const countryOf = new Map(hospitals.map((h) => [h.id, h.country]));
-  const ledger = new Ledger(scenario.coordinator.site, countryOf);
+  const ledger = Ledger.forRun(scenario, initial);
   const sizes = { parameters: spec.length, histogramBins: scenario.evaluation.histogramBins };
   const histogramVectors = sizes.histogramBins > 0 ? ['histogram'] : [];
 
@@ -191,134 +199,152 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
     let global = initial;
     let final: RoundRecord | undefined;
     let stopReason: string | undefined;
-    for (let round = 1; round <= scenario.rounds; round++) {
-      const assignments = strategy.configureFit(
-        round,
-        hospitals,
-        stream(scenario.seed, 'sample-fit', `round-${round}`),
-      );
-      const extra = strategy.broadcastVectors?.(round, global) ?? {};
-      const bodyFor = (start: Float32Array) =>
-        Channel.body(
-          extra.control === undefined
-            ? [['parameters', start]]
-            : [
-                ['parameters', start],
-                ['control', extra.control],
-              ],
+    // A jurisdiction violation stops the run; the rounds before it are kept (the CLI exits 5).
+    let round = 1;
+    let completed = global;
+    let violation: ViolationStop | undefined;
+    try {
+      for (; round <= scenario.rounds; round++) {
+        const assignments = strategy.configureFit(
+          round,
+          hospitals,
+          stream(scenario.seed, 'sample-fit', `round-${round}`),
         );
-      const fitResults: FitResult[] = [];
-      const fitFailures: Failure[] = [];
-      const take = (hospital: string, received: Received) => {
-        if ('reason' in received) fitFailures.push({ hospital, reason: received.reason });
-        else fitResults.push({ hospital, reply: fitReplyOf(received.reply) });
-        return received;
-      };
-      if (strategy.sequential === true) {
-        let start = global;
-        for (const { hospital, instructions } of assignments) {
-          const received = take(
-            hospital,
-            await channel.exchange(
-              round,
+        const extra = strategy.broadcastVectors?.(round, global) ?? {};
+        const bodyFor = (start: Float32Array) =>
+          Channel.body(
+            extra.control === undefined
+              ? [['parameters', start]]
+              : [
+                  ['parameters', start],
+                  ['control', extra.control],
+                ],
+          );
+        const fitResults: FitResult[] = [];
+        const fitFailures: Failure[] = [];
+        const take = (hospital: string, received: Received) => {
+          if ('reason' in received) fitFailures.push({ hospital, reason: received.reason });
+          else fitResults.push({ hospital, reply: fitReplyOf(received.reply) });
+          return received;
+        };
+        if (strategy.sequential === true) {
+          let start = global;
+          for (const { hospital, instructions } of assignments) {
+            const received = take(
               hospital,
-              'fit-request',
-              bodyFor(start),
-              instructions,
-              fitContract(hospital),
+              await channel.exchange(
+                round,
+                hospital,
+                'fit-request',
+                bodyFor(start),
+                instructions,
+                fitContract(hospital),
+              ),
+            );
+            if (!('reason' in received)) start = fitResults[fitResults.length - 1]!.reply.vectors.parameters!;
+          }
+        } else {
+          const body = bodyFor(global);
+          const pending = await Promise.all(
+            assignments.map(({ hospital, instructions }) =>
+              channel.send(round, hospital, 'fit-request', body, instructions),
             ),
           );
-          if (!('reason' in received)) start = fitResults[fitResults.length - 1]!.reply.vectors.parameters!;
+          for (const [i, { hospital }] of assignments.entries()) {
+            take(
+              hospital,
+              channel.receive(round, hospital, 'fit-request', pending[i]!, fitContract(hospital)),
+            );
+          }
+          fitResults.sort((a, b) => compareIds(a.hospital, b.hospital));
         }
-      } else {
-        const body = bodyFor(global);
-        const pending = await Promise.all(
-          assignments.map(({ hospital, instructions }) =>
-            channel.send(round, hospital, 'fit-request', body, instructions),
-          ),
-        );
-        for (const [i, { hospital }] of assignments.entries()) {
-          take(hospital, channel.receive(round, hospital, 'fit-request', pending[i]!, fitContract(hospital)));
+        if (fitResults.length < scenario.minClients) {
+          stopReason =
+            `round ${round}: ${fitResults.length} valid fit replies, fewer than minClients = ${scenario.minClients}` +
+            (fitFailures.length > 0 ? `; ${fitFailures.map((f) => f.reason).join('; ')}` : '');
+          break;
         }
-        fitResults.sort((a, b) => compareIds(a.hospital, b.hospital));
-      }
-      if (fitResults.length < scenario.minClients) {
-        stopReason =
-          `round ${round}: ${fitResults.length} valid fit replies, fewer than minClients = ${scenario.minClients}` +
-          (fitFailures.length > 0 ? `; ${fitFailures.map((f) => f.reason).join('; ')}` : '');
-        break;
-      }
-      try {
-        global = checkedModel(
-          strategy.aggregateFit(round, global, fitResults, fitFailures),
-          spec.length,
-          strategy.name,
-        );
-      } catch (e) {
-        if (!(e instanceof RangeError)) throw e;
-        stopReason = `round ${round}: ${strategy.name} cannot aggregate: ${e.message}`;
-        break;
-      }
+        try {
+          global = checkedModel(
+            strategy.aggregateFit(round, global, fitResults, fitFailures),
+            spec.length,
+            strategy.name,
+          );
+          ledger.jurisdiction?.aggregated(global, fitResults);
+        } catch (e) {
+          if (!(e instanceof RangeError)) throw e;
+          stopReason = `round ${round}: ${strategy.name} cannot aggregate: ${e.message}`;
+          break;
+        }
 
-      const chosen = strategy.configureEvaluate(
-        round,
-        hospitals,
-        stream(scenario.seed, 'sample-evaluate', `round-${round}`),
-      );
-      const evalBody = Channel.body([['parameters', global]]);
-      const instructions: EvaluateInstructions = { round };
-      const pendingEval = await Promise.all(
-        chosen.map((hospital) => channel.send(round, hospital, 'evaluate-request', evalBody, instructions)),
-      );
-      const evaluated = collect(
-        chosen,
-        chosen.map((hospital, i) =>
-          channel.receive(round, hospital, 'evaluate-request', pendingEval[i]!, evaluateContract(hospital)),
-        ),
-      );
-      const record: RoundRecord = {
-        round,
-        fit: {
-          sampled: assignments.map((a) => a.hospital),
-          admitted: fitResults.map((r) => r.hospital),
-          failures: fitFailures,
-          metrics: weightedMetricMeans(fitResults.map((r) => r.reply)).metrics,
-          hospitals: Object.fromEntries(
-            fitResults.map((r) => [
-              r.hospital,
-              { numExamples: r.reply.numExamples, metrics: r.reply.metrics },
-            ]),
+        const chosen = strategy.configureEvaluate(
+          round,
+          hospitals,
+          stream(scenario.seed, 'sample-evaluate', `round-${round}`),
+        );
+        const evalBody = Channel.body([['parameters', global]]);
+        const instructions: EvaluateInstructions = { round };
+        const pendingEval = await Promise.all(
+          chosen.map((hospital) => channel.send(round, hospital, 'evaluate-request', evalBody, instructions)),
+        );
+        const evaluated = collect(
+          chosen,
+          chosen.map((hospital, i) =>
+            channel.receive(round, hospital, 'evaluate-request', pendingEval[i]!, evaluateContract(hospital)),
           ),
-        },
-        evaluate: {
-          ...strategy.aggregateEvaluate(round, evaluated.results),
-          hospitals: byHospital(evaluated.results),
-          countries: perCountry(withCountry(evaluated.results, countryOf)),
-          failures: evaluated.failures,
-        },
-        bytes: ledger.totals(round),
-      };
-      options.sink.round(record, ledger.takeUnflushed());
-      final = record;
+        );
+        const record: RoundRecord = {
+          round,
+          fit: {
+            sampled: assignments.map((a) => a.hospital),
+            admitted: fitResults.map((r) => r.hospital),
+            failures: fitFailures,
+            metrics: weightedMetricMeans(fitResults.map((r) => r.reply)).metrics,
+            hospitals: Object.fromEntries(
+              fitResults.map((r) => [
+                r.hospital,
+                { numExamples: r.reply.numExamples, metrics: r.reply.metrics },
+              ]),
+            ),
+          },
+          evaluate: {
+            ...strategy.aggregateEvaluate(round, evaluated.results),
+            hospitals: byHospital(evaluated.results),
+            countries: perCountry(withCountry(evaluated.results, countryOf)),
+            failures: evaluated.failures,
+          },
+          bytes: ledger.totals(round),
+        };
+        options.sink.round(record, ledger.takeUnflushed());
+        final = record;
+        completed = global;
+      }
+    } catch (e) {
+      if (!(e instanceof JurisdictionViolation)) throw e;
+      stopReason = e.message;
+      violation = e.stop;
     }
 
     const federationSeconds = clock.lap();
-    const localOnly = scenario.baselines.includes('local-only')
-      ? await runLocalOnly(channel, scenario, hospitals, initial, (h) => evaluateContract(h))
-      : undefined;
+    const localOnly =
+      violation === undefined && scenario.baselines.includes('local-only')
+        ? await runLocalOnly(channel, scenario, hospitals, initial, (h) => evaluateContract(h))
+        : undefined;
     const localOnlySeconds = clock.lap();
-    const pooled = scenario.baselines.includes('pooled')
-      ? await runPooled(ledger, scenario, initial, options, sizes, holdings)
-      : undefined;
+    const pooled =
+      violation === undefined && scenario.baselines.includes('pooled')
+        ? await runPooled(ledger, scenario, initial, options, sizes, holdings)
+        : undefined;
     const pooledSeconds = clock.lap();
     options.sink.crossings(ledger.takeUnflushed());
     return {
       status: stopReason === undefined ? 'completed' : 'stopped',
       ...(stopReason === undefined ? {} : { stopReason }),
+      ...(violation === undefined ? {} : { violation }),
       roundsCompleted: final?.round ?? 0,
       spec,
       inputShape,
-      parameters: global,
+      parameters: completed,
       backend: backends[0]!,
       threads,
       assignment: Object.fromEntries(pool.assignment),
@@ -336,6 +362,8 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
         ...(localOnly === undefined ? {} : { localOnly: localOnlySeconds }),
         ...(pooled === undefined ? {} : { pooled: pooledSeconds }),
       },
+      ledger: ledger.chain,
+      compliance: complianceReport(scenario, ledger.entries),
     };
   } finally {
     if (options.pool === undefined) await pool.close();

@@ -29,6 +29,13 @@ export class RunFolder implements RunSink {
     writeFileSync(path, JSON.stringify(JSON.parse(canonicalJson(value)), null, 2) + '\n');
   }
 
+  /** Writes a text file into the run folder. */
+  writeText(name: string, text: string): void {
+    const path = join(this.staging, name);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+  }
+
   /** Writes raw bytes into the run folder. */
   writeBytes(name: string, data: ArrayBufferView): void {
     const path = join(this.staging, name);
