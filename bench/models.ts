@@ -1,143 +1,205 @@
 /**
- * Training throughput of the tfjs trainer per backend and of the fused typed-array trainer (backend 'js'),
- * per model and batch size, against a plain Float32Array logistic-regression SGD loop and against wasm,
- * both measured in the same run. Run: `npx tsx bench/models.ts`.
+ * Local training throughput of every zoo model on fedmed's engine (backends js and js-f32) and on tfjs'
+ * wasm backend, against PyTorch on one thread measured in the same run (when /usr/bin/python3 can import
+ * torch). Rates are samples per second of each process's CPU time (user + system, all its threads), which is
+ * samples/s on an idle machine and leaves out the time other processes hold the core on a shared one. Trials of
+ * fedmed and PyTorch alternate and each column keeps its best, so load that comes and goes hits both sides
+ * alike. Prints a table and writes bench-results/models-*.json.
+ *
+ * Run: npx tsx bench/models.ts   (env: BENCH_TRIALS, default 5; BENCH_SECONDS per trial, default 0.4)
  */
-import { permutation, stream, type Rng } from '../src/common/rng.ts';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { stream, type Rng } from '../src/common/rng.ts';
 import { initialParameters } from '../src/models/architecture.ts';
 import { selectBackend, type BackendName } from '../src/models/backend.ts';
-import { createFusedTrainer } from '../src/models/fused-trainer.ts';
-import { createTfjsTrainer } from '../src/models/tfjs-trainer.ts';
-import type { Examples, LocalTrainer } from '../src/models/types.ts';
+import { createTrainer } from '../src/models/create-trainer.ts';
+import type { Examples } from '../src/models/types.ts';
 import type { ModelConfig } from '../src/scenario/schema.ts';
+import { TorchBench, type TorchModel } from './pytorch.ts';
 
-const FEATURES = 9;
-const N = 4096;
-const MIN_SECONDS = Number(process.env['BENCH_SECONDS'] ?? 1.5);
-const BATCHES = [32, 128] as const;
-/** wasm first: every row's "× wasm" divides by the wasm rate of the same model and batch. */
-const BACKENDS: readonly BackendName[] = ['wasm', 'cpu', 'js'];
-const MODELS: readonly { label: string; config: ModelConfig }[] = [
-  { label: 'logistic', config: { kind: 'logistic' } },
-  { label: 'mlp [32,16]', config: { kind: 'mlp', hidden: [32, 16], activation: 'relu' } },
-  { label: 'mlp [64,32]', config: { kind: 'mlp', hidden: [64, 32], activation: 'relu' } },
+const TRIALS = Number(process.env['BENCH_TRIALS'] ?? 5);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 0.4);
+const BACKENDS: readonly BackendName[] = ['js', 'js-f32', 'wasm'];
+
+/** One benchmarked case: the issue's shapes (dense: 4096 × 9 as before; cnn: 28×28×1 images). */
+interface Case {
+  readonly label: string;
+  readonly config: ModelConfig;
+  readonly torch: TorchModel;
+  readonly shape: readonly number[];
+  readonly n: number;
+  readonly batch: number;
+}
+
+const DENSE: readonly Omit<Case, 'batch' | 'shape' | 'n'>[] = [
+  { label: 'logistic', config: { kind: 'logistic' }, torch: { kind: 'logistic' } },
+  {
+    label: 'mlp [32,16]',
+    config: { kind: 'mlp', hidden: [32, 16], activation: 'relu' },
+    torch: { kind: 'mlp', hidden: [32, 16] },
+  },
+  {
+    label: 'mlp [64,32]',
+    config: { kind: 'mlp', hidden: [64, 32], activation: 'relu' },
+    torch: { kind: 'mlp', hidden: [64, 32] },
+  },
+];
+const CNN: Omit<Case, 'batch'> = {
+  label: 'cnn [8,16] 28×28',
+  config: { kind: 'cnn', filters: [8, 16], kernelSize: 3, dense: 32 },
+  torch: { kind: 'cnn', filters: [8, 16], dense: 32 },
+  shape: [28, 28, 1],
+  n: 256,
+};
+const CASES: readonly Case[] = [
+  ...DENSE.flatMap((d) => [32, 128].map((batch) => ({ ...d, shape: [9], n: 4096, batch }))),
+  ...[32, 128].map((batch) => ({ ...CNN, batch })),
 ];
 
-function syntheticData(rng: Rng): Examples {
-  const x = new Float32Array(N * FEATURES);
-  const y = new Float32Array(N);
-  for (let i = 0; i < N; i++) {
+/** Examples of `shape` with labels from a noisy linear rule, so training has gradients to follow. */
+function syntheticData(shape: readonly number[], n: number, rng: Rng): Examples {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const x = new Float32Array(n * size);
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
     let z = 0;
-    for (let j = 0; j < FEATURES; j++) {
+    for (let j = 0; j < size; j++) {
       const v = rng.normal();
-      x[i * FEATURES + j] = v;
+      x[i * size + j] = v;
       z += (j % 2 === 0 ? 1 : -0.5) * v;
     }
     y[i] = z + 0.5 * rng.normal() > 0 ? 1 : 0;
   }
-  return { x, y, n: N, inputShape: [FEATURES] };
+  return { x, y, n, inputShape: shape };
 }
 
-/** Runs `epoch` until at least MIN_SECONDS have passed (after one warm-up epoch); returns samples/s. */
-function measure(epoch: (rng: Rng, e: number) => void): number {
-  epoch(stream(1, 'bench', 'warmup'), -1);
+/** Seconds of this process's CPU time (user + system) so far. */
+function cpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
+/** One trial: whole epochs of SGD until SECONDS of CPU time have passed (after a warm-up epoch); returns samples/s. */
+async function fedmedRate(backend: BackendName, c: Case, data: Examples): Promise<number> {
+  const active = await selectBackend(backend, c.config);
+  const trainer = createTrainer(active, c.config, c.shape);
+  trainer.setParameters(initialParameters(trainer.spec, stream(1, 'bench', 'init')));
+  const options = { localEpochs: 1, batchSize: c.batch, learningRate: 0.05, optimizer: 'sgd' as const };
+  trainer.train(data, options, stream(1, 'bench', 'warm-up'));
   let epochs = 0;
-  const t0 = process.hrtime.bigint();
+  const t0 = cpuSeconds();
   let elapsed = 0;
-  while (elapsed < MIN_SECONDS) {
-    epoch(stream(1, 'bench', epochs), epochs);
+  while (elapsed < SECONDS) {
+    trainer.train(data, options, stream(1, 'bench', epochs));
     epochs++;
-    elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+    elapsed = cpuSeconds() - t0;
   }
-  return (epochs * N) / elapsed;
+  trainer.dispose();
+  return (epochs * data.n) / elapsed;
 }
 
-/** Minibatch SGD logistic regression in plain typed-array loops, with the same shuffling and gathering. */
-function baseline(data: Examples, batch: number): number {
-  const w = new Float32Array(FEATURES);
-  let bias = 0;
-  const g = new Float32Array(FEATURES);
-  const xb = new Float32Array(batch * FEATURES);
-  const yb = new Float32Array(batch);
-  const lr = 0.05;
-  return measure((rng) => {
-    const order = permutation(N, rng);
-    for (let start = 0; start < N; start += batch) {
-      const b = Math.min(batch, N - start);
-      for (let k = 0; k < b; k++) {
-        const r = order[start + k]!;
-        xb.set(data.x.subarray(r * FEATURES, r * FEATURES + FEATURES), k * FEATURES);
-        yb[k] = data.y[r]!;
-      }
-      g.fill(0);
-      let gb = 0;
-      for (let k = 0; k < b; k++) {
-        let z = bias;
-        for (let j = 0; j < FEATURES; j++) z += w[j]! * xb[k * FEATURES + j]!;
-        const d = 1 / (1 + Math.exp(-z)) - yb[k]!;
-        for (let j = 0; j < FEATURES; j++) g[j]! += d * xb[k * FEATURES + j]!;
-        gb += d;
-      }
-      for (let j = 0; j < FEATURES; j++) w[j]! -= (lr * g[j]!) / b;
-      bias -= (lr * gb) / b;
-    }
-  });
+interface Row {
+  readonly model: string;
+  readonly batch: number;
+  /** Best trial's samples/s per fedmed backend. */
+  readonly fedmed: Record<string, number>;
+  readonly pytorch: number | null;
 }
 
 async function main(): Promise<void> {
-  const data = syntheticData(stream(1, 'bench', 'data'));
-  const base = new Map<number, number>();
-  for (const batch of BATCHES) base.set(batch, baseline(data, batch));
-
-  const rows: string[][] = [];
-  const wasm = new Map<string, number>();
-  for (const backend of BACKENDS) {
-    for (const { label, config } of MODELS) {
-      const active = await selectBackend(backend, config);
-      for (const batch of BATCHES) {
-        const trainer = makeTrainer(active, config);
-        trainer.setParameters(initialParameters(trainer.spec, stream(1, 'bench', 'init')));
-        const options = { localEpochs: 1, batchSize: batch, learningRate: 0.05, optimizer: 'sgd' as const };
-        const rate = measure((rng) => trainer.train(data, options, rng));
-        trainer.dispose();
-        if (active === 'wasm') wasm.set(`${label}/${batch}`, rate);
-        const vsWasm = wasm.get(`${label}/${batch}`);
-        rows.push([
-          active,
-          label,
-          String(batch),
-          fmt(rate),
-          (rate / base.get(batch)!).toFixed(3),
-          vsWasm === undefined ? '–' : (rate / vsWasm).toFixed(2),
-        ]);
+  const torch = TorchBench.start();
+  const rows: Row[] = [];
+  try {
+    for (const c of CASES) {
+      const data = syntheticData(c.shape, c.n, stream(1, 'bench', 'data', c.label));
+      const best: Record<string, number> = {};
+      let torchBest: number | null = null;
+      for (let t = 0; t < TRIALS; t++) {
+        for (const backend of BACKENDS) {
+          // tfjs' wasm backend trains the cnn at a few hundred samples/s: one trial says enough.
+          if (backend === 'wasm' && c.config.kind === 'cnn' && t > 0) continue;
+          best[backend] = Math.max(best[backend] ?? 0, await fedmedRate(backend, c, data));
+        }
+        if (torch !== null) {
+          const request = { model: c.torch, shape: c.shape, n: c.n, batch: c.batch, seconds: SECONDS };
+          torchBest = Math.max(torchBest ?? 0, await torch.rate(request));
+        }
       }
+      rows.push({ model: c.label, batch: c.batch, fedmed: best, pytorch: torchBest });
+      console.error(`measured ${c.label}, batch ${c.batch}`);
     }
+  } finally {
+    torch?.close();
   }
-  for (const batch of BATCHES) {
-    rows.push(['plain JS', 'logistic (baseline)', String(batch), fmt(base.get(batch)!), '1', '–']);
-  }
-  printTable(['backend', 'model', 'batch', 'samples/s', '× baseline', '× wasm'], rows);
+  print(rows, torch?.version ?? null);
+  save(rows, torch?.version ?? null);
 }
 
-/** The fused trainer for 'js', else the tfjs trainer on the backend just activated. */
-function makeTrainer(backend: BackendName, config: ModelConfig): LocalTrainer {
-  return backend === 'js' ? createFusedTrainer(config, [FEATURES]) : createTfjsTrainer(config, [FEATURES]);
+function print(rows: readonly Row[], torchVersion: string | null): void {
+  const header = [
+    'model',
+    'batch',
+    ...BACKENDS.map((b) => `${b} samples/s`),
+    'PyTorch (1 thread)',
+    ...ratioNames(),
+  ];
+  const table = rows.map((r) => [
+    r.model,
+    String(r.batch),
+    ...BACKENDS.map((b) => fmt(r.fedmed[b]!)),
+    r.pytorch === null ? '–' : fmt(r.pytorch),
+    ...BACKENDS.map((b) => (r.pytorch === null ? '–' : `${(r.fedmed[b]! / r.pytorch).toFixed(2)}×`)),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]): string =>
+    `| ${cells.map((c, i) => (i >= 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w, i) => (i >= 1 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`);
+  for (const r of table) console.log(line(r));
+  console.log(
+    `\nsamples per CPU-second, best of ${TRIALS} alternating trials of ≥ ${SECONDS} s each; SGD lr 0.05; dense on 4096 × 9, cnn on ` +
+      `256 images; Node ${process.version}; PyTorch ${torchVersion ?? 'absent'} (torch.set_num_threads(1)); ` +
+      `${cpus()[0]?.model ?? 'unknown cpu'}, ${cpus().length} cores, load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+  );
+}
+
+function ratioNames(): string[] {
+  return BACKENDS.map((b) => `${b} ÷ PyTorch`);
+}
+
+/** Writes the rows, with the commit, date and machine, to bench-results/ for tracking across commits. */
+function save(rows: readonly Row[], torchVersion: string | null): void {
+  const date = new Date().toISOString();
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    // Not a git checkout: the file still records everything else.
+  }
+  mkdirSync('bench-results', { recursive: true });
+  const file = `bench-results/models-${date.replace(/[:.]/g, '-')}.json`;
+  const body = {
+    date,
+    commit,
+    node: process.version,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    loadAverage: loadavg(),
+    pytorch: torchVersion,
+    trials: TRIALS,
+    secondsPerTrial: SECONDS,
+    rows,
+  };
+  writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`);
+  console.log(`results: ${file}`);
 }
 
 function fmt(rate: number): string {
   return Math.round(rate).toLocaleString('en-US');
-}
-
-function printTable(header: readonly string[], rows: readonly string[][]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]): string =>
-    `| ${cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
-  console.log(line(header));
-  console.log(
-    `|${widths.map((w, i) => (i >= 2 ? `${'-'.repeat(w + 1)}:` : `${'-'.repeat(w + 2)}`)).join('|')}|`,
-  );
-  for (const r of rows) console.log(line(r));
-  console.log(`\n${N} examples × ${FEATURES} features, SGD lr 0.05; Node ${process.version}`);
 }
 
 await main();

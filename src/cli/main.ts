@@ -10,6 +10,7 @@ import { benchCommand, parseSeeds, parseTarget, type BenchFlags } from './bench-
 import { evaluateCommand, type EvaluateFlags } from './evaluate-command.ts';
 import { BACKENDS, integerFlag, isInputFailure, listFlag } from './flags.ts';
 import { generateCommand, type GenerateFlags } from './generate-command.ts';
+import { reportCommand, type ReportFlags } from './report-command.ts';
 import { runCommand, type RunFlags } from './run-command.ts';
 import { verifyCommand, type VerifyFlags } from './verify-command.ts';
 import { JurisdictionViolation } from '../server/jurisdiction/violation.ts';
@@ -17,6 +18,11 @@ import { JurisdictionViolation } from '../server/jurisdiction/violation.ts';
 const backendOption = () =>
   new Option('--backend <name>', 'training backend (overrides FEDMED_BACKEND and the scenario)').choices(
     BACKENDS,
+  );
+const dataRootOption = () =>
+  new Option(
+    '--data-root <dir>',
+    "folder the scenario's relative paths resolve against and hospitals' data may not leave (default: the scenario's folder)",
   );
 const timeoutOption = () =>
   new Option('--timeout <s>', 'real-time guard on each call to a worker, seconds')
@@ -53,6 +59,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       listFlag('--baselines', ['local-only', 'pooled'] as const),
     )
     .addOption(timeoutOption())
+    .addOption(dataRootOption())
     .option('--quiet', 'no progress display')
     .action(async (file: string, flags: RunFlags) => {
       code = await runCommand(file, flags);
@@ -65,6 +72,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--seed <n>', 'override the scenario seed', integerFlag('--seed', 0, 2 ** 31 - 1))
     .option('--workers <n>', 'most worker threads', integerFlag('--workers', 1, 1024))
     .addOption(timeoutOption())
+    .addOption(dataRootOption())
     .action(async (file: string, flags: GenerateFlags) => {
       code = await generateCommand(file, flags);
     });
@@ -119,6 +127,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     )
     .addOption(backendOption())
     .addOption(timeoutOption())
+    .addOption(dataRootOption())
     .action(async (file: string, flags: BenchFlags) => {
       code = await benchCommand(file, flags);
     });
@@ -133,6 +142,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addOption(timeoutOption())
     .action(async (run: string, flags: VerifyFlags) => {
       code = await verifyCommand(run, flags);
+    });
+  program
+    .command('report')
+    .description('write one self-contained HTML file showing a run or a bench folder')
+    .argument('<folder>', 'run folder (fedmed run) or bench folder (fedmed bench)')
+    .option('--out <file>', 'where to write it (default: <folder>/report.html)')
+    .action(async (folder: string, flags: ReportFlags) => {
+      code = await reportCommand(folder, flags);
     });
   program
     .command('schema')

@@ -13,8 +13,7 @@ import type {
 import type { BackendChoice, ModelConfig } from '../scenario/schema.ts';
 import { inputShapeOf } from '../protocol/cdm.ts';
 import { selectBackend, type BackendName } from '../models/backend.ts';
-import { createFusedTrainer } from '../models/fused-trainer.ts';
-import { createTfjsTrainer } from '../models/tfjs-trainer.ts';
+import { createTrainer, usesTfjs } from '../models/create-trainer.ts';
 import type { LocalTrainer } from '../models/types.ts';
 import {
   buildLocalData,
@@ -159,7 +158,7 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
         ? {}
         : { outgoing: new OutgoingCheck(s, { train: data.train.n, test: data.test.n }) };
     this.#hospitals.set(s.hospital.id, { hospital, setup: s, parameters: trainer.spec.length, ...outgoing });
-    const host: BackendInfo = { backend: name, tfjs: name === 'js' ? 'unused' : tfjsVersion };
+    const host: BackendInfo = { backend: name, tfjs: usesTfjs(name) ? tfjsVersion : 'unused' };
     return { kind: 'setup-reply', fields: { host, train: data.train.n, test: data.test.n } };
   }
 
@@ -238,8 +237,7 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
   }
 
   #trainer(model: ModelConfig, s: Pick<HostSetup, 'data'>): LocalTrainer {
-    const create = this.#backend?.name === 'js' ? createFusedTrainer : createTfjsTrainer;
-    return create(model, inputShapeOf(s.data));
+    return createTrainer(this.#backend?.name ?? 'cpu', model, inputShapeOf(s.data));
   }
 
   #hosted(id: string | undefined): Hosted {

@@ -2,24 +2,26 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendChoice, ModelConfig } from '../scenario/schema.ts';
-import { JS_BACKEND_CNN_ERROR } from './fused-trainer.ts';
 import { registerWasmConv2DBackpropFilter } from './wasm-conv2d-grad.ts';
 
-/** A backend fedmed can train on: a tfjs backend, or 'js' (fedmed's own fused loops, dense models only). */
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu' | 'js';
+/**
+ * A backend fedmed can train on: a tfjs backend, or fedmed's own fused engine, 'js' (products accumulated in
+ * float64) or 'js-f32' (in float32, faster, other last bits).
+ */
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu' | 'js' | 'js-f32';
 
 /** Package that provides the native 'tensorflow' backend (optional: it cannot install everywhere). */
 const TFJS_NODE = '@tensorflow/tfjs-node';
 
-/** The order `'auto'` tries backends in, fastest first ('js' refuses a cnn, which then goes on to wasm). */
+/** The order `'auto'` tries backends in: native TensorFlow, then fedmed's engine, which trains every zoo model. */
 const AUTO_ORDER: readonly BackendName[] = ['tensorflow', 'js', 'wasm', 'cpu'];
 
 /**
  * Loads and activates a backend in the current thread, returning the one now active. `'auto'` takes the
- * fastest that loads: 'tensorflow' (when @tensorflow/tfjs-node is installed), else for dense models 'js'
- * (fedmed's fused loops, 2–90× wasm), else 'wasm' (with the conv-gradient kernel it lacks, so conv nets
- * train), else 'cpu'. An explicit choice gets exactly that backend or an Error saying why it could not
- * load. 'js' activates no tfjs backend (the fused trainer does not use tfjs) and rejects a cnn.
+ * first that loads: 'tensorflow' (when @tensorflow/tfjs-node is installed), else 'js' (fedmed's fused engine,
+ * WebAssembly SIMD kernels, every zoo model), else 'wasm' (with the conv-gradient kernel it lacks), else
+ * 'cpu'. An explicit choice gets exactly that backend or an Error saying why it could not load. 'js' and
+ * 'js-f32' activate no tfjs backend (the fused engine does not use tfjs).
  */
 export async function selectBackend(requested: BackendChoice, model: ModelConfig): Promise<BackendName> {
   if (requested !== 'auto') return activate(requested, model);
@@ -34,12 +36,9 @@ export async function selectBackend(requested: BackendChoice, model: ModelConfig
   throw new Error(`no tfjs backend could load:\n  ${failures.join('\n  ')}`);
 }
 
-/** Makes `name` the thread's backend and returns it; 'js' needs no tfjs backend but cannot train a cnn. */
+/** Makes `name` the thread's backend and returns it; 'js' and 'js-f32' need no tfjs backend. */
 async function activate(name: BackendName, model: ModelConfig): Promise<BackendName> {
-  if (name === 'js') {
-    if (model.kind === 'cnn') throw new Error(JS_BACKEND_CNN_ERROR);
-    return 'js';
-  }
+  if (name === 'js' || name === 'js-f32') return name;
   if (name === 'tensorflow') await loadTfjsNode();
   if (name === 'wasm') {
     try {

@@ -2,11 +2,13 @@ import type { ParamSpec } from '../common/params.ts';
 import type { Rng } from '../common/rng.ts';
 import type { ModelConfig } from '../scenario/schema.ts';
 import { modelPlan, parameterSpec } from './architecture.ts';
+import { KernelArena } from './kernels.ts';
 import { activeTerms, batchSizeFor, checkExamples, runEpochs } from './trainer-contract.ts';
 import type { Examples, LocalTrainer, TrainOptions, TrainResult } from './types.ts';
 
-/** Rows per predict chunk, unless training has already reserved more. */
+/** Rows (examples) per predict chunk for dense models and for conv nets, unless training reserved more. */
 const PREDICT_ROWS = 256;
+const PREDICT_IMAGES = 32;
 
 /** tfjs' Adam defaults (`tf.train.adam(lr)`), and its float32 backend epsilon. */
 const BETA1 = 0.9;
@@ -15,9 +17,11 @@ const EPSILON = 1e-7;
 
 const f32 = Math.fround;
 
-/** Why backend 'js' refuses a cnn. */
-export const JS_BACKEND_CNN_ERROR =
-  "backend 'js' trains dense models only (logistic, mlp); use wasm for a cnn";
+/**
+ * How the matrix products accumulate: 'float64' (backend js) rounds each output once, as exact as float32
+ * inputs allow; 'float32' (backend js-f32) rounds every product and sum, with twice the SIMD lanes.
+ */
+export type Accumulation = 'float64' | 'float32';
 
 /** The activation a dense layer applies; the output layer's sigmoid is left to the loss and `predict`. */
 type Activation = 'relu' | 'tanh' | 'linear';
@@ -31,27 +35,53 @@ interface DenseLayer {
   readonly activation: Activation;
 }
 
-/** A strided matrix: element (i, j) at `data[offset + i·row + j·col]`, so a transpose is a swap of strides. */
-interface View {
-  readonly data: Float32Array;
-  readonly offset: number;
-  readonly row: number;
-  readonly col: number;
+/** One conv block (k × k 'same' conv, relu, 2×2 max-pool) on h × w × cin images; kernel and bias offsets as above. */
+interface ConvLayer {
+  readonly size: number;
+  /** Rows and columns of zeros before the image ('same' padding: ⌊(size − 1)/2⌋, the rest after). */
+  readonly pad: number;
+  readonly h: number;
+  readonly w: number;
+  readonly cin: number;
+  readonly filters: number;
+  readonly kernel: number;
+  readonly bias: number;
 }
 
-/** The operands of one dense layer's products in the row buffers, made once per buffer size. */
-interface LayerOperands {
-  /** Input × kernel: the layer's pre-activations. */
-  readonly forward: readonly [View, View];
-  /** Inputᵀ × delta: the kernel's gradient. */
-  readonly kernelGrad: readonly [View, View];
-  /** Delta × kernelᵀ: the layer below's delta before its activation's derivative; null for the first layer. */
-  readonly inputDelta: readonly [View, View] | null;
+/** Byte offsets of one conv block's minibatch buffers in the kernel arena. */
+interface ConvBuffers {
+  /** im2col of the block's input. */
+  readonly cols: number;
+  /** Pre-activations, then (in place) the relu output. */
+  readonly act: number;
+  readonly pooled: number;
+  /** Index of each pooled value's source in `act`. */
+  readonly argmax: number;
+  /** Gradient with respect to `pooled`. */
+  readonly dPooled: number;
+  readonly dAct: number;
+  /** im2col of `dAct` and the flipped kernel that carry the gradient to the block's input; 0 for the first block. */
+  readonly dCols: number;
+  readonly flipped: number;
+}
+
+/** Byte offsets of one dense layer's minibatch buffers in the kernel arena. */
+interface DenseBuffers {
+  readonly input: number;
+  readonly act: number;
+  readonly delta: number;
+  /** The kernel transposed (units × inputs), for the gradient with respect to the input. */
+  readonly kernelT: number;
+  /** Where the gradient with respect to the input goes; 0 for the first layer of a dense model. */
+  readonly inputDelta: number;
 }
 
 /** FedProx's and SCAFFOLD's per-call gradient terms, validated; null where one is off. */
 interface Adjustment {
-  readonly proximal: { readonly mu: number; readonly reference: Float32Array } | null;
+  readonly proximal: {
+    readonly mu: number;
+    readonly reference: Float32Array;
+  } | null;
   readonly correction: Float32Array | null;
 }
 
@@ -61,63 +91,117 @@ interface Optimizer {
 }
 
 /**
- * A {@link LocalTrainer} for the dense models (logistic, mlp) in plain Float32Array loops, without tfjs.
- * It reproduces the tfjs trainer's semantics: the flat layout of `parameterSpec`, one seeded permutation
- * per epoch drawn from `rng`, minibatches in that order with a smaller last one, BCE from the logit,
- * FedProx and SCAFFOLD terms added to the gradient, and tfjs' SGD and Adam updates rounded to float32 op
- * by op. Matrix products accumulate in float64 in a fixed order, so results are bit-identical across runs
- * and threads, and agree with tfjs to float32 rounding of the gradients.
+ * A {@link LocalTrainer} for every model of the zoo (logistic, mlp, cnn) in fused loops without tfjs: the
+ * matrix products, im2col, relu and max-pooling run in WebAssembly SIMD kernels (src/models/kernels.ts) on
+ * buffers allocated once, the loss and optimizer in plain Float32Array loops. It reproduces the tfjs trainer's
+ * semantics: the flat layout of `parameterSpec`, one seeded permutation per epoch drawn from `rng`, minibatches
+ * in that order with a smaller last one, BCE from the logit, FedProx and SCAFFOLD terms added to the gradient,
+ * and tfjs' SGD and Adam updates rounded to float32 op by op. Every product (convolutions as im2col products)
+ * accumulates over its depth in a fixed order, in float64 rounded to float32 once (or, with `accumulation`
+ * 'float32', in float32), so results are bit-identical across runs and threads; in float64 they agree with tfjs
+ * to float32 rounding of the gradients.
  */
-export function createFusedTrainer(model: ModelConfig, inputShape: readonly number[]): LocalTrainer {
-  if (model.kind === 'cnn') {
-    throw new Error(JS_BACKEND_CNN_ERROR);
-  }
-  return new FusedTrainer(model, inputShape);
+export function createFusedTrainer(
+  model: ModelConfig,
+  inputShape: readonly number[],
+  accumulation: Accumulation = 'float64',
+): LocalTrainer {
+  return new FusedTrainer(model, inputShape, accumulation);
 }
 
 class FusedTrainer implements LocalTrainer {
   readonly spec: ParamSpec;
+  readonly #convs: readonly ConvLayer[];
   readonly #layers: readonly DenseLayer[];
   readonly #inputShape: readonly number[];
   readonly #rowSize: number;
-  readonly #params: Float32Array;
-  readonly #grad: Float32Array;
-  readonly #moment1: Float32Array;
-  readonly #moment2: Float32Array;
+  readonly #predictRows: number;
+  readonly #arena = new KernelArena();
+  readonly #paramsAt: number;
+  readonly #gradAt: number;
+  readonly #moment1At: number;
+  readonly #moment2At: number;
+  #params: Float32Array = new Float32Array(0);
+  #grad: Float32Array = new Float32Array(0);
+  #moment1: Float32Array = new Float32Array(0);
+  #moment2: Float32Array = new Float32Array(0);
   #rows = 0;
-  #x = new Float32Array(0);
+  #xAt = 0;
+  /** Scratch of the float64 products (packed operands, partial sums). */
+  #scratchAt = 0;
+  #x: Float32Array = new Float32Array(0);
   #y = new Float32Array(0);
+  #convBuffers: ConvBuffers[] = [];
+  #denseBuffers: DenseBuffers[] = [];
+  /** Each dense layer's activations and deltas as views, for the steps done in JavaScript. */
   #acts: Float32Array[] = [];
-  /** The same memory as `#acts`, as bits: relu's derivative without a branch. */
-  #actBits: Int32Array[] = [];
   #deltas: Float32Array[] = [];
-  #operands: LayerOperands[] = [];
   #disposed = false;
 
-  constructor(model: ModelConfig, inputShape: readonly number[]) {
+  /** C = A·B with the accumulation chosen at construction (see wasm/kernels.ts `gemm`). */
+  readonly #gemm: (
+    m: number,
+    n: number,
+    depth: number,
+    a: number,
+    aRow: number,
+    aCol: number,
+    b: number,
+    bRow: number,
+    c: number,
+    cRow: number,
+  ) => void;
+
+  constructor(model: ModelConfig, inputShape: readonly number[], accumulation: Accumulation) {
+    const product = accumulation === 'float64' ? this.#arena.k.gemm : this.#arena.k.gemm32;
+    this.#gemm = (m, n, depth, a, aRow, aCol, b, bRow, c, cRow) =>
+      product(m, n, depth, a, aRow, aCol, b, bRow, c, cRow, this.#scratchAt);
     const plan = modelPlan(model, inputShape);
     this.spec = parameterSpec(model, inputShape);
     this.#inputShape = [...inputShape];
     this.#rowSize = plan.inputShape.reduce((a, b) => a * b, 1);
-    this.#layers = plan.layers.map((layer, i) => {
+    const convs: ConvLayer[] = [];
+    const layers: DenseLayer[] = [];
+    let [h, w, c] = plan.inputShape.length === 3 ? (plan.inputShape as [number, number, number]) : [1, 1, 1];
+    plan.layers.forEach((layer, i) => {
       const kernel = this.spec.tensors[2 * i]!;
       const bias = this.spec.tensors[2 * i + 1]!;
-      if (layer.kind !== 'dense') throw new Error(`layer ${layer.name} is not dense`);
       if (kernel.name !== `${layer.name}/kernel` || bias.name !== `${layer.name}/bias`) {
         throw new Error(`spec lists ${kernel.name}, ${bias.name} where layer ${layer.name} expects its own`);
       }
-      return {
+      if (layer.kind === 'conv') {
+        convs.push({
+          size: layer.kernelSize,
+          pad: Math.floor((layer.kernelSize - 1) / 2),
+          h,
+          w,
+          cin: c,
+          filters: layer.filters,
+          kernel: kernel.offset,
+          bias: bias.offset,
+        });
+        h = Math.floor(h / 2);
+        w = Math.floor(w / 2);
+        c = layer.filters;
+        return;
+      }
+      layers.push({
         inputs: layer.inputs,
         units: layer.units,
         kernel: kernel.offset,
         bias: bias.offset,
         activation: i === plan.layers.length - 1 ? 'linear' : hiddenActivation(layer.activation),
-      };
+      });
     });
-    this.#params = new Float32Array(this.spec.length);
-    this.#grad = new Float32Array(this.spec.length);
-    this.#moment1 = new Float32Array(this.spec.length);
-    this.#moment2 = new Float32Array(this.spec.length);
+    this.#convs = convs;
+    this.#layers = layers;
+    this.#predictRows = convs.length > 0 ? PREDICT_IMAGES : PREDICT_ROWS;
+    const n = this.spec.length;
+    this.#paramsAt = this.#arena.alloc(n);
+    this.#gradAt = this.#arena.alloc(n);
+    this.#moment1At = this.#arena.alloc(n);
+    this.#moment2At = this.#arena.alloc(n);
+    this.#views();
   }
 
   setParameters(params: Float32Array): void {
@@ -157,11 +241,12 @@ class FusedTrainer implements LocalTrainer {
     this.#check(data);
     const row = this.#rowSize;
     const out = new Float32Array(data.n);
-    this.#reserve(Math.min(data.n, PREDICT_ROWS));
+    this.#reserve(Math.min(data.n, this.#predictRows));
     const chunk = this.#rows;
     for (let start = 0; start < data.n; start += chunk) {
       const b = Math.min(chunk, data.n - start);
-      const z = this.#forward(b, view(data.x, start * row, row, 1));
+      this.#x.set(data.x.subarray(start * row, (start + b) * row));
+      const z = this.#forward(b);
       for (let k = 0; k < b; k++) out[start + k] = sigmoid(z[k]!);
     }
     return out;
@@ -169,37 +254,88 @@ class FusedTrainer implements LocalTrainer {
 
   dispose(): void {
     this.#disposed = true;
+    this.#params = new Float32Array(0);
+    this.#grad = new Float32Array(0);
+    this.#moment1 = new Float32Array(0);
+    this.#moment2 = new Float32Array(0);
     this.#x = new Float32Array(0);
     this.#y = new Float32Array(0);
     this.#acts = [];
-    this.#actBits = [];
     this.#deltas = [];
-    this.#operands = [];
   }
 
-  /** Grows the per-row buffers (inputs, labels, each layer's activations and deltas) to `rows` rows. */
+  /** Grows the minibatch buffers (inputs, labels, every layer's activations and gradients) to `rows` examples. */
   #reserve(rows: number): void {
     if (rows <= this.#rows) return;
     this.#rows = rows;
-    this.#x = new Float32Array(rows * this.#rowSize);
+    const arena = this.#arena;
+    this.#xAt = arena.alloc(rows * this.#rowSize);
+    const scratch = this.#products(rows).map(([m, n, depth]) => arena.k.gemmScratch(m, n, depth));
+    this.#scratchAt = arena.alloc(Math.ceil(Math.max(0, ...scratch) / 4));
     this.#y = new Float32Array(rows);
-    this.#acts = this.#layers.map((l) => new Float32Array(rows * l.units));
-    this.#actBits = this.#acts.map((a) => new Int32Array(a.buffer));
-    this.#deltas = this.#layers.map((l) => new Float32Array(rows * l.units));
-    this.#operands = this.#layers.map((_, l) => this.#layerOperands(l));
+    let input = this.#xAt;
+    this.#convBuffers = this.#convs.map((l, i) => {
+      const pixels = rows * l.h * l.w;
+      const pooled = rows * Math.floor(l.h / 2) * Math.floor(l.w / 2) * l.filters;
+      const buffers: ConvBuffers = {
+        cols: arena.alloc(pixels * l.size * l.size * l.cin),
+        act: arena.alloc(pixels * l.filters),
+        pooled: arena.alloc(pooled),
+        argmax: arena.alloc(pooled),
+        dPooled: arena.alloc(pooled),
+        dAct: arena.alloc(pixels * l.filters),
+        dCols: i === 0 ? 0 : arena.alloc(pixels * l.size * l.size * l.filters),
+        flipped: i === 0 ? 0 : arena.alloc(l.size * l.size * l.filters * l.cin),
+      };
+      input = buffers.pooled;
+      return buffers;
+    });
+    const lastConv = this.#convBuffers[this.#convBuffers.length - 1];
+    this.#denseBuffers = this.#layers.map((l, i) => {
+      const buffers: DenseBuffers = {
+        input,
+        act: arena.alloc(rows * l.units),
+        delta: arena.alloc(rows * l.units),
+        kernelT: arena.alloc(l.inputs * l.units),
+        inputDelta: i > 0 ? 0 : (lastConv?.dPooled ?? 0),
+      };
+      input = buffers.act;
+      return buffers;
+    });
+    this.#denseBuffers = this.#denseBuffers.map((d, i) =>
+      i === 0 ? d : { ...d, inputDelta: this.#denseBuffers[i - 1]!.delta },
+    );
+    this.#views();
   }
 
-  /** Views of layer `l`'s operands in the current buffers, so a minibatch allocates nothing. */
-  #layerOperands(l: number): LayerOperands {
-    const { inputs, units, kernel } = this.#layers[l]!;
-    const input = l === 0 ? this.#x : this.#acts[l - 1]!;
-    const delta = this.#deltas[l]!;
-    const w = this.#params;
-    return {
-      forward: [view(input, 0, inputs, 1), view(w, kernel, units, 1)],
-      kernelGrad: [view(input, 0, 1, inputs), view(delta, 0, units, 1)],
-      inputDelta: l === 0 ? null : [view(delta, 0, units, 1), view(w, kernel, 1, units)],
-    };
+  /** The sizes (m, n, depth) of every matrix product of a minibatch of `rows` examples. */
+  #products(rows: number): [number, number, number][] {
+    const sizes: [number, number, number][] = [];
+    this.#convs.forEach((l, i) => {
+      const pixels = rows * l.h * l.w;
+      const taps = l.size * l.size;
+      sizes.push([pixels, l.filters, taps * l.cin], [taps * l.cin, l.filters, pixels]);
+      if (i > 0) sizes.push([pixels, l.cin, taps * l.filters]);
+    });
+    for (const l of this.#layers) {
+      sizes.push([rows, l.units, l.inputs], [l.inputs, l.units, rows], [rows, l.inputs, l.units]);
+    }
+    return sizes;
+  }
+
+  /** (Re)creates the typed-array views of the arena's buffers, which a growth of its memory detaches. */
+  #views(): void {
+    const arena = this.#arena;
+    const n = this.spec.length;
+    this.#params = arena.f32(this.#paramsAt, n);
+    this.#grad = arena.f32(this.#gradAt, n);
+    this.#moment1 = arena.f32(this.#moment1At, n);
+    this.#moment2 = arena.f32(this.#moment2At, n);
+    this.#x = arena.f32(this.#xAt, this.#rows * this.#rowSize);
+    this.#acts = this.#layers.map((l, i) => arena.f32(this.#denseBuffers[i]?.act ?? 0, this.#rows * l.units));
+    this.#deltas = this.#layers.map((l, i) =>
+      arena.f32(this.#denseBuffers[i]?.delta ?? 0, this.#rows * l.units),
+    );
   }
 
   /** Copies the minibatch `order[start … start+b)` into the input and label buffers. */
@@ -212,49 +348,93 @@ class FusedTrainer implements LocalTrainer {
       const r = order[start + k]!;
       const from = r * row;
       const to = k * row;
-      for (let j = 0; j < row; j++) x[to + j] = src[from + j]!;
+      if (row < 64) {
+        for (let j = 0; j < row; j++) x[to + j] = src[from + j]!;
+      } else {
+        x.set(src.subarray(from, from + row), to);
+      }
       y[k] = data.y[r]!;
     }
   }
 
-  /**
-   * Forward pass of `b` rows; the first layer reads `input` when given (examples in place), else the
-   * gathered minibatch. Returns the logits buffer (its first `b` entries).
-   */
-  #forward(b: number, input?: View): Float32Array {
+  /** Byte offset of the parameter (or, with `grad`, gradient) element `index`. */
+  #at(index: number, grad = false): number {
+    return (grad ? this.#gradAt : this.#paramsAt) + 4 * index;
+  }
+
+  /** Forward pass of the first `b` rows of the input buffer; returns the logits buffer (its first `b` entries). */
+  #forward(b: number): Float32Array {
+    const k = this.#arena.k;
+    const gemm = this.#gemm;
+    let input = this.#xAt;
+    this.#convs.forEach((l, i) => {
+      const buf = this.#convBuffers[i]!;
+      const pixels = b * l.h * l.w;
+      const depth = l.size * l.size * l.cin;
+      k.im2col(input, b, l.h, l.w, l.cin, l.size, l.pad, buf.cols);
+      gemm(pixels, l.filters, depth, buf.cols, depth, 1, this.#at(l.kernel), l.filters, buf.act, l.filters);
+      k.biasRelu(buf.act, pixels, l.filters, this.#at(l.bias));
+      k.maxPool(buf.act, b, l.h, l.w, l.filters, buf.pooled, buf.argmax);
+      input = buf.pooled;
+    });
     const w = this.#params;
-    for (let l = 0; l < this.#layers.length; l++) {
-      const { inputs, units, bias, activation } = this.#layers[l]!;
-      const [x, kernel] = this.#operands[l]!.forward;
-      const out = this.#acts[l]!;
-      matmul(b, units, inputs, l === 0 && input !== undefined ? input : x, kernel, out, 0);
-      biasActivate(out, b, units, w, bias, activation);
-    }
+    this.#layers.forEach((l, i) => {
+      const { inputs, units, bias, activation } = l;
+      const buf = this.#denseBuffers[i]!;
+      gemm(b, units, inputs, buf.input, inputs, 1, this.#at(l.kernel), units, buf.act, units);
+      if (activation === 'relu') k.biasRelu(buf.act, b, units, this.#at(bias));
+      else biasActivate(this.#acts[i]!, b, units, w, bias, activation);
+    });
     return this.#acts[this.#layers.length - 1]!;
   }
 
   /** Gradient of the gathered minibatch's mean BCE into `#grad`; returns that mean loss. */
   #gradient(b: number): number {
+    const k = this.#arena.k;
+    const gemm = this.#gemm;
     const layers = this.#layers;
     const last = layers.length - 1;
     const loss = outputDelta(this.#forward(b), this.#y, b, this.#deltas[last]!);
-    const g = this.#grad;
-    for (let l = last; l >= 0; l--) {
-      const { inputs, units, kernel, bias } = layers[l]!;
-      const { kernelGrad, inputDelta } = this.#operands[l]!;
-      matmul(inputs, units, b, kernelGrad[0], kernelGrad[1], g, kernel);
-      columnSums(this.#deltas[l]!, b, units, g, bias);
-      if (inputDelta !== null) {
-        const below = this.#deltas[l - 1]!;
-        matmul(b, inputs, units, inputDelta[0], inputDelta[1], below, 0);
-        activationGradient(
-          below,
-          this.#acts[l - 1]!,
-          this.#actBits[l - 1]!,
-          b * inputs,
-          layers[l - 1]!.activation,
-        );
-      }
+    for (let i = last; i >= 0; i--) {
+      const { inputs, units, kernel, bias } = layers[i]!;
+      const buf = this.#denseBuffers[i]!;
+      gemm(inputs, units, b, buf.input, 1, inputs, buf.delta, units, this.#at(kernel, true), units);
+      k.columnSums(buf.delta, b, units, this.#at(bias, true));
+      if (buf.inputDelta === 0) continue;
+      k.transpose(this.#at(kernel), inputs, units, buf.kernelT);
+      gemm(b, inputs, units, buf.delta, units, 1, buf.kernelT, inputs, buf.inputDelta, inputs);
+      if (i === 0) continue;
+      const below = layers[i - 1]!.activation;
+      if (below === 'relu') k.reluGrad(buf.inputDelta, buf.input, b * inputs);
+      else if (below === 'tanh') tanhGradient(this.#deltas[i - 1]!, this.#acts[i - 1]!, b * inputs);
+    }
+    for (let i = this.#convs.length - 1; i >= 0; i--) {
+      const l = this.#convs[i]!;
+      const buf = this.#convBuffers[i]!;
+      const pixels = b * l.h * l.w;
+      const depth = l.size * l.size * l.cin;
+      const pooled = b * Math.floor(l.h / 2) * Math.floor(l.w / 2) * l.filters;
+      k.maxPoolGrad(buf.dPooled, buf.argmax, pooled, buf.dAct, pixels * l.filters);
+      k.reluGrad(buf.dAct, buf.act, pixels * l.filters);
+      gemm(
+        depth,
+        l.filters,
+        pixels,
+        buf.cols,
+        1,
+        depth,
+        buf.dAct,
+        l.filters,
+        this.#at(l.kernel, true),
+        l.filters,
+      );
+      k.columnSums(buf.dAct, pixels, l.filters, this.#at(l.bias, true));
+      if (i === 0) continue;
+      const back = l.size * l.size * l.filters;
+      k.flipKernel(this.#at(l.kernel), l.size, l.cin, l.filters, buf.flipped);
+      k.im2col(buf.dAct, b, l.h, l.w, l.filters, l.size, l.size - 1 - l.pad, buf.dCols);
+      const into = this.#convBuffers[i - 1]!.dPooled;
+      gemm(pixels, l.cin, back, buf.dCols, back, 1, buf.flipped, l.cin, into, l.cin);
     }
     return loss;
   }
@@ -267,7 +447,10 @@ class FusedTrainer implements LocalTrainer {
       proximal:
         terms.proximal === undefined
           ? null
-          : { mu: f32(terms.proximal.mu), reference: terms.proximal.reference.slice() },
+          : {
+              mu: f32(terms.proximal.mu),
+              reference: terms.proximal.reference.slice(),
+            },
       correction: terms.correction === undefined ? null : terms.correction.slice(),
     };
   }
@@ -286,142 +469,17 @@ function hiddenActivation(a: 'relu' | 'tanh' | 'sigmoid'): Activation {
   return a;
 }
 
-function view(data: Float32Array, offset: number, row: number, col: number): View {
-  return { data, offset, row, col };
-}
-
-/**
- * C = A·B for A of `m × depth` and B of `depth × n` (strided {@link View}s, so transposes cost nothing),
- * C written row-major with row stride `n` from `cOff`. Blocks of 2 rows × 4 columns accumulate in float64
- * registers over the full depth, in a fixed order.
- */
-function matmul(
-  m: number,
-  n: number,
-  depth: number,
-  av: View,
-  bv: View,
-  c: Float32Array,
-  cOff: number,
-): void {
-  const { data: a, offset: aOff, row: aRow, col: aCol } = av;
-  const { data: b, offset: bOff, row: bRow, col: bCol } = bv;
-  const bCol2 = 2 * bCol;
-  const bCol3 = 3 * bCol;
-  let r = 0;
-  for (; r + 2 <= m; r += 2) {
-    const a0 = aOff + r * aRow;
-    const a1 = a0 + aRow;
-    const c0 = cOff + r * n;
-    const c1 = c0 + n;
-    let col = 0;
-    for (; col + 4 <= n; col += 4) {
-      let s00 = 0,
-        s01 = 0,
-        s02 = 0,
-        s03 = 0,
-        s10 = 0,
-        s11 = 0,
-        s12 = 0,
-        s13 = 0;
-      let ia0 = a0;
-      let ia1 = a1;
-      let ib = bOff + col * bCol;
-      for (let p = 0; p < depth; p++) {
-        const x0 = a[ia0]!;
-        const x1 = a[ia1]!;
-        const w0 = b[ib]!;
-        const w1 = b[ib + bCol]!;
-        const w2 = b[ib + bCol2]!;
-        const w3 = b[ib + bCol3]!;
-        s00 += x0 * w0;
-        s01 += x0 * w1;
-        s02 += x0 * w2;
-        s03 += x0 * w3;
-        s10 += x1 * w0;
-        s11 += x1 * w1;
-        s12 += x1 * w2;
-        s13 += x1 * w3;
-        ia0 += aCol;
-        ia1 += aCol;
-        ib += bRow;
-      }
-      c[c0 + col] = s00;
-      c[c0 + col + 1] = s01;
-      c[c0 + col + 2] = s02;
-      c[c0 + col + 3] = s03;
-      c[c1 + col] = s10;
-      c[c1 + col + 1] = s11;
-      c[c1 + col + 2] = s12;
-      c[c1 + col + 3] = s13;
-    }
-    for (; col < n; col++) {
-      let s0 = 0;
-      let s1 = 0;
-      let ia0 = a0;
-      let ia1 = a1;
-      let ib = bOff + col * bCol;
-      for (let p = 0; p < depth; p++) {
-        const w = b[ib]!;
-        s0 += a[ia0]! * w;
-        s1 += a[ia1]! * w;
-        ia0 += aCol;
-        ia1 += aCol;
-        ib += bRow;
-      }
-      c[c0 + col] = s0;
-      c[c1 + col] = s1;
-    }
-  }
-  if (r < m) matmulRow(n, depth, a, aOff + r * aRow, aCol, bv, c, cOff + r * n);
-}
-
-/** The last row of an odd-height {@link matmul}, in the same accumulation order. */
-function matmulRow(
-  n: number,
-  depth: number,
-  a: Float32Array,
-  a0: number,
-  aCol: number,
-  bv: View,
-  c: Float32Array,
-  c0: number,
-): void {
-  const { data: b, offset: bOff, row: bRow, col: bCol } = bv;
-  for (let col = 0; col < n; col++) {
-    let s = 0;
-    let ia = a0;
-    let ib = bOff + col * bCol;
-    for (let p = 0; p < depth; p++) {
-      s += a[ia]! * b[ib]!;
-      ia += aCol;
-      ib += bRow;
-    }
-    c[c0 + col] = s;
-  }
-}
-
-/**
- * out[k, j] = activation(f32(out[k, j] + bias[j])) over the first `rows` rows. relu is ½(v + |v|), exact and
- * branch-free: signs of hidden units are random, and a mispredicted branch per unit cost more than the sum.
- */
+/** out[k, j] = activation(f32(out[k, j] + bias[j])) over the first `rows` rows, for tanh and linear layers. */
 function biasActivate(
   out: Float32Array,
   rows: number,
   units: number,
   params: Float32Array,
   bias: number,
-  activation: Activation,
+  activation: 'tanh' | 'linear',
 ): void {
   const end = rows * units;
-  if (activation === 'relu') {
-    for (let k = 0; k < end; k += units) {
-      for (let j = 0; j < units; j++) {
-        const v = f32(out[k + j]! + params[bias + j]!);
-        out[k + j] = 0.5 * (v + Math.abs(v));
-      }
-    }
-  } else if (activation === 'tanh') {
+  if (activation === 'tanh') {
     for (let k = 0; k < end; k += units) {
       for (let j = 0; j < units; j++) out[k + j] = Math.tanh(f32(out[k + j]! + params[bias + j]!));
     }
@@ -432,24 +490,11 @@ function biasActivate(
   }
 }
 
-/**
- * delta ·= activation′, from the activation's output `act` (`bits`: the same memory as Int32): relu passes
- * where act > 0, read branch-free from the sign of −bits (act is +0 or positive); tanh scales by 1 − act².
- */
-function activationGradient(
-  delta: Float32Array,
-  act: Float32Array,
-  bits: Int32Array,
-  count: number,
-  activation: Activation,
-): void {
-  if (activation === 'relu') {
-    for (let i = 0; i < count; i++) delta[i] = delta[i]! * ((0 - bits[i]!) >>> 31);
-  } else if (activation === 'tanh') {
-    for (let i = 0; i < count; i++) {
-      const h = act[i]!;
-      delta[i] = delta[i]! * f32(1 - f32(h * h));
-    }
+/** delta ·= 1 − act² over `count` elements: tanh's derivative from its output, in float32. */
+function tanhGradient(delta: Float32Array, act: Float32Array, count: number): void {
+  for (let i = 0; i < count; i++) {
+    const h = act[i]!;
+    delta[i] = delta[i]! * f32(1 - f32(h * h));
   }
 }
 
@@ -463,15 +508,6 @@ function outputDelta(z: Float32Array, y: Float32Array, b: number, delta: Float32
     delta[k] = (sigmoid(zk) - yk) / b;
   }
   return sum / b;
-}
-
-/** out[off + j] = Σ_k m[k, j] over `rows` rows, accumulated in float64. */
-function columnSums(m: Float32Array, rows: number, cols: number, out: Float32Array, off: number): void {
-  for (let j = 0; j < cols; j++) {
-    let s = 0;
-    for (let k = 0, i = j; k < rows; k++, i += cols) s += m[i]!;
-    out[off + j] = s;
-  }
 }
 
 /** g += mu·(w − reference), then g += correction, each rounded to float32 as tfjs' ops round them. */

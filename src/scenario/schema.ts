@@ -38,6 +38,18 @@ export const cohortSchema = z
       .optional()
       .describe("this site's devices: calibration offset and extra noise per measured feature"),
   })
+  .superRefine((c, ctx) => {
+    if (c.currentSmokerRate !== undefined && c.formerSmokerRate !== undefined) {
+      if (c.currentSmokerRate + c.formerSmokerRate > 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['formerSmokerRate'],
+          message:
+            'currentSmokerRate + formerSmokerRate: expected at most 1 (they are shares of the same patients)',
+        });
+      }
+    }
+  })
   .describe("Departures of one hospital's patients from its country's population profile.");
 
 /** One participating site. */
@@ -67,8 +79,9 @@ export const faultSchema = z.strictObject({
       'rows-in-metrics',
       'fractional-count',
       'throw',
+      'hang',
     ])
-    .describe('how its fit reply breaks the protocol'),
+    .describe('how its fit reply breaks the protocol (hang: the worker thread never answers)'),
   rounds: z.array(z.int().min(1)).min(1).optional().describe('rounds in which it misbehaves (all if absent)'),
 });
 
@@ -112,10 +125,11 @@ export const trainingSchema = z.strictObject({
 });
 
 export const backendSchema = z
-  .enum(['auto', 'tensorflow', 'wasm', 'cpu', 'js'])
+  .enum(['auto', 'tensorflow', 'wasm', 'cpu', 'js', 'js-f32'])
   .describe(
-    "training backend: tensorflow needs @tensorflow/tfjs-node; js is fedmed's own fused typed-array loops, " +
-      'dense models only, no tfjs; auto takes the fastest that loads and trains (tensorflow, js, wasm, cpu)',
+    "training backend: tensorflow needs @tensorflow/tfjs-node; js is fedmed's own fused engine (WebAssembly " +
+      'SIMD, every zoo model, no tfjs, float64 accumulation); js-f32 the same with float32 accumulation (faster, ' +
+      'other last bits); auto takes the first that loads (tensorflow, js, wasm, cpu)',
   );
 
 /** A complete experiment: who takes part, on what data, with which model, strategy and faults. */

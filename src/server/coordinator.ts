@@ -101,6 +101,8 @@ export interface RunResult {
   readonly status: 'completed' | 'stopped';
   /** Why the run stopped early. */
   readonly stopReason?: string;
+  /** A worker thread died or hung: the run stopped after its last completed round (the CLI exits 4). */
+  readonly workerFailure?: boolean;
   /** A jurisdiction violation stopped the run after its last completed round (the CLI exits 5). */
   readonly violation?: ViolationStop;
   readonly roundsCompleted: number;
@@ -199,9 +201,10 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
     let global = initial;
     let final: RoundRecord | undefined;
     let stopReason: string | undefined;
-    // A jurisdiction violation stops the run; the rounds before it are kept (the CLI exits 5).
+    // A worker that dies or hangs (exit 4) or a jurisdiction violation (exit 5) stops the run; the rounds before it are kept.
     let round = 1;
     let completed = global;
+    let workerFailure = false;
     let violation: ViolationStop | undefined;
     try {
       for (; round <= scenario.rounds; round++) {
@@ -320,19 +323,23 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
         completed = global;
       }
     } catch (e) {
-      if (!(e instanceof JurisdictionViolation)) throw e;
-      stopReason = e.message;
-      violation = e.stop;
+      if (e instanceof JurisdictionViolation) {
+        stopReason = e.message;
+        violation = e.stop;
+      } else if (e instanceof WorkerFailure) {
+        stopReason = `round ${round}: ${e.message}`;
+        workerFailure = true;
+      } else throw e;
     }
 
     const federationSeconds = clock.lap();
     const localOnly =
-      violation === undefined && scenario.baselines.includes('local-only')
+      !workerFailure && violation === undefined && scenario.baselines.includes('local-only')
         ? await runLocalOnly(channel, scenario, hospitals, initial, (h) => evaluateContract(h))
         : undefined;
     const localOnlySeconds = clock.lap();
     const pooled =
-      violation === undefined && scenario.baselines.includes('pooled')
+      !workerFailure && violation === undefined && scenario.baselines.includes('pooled')
         ? await runPooled(ledger, scenario, initial, options, sizes, holdings)
         : undefined;
     const pooledSeconds = clock.lap();
@@ -340,6 +347,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
     return {
       status: stopReason === undefined ? 'completed' : 'stopped',
       ...(stopReason === undefined ? {} : { stopReason }),
+      ...(workerFailure ? { workerFailure } : {}),
       ...(violation === undefined ? {} : { violation }),
       roundsCompleted: final?.round ?? 0,
       spec,

@@ -30,14 +30,34 @@ describe("backend 'js' through real workers", () => {
     expect(Math.abs(jsLoss - wasmLoss) / wasmLoss).toBeLessThan(1e-4);
   });
 
-  it('rejects a cnn in the workers with a clear message', async () => {
+  it('trains a cnn in the workers: records js, the same model with 1 and 2 threads, and learns', async () => {
     const cnn = smallScenario({
       backend: 'js',
       data: { kind: 'synthetic-imaging', size: 16, testFraction: 0.3 },
       model: { kind: 'cnn', filters: [4], kernelSize: 3, dense: 8 },
+      training: { localEpochs: 1, batchSize: 16, learningRate: 0.01, optimizer: 'adam' },
     });
-    await expect(runInMemory(cnn, { threads: 1 })).rejects.toThrow(
-      "backend 'js' trains dense models only (logistic, mlp); use wasm for a cnn",
-    );
+    const one = await runInMemory(cnn, { threads: 1 });
+    const two = await runInMemory(cnn, { threads: 2 });
+    for (const run of [one, two]) {
+      expect(run.result.status).toBe('completed');
+      expect(run.result.backend).toBe('js');
+      expect(run.result.threads.every((t) => t.tfjs === 'unused')).toBe(true);
+    }
+    expect(sha256(two.result.parameters)).toBe(sha256(one.result.parameters));
+    const loss = one.rounds.map((r) => r.evaluate.metrics.loss!);
+    expect(loss[loss.length - 1]!).toBeLessThan(loss[0]!);
+  });
+
+  it('runs js-f32: records it, the same model with 1 and 2 threads, other last bits than js', async () => {
+    const f32 = smallScenario({ backend: 'js-f32' });
+    const one = await runInMemory(f32, { threads: 1 });
+    const two = await runInMemory(f32, { threads: 2 });
+    for (const run of [one, two]) {
+      expect(run.result.status).toBe('completed');
+      expect(run.result.backend).toBe('js-f32');
+      expect(run.result.threads.every((t) => t.tfjs === 'unused')).toBe(true);
+    }
+    expect(sha256(two.result.parameters)).toBe(sha256(one.result.parameters));
   });
 });

@@ -14,7 +14,10 @@ import { WorkerPool } from '../../src/server/worker-pool.ts';
  */
 const PINNED: Record<string, { rounds?: number; hashes: Partial<Record<BackendChoice, string>> }> = {
   quickstart: {
-    hashes: { js: '5c7a7e9edb75c7f69fdf46b95ba47adb30f3368e6159e4bb4a991a5b10acc490' },
+    hashes: {
+      js: '5c7a7e9edb75c7f69fdf46b95ba47adb30f3368e6159e4bb4a991a5b10acc490',
+      'js-f32': 'ab8a12efadba04b9dc10d3454210018ffb764ea913250b134726f213592bed8c',
+    },
   },
   'quickstart (2 rounds)': {
     rounds: 2,
@@ -24,7 +27,10 @@ const PINNED: Record<string, { rounds?: number; hashes: Partial<Record<BackendCh
     },
   },
   'korea-china': {
-    hashes: { js: '0026bc0cf6fa21731f8450a57f68925c7da9c22b88ed4df26440c4d01de0df6b' },
+    hashes: {
+      js: '0026bc0cf6fa21731f8450a57f68925c7da9c22b88ed4df26440c4d01de0df6b',
+      'js-f32': 'b883341b1770363909f45994f6c6d81519827b8865224f0a7115b6f643df0da4',
+    },
   },
   'korea-china (2 rounds)': {
     rounds: 2,
@@ -34,7 +40,10 @@ const PINNED: Record<string, { rounds?: number; hashes: Partial<Record<BackendCh
     },
   },
   'non-iid': {
-    hashes: { js: '191a7cc202f754234a0b3638db49df90af1f52d41574f433112906711ad63176' },
+    hashes: {
+      js: '191a7cc202f754234a0b3638db49df90af1f52d41574f433112906711ad63176',
+      'js-f32': '7d8c94830bf6464970429916743815781feed1f92e72adb74e2fc2d5f1aabb60',
+    },
   },
   'non-iid (2 rounds)': {
     rounds: 2,

@@ -1,0 +1,21 @@
+import type { ModelConfig } from '../scenario/schema.ts';
+import type { BackendName } from './backend.ts';
+import { createFusedTrainer } from './fused-trainer.ts';
+import { createTfjsTrainer } from './tfjs-trainer.ts';
+import type { LocalTrainer } from './types.ts';
+
+/** Whether `backend` trains through tfjs (else through fedmed's fused engine). */
+export function usesTfjs(backend: BackendName): boolean {
+  return backend !== 'js' && backend !== 'js-f32';
+}
+
+/** The trainer of `backend` (already activated by `selectBackend`) for `model` on inputs of `inputShape`. */
+export function createTrainer(
+  backend: BackendName,
+  model: ModelConfig,
+  inputShape: readonly number[],
+): LocalTrainer {
+  if (backend === 'js') return createFusedTrainer(model, inputShape, 'float64');
+  if (backend === 'js-f32') return createFusedTrainer(model, inputShape, 'float32');
+  return createTfjsTrainer(model, inputShape);
+}

@@ -1,0 +1,34 @@
+// Compiles wasm/kernels.ts (AssemblyScript) into src/models/kernels.wasm, or into the path given as the
+// first argument. The compiler is the exact assemblyscript version pinned in package.json's
+// devDependencies; test/models/kernels-build.test.ts rebuilds and checks the committed bytes.
+import { main } from 'assemblyscript/asc';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const out = process.argv[2] ?? 'src/models/kernels.wasm';
+
+/** The compiler flags: SIMD on, no garbage-collected runtime, memory owned by the JavaScript side. */
+export const FLAGS = [
+  'wasm/kernels.ts',
+  '--outFile',
+  out,
+  '-O3',
+  '--noAssert',
+  '--enable',
+  'simd',
+  '--runtime',
+  'stub',
+  '--importMemory',
+  '--initialMemory',
+  '1',
+];
+
+const { error, stderr } = await main(FLAGS, {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  baseDir: root,
+});
+if (error) {
+  console.error(stderr.toString());
+  process.exit(1);
+}
