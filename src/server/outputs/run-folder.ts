@@ -35,6 +35,8 @@ const KNOWN_FILES = [
   'metrics.jsonl',
   'crossings.jsonl',
   'summary.json',
+  'compliance.json',
+  'compliance.md',
   'model/parameters.f32',
   'model/spec.json',
   'model/tfjs/model.json',
