@@ -43,11 +43,16 @@ export function checkChain(lines: readonly string[], expected: ExpectedChain): C
     const line = i + 1;
     const prev = parsed[i]!.prev;
     const from = prev === expected.genesis ? 0 : parsed.findIndex((p) => p.hash === prev) + 1 || -1;
+    if (from >= line) return { line, problem: `out of order: it follows the entry on line ${from}` };
+    if (i + 1 < parsed.length && parsed[i + 1]!.prev === linkTo(i)) {
+      const copy = parsed.findIndex((p, k) => k !== i && p.hash === parsed[i]!.hash);
+      const what = copy >= 0 ? `a copy of line ${copy + 1}` : 'the next entry links to the one before it';
+      return { line, problem: `inserted: ${what}` };
+    }
     if (from >= 0 && from < line - 1) {
       const target = from === 0 ? 'the start of the chain' : `line ${from}`;
       return { line: from + 1, problem: `inserted: line ${line} links to ${target}, past this one` };
     }
-    if (from >= line) return { line, problem: `out of order: it follows the entry on line ${from}` };
     if (parsed[i]!.seq > line) {
       const gap =
         parsed[i]!.seq === line + 1 ? `entry ${line} is` : `entries ${line}–${parsed[i]!.seq - 1} are`;
