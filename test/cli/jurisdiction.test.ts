@@ -192,7 +192,7 @@ describe('a compliant run, its compliance report and its verification', () => {
       /^crossings\.jsonl line 13: inserted: a copy of line 5$/,
     );
     const forged = (l: string[]) => {
-      const entry = { ...(JSON.parse(l[12]!) as Record<string, unknown>), bytes: 1 };
+      const entry: Record<string, unknown> = { ...(JSON.parse(l[12]!) as Record<string, unknown>), bytes: 1 };
       entry.prev = sha256(canonicalJson(JSON.parse(l[11]!)));
       return [...l.slice(0, 12), canonicalJson(entry), ...l.slice(12)];
     };
