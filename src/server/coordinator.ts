@@ -201,7 +201,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
     let global = initial;
     let final: RoundRecord | undefined;
     let stopReason: string | undefined;
-    // A worker that dies or hangs (exit 4) or a jurisdiction violation (exit 5) stops the run; the rounds before it are kept.
+    // A dead or hung worker (exit 4) or a jurisdiction violation (exit 5) stops the run; earlier rounds are kept.
     let round = 1;
     let completed = global;
     let workerFailure = false;

@@ -26,7 +26,7 @@ export function complianceMarkdown(c: Compliance, chainHead: string): string {
     out.push('|---|---|---|---|---|---|---|---|');
     for (const v of c.violations) {
       out.push(
-        `| ${v.seq} | ${v.round} | ${v.hospital} | ${v.kind} | ${v.class} | ${v.rule} (${v.origin} → ${v.destination}) | ${v.enforcement} | ${v.missing.join(' or ') || 'none can satisfy it'} |`,
+        `| ${v.seq} | ${v.round} | ${v.hospital} | ${v.kind} | ${v.class} | ${v.rule} (${v.origin} → ${v.destination})${v.alsoBroke === undefined ? '' : `; also ${v.alsoBroke.join(', ')}`} | ${v.enforcement} | ${v.missing.join(' or ') || 'none can satisfy it'} |`,
       );
     }
     out.push('');

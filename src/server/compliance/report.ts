@@ -46,7 +46,10 @@ export interface ViolationEntry {
   readonly hospital: string;
   readonly kind: string;
   readonly enforcement: Enforcement;
+  /** The first rule it broke, which the run stopped on; the class, origin, destination and missing bases are its. */
   readonly rule: string;
+  /** The other rules the same message broke, if any. */
+  readonly alsoBroke?: readonly string[];
   readonly class: DataClass;
   readonly origin: string;
   readonly destination: string;
@@ -134,6 +137,7 @@ export function complianceReport(
     if (c.classes.includes('personal-records')) countries[c.country]!.rawRecordsExported++;
     if ((c.violations ?? []).length > 0) {
       const v = c.violations![0]!;
+      const also = [...new Set(c.violations!.slice(1).map((x) => x.rule))].filter((r) => r !== v.rule);
       violations.push({
         seq: c.seq,
         round: c.round,
@@ -141,6 +145,7 @@ export function complianceReport(
         kind: v.kind,
         enforcement: enforcementOf(c),
         rule: v.rule,
+        ...(also.length === 0 ? {} : { alsoBroke: also }),
         class: v.class,
         origin: v.origin,
         destination: v.destination,
