@@ -284,7 +284,7 @@ async function runInto(
           process.stderr.write(`fedmed: the unfinished records of this run are kept in ${folder.keep()}\n`);
         throw e;
       }
-      await writeRunResult(folder, scenario, hash, result, threads, startedAt);
+      await writeRunResult(folder, scenario, hash, result, threads, startedAt, baseDir);
       const committed = folder.commit(result.status);
       if (result.workerFailure === true) {
         throw new WorkerFailure(`${result.stopReason}; the run's completed rounds are in ${committed.path}`);

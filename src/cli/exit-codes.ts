@@ -10,4 +10,11 @@ export const EXIT = {
   tooFewClients: 3,
   /** A worker thread died or did not answer within the real-time guard. */
   workerFailure: 4,
+  /**
+   * A jurisdiction violation: a message a policy forbids was not sent, discarded or refused, and the run
+   * stopped; the rounds before it are written.
+   */
+  jurisdiction: 5,
+  /** `fedmed verify`: the run folder does not check out (a broken chain, a total or verdict that differs). */
+  verifyFailed: 6,
 } as const;

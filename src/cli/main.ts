@@ -12,6 +12,8 @@ import { BACKENDS, integerFlag, isInputFailure, listFlag } from './flags.ts';
 import { generateCommand, type GenerateFlags } from './generate-command.ts';
 import { reportCommand, type ReportFlags } from './report-command.ts';
 import { runCommand, type RunFlags } from './run-command.ts';
+import { verifyCommand, type VerifyFlags } from './verify-command.ts';
+import { JurisdictionViolation } from '../server/jurisdiction/violation.ts';
 
 const backendOption = () =>
   new Option('--backend <name>', 'training backend (overrides FEDMED_BACKEND and the scenario)').choices(
@@ -130,6 +132,18 @@ export async function main(argv: readonly string[]): Promise<number> {
       code = await benchCommand(file, flags);
     });
   program
+    .command('verify')
+    .description(
+      "check a run folder: the crossing record's hash chain, every total, each crossing against the policies",
+    )
+    .argument('<run>', 'run folder written by fedmed run')
+    .option('--rerun', 'also run the scenario again and compare the final model and the chain head')
+    .option('--workers <n>', 'worker threads for --rerun', integerFlag('--workers', 1, 1024))
+    .addOption(timeoutOption())
+    .action(async (run: string, flags: VerifyFlags) => {
+      code = await verifyCommand(run, flags);
+    });
+  program
     .command('report')
     .description('write one self-contained HTML file showing a run or a bench folder')
     .argument('<folder>', 'run folder (fedmed run) or bench folder (fedmed bench)')
@@ -164,6 +178,10 @@ function failure(e: unknown): number {
   if (e instanceof SetupError) {
     process.stderr.write(`fedmed: ${e.message}\n`);
     return EXIT.internal;
+  }
+  if (e instanceof JurisdictionViolation) {
+    process.stderr.write(`fedmed: ${e.message}\n`);
+    return EXIT.jurisdiction;
   }
   if (e instanceof WorkerFailure) {
     process.stderr.write(`fedmed: ${e.message}\n`);

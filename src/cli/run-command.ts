@@ -135,7 +135,7 @@ async function runOnce(
       }
       progress.stop();
       const hash = scenarioHash(scenario);
-      const manifest = await writeRunResult(folder, scenario, hash, result, threads, startedAt);
+      const manifest = await writeRunResult(folder, scenario, hash, result, threads, startedAt, baseDir);
       const committed = folder.commit(result.status);
       report(result, manifest.wallSeconds, committed.path);
       const seconds = manifest.wallSeconds;
@@ -145,7 +145,12 @@ async function runOnce(
           `${committed.path}` +
           (committed.path === out ? '\n' : ` (${out} still holds the earlier completed run)\n`),
       );
-      const code = result.workerFailure === true ? EXIT.workerFailure : EXIT.tooFewClients;
+      const code =
+        result.workerFailure === true
+          ? EXIT.workerFailure
+          : result.violation !== undefined
+            ? EXIT.jurisdiction
+            : EXIT.tooFewClients;
       return { code, result, seconds, path: committed.path };
     },
   );

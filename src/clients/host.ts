@@ -28,6 +28,7 @@ import { breakReply, faultFor } from './faults.ts';
 import { evaluateOn, Hospital } from './hospital.ts';
 import type { SecureFitInstructions } from '../protocol/secure-sums.ts';
 import { SecureParticipant } from './privacy/secure-participant.ts';
+import { OutgoingCheck } from './jurisdiction-check.ts';
 
 /** A reply before it is encoded. */
 interface Reply {
@@ -43,6 +44,8 @@ interface Hosted {
   readonly hospital: Hospital;
   readonly setup: HostSetup;
   readonly parameters: number;
+  /** Its own check of its replies against its country's policy, when the scenario declares policies. */
+  readonly outgoing?: OutgoingCheck;
 }
 
 /**
@@ -80,6 +83,7 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
       const hosted = hospital === undefined ? undefined : this.#hospitals.get(hospital);
       log = hosted?.setup ?? (body as { baseDir?: string; logDir?: string } | undefined) ?? {};
       const reply = await this.#dispatch(env.kind, hospital, body, env.vectors);
+      if (hospital !== undefined) this.#hospitals.get(hospital)?.outgoing?.check(reply);
       const bytes = encodeEnvelope(reply.kind, reply.fields, reply.vectors);
       const sizes = {
         parameters: (hospital === undefined ? undefined : this.#hospitals.get(hospital)?.parameters) ?? 0,
@@ -162,7 +166,11 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
     this.#hospitals.get(s.hospital.id)?.hospital.dispose();
     this.#hospitals.delete(s.hospital.id);
     const hospital = new Hospital(s.hospital, s.seed, trainer, data, s.evaluation);
-    this.#hospitals.set(s.hospital.id, { hospital, setup: s, parameters: trainer.spec.length });
+    const outgoing =
+      s.jurisdiction === undefined
+        ? {}
+        : { outgoing: new OutgoingCheck(s, { train: data.train.n, test: data.test.n }) };
+    this.#hospitals.set(s.hospital.id, { hospital, setup: s, parameters: trainer.spec.length, ...outgoing });
     const host: BackendInfo = { backend: name, tfjs: usesTfjs(name) ? tfjsVersion : 'unused' };
     return { kind: 'setup-reply', fields: { host, train: data.train.n, test: data.test.n } };
   }

@@ -17,6 +17,9 @@ export const ERROR_CATEGORIES = {
 /** A category of worker error. */
 export type ErrorCategory = keyof typeof ERROR_CATEGORIES;
 
+/** Starts the field of a `refused` report by which a hospital names the rule of its own policy it refused under. */
+export const REFUSAL_FIELD_PREFIX = 'jurisdiction:';
+
 /** Longest text of any field of an error report. */
 export const MAX_ERROR_TEXT = 200;
 

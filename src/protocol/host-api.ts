@@ -6,6 +6,17 @@ import type {
   HospitalConfig,
   ModelConfig,
 } from '../scenario/schema.ts';
+import type { JurisdictionConfig } from '../scenario/jurisdiction-schema.ts';
+
+/**
+ * What a hospital's worker is told of the jurisdiction policies: its own country's policy and the transfers
+ * out of it, and where the coordinator sits, so that it can check its own replies before they leave.
+ */
+export interface HostJurisdiction {
+  /** The coordinator's country, or `neutral`. */
+  readonly site: string;
+  readonly config: JurisdictionConfig;
+}
 
 /**
  * What a worker is told to host one hospital: configuration only, never records. It carries that hospital's
@@ -29,10 +40,12 @@ export interface HostSetup {
   readonly baseDir: string;
   /** Folder of the hospital's own log of errors in full, if the scenario keeps one (hospital side). */
   readonly logDir?: string;
+  /** Its country's policy, when the scenario declares policies: the worker checks its replies against it. */
+  readonly jurisdiction?: HostJurisdiction;
 }
 
 /** What the pooled oracle is told: every hospital's configuration (it builds them all), not one. */
-export interface PooledSetup extends Omit<HostSetup, 'hospital' | 'peers' | 'faults'> {
+export interface PooledSetup extends Omit<HostSetup, 'hospital' | 'peers' | 'faults' | 'jurisdiction'> {
   readonly hospitals: readonly HospitalConfig[];
 }
 

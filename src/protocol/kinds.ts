@@ -11,22 +11,36 @@ export type Purpose = 'federation' | 'local-only' | 'pooled' | 'tooling';
 /** Who may send a kind: the coordinator, a hospital's worker, or the pooled oracle's thread. */
 export type Sender = 'coordinator' | 'hospital' | 'pooled-oracle';
 
-/** What a message carries, as the jurisdiction policies weigh it. */
-export type DataClass =
-  /** Configuration and instructions: no patient data, no trained parameters. */
-  | 'setup'
-  /** The federation's aggregate model, sent back to hospitals. */
-  | 'aggregate-model'
-  /** One hospital's trained parameters (or control variates) in the clear. */
-  | 'parameters-clear'
-  /** One hospital's quantised update under secure aggregation's masks: only the sum of many can be read. */
-  | 'parameters-masked'
-  /** Metrics of a model on one hospital's held-out patients, possibly with subgroups and score histograms. */
-  | 'evaluation-metrics'
-  /** A fixed error category with the place it concerns (hospital, file, row, column), never a value. */
-  | 'error-report'
-  /** Patient records: only the pooled oracle would need them, which is why it violates sovereignty. */
-  | 'personal-records';
+/**
+ * What a message can carry, as the jurisdiction policies weigh it. A message's classes are computed by fedmed
+ * from its kind and from values the coordinator itself knows (never from what a worker claims): the kind
+ * table gives each kind its base class, and `src/protocol/jurisdiction/classes.ts` adds the rest.
+ */
+export const DATA_CLASSES = {
+  'personal-records': "patients' records (raw rows): only the pooled oracle would need them",
+  'genetic-information':
+    "patients' genotypes, part of the cohort's records (risk alleles at the marker locus)",
+  'parameters-clear':
+    "one hospital's trained parameters (or control variates) in the clear, or a model that is one",
+  'parameters-masked':
+    "one hospital's quantised update under secure aggregation's masks: only the sum of many can be read",
+  'aggregate-dp':
+    'an aggregate of at least k hospitals under client-level differential privacy with ε at most x (reserved)',
+  'aggregate-model': 'any other aggregate of at least k hospitals, such as the global model broadcast back',
+  'evaluation-metrics': "a model's metrics on one hospital's held-out patients",
+  'subgroup-metrics':
+    'the same metrics within subgroups (sex, age band) of at least minSubgroupSize patients',
+  'score-histogram': "counts of one hospital's held-out patients per bin of predicted risk, by class",
+  setup: 'configuration and instructions (or a random initial model): no patient data, no trained parameters',
+  'error-report':
+    'a fixed error category with the place it concerns (hospital, file, row, column), never a value',
+} as const;
+
+/** A class of what a message carries. */
+export type DataClass = keyof typeof DATA_CLASSES;
+
+/** Every data class, in the table's order (the order classes are listed in records). */
+export const DATA_CLASS_NAMES = Object.keys(DATA_CLASSES) as [DataClass, ...DataClass[]];
 
 /**
  * How long a vector must be: the model's parameter count, two per score-histogram bin, or a size of the
@@ -82,6 +96,11 @@ export interface KindSpec {
   readonly direction: Direction;
   readonly sender: Sender;
   readonly purpose: Purpose;
+  /**
+   * Its base class. A request carrying a model takes the model's class instead (the initial model is setup, a
+   * model of fewer than k hospitals counts as per-hospital parameters); an evaluation may add subgroup metrics
+   * and a score histogram.
+   */
   readonly dataClass: DataClass;
   /** Vectors it may carry; which of them a given exchange requires is the exchange's contract. */
   readonly vectors: Readonly<Record<string, VectorRule>>;

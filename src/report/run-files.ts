@@ -108,6 +108,9 @@ export const crossingSchema = z.looseObject({
   crossesBorder: z.boolean(),
   admitted: z.boolean().default(true),
   reason: z.string().optional(),
+  sent: z.boolean().optional(),
+  classes: z.array(z.string()).optional(),
+  relied: z.array(z.looseObject({ basis: z.string() })).optional(),
   sovereigntyViolation: z.boolean().optional(),
 });
 /** One line of crossings.jsonl. */

@@ -172,7 +172,7 @@ export function eventsChart(
   const rejected = new Set<string>();
   for (const c of crossings) {
     if (c.admitted) continue;
-    add(c.round, c.hospital, `rejected ${c.kind}`, c.reason ?? '');
+    add(c.round, c.hospital, `${c.sent === false ? 'not sent' : 'rejected'} ${c.kind}`, c.reason ?? '');
     rejected.add(`${c.round}\u0000${c.hospital}\u0000${c.kind.split('-')[0]}`);
   }
   for (const r of rounds) {

@@ -9,6 +9,16 @@ import { hospitalLabel } from './scenario-section.ts';
 
 /** Crossing fields the flows table groups by when a run records them (added by later versions). */
 const GROUPED_EXTRAS = ['dataClass', 'legalBasis'] as const;
+type Extra = (typeof GROUPED_EXTRAS)[number];
+
+/** A crossing's data classes or the legal bases it relied on, as one text (from the chained record's lists). */
+function extraOf(c: CrossingFile, f: Extra): string | undefined {
+  if (c[f] !== undefined) return String(c[f]);
+  if (f === 'dataClass') return c.classes?.join(', ');
+  return c.relied === undefined
+    ? undefined
+    : [...new Set(c.relied.map((r) => r.basis))].sort(byText).join(', ');
+}
 const KNOWN = new Set([
   'round',
   'hospital',
@@ -22,6 +32,9 @@ const KNOWN = new Set([
   'admitted',
   'reason',
   'sovereigntyViolation',
+  'sent',
+  'classes',
+  'relied',
   ...GROUPED_EXTRAS,
 ]);
 const TOTALS = [
@@ -30,13 +43,18 @@ const TOTALS = [
   ['crossBorder', 'bytes across a national border'],
   ['messages', 'messages'],
   ['rejected', 'replies rejected at the boundary'],
+  ['blocked', 'requests a jurisdiction policy kept from being sent'],
 ] as const;
 
 const isRecords = (c: CrossingFile): boolean => c.sovereigntyViolation === true || /records$/.test(c.kind);
 
 function sums(crossings: readonly CrossingFile[]): Record<(typeof TOTALS)[number][0], number> {
-  const t = { toHospitals: 0, toCoordinator: 0, crossBorder: 0, messages: 0, rejected: 0 };
+  const t = { toHospitals: 0, toCoordinator: 0, crossBorder: 0, messages: 0, rejected: 0, blocked: 0 };
   for (const c of crossings) {
+    if (c.sent === false) {
+      t.blocked++;
+      continue;
+    }
     if (c.direction === 'to-hospital') t.toHospitals += c.bytes;
     else t.toCoordinator += c.bytes;
     if (c.crossesBorder) t.crossBorder += c.bytes;
@@ -109,13 +127,15 @@ function totalsTable(manifest: ManifestFile, crossings: readonly CrossingFile[])
 }
 
 function flowsTable(scenario: ScenarioFile, crossings: readonly CrossingFile[]): Html {
-  const extras = GROUPED_EXTRAS.filter((f) => crossings.some((c) => c[f] !== undefined));
+  const extras = GROUPED_EXTRAS.filter((f) => crossings.some((c) => extraOf(c, f) !== undefined));
   const groups = new Map<string, { c: CrossingFile; messages: number; bytes: number; rejected: number }>();
   for (const c of crossings) {
-    const key = [c.hospital, c.direction, c.kind, ...extras.map((f) => String(c[f] ?? ''))].join('\u0000');
+    const key = [c.hospital, c.direction, c.kind, ...extras.map((f) => extraOf(c, f) ?? '')].join('\u0000');
     const g = groups.get(key) ?? { c, messages: 0, bytes: 0, rejected: 0 };
-    g.messages++;
-    g.bytes += c.bytes;
+    if (c.sent !== false) {
+      g.messages++;
+      g.bytes += c.bytes;
+    }
     if (!c.admitted) g.rejected++;
     groups.set(key, g);
   }
@@ -133,7 +153,7 @@ function flowsTable(scenario: ScenarioFile, crossings: readonly CrossingFile[]):
       g.c.country,
       g.c.direction,
       g.c.kind,
-      ...extras.map((f) => String(g.c[f] ?? '')),
+      ...extras.map((f) => extraOf(g.c, f) ?? ''),
       { text: integer(g.messages), numeric: true, attrs: { 'data-value': String(g.messages) } },
       { text: integer(g.bytes), numeric: true, attrs: { 'data-value': String(g.bytes) } },
       g.c.crossesBorder ? 'yes' : 'no',
@@ -149,7 +169,7 @@ function flowsTable(scenario: ScenarioFile, crossings: readonly CrossingFile[]):
       'messages',
       'bytes',
       'across a border',
-      'rejected',
+      'rejected or not sent',
     ],
     rows,
   });
@@ -158,6 +178,7 @@ function flowsTable(scenario: ScenarioFile, crossings: readonly CrossingFile[]):
 function mapFlows(crossings: readonly CrossingFile[]): MapFlow[] {
   const flows = new Map<string, MapFlow>();
   for (const c of crossings) {
+    if (c.sent === false) continue;
     if (c.direction !== 'to-hospital' && c.direction !== 'to-coordinator') continue;
     const key = `${c.hospital}\u0000${c.direction}`;
     const f = flows.get(key);

@@ -2,15 +2,9 @@ import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { dataSchema, emrSchema, evaluationSchema, imagingSiteSchema, sourceSchema } from './data-schema.ts';
 import { privacyIssues, privacySchema } from './privacy-schema.ts';
+import { countryCode, hospitalId } from './ids.ts';
+import { checkJurisdiction, jurisdictionSchema } from './jurisdiction-schema.ts';
 import { strategySchema } from './strategy-schema.ts';
-
-const countryCode = z
-  .string()
-  .regex(/^[A-Z]{2}$/, { error: 'expected an ISO 3166-1 alpha-2 country code in capitals, such as "KR"' });
-
-const hospitalId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, {
-  error: 'expected a hospital id of lower-case letters, digits and hyphens, such as "kr-seoul-1"',
-});
 
 const fraction = z.number().min(0).max(1);
 
@@ -191,6 +185,7 @@ export const scenarioSchema = z
       .describe('comparisons run beside the federation; pooled breaks data sovereignty and is marked so'),
     faults: z.array(faultSchema).default([]),
     privacy: privacySchema.optional(),
+    jurisdiction: jurisdictionSchema.optional(),
     diagnostics: z
       .strictObject({
         hospitalLogDir: z
@@ -279,6 +274,7 @@ export const scenarioSchema = z
       }
     });
     for (const issue of privacyIssues(s)) ctx.addIssue({ code: 'custom', ...issue });
+    checkJurisdiction(s, ctx);
     if (s.model.kind === 'cnn' && s.data.kind === 'synthetic-cohort') {
       ctx.addIssue({
         code: 'custom',

@@ -16,7 +16,9 @@ import type { BackendChoice, Scenario } from '../scenario/schema.ts';
 import { initialParameters, parameterSpec } from '../models/architecture.ts';
 import { admit, evaluateReplyOf, fitReplyOf, setupReplyOf, type ReplyContract } from './boundary.ts';
 import { Channel, type ExchangeFailure, type Received } from './channel.ts';
-import { Ledger, type ByteTotals, type Crossing } from './ledger.ts';
+import { Ledger, type ByteTotals, type ChainHead, type Crossing } from './ledger.ts';
+import { complianceReport, type Compliance } from './compliance/report.ts';
+import { JurisdictionViolation, type ViolationStop } from './jurisdiction/violation.ts';
 import { compareIds } from './sampling.ts';
 import { createStrategy } from './strategies/index.ts';
 import type {
@@ -105,6 +107,8 @@ export interface RunResult {
   readonly stopReason?: string;
   /** A worker thread died or hung: the run stopped after its last completed round (the CLI exits 4). */
   readonly workerFailure?: boolean;
+  /** A jurisdiction violation stopped the run after its last completed round (the CLI exits 5). */
+  readonly violation?: ViolationStop;
   readonly roundsCompleted: number;
   readonly spec: ParamSpec;
   readonly inputShape: readonly number[];
@@ -124,6 +128,10 @@ export interface RunResult {
   readonly seconds: PhaseSeconds;
   /** The privacy settings and what the run spent, when the scenario asks for privacy. */
   readonly privacy?: PrivacySummary;
+  /** The crossing record's hash chain: entries, genesis and head. */
+  readonly ledger: ChainHead;
+  /** Per country: records kept at home, crossings by class and direction, bases relied on, violations. */
+  readonly compliance: Compliance;
 }
 
 /** Real seconds spent in each part of a run. */
@@ -166,7 +174,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
   const plan = securePlan(scenario, strategy, spec.length);
   const hospitals: HospitalRef[] = scenario.hospitals.map((h) => ({ id: h.id, country: h.country }));
   const countryOf = new Map(hospitals.map((h) => [h.id, h.country]));
-  const ledger = new Ledger(scenario.coordinator.site, countryOf);
+  const ledger = Ledger.forRun(scenario, initial);
   const sizes = { parameters: spec.length, histogramBins: scenario.evaluation.histogramBins };
   const histogramVectors = sizes.histogramBins > 0 ? ['histogram'] : [];
 
@@ -204,10 +212,11 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
     let global = initial;
     let final: RoundRecord | undefined;
     let stopReason: string | undefined;
-    // A worker that dies or hangs stops the run; the rounds before it are kept (the CLI exits 4).
+    // A dead or hung worker (exit 4) or a jurisdiction violation (exit 5) stops the run; earlier rounds are kept.
     let round = 1;
     let completed = global;
     let workerFailure = false;
+    let violation: ViolationStop | undefined;
     try {
       for (; round <= scenario.rounds; round++) {
         const assignments = strategy.configureFit(
@@ -282,6 +291,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
             spec.length,
             strategy.name,
           );
+          ledger.jurisdiction?.aggregated(global, fitResults);
         } catch (e) {
           if (!(e instanceof RangeError)) throw e;
           stopReason = `round ${round}: ${strategy.name} cannot aggregate: ${e.message}`;
@@ -332,19 +342,23 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
         completed = global;
       }
     } catch (e) {
-      if (!(e instanceof WorkerFailure)) throw e;
-      stopReason = `round ${round}: ${e.message}`;
-      workerFailure = true;
+      if (e instanceof JurisdictionViolation) {
+        stopReason = e.message;
+        violation = e.stop;
+      } else if (e instanceof WorkerFailure) {
+        stopReason = `round ${round}: ${e.message}`;
+        workerFailure = true;
+      } else throw e;
     }
 
     const federationSeconds = clock.lap();
     const localOnly =
-      !workerFailure && scenario.baselines.includes('local-only')
+      !workerFailure && violation === undefined && scenario.baselines.includes('local-only')
         ? await runLocalOnly(channel, scenario, hospitals, initial, (h) => evaluateContract(h))
         : undefined;
     const localOnlySeconds = clock.lap();
     const pooled =
-      !workerFailure && scenario.baselines.includes('pooled')
+      !workerFailure && violation === undefined && scenario.baselines.includes('pooled')
         ? await runPooled(ledger, scenario, initial, options, sizes, holdings)
         : undefined;
     const pooledSeconds = clock.lap();
@@ -353,6 +367,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       status: stopReason === undefined ? 'completed' : 'stopped',
       ...(stopReason === undefined ? {} : { stopReason }),
       ...(workerFailure ? { workerFailure } : {}),
+      ...(violation === undefined ? {} : { violation }),
       roundsCompleted: final?.round ?? 0,
       spec,
       inputShape,
@@ -375,6 +390,8 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
         ...(localOnly === undefined ? {} : { localOnly: localOnlySeconds }),
         ...(pooled === undefined ? {} : { pooled: pooledSeconds }),
       },
+      ledger: ledger.chain,
+      compliance: complianceReport(scenario, ledger.entries),
     };
   } finally {
     if (options.pool === undefined) await pool.close();

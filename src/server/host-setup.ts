@@ -1,4 +1,4 @@
-import type { HostSetup, PooledSetup } from '../protocol/host-api.ts';
+import type { HostJurisdiction, HostSetup, PooledSetup } from '../protocol/host-api.ts';
 import type { BackendChoice, HospitalConfig, Scenario } from '../scenario/schema.ts';
 
 /**
@@ -21,6 +21,32 @@ export function hostSetup(
       ? {}
       : { peers: scenario.hospitals.map((h) => (h.id === hospital ? h : partitionView(h))) }),
     faults: scenario.faults.filter((f) => f.hospital === hospital),
+    ...(scenario.jurisdiction === undefined ? {} : { jurisdiction: ownJurisdiction(scenario, own) }),
+  };
+}
+
+/**
+ * What a hospital's worker needs to check its own replies: its country's policy (with, of the
+ * critical-infrastructure operators, only itself) and the transfers out of its country.
+ */
+function ownJurisdiction(scenario: Scenario, own: HospitalConfig): HostJurisdiction {
+  const config = scenario.jurisdiction!;
+  const policy = config.countries[own.country];
+  return {
+    site: scenario.coordinator.site,
+    config: {
+      ...config,
+      countries:
+        policy === undefined
+          ? {}
+          : {
+              [own.country]: {
+                ...policy,
+                criticalInfrastructure: policy.criticalInfrastructure.filter((h) => h === own.id),
+              },
+            },
+      transfers: config.transfers.filter((t) => t.from === own.country),
+    },
   };
 }
 

@@ -1,9 +1,25 @@
+import { canonicalJson, sha256 } from '../common/hash.ts';
+import {
+  hospitalOf,
+  type Facts,
+  type Holding,
+  type Reliance,
+  type Source,
+} from '../protocol/jurisdiction/enforcer.ts';
 import { KINDS, type DataClass, type Direction, type Kind, type Purpose } from '../protocol/kinds.ts';
+import { scenarioHash } from '../scenario/load.ts';
+import type { Scenario } from '../scenario/schema.ts';
+import { JurisdictionGate } from './jurisdiction/gate.ts';
+import type { Violation } from './jurisdiction/violation.ts';
 
 export type { DataClass, Direction, Kind as CrossingKind, Purpose };
 
 /** One message across the boundary between the coordinator and a hospital's worker. */
 export interface Crossing {
+  /** Its line in the record, from 1. */
+  readonly seq: number;
+  /** SHA-256 of the previous entry's canonical JSON (of the scenario's canonical JSON for the first). */
+  readonly prev: string;
   /** Round it belongs to; 0 for setup and baselines. */
   readonly round: number;
   readonly hospital: string;
@@ -12,18 +28,33 @@ export interface Crossing {
   readonly direction: Direction;
   readonly kind: Kind;
   readonly purpose: Purpose;
-  /** What it carried, as the jurisdiction policies weigh it (from the kind table, never from the sender). */
-  readonly dataClass: DataClass;
+  /** What it carried, as the jurisdiction policies weigh it: computed by fedmed, never taken from the sender. */
+  readonly classes: readonly DataClass[];
+  /** Countries of the patients whose data it newly discloses (see {@link sources}). */
+  readonly origins: readonly string[];
+  /**
+   * The patients whose data it newly discloses, as `hospital:split`: a reply, its hospital's own split; a
+   * model, every split whose records trained it. Absent when none (setup, error reports, a random model).
+   */
+  readonly sources?: readonly Source[];
   /** Bytes of the message as it crossed (its envelope). */
   readonly bytes: number;
-  /** SHA-256 of those bytes; absent for a rejected message, which is measured but not hashed. */
+  /** SHA-256 of those bytes; absent for a message rejected or discarded, which is measured but not hashed. */
   readonly sha256?: string;
   /** True when the hospital's country differs from the coordinator's site (always, for a neutral site). */
   readonly crossesBorder: boolean;
-  /** False when the boundary rejected the message. */
+  /** False when the boundary rejected the message or a policy had it discarded. */
   readonly admitted: boolean;
-  /** Why it was rejected: field and expectation, never a value. */
+  /** False for a request the coordinator did not send because a policy forbids it or its reply. */
+  readonly sent?: false;
+  /** Why it was rejected, discarded or not sent: field and expectation or rule, never a value. */
   readonly reason?: string;
+  /** The legal bases it relied on, each with the rule that asked for it. */
+  readonly relied?: readonly Reliance[];
+  /** Rules it breaks (or its reply would break): a stop for the federation, flagged for the baselines. */
+  readonly violations?: readonly Violation[];
+  /** Training and held-out patients a hospital reported holding at setup, as the boundary admitted them. */
+  readonly holds?: Holding;
   /** Set on records a real deployment could not send without breaking data sovereignty (the pooled oracle). */
   readonly sovereigntyViolation?: true;
 }
@@ -35,10 +66,12 @@ export interface ByteTotals {
   /** Bytes of crossings that crossed a national border, both directions. */
   crossBorder: number;
   messages: number;
-  /** Replies the boundary rejected. */
+  /** Replies the boundary rejected or a policy had discarded. */
   rejected: number;
   /** Error reports: requests a hospital could not serve. */
   errors: number;
+  /** Requests not sent because a policy forbids them or their replies (neither bytes nor messages). */
+  blocked: number;
 }
 
 /** A message's size and, unless it was rejected, its hash. */
@@ -47,63 +80,162 @@ export interface Measured {
   readonly sha256?: string;
 }
 
-/** The record of every crossing, in the order the coordinator handled them. */
+/** How the boundary and the policies took a message. */
+export interface Handling {
+  readonly admitted: boolean;
+  readonly reason?: string;
+  /** The purpose it served, when not its kind's (an error report serves its request's). */
+  readonly purpose?: Purpose;
+  /** False for a request a policy kept from being sent. */
+  readonly sent?: false;
+}
+
+/** What the jurisdiction layer found of a message. */
+export interface Judged {
+  readonly facts: Facts;
+  readonly relied?: readonly Reliance[];
+  readonly violations?: readonly Violation[];
+  readonly holds?: Holding;
+}
+
+/** The end of the chain, for the manifest: how many entries, the first link and the last hash. */
+export interface ChainHead {
+  readonly entries: number;
+  /** SHA-256 the first entry links to: the resolved scenario's hash. */
+  readonly genesis: string;
+  /** SHA-256 of the last entry's canonical JSON (the genesis when there is none). */
+  readonly head: string;
+}
+
+/** SHA-256 of an entry as the chain hashes it: its canonical JSON. */
+export function entryHash(entry: unknown): string {
+  return sha256(canonicalJson(entry));
+}
+
+/**
+ * The record of every crossing, in the order the coordinator handled them, hash-chained: each entry carries
+ * the SHA-256 of the previous one's canonical JSON, the first the scenario's hash, and {@link head} is the
+ * last one's. Entries are built with their keys in canonical order, so `JSON.stringify` writes the text that
+ * was hashed.
+ */
 export class Ledger {
   readonly #entries: Crossing[] = [];
   readonly #site: string;
   readonly #countryOf: ReadonlyMap<string, string>;
+  readonly #genesis: string;
+  readonly #gate: JurisdictionGate | undefined;
+  #head: string;
   #flushed = 0;
 
-  /** `site` is the coordinator's country code or 'neutral'. */
-  constructor(site: string, countryOf: ReadonlyMap<string, string>) {
+  /**
+   * `site` is the coordinator's country code or 'neutral'. `genesis` is what the first entry links to; a run's
+   * ledger (see {@link forRun}) uses the scenario's hash and weighs every message with the scenario's policies.
+   */
+  constructor(
+    site: string,
+    countryOf: ReadonlyMap<string, string>,
+    options: { readonly genesis?: string; readonly jurisdiction?: JurisdictionGate } = {},
+  ) {
     this.#site = site;
     this.#countryOf = countryOf;
+    this.#genesis = options.genesis ?? '0'.repeat(64);
+    this.#head = this.#genesis;
+    this.#gate = options.jurisdiction;
+  }
+
+  /** The ledger of a run of `scenario` whose initial model is `initial`. */
+  static forRun(scenario: Scenario, initial: Float32Array): Ledger {
+    return new Ledger(scenario.coordinator.site, new Map(scenario.hospitals.map((h) => [h.id, h.country])), {
+      genesis: scenarioHash(scenario),
+      jurisdiction: new JurisdictionGate(scenario, initial),
+    });
+  }
+
+  /** The jurisdiction layer that weighs this run's messages (absent for a tool outside any run). */
+  get jurisdiction(): JurisdictionGate | undefined {
+    return this.#gate;
   }
 
   /**
-   * Records one message of `kind`; its direction and data class come from the kind table, its purpose too
-   * unless given (an error report serves the purpose of the request it answers).
+   * Records one message of `kind`; its direction comes from the kind table, its purpose too unless given (an
+   * error report serves the purpose of the request it answers), its classes from `judged` or the table.
    */
   record(
     round: number,
     hospital: string,
     kind: Kind,
     message: Measured,
-    verdict: { admitted: boolean; reason?: string; purpose?: Purpose } = { admitted: true },
+    handling: Handling = { admitted: true },
+    judged?: Judged,
   ): Crossing {
     const country = this.#countryOf.get(hospital);
     if (country === undefined) throw new Error(`ledger: unknown hospital ${hospital}`);
     const spec = KINDS[kind];
-    const entry: Crossing = {
+    const sources = judged?.facts.sources ?? [];
+    const origins = [...new Set(sources.map((s) => this.#countryOf.get(hospitalOf(s)) ?? '?'))].sort();
+    const draft = {
+      seq: this.#entries.length + 1,
+      prev: this.#head,
       round,
       hospital,
       country,
       direction: spec.direction,
       kind,
-      purpose: verdict.purpose ?? spec.purpose,
-      dataClass: spec.dataClass,
+      purpose: handling.purpose ?? spec.purpose,
+      classes: judged?.facts.classes ?? [spec.dataClass],
+      origins,
+      ...(sources.length === 0 ? {} : { sources }),
       bytes: message.bytes,
       ...(message.sha256 === undefined ? {} : { sha256: message.sha256 }),
       crossesBorder: this.#site === 'neutral' || this.#site !== country,
-      admitted: verdict.admitted,
-      ...(verdict.reason === undefined ? {} : { reason: verdict.reason }),
+      admitted: handling.admitted,
+      ...(handling.sent === false ? { sent: false as const } : {}),
+      ...(handling.reason === undefined ? {} : { reason: handling.reason }),
+      ...(judged?.relied === undefined || judged.relied.length === 0 ? {} : { relied: judged.relied }),
+      ...(judged?.violations === undefined || judged.violations.length === 0
+        ? {}
+        : { violations: judged.violations }),
+      ...(judged?.holds === undefined ? {} : { holds: judged.holds }),
       ...(kind === 'pooled-records' ? { sovereigntyViolation: true as const } : {}),
     };
+    const entry = JSON.parse(canonicalJson(draft)) as Crossing;
+    this.#head = entryHash(entry);
     this.#entries.push(entry);
     return entry;
   }
 
   /**
    * Records the patient records a pooled oracle used from `hospital`: nothing crossed in the simulation, but a
-   * real deployment would have had to send these bytes out of the hospital.
+   * real deployment would have had to send these bytes out of the hospital. The policies weigh them and any
+   * rule they break is flagged; the record is a sovereignty violation whatever bases are in place.
    */
   recordPooledRecords(hospital: string, bytes: number): Crossing {
-    return this.record(0, hospital, 'pooled-records', { bytes });
+    const gate = this.#gate;
+    if (gate === undefined) return this.record(0, hospital, 'pooled-records', { bytes });
+    const facts = gate.recordsFacts(hospital);
+    const verdict = gate.check(facts);
+    return this.record(
+      0,
+      hospital,
+      'pooled-records',
+      { bytes },
+      { admitted: true },
+      {
+        facts,
+        relied: verdict.relied,
+        violations: verdict.breaches.map((b) => ({ ...b, kind: 'pooled-records' as const })),
+      },
+    );
   }
 
   /** Every crossing so far. */
   get entries(): readonly Crossing[] {
     return this.#entries;
+  }
+
+  /** The chain's end: entries, genesis and head. */
+  get chain(): ChainHead {
+    return { entries: this.#entries.length, genesis: this.#genesis, head: this.#head };
   }
 
   /** Crossings recorded since the previous call. */
@@ -115,24 +247,41 @@ export class Ledger {
 
   /** Byte totals of the crossings that served `purpose` (the federation unless told), in one round or all. */
   totals(round?: number, purpose: Purpose = 'federation'): ByteTotals {
-    const t: ByteTotals = {
-      toHospitals: 0,
-      toCoordinator: 0,
-      crossBorder: 0,
-      messages: 0,
-      rejected: 0,
-      errors: 0,
-    };
-    for (const e of this.#entries) {
-      if (e.purpose !== purpose) continue;
-      if (round !== undefined && e.round !== round) continue;
-      if (e.direction === 'to-hospital') t.toHospitals += e.bytes;
-      else t.toCoordinator += e.bytes;
-      if (e.crossesBorder) t.crossBorder += e.bytes;
-      t.messages++;
-      if (!e.admitted) t.rejected++;
-      if (e.kind === 'error') t.errors++;
-    }
-    return t;
+    return byteTotals(this.#entries, round, purpose);
   }
+}
+
+/** Byte totals of the crossings in `entries` that served `purpose`, in one round or all. */
+export function byteTotals(
+  entries: readonly Pick<
+    Crossing,
+    'round' | 'purpose' | 'direction' | 'bytes' | 'crossesBorder' | 'admitted' | 'kind' | 'sent'
+  >[],
+  round: number | undefined,
+  purpose: Purpose,
+): ByteTotals {
+  const t: ByteTotals = {
+    toHospitals: 0,
+    toCoordinator: 0,
+    crossBorder: 0,
+    messages: 0,
+    rejected: 0,
+    errors: 0,
+    blocked: 0,
+  };
+  for (const e of entries) {
+    if (e.purpose !== purpose) continue;
+    if (round !== undefined && e.round !== round) continue;
+    if (e.sent === false) {
+      t.blocked++;
+      continue;
+    }
+    if (e.direction === 'to-hospital') t.toHospitals += e.bytes;
+    else t.toCoordinator += e.bytes;
+    if (e.crossesBorder) t.crossBorder += e.bytes;
+    t.messages++;
+    if (!e.admitted) t.rejected++;
+    if (e.kind === 'error') t.errors++;
+  }
+  return t;
 }

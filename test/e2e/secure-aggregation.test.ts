@@ -59,10 +59,10 @@ describe('secure aggregation in real runs (worker threads, backend js)', () => {
       'secagg-unmask',
     ]);
     expect(kinds.has('fit-reply')).toBe(false);
-    expect(two.crossings.some((c) => c.dataClass === 'parameters-clear')).toBe(false);
+    expect(two.crossings.some((c) => c.classes.includes('parameters-clear'))).toBe(false);
     const masked = two.crossings.filter((c) => c.kind === 'secagg-masked');
-    expect(masked.map((c) => [c.hospital, c.dataClass])).toEqual(
-      ['cn-a', 'cn-b', 'kr-a', 'kr-b'].map((h) => [h, 'parameters-masked']),
+    expect(masked.map((c) => [c.hospital, c.classes])).toEqual(
+      ['cn-a', 'cn-b', 'kr-a', 'kr-b'].map((h) => [h, ['parameters-masked']]),
     );
     expect(masked.every((c) => c.admitted && c.sha256 !== undefined)).toBe(true);
     const r = two.rounds[0]!;

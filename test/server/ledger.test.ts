@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/common/hash.ts';
 import { EnvelopeBody } from '../../src/protocol/envelope.ts';
-import { Ledger } from '../../src/server/ledger.ts';
+import { entryHash, Ledger } from '../../src/server/ledger.ts';
 
 const countries = new Map([
   ['kr-1', 'KR'],
@@ -16,13 +16,13 @@ describe('the crossing ledger', () => {
     expect(request).toMatchObject({
       crossesBorder: false,
       direction: 'to-hospital',
-      dataClass: 'aggregate-model',
+      classes: ['aggregate-model'],
     });
     const reply = inKorea.record(1, 'cn-1', 'fit-reply', m(10));
     expect(reply).toMatchObject({
       crossesBorder: true,
       direction: 'to-coordinator',
-      dataClass: 'parameters-clear',
+      classes: ['parameters-clear'],
     });
     const neutral = new Ledger('neutral', countries);
     expect(neutral.record(1, 'kr-1', 'evaluate-request', m(1)).crossesBorder).toBe(true);
@@ -37,7 +37,7 @@ describe('the crossing ledger', () => {
     expect(l.recordPooledRecords('cn-1', 400)).toMatchObject({
       kind: 'pooled-records',
       purpose: 'pooled',
-      dataClass: 'personal-records',
+      classes: ['personal-records'],
       sovereigntyViolation: true,
       bytes: 400,
     });
@@ -67,10 +67,27 @@ describe('the crossing ledger', () => {
       messages: 4,
       rejected: 1,
       errors: 1,
+      blocked: 0,
     });
     expect(l.totals().toCoordinator).toBe(15);
     expect(l.entries[2]!.sha256).toBeUndefined();
     expect(l.takeUnflushed()).toHaveLength(5);
     expect(l.takeUnflushed()).toHaveLength(0);
+  });
+
+  it('chains its entries: each links to the hash of the one before, the first to the genesis, and is written as hashed', () => {
+    const l = new Ledger('KR', countries, { genesis: 'a'.repeat(64) });
+    const first = l.record(0, 'kr-1', 'setup', m(3));
+    const second = l.record(0, 'kr-1', 'setup-reply', m(2));
+    expect(first).toMatchObject({ seq: 1, prev: 'a'.repeat(64) });
+    expect(second).toMatchObject({ seq: 2, prev: sha256(JSON.stringify(first)) });
+    expect(entryHash(second)).toBe(sha256(JSON.stringify(second)));
+    expect(l.chain).toEqual({ entries: 2, genesis: 'a'.repeat(64), head: entryHash(second) });
+  });
+
+  it('a request a policy kept back counts as blocked, neither as bytes nor as a message', () => {
+    const l = new Ledger('KR', countries);
+    l.record(1, 'cn-1', 'fit-request', { bytes: 50 }, { admitted: false, sent: false, reason: 'x' });
+    expect(l.totals(1)).toMatchObject({ toHospitals: 0, crossBorder: 0, messages: 0, blocked: 1 });
   });
 });

@@ -35,6 +35,8 @@ const KNOWN_FILES = [
   'metrics.jsonl',
   'crossings.jsonl',
   'summary.json',
+  'compliance.json',
+  'compliance.md',
   'model/parameters.f32',
   'model/spec.json',
   'model/tfjs/model.json',
@@ -174,6 +176,11 @@ export class RunFolder implements RunSink {
   /** Writes a JSON file (pretty, keys in canonical order) into the run folder. */
   writeJson(name: string, value: unknown): void {
     this.#write(name, JSON.stringify(JSON.parse(canonicalJson(value)), null, 2) + '\n');
+  }
+
+  /** Writes a text file into the run folder. */
+  writeText(name: string, text: string): void {
+    this.#write(name, text);
   }
 
   /** Writes raw bytes into the run folder. */

@@ -1,6 +1,8 @@
 import { sha256 } from '../../common/hash.ts';
 import type { Scenario } from '../../scenario/schema.ts';
 import type { RunResult } from '../coordinator.ts';
+import { complianceMarkdown } from '../compliance/markdown.ts';
+import type { ChainHead } from '../ledger.ts';
 import type { RunFolder } from './run-folder.ts';
 import { FEDMED_VERSION } from './version.ts';
 
@@ -32,6 +34,16 @@ export interface Manifest {
   readonly evaluation: string;
   readonly bytes: RunResult['bytes'];
   readonly baselineBytes: RunResult['baselineBytes'];
+  /** The crossing record's hash chain: how many entries, what the first links to, the last one's hash. */
+  readonly ledger: ChainHead;
+  /** Whether policies were declared, and whether the federation kept to them (details in compliance.json). */
+  readonly jurisdiction: {
+    readonly policies: boolean;
+    readonly status: RunResult['compliance']['status'];
+    readonly violations: number;
+  };
+  /** Folder the scenario's relative paths resolved against (part of what hospitals were told at setup). */
+  readonly baseDir: string;
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly wallSeconds: number;
@@ -49,6 +61,7 @@ export async function writeRunResult(
   result: RunResult,
   workersRequested: number,
   startedAt: Date,
+  baseDir: string,
 ): Promise<Manifest> {
   const finalModelSha256 = sha256(result.parameters);
   folder.writeBytes('model/parameters.f32', result.parameters);
@@ -75,6 +88,8 @@ export async function writeRunResult(
     bytes: result.bytes,
     ...(result.privacy === undefined ? {} : { privacy: result.privacy }),
   });
+  folder.writeJson('compliance.json', result.compliance);
+  folder.writeText('compliance.md', complianceMarkdown(result.compliance, result.ledger.head));
   const finishedAt = new Date();
   const manifest: Manifest = {
     fedmed: FEDMED_VERSION,
@@ -100,6 +115,13 @@ export async function writeRunResult(
       'example-weighted means of per-hospital metrics (predictions never leave a hospital)',
     bytes: result.bytes,
     baselineBytes: result.baselineBytes,
+    ledger: result.ledger,
+    jurisdiction: {
+      policies: result.compliance.policies,
+      status: result.compliance.status,
+      violations: result.compliance.violations.length,
+    },
+    baseDir,
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     wallSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,

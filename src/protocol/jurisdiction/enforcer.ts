@@ -1,0 +1,232 @@
+import { DATA_CLASS_NAMES, type DataClass, type Direction } from '../kinds.ts';
+import type { BasisName } from './bases.ts';
+import type { Consortium } from './consortium.ts';
+import type { Leg, Rule } from './rule.ts';
+
+/** Patients a message derives from: one split of one hospital, as `hospital:train` or `hospital:test`. */
+export type Source = `${string}:${'train' | 'test'}`;
+
+/** What fedmed knows of one message, from which its legs and their rules follow. */
+export interface Facts {
+  readonly direction: Direction;
+  /** The hospital at the worker's end. */
+  readonly hospital: string;
+  /** Its classes, computed by fedmed. */
+  readonly classes: readonly DataClass[];
+  /**
+   * The patients whose data it newly discloses: a hospital's reply, that hospital's own splits; a model sent
+   * to a hospital, every split whose records trained it, round after round.
+   */
+  readonly sources: readonly Source[];
+}
+
+/** A basis a crossing relied on, the rule that asked for it, and the step it covered. */
+export interface Reliance {
+  readonly rule: string;
+  readonly basis: BasisName;
+  /** Country whose policy the rule is (whose patients the data derive from). */
+  readonly origin: string;
+  /** Where the data went: the coordinator's site (a country or neutral) or a hospital's country. */
+  readonly destination: string;
+}
+
+/** A rule a crossing does not satisfy: which class took which leg, and the bases any one of which would do. */
+export interface Breach {
+  readonly rule: string;
+  readonly says: string;
+  readonly cite?: string;
+  readonly class: DataClass;
+  readonly leg: Leg;
+  /** Country whose patients the data derive from, whose policy this is. */
+  readonly origin: string;
+  /** Where the data would go: the coordinator's site (a country or neutral) or a hospital's country. */
+  readonly destination: string;
+  /** Each basis that would satisfy the rule, with why a declared one falls short. */
+  readonly missing: readonly string[];
+}
+
+/** The policies' verdict on one message. */
+export interface Verdict {
+  readonly relied: readonly Reliance[];
+  readonly breaches: readonly Breach[];
+}
+
+/** How many training and held-out patients a hospital holds. */
+export interface Holding {
+  readonly train: number;
+  readonly test: number;
+}
+
+/** One leg of a message for the patients of one country. */
+interface Transfer {
+  readonly leg: Leg;
+  readonly origin: string;
+  readonly destination: string;
+  readonly classes: readonly DataClass[];
+  /** The hospital sending it; absent when the coordinator sends. */
+  readonly exporter?: string;
+  readonly sources: readonly Source[];
+}
+
+/**
+ * Evaluates messages against a consortium's policies, in the order they are made. A hospital's reply takes
+ * the leg out of the hospital and, if the coordinator is elsewhere, out of its country, under its own
+ * country's policy: the exporter is the one the law binds. A model the coordinator sends to a hospital
+ * takes a leg out of the country of each origin other than the recipient's, under that origin's policy: an
+ * onward transfer of what the coordinator gathered. It keeps, per exporter, the patients whose data of each
+ * volume rule's classes it has sent, so that volume thresholds count people once, cumulatively.
+ */
+export class Enforcer {
+  readonly #consortium: Consortium;
+  readonly #countryOf: ReadonlyMap<string, string>;
+  readonly #site: string;
+  readonly #holdings = new Map<string, Holding>();
+  readonly #exported = new Map<string, Set<Source>>();
+
+  /** `site` is the coordinator's country or `neutral`; `countryOf` maps each hospital to its country. */
+  constructor(consortium: Consortium, countryOf: ReadonlyMap<string, string>, site: string) {
+    this.#consortium = consortium;
+    this.#countryOf = countryOf;
+    this.#site = site;
+  }
+
+  get consortium(): Consortium {
+    return this.#consortium;
+  }
+
+  /** Records how many patients `hospital` holds (learned at setup), for volume thresholds. */
+  hold(hospital: string, holding: Holding): void {
+    this.#holdings.set(hospital, holding);
+  }
+
+  /** Patients in a split of a hospital (0 before its setup is known). */
+  people(source: Source): number {
+    const cut = source.lastIndexOf(':');
+    const h = this.#holdings.get(source.slice(0, cut));
+    return h === undefined ? 0 : source.endsWith(':train') ? h.train : h.test;
+  }
+
+  /** The bases `facts` relies on and the rules it breaks, if it were sent now. Changes nothing. */
+  check(facts: Facts): Verdict {
+    const relied: Reliance[] = [];
+    const breaches: Breach[] = [];
+    for (const t of this.#transfers(facts)) {
+      for (const rule of this.#consortium.rules(t.origin)) {
+        const cls = this.#applies(rule, t);
+        if (cls === undefined) continue;
+        const standings = rule.anyOf.map(
+          (b) => [b, this.#consortium.standing(b, t.origin, t.destination, hospitalsOf(t.sources))] as const,
+        );
+        const met = standings.find(([, s]) => s.ok);
+        if (met !== undefined) {
+          relied.push({ rule: rule.id, basis: met[0], origin: t.origin, destination: t.destination });
+          continue;
+        }
+        breaches.push({
+          rule: rule.id,
+          says: rule.says,
+          ...(rule.cite === undefined ? {} : { cite: rule.cite }),
+          class: cls,
+          leg: t.leg,
+          origin: t.origin,
+          destination: t.destination,
+          missing: standings.map(([b, s]) =>
+            !s.ok && s.shortfall !== undefined ? `${b} (${s.shortfall})` : b,
+          ),
+        });
+      }
+    }
+    return { relied, breaches };
+  }
+
+  /** Counts `facts`'s patients as exported, for later volume thresholds: call once it has crossed. */
+  commit(facts: Facts): void {
+    for (const t of this.#transfers(facts)) {
+      for (const rule of this.#consortium.rules(t.origin)) {
+        if (
+          rule.peopleOver === undefined ||
+          rule.leg !== t.leg ||
+          firstShared(rule.classes, t.classes) === undefined
+        )
+          continue;
+        const key = this.#volumeKey(rule, t);
+        const set = this.#exported.get(key) ?? new Set<Source>();
+        for (const s of t.sources) set.add(s);
+        this.#exported.set(key, set);
+      }
+    }
+  }
+
+  #applies(rule: Rule, t: Transfer): DataClass | undefined {
+    if (rule.leg !== t.leg) return undefined;
+    const cls = firstShared(rule.classes, t.classes);
+    if (cls === undefined) return undefined;
+    if (
+      rule.criticalInfrastructure === true &&
+      (t.exporter === undefined || !this.#consortium.isCritical(t.exporter))
+    )
+      return undefined;
+    if (rule.peopleOver !== undefined && this.#volume(rule, t) <= rule.peopleOver) return undefined;
+    return cls;
+  }
+
+  /** People whose data of the rule's classes the exporter has sent out of the origin, with this message. */
+  #volume(rule: Rule, t: Transfer): number {
+    const sent = new Set(this.#exported.get(this.#volumeKey(rule, t)) ?? []);
+    for (const s of t.sources) sent.add(s);
+    let people = 0;
+    for (const s of sent) people += this.people(s);
+    return people;
+  }
+
+  #volumeKey(rule: Rule, t: Transfer): string {
+    return `${t.origin}|${t.exporter ?? 'coordinator'}|${rule.id}`;
+  }
+
+  #transfers(f: Facts): Transfer[] {
+    const country = this.#country(f.hospital);
+    if (f.direction === 'to-coordinator') {
+      const base = { origin: country, destination: this.#site, classes: f.classes, exporter: f.hospital };
+      const sources = f.sources.filter((s) => hospitalOf(s) === f.hospital);
+      return [
+        { ...base, leg: 'leave-hospital', sources },
+        ...(this.#site === country ? [] : [{ ...base, leg: 'leave-country' as const, sources }]),
+      ];
+    }
+    const byOrigin = new Map<string, Source[]>();
+    for (const s of f.sources) {
+      const origin = this.#country(hospitalOf(s));
+      byOrigin.set(origin, [...(byOrigin.get(origin) ?? []), s]);
+    }
+    return [...byOrigin.keys()]
+      .filter((origin) => origin !== country)
+      .sort()
+      .map((origin) => ({
+        leg: 'leave-country',
+        origin,
+        destination: country,
+        classes: f.classes,
+        sources: byOrigin.get(origin)!,
+      }));
+  }
+
+  #country(hospital: string): string {
+    const c = this.#countryOf.get(hospital);
+    if (c === undefined) throw new Error(`jurisdiction: unknown hospital ${hospital}`);
+    return c;
+  }
+}
+
+/** The hospital of a source. */
+export function hospitalOf(source: Source): string {
+  return source.slice(0, source.lastIndexOf(':'));
+}
+
+function hospitalsOf(sources: readonly Source[]): string[] {
+  return [...new Set(sources.map(hospitalOf))].sort();
+}
+
+/** The first class, in the table's order, that both lists hold. */
+function firstShared(a: readonly DataClass[], b: readonly DataClass[]): DataClass | undefined {
+  return DATA_CLASS_NAMES.find((c) => a.includes(c) && b.includes(c));
+}

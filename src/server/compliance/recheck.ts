@@ -1,0 +1,125 @@
+import { canonicalJson } from '../../common/hash.ts';
+import type { Facts, Reliance } from '../../protocol/jurisdiction/enforcer.ts';
+import { KINDS, kindSpec, type Kind, type ReplyKind } from '../../protocol/kinds.ts';
+import type { Scenario } from '../../scenario/schema.ts';
+import { JurisdictionGate } from '../jurisdiction/gate.ts';
+import { refusalViolation, type Violation } from '../jurisdiction/violation.ts';
+import { hospitalOf } from '../../protocol/jurisdiction/enforcer.ts';
+import type { Crossing } from '../ledger.ts';
+
+/** A crossing whose recorded verdict differs from what the policies say of its recorded facts. */
+export interface RecheckProblem {
+  readonly line: number;
+  readonly problem: string;
+}
+
+/**
+ * Re-checks every crossing of a record against the scenario's policies, in order, as the coordinator did:
+ * from each entry's recorded classes and sources (and the holdings its setup replies recorded), the bases it
+ * relied on and the rules it broke must be exactly those recorded; a request sent must not have asked for a
+ * reply a policy forbids; a forbidden message must be recorded as not sent, discarded or refused.
+ */
+export function recheckPolicies(
+  scenario: Scenario,
+  crossings: readonly Crossing[],
+): RecheckProblem | undefined {
+  const gate = new JurisdictionGate(scenario, new Float32Array(0));
+  const countryOf = new Map(scenario.hospitals.map((h) => [h.id, h.country]));
+  for (const e of crossings) {
+    const line = e.seq;
+    if (!countryOf.has(e.hospital)) return { line, problem: `hospital ${e.hospital} is not in the scenario` };
+    const origins = [...new Set((e.sources ?? []).map((s) => countryOf.get(hospitalOf(s)) ?? '?'))].sort();
+    if (canonicalJson(origins) !== canonicalJson(e.origins)) {
+      return { line, problem: 'its origins are not the countries of its sources' };
+    }
+    if (e.purpose === 'tooling') continue;
+    if (e.holds !== undefined) gate.enforcer.hold(e.hospital, e.holds);
+    if (!e.admitted && e.violations === undefined) continue;
+    const facts: Facts = {
+      direction: e.direction,
+      hospital: e.hospital,
+      classes: e.classes,
+      sources: e.sources ?? [],
+    };
+    const expected = judge(gate, e, facts);
+    if (expected.problem !== undefined) return { line, problem: expected.problem };
+    if (canonicalJson(expected.relied) !== canonicalJson(e.relied ?? [])) {
+      return { line, problem: 'the bases it relied on are not those the policies give' };
+    }
+    if (canonicalJson(expected.violations) !== canonicalJson(e.violations ?? [])) {
+      return { line, problem: 'the rules it broke are not those the policies give' };
+    }
+    if (expected.commit) gate.commit(facts);
+  }
+  return undefined;
+}
+
+interface Expected {
+  readonly relied: readonly Reliance[];
+  readonly violations: readonly Violation[];
+  readonly commit: boolean;
+  readonly problem?: string;
+}
+
+function judge(gate: JurisdictionGate, e: Crossing, facts: Facts): Expected {
+  const tag = (kind: Kind) => (b: Omit<Violation, 'kind'>) => ({ ...b, kind }) as Violation;
+  const federation = e.purpose === 'federation';
+  if (e.kind === 'pooled-records') {
+    const v = gate.check(facts);
+    return { relied: v.relied, violations: v.breaches.map(tag(e.kind)), commit: false };
+  }
+  if (e.kind === 'error') {
+    const recorded = e.violations?.[0];
+    if (recorded !== undefined && federation) {
+      const replyKind = recorded.kind as ReplyKind;
+      if (!(replyKind in KINDS) || KINDS[replyKind].direction !== 'to-coordinator') {
+        return { relied: [], violations: [], commit: false, problem: 'its refusal names no reply kind' };
+      }
+      const asked = gate.expectedReplyFacts(replyKind, e.hospital);
+      const violation = refusalViolation(
+        recorded.rule,
+        replyKind,
+        asked,
+        gate.check(asked).breaches,
+        gate.countryOf(e.hospital),
+      );
+      return { relied: [], violations: [violation], commit: false };
+    }
+    const v = gate.check(facts);
+    return { relied: v.relied, violations: v.breaches.map(tag('error')), commit: false };
+  }
+  const own = gate.check(facts);
+  if (e.direction === 'to-hospital') {
+    const violations = own.breaches.map(tag(e.kind));
+    if (federation) {
+      const replyKind = kindSpec(e.kind).reply as ReplyKind;
+      violations.push(
+        ...gate.check(gate.expectedReplyFacts(replyKind, e.hospital)).breaches.map(tag(replyKind)),
+      );
+    }
+    if (e.sent === false) {
+      return violations.length === 0
+        ? { relied: [], violations, commit: false, problem: 'recorded as not sent, yet no policy forbids it' }
+        : { relied: [], violations, commit: false };
+    }
+    if (federation && violations.length > 0) {
+      return {
+        relied: own.relied,
+        violations,
+        commit: true,
+        problem: 'sent although a policy forbids it or its reply',
+      };
+    }
+    return { relied: own.relied, violations, commit: true };
+  }
+  const violations = own.breaches.map(tag(e.kind));
+  if (!e.admitted) {
+    return violations.length === 0
+      ? { relied: [], violations, commit: false, problem: 'recorded as discarded, yet no policy forbids it' }
+      : { relied: [], violations, commit: false };
+  }
+  if (federation && violations.length > 0) {
+    return { relied: own.relied, violations, commit: true, problem: 'admitted although a policy forbids it' };
+  }
+  return { relied: own.relied, violations, commit: true };
+}
