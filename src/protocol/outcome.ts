@@ -1,3 +1,5 @@
+import type { DataConfig } from '../scenario/schema.ts';
+
 /**
  * What a model predicts, as both sides of the boundary need to know it: the coordinator to lay out the
  * parameters and to check metric vectors, the hospitals to train and score. It follows from the scenario's
@@ -12,6 +14,13 @@ export type OutputHead =
 
 /** The head every model had before outcomes other than binary existed. */
 export const BINARY_HEAD: OutputHead = { kind: 'binary' };
+
+/** The head the scenario's data asks for: its declared outcome, or binary for the synthetic kinds. */
+export function headOf(data: DataConfig): OutputHead {
+  if (data.kind !== 'tabular' && data.kind !== 'image-folder') return BINARY_HEAD;
+  const o = data.outcome;
+  return o.type === 'multiclass' ? { kind: 'multiclass', classes: o.classes.length } : { kind: o.type };
+}
 
 /** Units of the output layer: one per class for a multi-class outcome, else one. */
 export function outputUnits(head: OutputHead): number {
