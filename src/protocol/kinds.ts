@@ -22,10 +22,16 @@ export type DataClass =
   /** A fixed error category with the place it concerns (hospital, file, row, column), never a value. */
   | 'error-report'
   /** Patient records: only the pooled oracle would need them, which is why it violates sovereignty. */
-  | 'personal-records';
+  | 'personal-records'
+  /** Counts, sums, centred sums of squares and extremes of each input column over a hospital's training split. */
+  | 'column-statistics';
 
-/** How long a vector must be: the model's parameter count, or two per score-histogram bin. */
-export type LengthRule = 'parameters' | 'histogram';
+/**
+ * How long a vector must be: the model's parameter count, two per score-histogram bin, one per model input
+ * column (own data), one per declared table feature plus one (missing cells, then rows dropped), or one per
+ * cell of the K × K confusion matrix of a multi-class outcome.
+ */
+export type LengthRule = 'parameters' | 'histogram' | 'columns' | 'missing-counts' | 'confusion';
 
 /** A vector a kind may carry. */
 export interface VectorRule {
@@ -70,6 +76,8 @@ export interface KindSpec {
 
 const parameters: VectorRule = { dtype: 'f32', length: 'parameters' };
 const histogram: VectorRule = { dtype: 'u32', length: 'histogram' };
+const confusion: VectorRule = { dtype: 'u32', length: 'confusion' };
+const columnVector: VectorRule = { dtype: 'f64', length: 'columns' };
 const REPLY_JSON = 8 * 1024;
 const CONFIG_JSON = 4 * 1024 * 1024;
 
@@ -82,7 +90,7 @@ const evaluation = (
   sender,
   purpose,
   dataClass: 'evaluation-metrics',
-  vectors: { histogram },
+  vectors: { histogram, confusion },
   fields: { numExamples: 'count', metrics: 'metrics' },
   maxJsonBytes: REPLY_JSON,
   meaning,
@@ -124,10 +132,12 @@ export const KINDS = {
     sender: 'hospital',
     purpose: 'federation',
     dataClass: 'setup',
-    vectors: {},
+    vectors: { missing: { dtype: 'u32', length: 'missing-counts' } },
     fields: { host: 'host-info', train: 'count', test: 'count' },
     maxJsonBytes: REPLY_JSON,
-    meaning: "the thread's backend, and how many training and held-out examples the hospital holds",
+    meaning:
+      "the thread's backend, how many training and held-out examples the hospital holds (and, for a declared " +
+      'table, its missing cells per feature and rows dropped)',
   },
   'fit-request': request(
     'federation',
@@ -226,6 +236,47 @@ export const KINDS = {
     'a finished model to score on a site’s files',
   ),
   'score-reply': evaluation('hospital', 'tooling', 'metrics of a finished model on a site’s files'),
+  'statistics-request': request(
+    'federation',
+    'setup',
+    {},
+    'statistics-reply',
+    'ask for the summaries of each input column over the training split (own data, federated preprocessing)',
+  ),
+  'statistics-reply': {
+    direction: 'to-coordinator',
+    sender: 'hospital',
+    purpose: 'federation',
+    dataClass: 'column-statistics',
+    vectors: {
+      count: columnVector,
+      sum: columnVector,
+      m2: columnVector,
+      min: columnVector,
+      max: columnVector,
+    },
+    fields: { train: 'count' },
+    maxJsonBytes: REPLY_JSON,
+    meaning:
+      'per input column of the training split: values present, their sum, centred sum of squares, minimum, maximum',
+  },
+  'transform-request': request(
+    'federation',
+    'setup',
+    { centre: columnVector, scale: columnVector, fill: columnVector },
+    'transform-reply',
+    'the federation’s input transform: x ↦ ((x, or fill if missing) − centre) / scale per column',
+  ),
+  'transform-reply': {
+    direction: 'to-coordinator',
+    sender: 'hospital',
+    purpose: 'federation',
+    dataClass: 'setup',
+    vectors: {},
+    fields: { train: 'count', test: 'count' },
+    maxJsonBytes: REPLY_JSON,
+    meaning: 'the transform is applied: the training and held-out examples ready',
+  },
   error: {
     direction: 'to-coordinator',
     sender: 'hospital',
@@ -263,11 +314,28 @@ export interface MessageSizes {
   readonly parameters: number;
   /** Bins of the score histogram (0: none). */
   readonly histogramBins: number;
+  /** Model input columns of own data (0 or absent: none). */
+  readonly columns?: number;
+  /** Declared features of a table (0 or absent: none). */
+  readonly features?: number;
+  /** Classes of a multi-class outcome (0 or absent: none). */
+  readonly classes?: number;
 }
 
 /** Length a rule asks for, given the run's sizes. */
 export function ruleLength(rule: VectorRule, sizes: MessageSizes): number {
-  return rule.length === 'parameters' ? sizes.parameters : 2 * sizes.histogramBins;
+  switch (rule.length) {
+    case 'parameters':
+      return sizes.parameters;
+    case 'histogram':
+      return 2 * sizes.histogramBins;
+    case 'columns':
+      return sizes.columns ?? 0;
+    case 'missing-counts':
+      return (sizes.features ?? 0) + 1;
+    case 'confusion':
+      return (sizes.classes ?? 0) ** 2;
+  }
 }
 
 /** The most bytes a message of `kind` can take: every vector it may carry at full length, and its JSON. */

@@ -64,3 +64,18 @@ export function usesFederatedStatistics(data: OwnDataConfig): boolean {
     data.features.some((f) => f.missing === 'impute' || f.missing === 'impute-indicator')
   );
 }
+
+/** Which columns a transform scales: numeric features and pixels (not one-hot categories or indicators). */
+export function scaledColumns(data: OwnDataConfig): boolean[] {
+  return columnRoles(data).map((r) => r === 'numeric' || r === 'pixel');
+}
+
+/** How the scenario's scaling names a transform of summaries (local standardisation is standardisation too). */
+export function scalingOf(data: OwnDataConfig): 'standardise' | 'min-max' | 'none' {
+  const s = data.preprocessing.scaling;
+  return s === 'federated-standardise' || s === 'local-standardise'
+    ? 'standardise'
+    : s === 'federated-min-max'
+      ? 'min-max'
+      : 'none';
+}

@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { extname, isAbsolute, join, resolve } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import type { SourceConfig } from '../../scenario/schema.ts';
 import type { OwnDataConfig } from '../../protocol/own-data-layout.ts';
+import { MAX_IMAGE_BYTES } from '../../scenario/data-paths.ts';
 import { readCsv } from './csv.ts';
+import { readLocalFile } from './local-files.ts';
 import { EmrError } from './emr.ts';
 import type { EncodedTable } from './table.ts';
 
@@ -12,9 +13,6 @@ import type { EncodedTable } from './table.ts';
 export type ImageFolderSource = Extract<SourceConfig, { kind: 'image-folder' }>;
 /** Image-folder data of the scenario. */
 export type ImageFolderConfig = Extract<OwnDataConfig, { kind: 'image-folder' }>;
-
-/** Most bytes of one image file read (a 1024 × 1024 RGBA PNG stored uncompressed is about 4 MiB). */
-const MAX_IMAGE_BYTES = 64 * 1024 * 1024;
 
 /** Decoded pixels: `height × width` RGBA bytes. */
 interface Rgba {
@@ -33,10 +31,16 @@ interface Rgba {
 export function readImageFolder(
   data: ImageFolderConfig,
   source: ImageFolderSource,
-  where: { readonly hospital: string; readonly folder: string; readonly labels: string },
+  where: {
+    readonly hospital: string;
+    readonly folder: string;
+    readonly labels: string;
+    /** The data root every file must lie inside (also through symbolic links). */
+    readonly root?: string;
+  },
 ): EncodedTable {
-  const { hospital, folder, labels } = where;
-  const table = readCsv(labels, { hospital });
+  const { hospital, folder, labels, root } = where;
+  const table = readCsv(labels, { hospital, ...(root === undefined ? {} : { root }) });
   const columnOf = (name: string): number => {
     const i = table.header.indexOf(name);
     if (i < 0)
@@ -89,7 +93,7 @@ export function readImageFolder(
     }
     y[i] = target;
     const file = resolve(join(folder, name));
-    const image = decode(file, hospital);
+    const image = decode(file, hospital, root);
     if (image.width !== width || image.height !== height) {
       throw new EmrError({
         hospital,
@@ -118,25 +122,17 @@ export function readImageFolder(
   };
 }
 
-/** An image file's pixels as RGBA bytes, by its extension: .png, or .jpg / .jpeg. */
-function decode(file: string, hospital: string): Rgba {
+/**
+ * An image file's pixels as RGBA bytes, by its extension: .png, or .jpg / .jpeg; read as every hospital file
+ * is (a regular file inside the data root, at most {@link MAX_IMAGE_BYTES}).
+ */
+function decode(file: string, hospital: string, root: string | undefined): Rgba {
   const fail = (expected: string): never => {
     throw new EmrError({ hospital, file, expected });
   };
   const ext = extname(file).toLowerCase();
   if (ext !== '.png' && ext !== '.jpg' && ext !== '.jpeg') fail('a .png, .jpg or .jpeg file');
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return fail(
-      code === 'ENOENT'
-        ? 'an existing image file (not found)'
-        : `a readable image file (${code ?? 'read error'})`,
-    );
-  }
-  if (bytes.length > MAX_IMAGE_BYTES) fail(`an image file of at most ${MAX_IMAGE_BYTES} bytes`);
+  const bytes = readLocalFile(file, MAX_IMAGE_BYTES, fail, root);
   try {
     if (ext === '.png') {
       const png = PNG.sync.read(bytes);

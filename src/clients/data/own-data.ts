@@ -1,14 +1,21 @@
 import { resolve } from 'node:path';
+import { confine } from '../../scenario/data-paths.ts';
 import { permutation, stream } from '../../common/rng.ts';
 import {
   applyTransform,
   columnStats,
+  combineStats,
   transformFrom,
   type ColumnStats,
   type ColumnTransform,
 } from '../../common/column-stats.ts';
 import { inputShapeOf } from '../../protocol/cdm.ts';
-import { columnRoles, type OwnDataConfig } from '../../protocol/own-data-layout.ts';
+import {
+  scaledColumns,
+  scalingOf,
+  usesFederatedStatistics,
+  type OwnDataConfig,
+} from '../../protocol/own-data-layout.ts';
 import type { HospitalConfig } from '../../scenario/schema.ts';
 import { readCsv } from './csv.ts';
 import { EmrError, type EmrTable } from './emr.ts';
@@ -35,7 +42,18 @@ export interface OwnData {
 }
 
 /**
- * Reads a hospital's own table or image folder as the scenario declares it and splits it: by the split column
+ * The path of a file a hospital's source names, resolved against the data root once it is checked to stay
+ * inside it (relative, no `..` out, no symbolic link out); else an {@link EmrError} naming hospital and file.
+ */
+function confined(hospital: string, root: string, written: string): string {
+  const c = confine(root, written);
+  if ('refused' in c) throw new EmrError({ hospital, file: resolve(root, written), expected: c.refused });
+  return resolve(root, written);
+}
+
+/**
+ * Reads a hospital's own table or image folder (confined to the data root `baseDir`, under the same limits as
+ * every hospital file) as the scenario declares it and splits it: by the split column
  * of its files, or a seeded split (`seed/split/<id>`) that holds out `testFraction` of each class (of all rows
  * for a continuous outcome), at least one and at most all but one of a class with two or more rows.
  */
@@ -47,23 +65,24 @@ export function readOwnData(h: HospitalConfig, data: OwnDataConfig, seed: number
   if (data.kind === 'tabular') {
     if (source.kind !== 'table')
       throw new EmrError({ hospital: h.id, expected: 'a table source for tabular data' });
-    const file = resolve(baseDir, source.path);
-    const table = readCsv(file, { hospital: h.id });
+    const file = confined(h.id, baseDir, source.path);
+    const table = readCsv(file, { hospital: h.id, root: baseDir });
     encoded = encodeTable(table, data, source, { hospital: h.id, file });
     splitTable = { table, file };
     if (source.split.kind === 'column') split = source.split;
   } else {
     if (source.kind !== 'image-folder')
       throw new EmrError({ hospital: h.id, expected: 'an image-folder source for image-folder data' });
-    const labels = resolve(baseDir, source.labels);
+    const labels = confined(h.id, baseDir, source.labels);
     encoded = readImageFolder(data, source, {
       hospital: h.id,
-      folder: resolve(baseDir, source.folder),
+      folder: confined(h.id, baseDir, source.folder),
       labels,
+      root: baseDir,
     });
     if (source.split.kind === 'column') {
       split = source.split;
-      splitTable = { table: readCsv(labels, { hospital: h.id }), file: labels };
+      splitTable = { table: readCsv(labels, { hospital: h.id, root: baseDir }), file: labels };
     }
   }
   const isTest =
@@ -100,15 +119,27 @@ export function ownStatistics(d: OwnData): ColumnStats {
   return columnStats(d.train.x, d.train.n, d.width);
 }
 
-/** Which columns a transform scales: numeric features and pixels (not one-hot categories or indicators). */
-export function scaledColumns(data: OwnDataConfig): boolean[] {
-  return columnRoles(data).map((r) => r === 'numeric' || r === 'pixel');
-}
-
 /** The transform of local or no scaling, from this hospital's own training split (missing values: its own means). */
 export function localTransform(d: OwnData, data: OwnDataConfig): ColumnTransform {
-  const scaling = data.preprocessing.scaling === 'local-standardise' ? 'standardise' : 'none';
-  return transformFrom(ownStatistics(d), scaling, scaledColumns(data));
+  return transformFrom(ownStatistics(d), scalingOf(data), scaledColumns(data));
+}
+
+/**
+ * Every hospital's own data for the pooled oracle, which holds them all: scaled by the transform of the pooled
+ * training rows (what federated preprocessing reproduces without pooling), or each by its own for local or no
+ * scaling.
+ */
+export function pooledOwnData(
+  hospitals: readonly HospitalConfig[],
+  data: OwnDataConfig,
+  seed: number,
+  baseDir: string,
+): Map<string, ReturnType<typeof transformed>> {
+  const own = hospitals.map((h) => [h.id, readOwnData(h, data, seed, baseDir)] as const);
+  const pooled = usesFederatedStatistics(data)
+    ? transformFrom(combineStats(own.map(([, d]) => ownStatistics(d))), scalingOf(data), scaledColumns(data))
+    : undefined;
+  return new Map(own.map(([id, d]) => [id, transformed(d, pooled ?? localTransform(d, data))]));
 }
 
 /** Both splits as model inputs under `t`. */
@@ -119,7 +150,7 @@ export function transformed(d: OwnData, t: ColumnTransform) {
     n: s.n,
     inputShape: d.inputShape,
   });
-  return { train: examples(d.train), test: examples(d.test), testGroups: {} };
+  return { train: examples(d.train), test: examples(d.test), testGroups: {} as Record<string, Uint8Array> };
 }
 
 function seededSplit(e: EncodedTable, data: OwnDataConfig, rng: ReturnType<typeof stream>): boolean[] {

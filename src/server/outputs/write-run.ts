@@ -1,4 +1,5 @@
 import { sha256 } from '../../common/hash.ts';
+import { headOf } from '../../protocol/outcome.ts';
 import type { Scenario } from '../../scenario/schema.ts';
 import type { RunResult } from '../coordinator.ts';
 import type { RunFolder } from './run-folder.ts';
@@ -37,6 +38,8 @@ export interface Manifest {
   readonly wallSeconds: number;
   /** Real seconds of the federation (setup and rounds) and of each baseline that ran. */
   readonly seconds: RunResult['seconds'];
+  /** Own data: the scaling chosen, the transform's hash and what each hospital reported missing. */
+  readonly preprocessing?: RunResult['preprocessing'];
 }
 
 /** Writes the model, the final summary and the manifest of a finished or stopped run. */
@@ -60,7 +63,12 @@ export async function writeRunResult(
   });
   // tfjs is loaded only now, once the run is over: the coordinator itself runs without it.
   const { exportTfjsModel, WEIGHTS_FILE } = await import('../../models/export.ts');
-  const tfjs = await exportTfjsModel(scenario.model, result.inputShape, result.parameters);
+  const tfjs = await exportTfjsModel(
+    scenario.model,
+    result.inputShape,
+    result.parameters,
+    headOf(scenario.data),
+  );
   folder.writeJson('model/tfjs/model.json', tfjs.modelJson);
   folder.writeBytes(`model/tfjs/${WEIGHTS_FILE}`, tfjs.weights);
   folder.writeJson('summary.json', {
@@ -101,6 +109,7 @@ export async function writeRunResult(
     finishedAt: finishedAt.toISOString(),
     wallSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
     seconds: result.seconds,
+    ...(result.preprocessing === undefined ? {} : { preprocessing: result.preprocessing }),
   };
   folder.writeJson('manifest.json', manifest);
   return manifest;

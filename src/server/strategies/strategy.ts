@@ -50,6 +50,8 @@ export interface AggregatedEvaluation {
   readonly numExamples: number;
   /** How each metric was combined. */
   readonly aggregation: typeof AGGREGATION_RULE;
+  /** Multi-class outcomes: the K × K confusion counts summed over the hospitals (small cells withheld). */
+  readonly confusion?: readonly number[];
 }
 
 /**
