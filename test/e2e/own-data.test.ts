@@ -1,6 +1,7 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { fedmed } from '../helpers/cli.ts';
 import {
@@ -153,5 +154,48 @@ describe.skipIf(!existsSync(SKLEARN_DATA))('own data: public tables and images s
     expect(fed.accuracy).toBeGreaterThan(0.85);
     expect(Math.abs(fed.accuracy! - pooled.accuracy!)).toBeLessThanOrEqual(0.05);
     expect(ran.summary.federated.confusion).toHaveLength(100);
+  });
+});
+
+describe('bad own data stops a run at setup with exit 2, before anything is trained', () => {
+  it('an image of the wrong size and a label outside the class list: both named (hospital, file, sizes, row, column), no value', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedmed-bad-images-'));
+    const png = (w: number, h: number) => PNG.sync.write(new PNG({ width: w, height: h }));
+    for (const h of ['a', 'b']) mkdirSync(join(dir, h));
+    writeFileSync(join(dir, 'a/1.png'), png(8, 8));
+    writeFileSync(join(dir, 'a/2.png'), png(8, 6));
+    writeFileSync(join(dir, 'a/labels.csv'), 'file,label\n1.png,x\n2.png,y\n');
+    writeFileSync(join(dir, 'b/1.png'), png(8, 8));
+    writeFileSync(join(dir, 'b/labels.csv'), 'file,label\n1.png,x\n1.png,secret-z\n');
+    const file = join(dir, 'scenario.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...base,
+        name: 'bad-images',
+        rounds: 1,
+        minClients: 1,
+        data: {
+          kind: 'image-folder',
+          height: 8,
+          width: 8,
+          outcome: { type: 'multiclass', classes: ['x', 'y'] },
+        },
+        hospitals: ['a', 'b'].map((h) => ({
+          id: `site-${h}`,
+          country: 'KR',
+          patients: 20,
+          source: { kind: 'image-folder', folder: h, labels: `${h}/labels.csv` },
+        })),
+        model: { kind: 'logistic' },
+      }),
+    );
+    const r = fedmed(['run', file, '--out', join(dir, 'out'), '--quiet', '--workers', '1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/site-a.*a\/2\.png.*8×8 pixels.*this one is 8×6/);
+    expect(r.stderr).toMatch(/site-b.*b\/labels\.csv.*row 2.*column "label".*declared classes/);
+    expect(r.stderr).not.toContain('secret');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(join(dir, 'out', 'model'))).toBe(false);
   });
 });
