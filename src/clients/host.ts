@@ -29,6 +29,7 @@ import { BackendUnavailable, HospitalRefusal, logHospitalError, reportOf } from 
 import { breakReply, faultFor } from './faults.ts';
 import { evaluateOn, Hospital } from './hospital.ts';
 import { OwnDataSetup } from './own-data-setup.ts';
+import { splitDataset, type SplitRequest } from './data/split-dataset.ts';
 
 /** A reply before it is encoded. */
 interface Reply {
@@ -152,6 +153,8 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
         return this.#statistics(hospital);
       case 'transform-request':
         return this.#transform(hospital, vectors);
+      case 'split-request':
+        return { kind: 'split-reply', fields: { rows: splitDataset(body as SplitRequest) } };
       default:
         throw new HospitalRefusal('refused', 'kind');
     }

@@ -277,6 +277,23 @@ export const KINDS = {
     maxJsonBytes: REPLY_JSON,
     meaning: 'the transform is applied: the training and held-out examples ready',
   },
+  'split-request': request(
+    'tooling',
+    'setup',
+    {},
+    'split-reply',
+    'divide one pooled dataset into per-hospital files and a scenario that reads them (fedmed split)',
+  ),
+  'split-reply': {
+    direction: 'to-coordinator',
+    sender: 'hospital',
+    purpose: 'tooling',
+    dataClass: 'setup',
+    vectors: {},
+    fields: { rows: 'counts-by-hospital' },
+    maxJsonBytes: 256 * 1024,
+    meaning: 'how many rows each new hospital received',
+  },
   error: {
     direction: 'to-coordinator',
     sender: 'hospital',

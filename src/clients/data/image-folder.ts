@@ -122,6 +122,12 @@ export function readImageFolder(
   };
 }
 
+/** Width and height of a PNG or JPEG file (decoded whole); an {@link EmrError} names a file that is not one. */
+export function imageSize(file: string, hospital: string): { width: number; height: number } {
+  const { width, height } = decode(file, hospital, undefined);
+  return { width, height };
+}
+
 /**
  * An image file's pixels as RGBA bytes, by its extension: .png, or .jpg / .jpeg; read as every hospital file
  * is (a regular file inside the data root, at most {@link MAX_IMAGE_BYTES}).
