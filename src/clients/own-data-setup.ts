@@ -1,5 +1,5 @@
 import type { TypedVector } from '../protocol/envelope.ts';
-import type { TRANSFORM_VECTORS} from '../common/column-stats.ts';
+import type { TRANSFORM_VECTORS } from '../common/column-stats.ts';
 import { STATS_VECTORS, type ColumnTransform } from '../common/column-stats.ts';
 import { usesFederatedStatistics, type OwnDataConfig } from '../protocol/own-data-layout.ts';
 import type { HospitalConfig } from '../scenario/schema.ts';
