@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { InputError, scenarioJsonSchema } from '../scenario/load.ts';
 import { FEDMED_VERSION } from '../server/outputs/version.ts';
 import { ProtocolViolation } from '../server/boundary.ts';
@@ -14,6 +14,7 @@ import { reportCommand, type ReportFlags } from './report-command.ts';
 import { runCommand, type RunFlags } from './run-command.ts';
 import { verifyCommand, type VerifyFlags } from './verify-command.ts';
 import { JurisdictionViolation } from '../server/jurisdiction/violation.ts';
+import { splitCommand, type SplitFlags } from './split-command.ts';
 
 const backendOption = () =>
   new Option('--backend <name>', 'training backend (overrides FEDMED_BACKEND and the scenario)').choices(
@@ -130,6 +131,49 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addOption(dataRootOption())
     .action(async (file: string, flags: BenchFlags) => {
       code = await benchCommand(file, flags);
+    });
+  const numberFlag = (flag: string, min: number, max: number) => (text: string) => {
+    const n = Number(text);
+    if (!Number.isFinite(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${flag} expects a number from ${min} to ${max}.`);
+    return n;
+  };
+  program
+    .command('split')
+    .description(
+      'divide one pooled CSV or image folder into per-hospital files and a scenario that reads them',
+    )
+    .argument('<dataset>', 'CSV file (label in its last column, or --label), or image folder with labels.csv')
+    .requiredOption('--hospitals <n>', 'number of hospitals', integerFlag('--hospitals', 2, 1000))
+    .addOption(
+      new Option('--partition <kind>', 'how records are divided')
+        .choices(['iid', 'dirichlet', 'pathological', 'quantity-skew'])
+        .default('iid'),
+    )
+    .option(
+      '--alpha <a>',
+      'dirichlet: concentration (small: strong label skew)',
+      numberFlag('--alpha', 0.001, 1e6),
+    )
+    .option(
+      '--min-per-hospital <n>',
+      'dirichlet: redraw until each hospital holds this many',
+      integerFlag('--min-per-hospital', 2, 1e9),
+    )
+    .option(
+      '--classes-per-hospital <k>',
+      'pathological: classes each hospital holds',
+      integerFlag('--classes-per-hospital', 1, 256),
+    )
+    .option('--sigma <s>', 'quantity-skew: standard deviation of log size', numberFlag('--sigma', 0.001, 5))
+    .option('--seed <n>', 'seed of the partition', integerFlag('--seed', 0, 2 ** 31 - 1), 1)
+    .requiredOption('--out <dir>', "new folder for the hospitals' files and scenario.json")
+    .option('--label <column>', 'the outcome column (default: the last column; label for images)')
+    .option('--labels <csv>', 'labels CSV of an image folder (default: <folder>/labels.csv)')
+    .option('--file-column <column>', 'image file column of the labels CSV', 'file')
+    .addOption(timeoutOption())
+    .action(async (dataset: string, flags: SplitFlags) => {
+      code = await splitCommand(dataset, flags);
     });
   program
     .command('verify')

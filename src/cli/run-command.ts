@@ -159,8 +159,15 @@ async function runOnce(
 function report(result: RunResult, seconds: number, out: string): void {
   const f = (v: number | undefined) => v?.toFixed(4) ?? '   -  ';
   const global = result.final?.evaluate.metrics.global_auroc !== undefined;
+  const final = result.final?.evaluate.metrics ?? {};
   const line = (label: string, m: Record<string, number>) =>
-    `${label.padEnd(28)} auroc ${f(m.auroc)}  auprc ${f(m.auprc)}  accuracy ${f(m.accuracy)}  loss ${f(m.loss)}` +
+    `${label.padEnd(28)} ` +
+    (final.mse !== undefined
+      ? `mse ${f(m.mse)}  mae ${f(m.mae)}  r2 ${f(m.r2)}  global r2 ${f(m.global_r2)}`
+      : final.balanced_accuracy !== undefined
+        ? `accuracy ${f(m.accuracy)}  balanced ${f(m.balanced_accuracy)}  macro auroc ${f(m.auroc_macro)}  ` +
+          `macro f1 ${f(m.f1_macro)}  loss ${f(m.loss)}`
+        : `auroc ${f(m.auroc)}  auprc ${f(m.auprc)}  accuracy ${f(m.accuracy)}  loss ${f(m.loss)}`) +
     (global ? `  global auroc ${f(m.global_auroc)}  global auprc ${f(m.global_auprc)}` : '');
   const lines = [
     `fedmed ${FEDMED_VERSION}: ${result.status} ${result.roundsCompleted} rounds in ${seconds.toFixed(1)} s ` +

@@ -9,16 +9,31 @@ import type {
 import type { EvaluationConfig, HospitalConfig, TrainingConfig } from '../scenario/schema.ts';
 import type { Examples, LocalTrainer, TrainOptions } from '../models/types.ts';
 import type { LocalData } from './data/index.ts';
-import { binaryMetrics, clinicalMetrics, scoreHistogram } from './metrics.ts';
+import { BINARY_HEAD, type OutputHead } from '../protocol/outcome.ts';
+import { clinicalMetrics, scoreHistogram } from './metrics.ts';
+import { meanLoss, multiclassMetrics, regressionMetrics } from './outcome-metrics.ts';
 
-/** Metrics of a model's predictions on held-out examples, by the scenario's evaluation settings. */
+/**
+ * Metrics of a model's predictions on held-out examples, by the scenario's evaluation settings and the
+ * outcome's head: clinical metrics (binary), multi-class metrics with the confusion matrix (small cells
+ * withheld below the smallest reportable subgroup size), or regression metrics.
+ */
 export function evaluateOn(
   trainer: LocalTrainer,
   test: Examples,
   groups: Readonly<Record<string, Uint8Array>>,
   evaluation: EvaluationConfig,
+  head: OutputHead = BINARY_HEAD,
 ): EvaluateReply {
   const probs = trainer.predict(test);
+  if (head.kind === 'multiclass') {
+    const { metrics, confusion } = multiclassMetrics(test.y, probs, head.classes, {
+      calibrationBins: evaluation.calibrationBins,
+      minCellSize: evaluation.minSubgroupSize,
+    });
+    return { numExamples: test.n, metrics, confusion: Array.from(confusion) };
+  }
+  if (head.kind === 'continuous') return { numExamples: test.n, metrics: regressionMetrics(test.y, probs) };
   const reportable = Object.fromEntries(
     Object.entries(groups).filter(
       ([, mask]) => mask.reduce((a, b) => a + b, 0) >= evaluation.minSubgroupSize,
@@ -44,6 +59,7 @@ export class Hospital {
   readonly #trainer: LocalTrainer;
   readonly #data: LocalData;
   readonly #evaluation: EvaluationConfig;
+  readonly #head: OutputHead;
   /** SCAFFOLD's client control variate c_i: it never leaves this worker. */
   #control: Float32Array | undefined;
 
@@ -53,6 +69,7 @@ export class Hospital {
     trainer: LocalTrainer,
     data: LocalData,
     evaluation: EvaluationConfig,
+    head: OutputHead = BINARY_HEAD,
   ) {
     if (data.train.n === 0) throw new Error(`hospital ${config.id}: the training split is empty`);
     this.#config = config;
@@ -60,6 +77,7 @@ export class Hospital {
     this.#trainer = trainer;
     this.#data = data;
     this.#evaluation = evaluation;
+    this.#head = head;
   }
 
   get id(): string {
@@ -75,7 +93,7 @@ export class Hospital {
     this.#trainer.setParameters(global);
     const metrics: Metrics = {};
     if (ins.reportInitialLoss === true) {
-      const loss = binaryMetrics(this.#data.train.y, this.#trainer.predict(this.#data.train)).loss;
+      const loss = meanLoss(this.#head, this.#data.train.y, this.#trainer.predict(this.#data.train));
       if (loss !== undefined && Number.isFinite(loss)) metrics.initial_loss = loss;
     }
     const scaffold =
@@ -135,7 +153,7 @@ export class Hospital {
   /** Metrics of the given model on the held-out split. */
   evaluate(global: Float32Array, _ins: EvaluateInstructions): EvaluateReply {
     this.#trainer.setParameters(global);
-    return evaluateOn(this.#trainer, this.#data.test, this.#data.testGroups, this.#evaluation);
+    return evaluateOn(this.#trainer, this.#data.test, this.#data.testGroups, this.#evaluation, this.#head);
   }
 
   /** Trains alone for `epochs` epochs from `initial` and evaluates; only metrics leave. */
@@ -146,7 +164,7 @@ export class Hospital {
       { ...training, localEpochs: epochs },
       stream(this.#seed, 'local-only', this.id),
     );
-    return evaluateOn(this.#trainer, this.#data.test, this.#data.testGroups, this.#evaluation);
+    return evaluateOn(this.#trainer, this.#data.test, this.#data.testGroups, this.#evaluation, this.#head);
   }
 
   /** Frees the hospital's model. */

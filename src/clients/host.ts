@@ -12,6 +12,8 @@ import type {
 } from '../protocol/messages.ts';
 import type { BackendChoice, ModelConfig } from '../scenario/schema.ts';
 import { inputShapeOf } from '../protocol/cdm.ts';
+import { headOf } from '../protocol/outcome.ts';
+import { isOwnData } from '../protocol/own-data-layout.ts';
 import { selectBackend, type BackendName } from '../models/backend.ts';
 import { createTrainer, usesTfjs } from '../models/create-trainer.ts';
 import type { LocalTrainer } from '../models/types.ts';
@@ -29,6 +31,8 @@ import { evaluateOn, Hospital } from './hospital.ts';
 import type { SecureFitInstructions } from '../protocol/secure-sums.ts';
 import { SecureParticipant } from './privacy/secure-participant.ts';
 import { OutgoingCheck } from './jurisdiction-check.ts';
+import { OwnDataSetup } from './own-data-setup.ts';
+import { splitDataset, type SplitRequest } from './data/split-dataset.ts';
 
 /** A reply before it is encoded. */
 interface Reply {
@@ -48,6 +52,13 @@ interface Hosted {
   readonly outgoing?: OutgoingCheck;
 }
 
+/** A hospital of own data set up but waiting for the federation's input transform. */
+interface Awaiting {
+  readonly own: OwnDataSetup;
+  readonly trainer: LocalTrainer;
+  readonly setup: HostSetup;
+}
+
 /**
  * The hospitals of one worker thread behind its one call, `exchange`: an envelope in, an envelope out. Each
  * hospital's data is built here and never leaves. Whatever goes wrong inside becomes an error report of a
@@ -56,6 +67,7 @@ interface Hosted {
  */
 export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
   readonly #hospitals = new Map<string, Hosted>();
+  readonly #awaiting = new Map<string, Awaiting>();
   #backend:
     { readonly requested: BackendChoice; readonly model: string; readonly name: BackendName } | undefined;
   #pooled:
@@ -154,6 +166,12 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
         return { kind: 'secagg-masked', fields: {}, vectors: this.#participant(hospital).delivery(vectors) };
       case 'secagg-unmask':
         return { kind: 'secagg-reveal', fields: {}, vectors: this.#participant(hospital).unmask(vectors) };
+      case 'statistics-request':
+        return this.#statistics(hospital);
+      case 'transform-request':
+        return this.#transform(hospital, vectors);
+      case 'split-request':
+        return { kind: 'split-reply', fields: { rows: splitDataset(body as SplitRequest) } };
       default:
         throw new HospitalRefusal('refused', 'kind');
     }
@@ -161,18 +179,50 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
 
   async #setup(s: HostSetup): Promise<Reply> {
     const name = await this.#useBackend(s.backend, s.model);
-    const data = buildLocalData(s.hospital.id, dataContext(s));
+    const id = s.hospital.id;
+    const own = isOwnData(s.data)
+      ? OwnDataSetup.read(s.hospital, s.data, s.data.seed ?? s.seed, s.baseDir)
+      : undefined;
+    const data = own === undefined ? buildLocalData(id, dataContext(s)) : own.localData();
     const trainer = this.#trainer(s.model, s);
-    this.#hospitals.get(s.hospital.id)?.hospital.dispose();
-    this.#hospitals.delete(s.hospital.id);
-    const hospital = new Hospital(s.hospital, s.seed, trainer, data, s.evaluation);
+    this.#hospitals.get(id)?.hospital.dispose();
+    this.#hospitals.delete(id);
+    this.#awaiting.get(id)?.trainer.dispose();
+    this.#awaiting.delete(id);
+    if (data === undefined) this.#awaiting.set(id, { own: own!, trainer, setup: s });
+    else this.#host(s, trainer, data);
+    const host: BackendInfo = { backend: name, tfjs: usesTfjs(name) ? tfjsVersion : 'unused' };
+    const counts = own?.counts() ?? { train: data!.train.n, test: data!.test.n };
+    const missing = own?.missingCounts();
+    return {
+      kind: 'setup-reply',
+      fields: { host, ...counts },
+      vectors: missing === undefined ? [] : [['missing', missing]],
+    };
+  }
+
+  #host(s: HostSetup, trainer: LocalTrainer, data: LocalData): void {
+    const hospital = new Hospital(s.hospital, s.seed, trainer, data, s.evaluation, headOf(s.data));
     const outgoing =
       s.jurisdiction === undefined
         ? {}
         : { outgoing: new OutgoingCheck(s, { train: data.train.n, test: data.test.n }) };
     this.#hospitals.set(s.hospital.id, { hospital, setup: s, parameters: trainer.spec.length, ...outgoing });
-    const host: BackendInfo = { backend: name, tfjs: usesTfjs(name) ? tfjsVersion : 'unused' };
-    return { kind: 'setup-reply', fields: { host, train: data.train.n, test: data.test.n } };
+  }
+
+  #statistics(id: string | undefined): Reply {
+    const a = id === undefined ? undefined : this.#awaiting.get(id);
+    if (a === undefined) throw new HospitalRefusal('not-hosted');
+    return { kind: 'statistics-reply', fields: { train: a.own.counts().train }, vectors: a.own.statistics() };
+  }
+
+  #transform(id: string | undefined, vectors: ReadonlyMap<string, TypedVector>): Reply {
+    const a = id === undefined ? undefined : this.#awaiting.get(id);
+    if (a === undefined) throw new HospitalRefusal('not-hosted');
+    const data = a.own.withTransform(vectors);
+    this.#awaiting.delete(id!);
+    this.#host(a.setup, a.trainer, data);
+    return { kind: 'transform-reply', fields: a.own.counts() };
   }
 
   #fit(h: Hosted, global: Float32Array, ins: FitInstructions, control: TypedVector | undefined): Reply {
@@ -234,7 +284,9 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
       hospitals: setup.hospitals,
       baseDir: setup.baseDir,
     };
-    const data = new Map(setup.hospitals.map((h) => [h.id, buildLocalData(h.id, ctx)]));
+    const data: Map<string, LocalData> = isOwnData(setup.data)
+      ? OwnDataSetup.pooled(setup.hospitals, setup.data, ctx.seed, setup.baseDir)
+      : new Map(setup.hospitals.map((h) => [h.id, buildLocalData(h.id, ctx)]));
     this.#pooled?.trainer.dispose();
     const trainer = this.#trainer(setup.model, setup);
     this.#pooled = { trainer, setup, data };
@@ -250,14 +302,16 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
   #pooledEvaluate(hospital: string | undefined): Reply {
     const d = hospital === undefined ? undefined : this.#pooled?.data.get(hospital);
     if (this.#pooled === undefined || d === undefined) throw new HospitalRefusal('not-hosted');
+    const { evaluation: settings, data } = this.#pooled.setup;
     return evaluation(
       'pooled-reply',
-      evaluateOn(this.#pooled.trainer, d.test, d.testGroups, this.#pooled.setup.evaluation),
+      evaluateOn(this.#pooled.trainer, d.test, d.testGroups, settings, headOf(data)),
     );
   }
 
   async #score(s: HostSetup, parameters: Float32Array): Promise<Reply> {
     await this.#useBackend(s.backend, s.model);
+    if (isOwnData(s.data)) throw new HospitalRefusal('refused', 'data.kind');
     const { test, testGroups } = buildScoringData(s.hospital, dataContext(s));
     const trainer = this.#trainer(s.model, s);
     try {
@@ -282,7 +336,7 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
   }
 
   #trainer(model: ModelConfig, s: Pick<HostSetup, 'data'>): LocalTrainer {
-    return createTrainer(this.#backend?.name ?? 'cpu', model, inputShapeOf(s.data));
+    return createTrainer(this.#backend?.name ?? 'cpu', model, inputShapeOf(s.data), headOf(s.data));
   }
 
   #hosted(id: string | undefined): Hosted {
@@ -307,12 +361,14 @@ function dataContext(s: HostSetup): DataContext {
   };
 }
 
-/** An evaluation as a reply: its count and metrics, and its score histogram as one uint32 vector. */
+/**
+ * An evaluation as a reply: its count and metrics, its score histogram as one uint32 vector, and a multi-class
+ * outcome's confusion matrix as another.
+ */
 function evaluation(kind: Kind, e: EvaluateReply): Reply {
   const h = e.histogram;
-  return {
-    kind,
-    fields: { numExamples: e.numExamples, metrics: e.metrics },
-    vectors: h === undefined ? [] : [['histogram', Uint32Array.from([...h.positives, ...h.negatives])]],
-  };
+  const vectors: [string, TypedVector][] = [];
+  if (h !== undefined) vectors.push(['histogram', Uint32Array.from([...h.positives, ...h.negatives])]);
+  if (e.confusion !== undefined) vectors.push(['confusion', Uint32Array.from(e.confusion)]);
+  return { kind, fields: { numExamples: e.numExamples, metrics: e.metrics }, vectors };
 }

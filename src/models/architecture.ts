@@ -6,6 +6,7 @@
 import { makeSpec, type ParamSpec } from '../common/params.ts';
 import type { Rng } from '../common/rng.ts';
 import type { ModelConfig } from '../scenario/schema.ts';
+import { BINARY_HEAD, outputActivation, outputUnits, type OutputHead } from '../protocol/outcome.ts';
 
 /** One weighted layer of a model, in the order tfjs creates its weights. */
 export type LayerPlan =
@@ -14,7 +15,7 @@ export type LayerPlan =
       readonly name: string;
       readonly inputs: number;
       readonly units: number;
-      readonly activation: 'relu' | 'tanh' | 'sigmoid';
+      readonly activation: 'relu' | 'tanh' | 'sigmoid' | 'softmax' | 'linear';
     }
   | {
       readonly kind: 'conv';
@@ -31,11 +32,19 @@ export interface ModelPlan {
   readonly layers: readonly LayerPlan[];
 }
 
-/** The name of the final single-unit sigmoid layer in every model. */
+/** The name of the output layer in every model (one sigmoid unit, a softmax over the classes, or one linear unit). */
 export const OUTPUT_LAYER = 'output';
 
-/** Lays out the weighted layers of `model` for examples of shape `inputShape`; throws on a shape it cannot take. */
-export function modelPlan(model: ModelConfig, inputShape: readonly number[]): ModelPlan {
+/**
+ * Lays out the weighted layers of `model` for examples of shape `inputShape` with the output `head` (binary
+ * by default); throws on a shape it cannot take.
+ */
+export function modelPlan(
+  model: ModelConfig,
+  inputShape: readonly number[],
+  head: OutputHead = BINARY_HEAD,
+): ModelPlan {
+  const output = { units: outputUnits(head), activation: outputActivation(head) };
   for (const d of inputShape) {
     if (!Number.isInteger(d) || d < 1) {
       throw new Error(`input shape [${inputShape.join(', ')}]: every dimension must be a positive integer`);
@@ -47,7 +56,7 @@ export function modelPlan(model: ModelConfig, inputShape: readonly number[]): Mo
       const features = product(inputShape);
       return {
         inputShape: [features],
-        layers: [{ kind: 'dense', name: OUTPUT_LAYER, inputs: features, units: 1, activation: 'sigmoid' }],
+        layers: [{ kind: 'dense', name: OUTPUT_LAYER, inputs: features, ...output }],
       };
     }
     case 'mlp': {
@@ -58,7 +67,7 @@ export function modelPlan(model: ModelConfig, inputShape: readonly number[]): Mo
         layers.push({ kind: 'dense', name: `dense_${i}`, inputs, units, activation: model.activation });
         inputs = units;
       });
-      layers.push({ kind: 'dense', name: OUTPUT_LAYER, inputs, units: 1, activation: 'sigmoid' });
+      layers.push({ kind: 'dense', name: OUTPUT_LAYER, inputs, ...output });
       return { inputShape: [features], layers };
     }
     case 'cnn': {
@@ -99,8 +108,7 @@ export function modelPlan(model: ModelConfig, inputShape: readonly number[]): Mo
         kind: 'dense',
         name: OUTPUT_LAYER,
         inputs: model.dense,
-        units: 1,
-        activation: 'sigmoid',
+        ...output,
       });
       return { inputShape: image, layers };
     }
@@ -108,9 +116,13 @@ export function modelPlan(model: ModelConfig, inputShape: readonly number[]): Mo
 }
 
 /** Names and shapes of every weight, in the order of the tfjs model's `getWeights()`: kernel then bias per layer. */
-export function parameterSpec(model: ModelConfig, inputShape: readonly number[]): ParamSpec {
+export function parameterSpec(
+  model: ModelConfig,
+  inputShape: readonly number[],
+  head: OutputHead = BINARY_HEAD,
+): ParamSpec {
   const entries: { name: string; shape: number[] }[] = [];
-  for (const layer of modelPlan(model, inputShape).layers) {
+  for (const layer of modelPlan(model, inputShape, head).layers) {
     const kernel =
       layer.kind === 'dense'
         ? [layer.inputs, layer.units]

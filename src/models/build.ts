@@ -1,8 +1,9 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { ModelConfig } from '../scenario/schema.ts';
 import { modelPlan } from './architecture.ts';
+import { BINARY_HEAD, type OutputHead } from '../protocol/outcome.ts';
 
-/** What the final unit emits: the probability (sigmoid, the model as specified) or the raw logit. */
+/** What the output layer emits: probabilities (sigmoid or softmax; a continuous head is linear either way) or raw logits. */
 export type ModelOutput = 'probability' | 'logit';
 
 /**
@@ -14,8 +15,9 @@ export function buildModel(
   model: ModelConfig,
   inputShape: readonly number[],
   output: ModelOutput = 'probability',
+  head: OutputHead = BINARY_HEAD,
 ): tfl.Sequential {
-  const plan = modelPlan(model, inputShape);
+  const plan = modelPlan(model, inputShape, head);
   const seq = tfl.sequential();
   const init = { kernelInitializer: 'zeros', biasInitializer: 'zeros' } as const;
   const first = { inputShape: [...plan.inputShape] };
@@ -41,7 +43,8 @@ export function buildModel(
       seq.add(tfl.layers.flatten());
       flattened = true;
     }
-    const activation = layer.activation === 'sigmoid' && output === 'logit' ? 'linear' : layer.activation;
+    const squashes = layer.activation === 'sigmoid' || layer.activation === 'softmax';
+    const activation = squashes && output === 'logit' ? 'linear' : layer.activation;
     seq.add(tfl.layers.dense({ ...input, ...init, name: layer.name, units: layer.units, activation }));
   });
   return seq;

@@ -9,6 +9,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { ModelConfig } from '../scenario/schema.ts';
 import { parameterSpec } from './architecture.ts';
 import { buildModel } from './build.ts';
+import { BINARY_HEAD, type OutputHead } from '../protocol/outcome.ts';
 
 /** The one weights file `model.json`'s manifest names. */
 export const WEIGHTS_FILE = 'weights.bin';
@@ -21,7 +22,8 @@ export interface ExportedModel {
 
 /**
  * Exports `model` on examples of shape `inputShape` with the flat parameters `params` (laid out as
- * `parameterSpec`) as a tfjs layers model whose output is the PROBABILITY of the positive class (sigmoid).
+ * `parameterSpec`) as a tfjs layers model whose output is the probability of the positive class (sigmoid), the
+ * class probabilities (softmax) for a multi-class `head`, or the predicted value for a continuous one.
  * Dense models take flattened inputs `[n, prod(inputShape)]`; a cnn takes `[n, height, width, channels]`.
  * Weights are float32 in spec order, so `weights` holds exactly the bytes of `params`. Uses the active tfjs
  * backend; when none is set (e.g. on the main thread) it activates 'cpu'.
@@ -30,13 +32,14 @@ export async function exportTfjsModel(
   model: ModelConfig,
   inputShape: readonly number[],
   params: Float32Array,
+  head: OutputHead = BINARY_HEAD,
 ): Promise<ExportedModel> {
-  const spec = parameterSpec(model, inputShape);
+  const spec = parameterSpec(model, inputShape, head);
   if (params.length !== spec.length) {
     throw new Error(`export: expected ${spec.length} parameters, got ${params.length}`);
   }
   await ensureBackend();
-  const net = buildModel(model, inputShape, 'probability');
+  const net = buildModel(model, inputShape, 'probability', head);
   try {
     const values = spec.tensors.map((t) =>
       tf.tensor(params.slice(t.offset, t.offset + t.size), [...t.shape], 'float32'),

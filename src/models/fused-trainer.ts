@@ -3,6 +3,7 @@ import type { Rng } from '../common/rng.ts';
 import type { ModelConfig } from '../scenario/schema.ts';
 import { modelPlan, parameterSpec } from './architecture.ts';
 import { KernelArena } from './kernels.ts';
+import { BINARY_HEAD, outputUnits, type OutputHead } from '../protocol/outcome.ts';
 import { activeTerms, batchSizeFor, checkExamples, runEpochs } from './trainer-contract.ts';
 import type { Examples, LocalTrainer, TrainOptions, TrainResult } from './types.ts';
 
@@ -105,8 +106,9 @@ export function createFusedTrainer(
   model: ModelConfig,
   inputShape: readonly number[],
   accumulation: Accumulation = 'float64',
+  head: OutputHead = BINARY_HEAD,
 ): LocalTrainer {
-  return new FusedTrainer(model, inputShape, accumulation);
+  return new FusedTrainer(model, inputShape, accumulation, head);
 }
 
 class FusedTrainer implements LocalTrainer {
@@ -116,6 +118,9 @@ class FusedTrainer implements LocalTrainer {
   readonly #inputShape: readonly number[];
   readonly #rowSize: number;
   readonly #predictRows: number;
+  readonly #head: OutputHead;
+  /** Units of the output layer. */
+  readonly #outputs: number;
   readonly #arena = new KernelArena();
   readonly #paramsAt: number;
   readonly #gradAt: number;
@@ -152,12 +157,19 @@ class FusedTrainer implements LocalTrainer {
     cRow: number,
   ) => void;
 
-  constructor(model: ModelConfig, inputShape: readonly number[], accumulation: Accumulation) {
+  constructor(
+    model: ModelConfig,
+    inputShape: readonly number[],
+    accumulation: Accumulation,
+    head: OutputHead,
+  ) {
+    this.#head = head;
+    this.#outputs = outputUnits(head);
     const product = accumulation === 'float64' ? this.#arena.k.gemm : this.#arena.k.gemm32;
     this.#gemm = (m, n, depth, a, aRow, aCol, b, bRow, c, cRow) =>
       product(m, n, depth, a, aRow, aCol, b, bRow, c, cRow, this.#scratchAt);
-    const plan = modelPlan(model, inputShape);
-    this.spec = parameterSpec(model, inputShape);
+    const plan = modelPlan(model, inputShape, head);
+    this.spec = parameterSpec(model, inputShape, head);
     this.#inputShape = [...inputShape];
     this.#rowSize = plan.inputShape.reduce((a, b) => a * b, 1);
     const convs: ConvLayer[] = [];
@@ -240,14 +252,21 @@ class FusedTrainer implements LocalTrainer {
     this.#live();
     this.#check(data);
     const row = this.#rowSize;
-    const out = new Float32Array(data.n);
+    const units = this.#outputs;
+    const out = new Float32Array(data.n * units);
     this.#reserve(Math.min(data.n, this.#predictRows));
     const chunk = this.#rows;
     for (let start = 0; start < data.n; start += chunk) {
       const b = Math.min(chunk, data.n - start);
       this.#x.set(data.x.subarray(start * row, (start + b) * row));
       const z = this.#forward(b);
-      for (let k = 0; k < b; k++) out[start + k] = sigmoid(z[k]!);
+      if (this.#head.kind === 'binary') {
+        for (let k = 0; k < b; k++) out[start + k] = sigmoid(z[k]!);
+      } else if (this.#head.kind === 'continuous') {
+        out.set(z.subarray(0, b), start);
+      } else {
+        for (let k = 0; k < b; k++) softmaxRow(z, k * units, units, out, (start + k) * units);
+      }
     }
     return out;
   }
@@ -388,13 +407,23 @@ class FusedTrainer implements LocalTrainer {
     return this.#acts[this.#layers.length - 1]!;
   }
 
-  /** Gradient of the gathered minibatch's mean BCE into `#grad`; returns that mean loss. */
+  /**
+   * Gradient of the gathered minibatch's mean loss into `#grad` (BCE from the logit, softmax cross-entropy, or
+   * squared error, by the head); returns that mean loss.
+   */
   #gradient(b: number): number {
     const k = this.#arena.k;
     const gemm = this.#gemm;
     const layers = this.#layers;
     const last = layers.length - 1;
-    const loss = outputDelta(this.#forward(b), this.#y, b, this.#deltas[last]!);
+    const z = this.#forward(b);
+    const delta = this.#deltas[last]!;
+    const loss =
+      this.#head.kind === 'binary'
+        ? outputDelta(z, this.#y, b, delta)
+        : this.#head.kind === 'continuous'
+          ? squaredErrorDelta(z, this.#y, b, delta)
+          : softmaxDelta(z, this.#y, b, this.#outputs, delta);
     for (let i = last; i >= 0; i--) {
       const { inputs, units, kernel, bias } = layers[i]!;
       const buf = this.#denseBuffers[i]!;
@@ -464,8 +493,8 @@ class FusedTrainer implements LocalTrainer {
   }
 }
 
-function hiddenActivation(a: 'relu' | 'tanh' | 'sigmoid'): Activation {
-  if (a === 'sigmoid') throw new Error('hidden sigmoid layers are not in the model zoo');
+function hiddenActivation(a: 'relu' | 'tanh' | 'sigmoid' | 'softmax' | 'linear'): Activation {
+  if (a !== 'relu' && a !== 'tanh') throw new Error(`hidden ${a} layers are not in the model zoo`);
   return a;
 }
 
@@ -508,6 +537,56 @@ function outputDelta(z: Float32Array, y: Float32Array, b: number, delta: Float32
     delta[k] = (sigmoid(zk) - yk) / b;
   }
   return sum / b;
+}
+
+/** Writes dL/dz = 2(z − y)/b of the batch-mean squared error into `delta`; returns that mean. */
+function squaredErrorDelta(z: Float32Array, y: Float32Array, b: number, delta: Float32Array): number {
+  let sum = 0;
+  for (let k = 0; k < b; k++) {
+    const e = z[k]! - y[k]!;
+    sum += e * e;
+    delta[k] = (2 * e) / b;
+  }
+  return sum / b;
+}
+
+/**
+ * Writes dL/dz = (softmax(z) − onehot(y))/b of the batch-mean softmax cross-entropy over `units` classes into
+ * `delta`; returns the mean of logsumexp(z) − z_y. Labels must be class indices 0 … units − 1.
+ */
+function softmaxDelta(
+  z: Float32Array,
+  y: Float32Array,
+  b: number,
+  units: number,
+  delta: Float32Array,
+): number {
+  let sum = 0;
+  for (let k = 0; k < b; k++) {
+    const label = y[k]!;
+    if (!(Number.isInteger(label) && label >= 0 && label < units)) {
+      throw new Error(`label at batch row ${k}: expected a class index from 0 to ${units - 1}`);
+    }
+    const o = k * units;
+    let max = -Infinity;
+    for (let j = 0; j < units; j++) max = Math.max(max, z[o + j]!);
+    let total = 0;
+    for (let j = 0; j < units; j++) total += Math.exp(z[o + j]! - max);
+    sum += max + Math.log(total) - z[o + label]!;
+    for (let j = 0; j < units; j++) {
+      delta[o + j] = (Math.exp(z[o + j]! - max) / total - (j === label ? 1 : 0)) / b;
+    }
+  }
+  return sum / b;
+}
+
+/** out[to … to+units) = softmax(z[from … from+units)), in float64 rounded once. */
+function softmaxRow(z: Float32Array, from: number, units: number, out: Float32Array, to: number): void {
+  let max = -Infinity;
+  for (let j = 0; j < units; j++) max = Math.max(max, z[from + j]!);
+  let total = 0;
+  for (let j = 0; j < units; j++) total += Math.exp(z[from + j]! - max);
+  for (let j = 0; j < units; j++) out[to + j] = Math.exp(z[from + j]! - max) / total;
 }
 
 /** g += mu·(w − reference), then g += correction, each rounded to float32 as tfjs' ops round them. */

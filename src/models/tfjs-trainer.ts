@@ -5,6 +5,7 @@ import type { Rng } from '../common/rng.ts';
 import type { ModelConfig } from '../scenario/schema.ts';
 import { modelPlan, parameterSpec } from './architecture.ts';
 import { buildModel } from './build.ts';
+import { BINARY_HEAD, outputUnits, type OutputHead } from '../protocol/outcome.ts';
 import { activeTerms, batchSizeFor, checkExamples, runEpochs } from './trainer-contract.ts';
 import type { Examples, LocalTrainer, TrainOptions, TrainResult } from './types.ts';
 
@@ -25,8 +26,12 @@ const PREDICT_BUDGET = 1 << 21;
  * minibatch gradient before the optimizer step; without them (or with mu = 0) the step is exactly
  * `optimizer.minimize`, so results are bit-identical to plain training.
  */
-export function createTfjsTrainer(model: ModelConfig, inputShape: readonly number[]): LocalTrainer {
-  return new TfjsTrainer(model, inputShape);
+export function createTfjsTrainer(
+  model: ModelConfig,
+  inputShape: readonly number[],
+  head: OutputHead = BINARY_HEAD,
+): LocalTrainer {
+  return new TfjsTrainer(model, inputShape, head);
 }
 
 class TfjsTrainer implements LocalTrainer {
@@ -37,17 +42,19 @@ class TfjsTrainer implements LocalTrainer {
   readonly #batchShape: readonly number[];
   readonly #rowSize: number;
   readonly #predictChunk: number;
+  readonly #head: OutputHead;
   #xBuf = new Float32Array(0);
   #yBuf = new Float32Array(0);
   #disposed = false;
 
-  constructor(model: ModelConfig, inputShape: readonly number[]) {
-    const plan = modelPlan(model, inputShape);
-    this.spec = parameterSpec(model, inputShape);
+  constructor(model: ModelConfig, inputShape: readonly number[], head: OutputHead) {
+    const plan = modelPlan(model, inputShape, head);
+    this.#head = head;
+    this.spec = parameterSpec(model, inputShape, head);
     this.#inputShape = [...inputShape];
     this.#batchShape = plan.inputShape;
     this.#rowSize = plan.inputShape.reduce((a, b) => a * b, 1);
-    this.#net = buildModel(model, inputShape, 'logit');
+    this.#net = buildModel(model, inputShape, 'logit', head);
     this.#vars = this.#net.weights.map((w) => {
       const v = w.read();
       if (!(v instanceof tf.Variable)) throw new Error(`weight ${w.name} is not a tf.Variable`);
@@ -132,7 +139,8 @@ class TfjsTrainer implements LocalTrainer {
     this.#live();
     this.#check(data);
     const row = this.#rowSize;
-    const out = new Float32Array(data.n);
+    const units = outputUnits(this.#head);
+    const out = new Float32Array(data.n * units);
     for (let start = 0; start < data.n; start += this.#predictChunk) {
       const b = Math.min(this.#predictChunk, data.n - start);
       const probs = tf.tidy(() => {
@@ -141,9 +149,11 @@ class TfjsTrainer implements LocalTrainer {
           [b, ...this.#batchShape],
           'float32',
         );
-        return tf.sigmoid(this.#logits(xs));
+        const z = this.#logits(xs);
+        const kind = this.#head.kind;
+        return kind === 'binary' ? tf.sigmoid(z) : kind === 'multiclass' ? tf.softmax(z) : z;
       });
-      out.set(probs.dataSync(), start);
+      out.set(probs.dataSync(), start * units);
       probs.dispose();
     }
     return out;
@@ -201,8 +211,14 @@ class TfjsTrainer implements LocalTrainer {
     return h;
   }
 
+  /** Mean BCE from the logit, softmax cross-entropy (logsumexp(z) − z_y), or squared error, by the head. */
   #loss(xs: tf.Tensor, ys: tf.Tensor): tf.Scalar {
     const z = this.#logits(xs);
+    if (this.#head.kind === 'continuous') return tf.mean(tf.square(tf.sub(z, ys))) as tf.Scalar;
+    if (this.#head.kind === 'multiclass') {
+      const onehot = tf.oneHot(tf.cast(tf.reshape(ys, [-1]), 'int32'), this.#head.classes);
+      return tf.mean(tf.sub(tf.logSumExp(z, 1), tf.sum(tf.mul(onehot, z), 1))) as tf.Scalar;
+    }
     return tf.mean(tf.sub(tf.softplus(z), tf.mul(ys, z))) as tf.Scalar;
   }
 

@@ -2,11 +2,11 @@ import type { ParamSpec } from '../common/params.ts';
 import type { Rng } from '../common/rng.ts';
 import type { TrainingConfig } from '../scenario/schema.ts';
 
-/** Examples held inside one hospital: row-major inputs and binary labels (0 or 1). */
+/** Examples held inside one hospital: row-major inputs and one target per example. */
 export interface Examples {
   /** `n × prod(inputShape)` inputs, row-major, already on the common data model's scale. */
   readonly x: Float32Array;
-  /** `n` labels, each 0 or 1. */
+  /** `n` targets: 0 or 1 (binary), a class index (multi-class) or a value (continuous). */
   readonly y: Float32Array;
   readonly n: number;
   /** Shape of one example's input, e.g. `[9]` or `[32, 32, 1]`. */
@@ -44,7 +44,10 @@ export interface LocalTrainer {
   getParameters(): Float32Array;
   /** Trains in place; minibatch order comes from `rng` only. */
   train(data: Examples, options: TrainOptions, rng: Rng): TrainResult;
-  /** Predicted probability of the positive class for each example. */
+  /**
+   * Per example: the predicted probability of the positive class (binary), the K class probabilities laid
+   * row by row (multi-class, n × K values), or the predicted value (continuous).
+   */
   predict(data: Examples): Float32Array;
   /** Frees the model's tensors. */
   dispose(): void;

@@ -1,4 +1,5 @@
 import type { DataConfig } from '../scenario/schema.ts';
+import { tabularColumns } from './own-data-layout.ts';
 
 /**
  * The common data model: the feature layout every hospital maps its records to before training. It is an
@@ -44,5 +45,9 @@ export function inputShapeOf(data: DataConfig): readonly number[] {
       return [COHORT_FEATURES.length];
     case 'synthetic-imaging':
       return [data.size, data.size, 1];
+    case 'tabular':
+      return [tabularColumns(data).length];
+    case 'image-folder':
+      return [data.height, data.width, data.channels];
   }
 }

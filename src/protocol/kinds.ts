@@ -34,6 +34,8 @@ export const DATA_CLASSES = {
   setup: 'configuration and instructions (or a random initial model): no patient data, no trained parameters',
   'error-report':
     'a fixed error category with the place it concerns (hospital, file, row, column), never a value',
+  'column-statistics':
+    "counts, sums, centred sums of squares and extremes of each input column over a hospital's training split",
 } as const;
 
 /** A class of what a message carries. */
@@ -43,12 +45,17 @@ export type DataClass = keyof typeof DATA_CLASSES;
 export const DATA_CLASS_NAMES = Object.keys(DATA_CLASSES) as [DataClass, ...DataClass[]];
 
 /**
- * How long a vector must be: the model's parameter count, two per score-histogram bin, or a size of the
- * secure-aggregation exchange it belongs to (see {@link SecAggSizes}).
+ * How long a vector must be: the model's parameter count, two per score-histogram bin, one per model input
+ * column (own data), one per declared table feature plus one (missing cells, then rows dropped), one per
+ * cell of the K × K confusion matrix of a multi-class outcome, or a size of the secure-aggregation exchange
+ * it belongs to (see {@link SecAggSizes}).
  */
 export type LengthRule =
   | 'parameters'
   | 'histogram'
+  | 'columns'
+  | 'missing-counts'
+  | 'confusion'
   /** One X25519 public key (32 bytes). */
   | 'key'
   /** One key per hospital on a key roster. */
@@ -118,6 +125,8 @@ const parameters: VectorRule = { dtype: 'f32', length: 'parameters' };
 const u8 = (length: LengthRule): VectorRule => ({ dtype: 'u8', length });
 const u32 = (length: LengthRule): VectorRule => ({ dtype: 'u32', length });
 const histogram: VectorRule = { dtype: 'u32', length: 'histogram' };
+const confusion: VectorRule = { dtype: 'u32', length: 'confusion' };
+const columnVector: VectorRule = { dtype: 'f64', length: 'columns' };
 const REPLY_JSON = 8 * 1024;
 const CONFIG_JSON = 4 * 1024 * 1024;
 
@@ -130,7 +139,7 @@ const evaluation = (
   sender,
   purpose,
   dataClass: 'evaluation-metrics',
-  vectors: { histogram },
+  vectors: { histogram, confusion },
   fields: { numExamples: 'count', metrics: 'metrics' },
   maxJsonBytes: REPLY_JSON,
   meaning,
@@ -187,10 +196,12 @@ export const KINDS = {
     sender: 'hospital',
     purpose: 'federation',
     dataClass: 'setup',
-    vectors: {},
+    vectors: { missing: { dtype: 'u32', length: 'missing-counts' } },
     fields: { host: 'host-info', train: 'count', test: 'count' },
     maxJsonBytes: REPLY_JSON,
-    meaning: "the thread's backend, and how many training and held-out examples the hospital holds",
+    meaning:
+      "the thread's backend, how many training and held-out examples the hospital holds (and, for a declared " +
+      'table, its missing cells per feature and rows dropped)',
   },
   'fit-request': request(
     'federation',
@@ -342,6 +353,64 @@ export const KINDS = {
     },
     'its shares of survivors’ self-mask seeds and of dropouts’ mask keys, never both for one hospital',
   ),
+  'statistics-request': request(
+    'federation',
+    'setup',
+    {},
+    'statistics-reply',
+    'ask for the summaries of each input column over the training split (own data, federated preprocessing)',
+  ),
+  'statistics-reply': {
+    direction: 'to-coordinator',
+    sender: 'hospital',
+    purpose: 'federation',
+    dataClass: 'column-statistics',
+    vectors: {
+      count: columnVector,
+      sum: columnVector,
+      m2: columnVector,
+      min: columnVector,
+      max: columnVector,
+    },
+    fields: { train: 'count' },
+    maxJsonBytes: REPLY_JSON,
+    meaning:
+      'per input column of the training split: values present, their sum, centred sum of squares, minimum, maximum',
+  },
+  'transform-request': request(
+    'federation',
+    'setup',
+    { centre: columnVector, scale: columnVector, fill: columnVector },
+    'transform-reply',
+    'the federation’s input transform: x ↦ ((x, or fill if missing) − centre) / scale per column',
+  ),
+  'transform-reply': {
+    direction: 'to-coordinator',
+    sender: 'hospital',
+    purpose: 'federation',
+    dataClass: 'setup',
+    vectors: {},
+    fields: { train: 'count', test: 'count' },
+    maxJsonBytes: REPLY_JSON,
+    meaning: 'the transform is applied: the training and held-out examples ready',
+  },
+  'split-request': request(
+    'tooling',
+    'setup',
+    {},
+    'split-reply',
+    'divide one pooled dataset into per-hospital files and a scenario that reads them (fedmed split)',
+  ),
+  'split-reply': {
+    direction: 'to-coordinator',
+    sender: 'hospital',
+    purpose: 'tooling',
+    dataClass: 'setup',
+    vectors: {},
+    fields: { rows: 'counts-by-hospital' },
+    maxJsonBytes: 256 * 1024,
+    meaning: 'how many rows each new hospital received',
+  },
   error: {
     direction: 'to-coordinator',
     sender: 'hospital',
@@ -393,6 +462,12 @@ export interface MessageSizes {
   readonly histogramBins: number;
   /** The secure-aggregation exchange's sizes; absent: its vectors must be empty. */
   readonly secagg?: SecAggSizes;
+  /** Model input columns of own data (0 or absent: none). */
+  readonly columns?: number;
+  /** Declared features of a table (0 or absent: none). */
+  readonly features?: number;
+  /** Classes of a multi-class outcome (0 or absent: none). */
+  readonly classes?: number;
 }
 
 /** Length a rule asks for, given the run's sizes. */
@@ -421,6 +496,12 @@ export function ruleLength(rule: VectorRule, sizes: MessageSizes): number {
       return (s?.survivors ?? 0) * SHARE_BYTES;
     case 'dropout-shares':
       return (s?.dropouts ?? 0) * SHARE_BYTES;
+    case 'columns':
+      return sizes.columns ?? 0;
+    case 'missing-counts':
+      return (sizes.features ?? 0) + 1;
+    case 'confusion':
+      return (sizes.classes ?? 0) ** 2;
   }
 }
 

@@ -75,4 +75,6 @@ export interface EvaluateReply {
   readonly metrics: Metrics;
   /** The same examples' predictions as counts per bin and class, when the scenario asks for them. */
   readonly histogram?: ScoreHistogram;
+  /** Multi-class outcomes: K × K counts (true class by row, predicted by column), small cells sent as 0. */
+  readonly confusion?: readonly number[];
 }

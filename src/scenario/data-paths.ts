@@ -6,6 +6,8 @@ import type { HospitalConfig } from './schema.ts';
 export const MAX_CSV_BYTES = 256 * 2 ** 20;
 /** Largest DICOM file a hospital reads: 16 MiB, far above a 128 × 128 16-bit image. */
 export const MAX_DICOM_BYTES = 16 * 2 ** 20;
+/** Largest PNG or JPEG file a hospital reads: 64 MiB (a 4096 × 4096 RGBA PNG stored uncompressed). */
+export const MAX_IMAGE_BYTES = 64 * 2 ** 20;
 
 /** A path that a hospital may open, or why it may not. */
 export type Confined = { readonly path: string } | { readonly refused: string };
@@ -115,7 +117,7 @@ interface NamedPath {
 /**
  * Checks, before any worker starts, every file and folder the hospitals' sources name: each is relative to the
  * data root and stays inside it (also through symbolic links), exists, is a regular file (a folder for DICOM
- * images) no larger than its cap, and belongs to one hospital only (no two hospitals name the same file, or a
+ * images or an image folder) no larger than its cap, and belongs to one hospital only (no two hospitals name the same file, or a
  * file inside another's DICOM folder). Calls `fail` naming the JSON
  * path(s), hospital(s) and what was expected.
  */
@@ -149,7 +151,8 @@ export function checkDataPaths(
     };
     const source = h.source;
     if (source.kind === 'csv') check('path', source.path, false, MAX_CSV_BYTES);
-    if (source.kind === 'dicom') {
+    if (source.kind === 'table') check('path', source.path, false, MAX_CSV_BYTES);
+    if (source.kind === 'dicom' || source.kind === 'image-folder') {
       check('folder', source.folder, true, 0);
       check('labels', source.labels, false, MAX_CSV_BYTES);
     }

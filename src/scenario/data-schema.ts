@@ -70,6 +70,42 @@ export const imagingSiteSchema = z.strictObject({
   scanner: scannerSchema.default({ contrast: 1, noise: 0.1, blur: 0, shift: 0 }),
 });
 
+const columnName = z.string().min(1).max(200);
+
+/** A hospital's own names, units and codes for the declared fields of a table (tabular data). */
+const fieldMapping = {
+  columns: z
+    .record(z.string(), columnName)
+    .default({})
+    .describe(
+      "this hospital's column name of each declared field (feature, outcome, id); absent: the field's name",
+    ),
+  units: z
+    .record(
+      z.string(),
+      z.strictObject({
+        unit: z.string().max(40).optional().describe("the hospital's unit, for the reader"),
+        factor: z
+          .number()
+          .refine((x) => x !== 0 && Number.isFinite(x), { error: 'expected a finite non-zero number' }),
+        offset: z.number().default(0),
+      }),
+    )
+    .default({})
+    .describe("per numeric field: value in the declared unit = this hospital's value × factor + offset"),
+  codes: z
+    .record(z.string(), z.record(z.string(), z.string().max(200)))
+    .default({})
+    .describe(
+      "per categorical field (or the outcome): the hospital's code of each declared category or class",
+    ),
+  missing: z
+    .array(z.string().max(40))
+    .max(20)
+    .default([''])
+    .describe('cell texts that mean "not recorded" (after trimming); the empty cell by default'),
+};
+
 /** How a hospital's held-out split is chosen when it loads its own files. */
 export const splitRuleSchema = z.discriminatedUnion('kind', [
   z
@@ -86,6 +122,30 @@ export const splitRuleSchema = z.discriminatedUnion('kind', [
 
 /** Where a hospital's records come from: generated in its worker, or read there from its own files. */
 export const sourceSchema = z.discriminatedUnion('kind', [
+  z
+    .strictObject({
+      kind: z.literal('table'),
+      path: z.string().min(1).describe('CSV file, relative to the scenario file'),
+      ...fieldMapping,
+      split: splitRuleSchema.default({ kind: 'fraction' }),
+    })
+    .describe(
+      "a CSV of any schema (data kind tabular), read through this hospital's own names, units and codes",
+    ),
+  z
+    .strictObject({
+      kind: z.literal('image-folder'),
+      folder: z.string().min(1).describe('folder of PNG, JPEG or DICOM files, relative to the scenario file'),
+      labels: z.string().min(1).describe('CSV, relative to the scenario file, with one row per image'),
+      fileColumn: z.string().min(1).default('file'),
+      labelColumn: z.string().min(1).default('label'),
+      codes: z
+        .record(z.string(), z.string().max(200))
+        .default({})
+        .describe("this hospital's code of each declared class, where it differs from the class name"),
+      split: splitRuleSchema.default({ kind: 'fraction' }),
+    })
+    .describe('a folder of images (data kind image-folder) with a labels CSV'),
   z.strictObject({ kind: z.literal('generate') }).describe('synthetic records generated inside the worker'),
   z
     .strictObject({
@@ -181,7 +241,100 @@ const dataSeed = z
       'federation while the run seed varies initialisation, shuffling and sampling',
   );
 
+const fieldName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,62}$/, {
+  error: 'expected letters, digits and underscores, starting with a letter',
+});
+
+/** One declared feature of a table: numeric, or categorical with its categories, and what a missing cell means. */
+export const featureSchema = z.strictObject({
+  name: fieldName,
+  type: z.enum(['numeric', 'categorical']),
+  unit: z.string().max(40).optional().describe('unit of a numeric feature, for the reader'),
+  categories: z
+    .array(z.string().min(1).max(200))
+    .min(2)
+    .max(256)
+    .optional()
+    .describe('categories of a categorical feature (one-hot encoded, in this order)'),
+  missing: z
+    .enum(['error', 'drop', 'impute', 'impute-indicator'])
+    .default('error')
+    .describe(
+      'a missing cell: bad input; drop the row; impute the (federated) mean, for a category its frequency; or ' +
+        'impute and add a 0/1 column <name>_missing',
+    ),
+});
+
+/** What a model predicts from a table or an image. */
+export const outcomeSchema = z.discriminatedUnion('type', [
+  z
+    .strictObject({
+      name: fieldName.default('outcome'),
+      type: z.literal('binary'),
+      classes: z
+        .tuple([z.string().min(1).max(200), z.string().min(1).max(200)])
+        .default(['0', '1'])
+        .describe('the negative and the positive class'),
+    })
+    .describe('two classes, one sigmoid output'),
+  z
+    .strictObject({
+      name: fieldName.default('outcome'),
+      type: z.literal('multiclass'),
+      classes: z.array(z.string().min(1).max(200)).min(2).max(256).describe('every class, in output order'),
+    })
+    .describe('K classes, a softmax output'),
+  z
+    .strictObject({
+      name: fieldName.default('outcome'),
+      type: z.literal('continuous'),
+      unit: z.string().max(40).optional(),
+    })
+    .describe('a number, a linear output and squared error'),
+]);
+
+/** How inputs are scaled before training, and where the statistics come from. */
+export const preprocessingSchema = z.strictObject({
+  scaling: z
+    .enum(['federated-standardise', 'federated-min-max', 'local-standardise', 'none'])
+    .default('federated-standardise')
+    .describe(
+      'federated: each hospital sends counts, sums, centred sums of squares, minima and maxima of its training ' +
+        'split, the coordinator combines them and broadcasts one transform; local: each hospital its own; none',
+    ),
+});
+
+const ownFiles = z
+  .strictObject({ kind: z.literal('natural') })
+  .default({ kind: 'natural' })
+  .describe("each hospital's own files (use fedmed split to partition a pooled dataset)");
+
 export const dataSchema = z.discriminatedUnion('kind', [
+  z
+    .strictObject({
+      kind: z.literal('tabular'),
+      seed: dataSeed,
+      testFraction: z.number().gt(0).lt(1).default(0.25),
+      partition: ownFiles,
+      features: z.array(featureSchema).min(1).max(1024),
+      outcome: outcomeSchema,
+      id: fieldName.optional().describe('a record id field: must be present, never used as a feature'),
+      preprocessing: preprocessingSchema.default({ scaling: 'federated-standardise' }),
+    })
+    .describe("any table: declared features and outcome, each hospital's CSV read through its own mapping"),
+  z
+    .strictObject({
+      kind: z.literal('image-folder'),
+      seed: dataSeed,
+      testFraction: z.number().gt(0).lt(1).default(0.25),
+      partition: ownFiles,
+      height: z.int().min(1).max(1024),
+      width: z.int().min(1).max(1024),
+      channels: z.int().min(1).max(4).default(1).describe('1: grey (colour images are averaged), 3: RGB'),
+      outcome: outcomeSchema,
+      preprocessing: preprocessingSchema.default({ scaling: 'none' }),
+    })
+    .describe('images of any size from PNG, JPEG or DICOM files, labels from a CSV'),
   z
     .strictObject({
       kind: z.literal('synthetic-cohort'),

@@ -259,12 +259,7 @@ export const scenarioSchema = z
       });
     }
     s.hospitals.forEach((h, i) => {
-      const holds =
-        h.source.kind === 'csv'
-          ? 'synthetic-cohort'
-          : h.source.kind === 'dicom'
-            ? 'synthetic-imaging'
-            : s.data.kind;
+      const holds = SOURCE_HOLDS[h.source.kind] ?? s.data.kind;
       if (holds !== s.data.kind) {
         ctx.addIssue({
           code: 'custom',
@@ -275,14 +270,85 @@ export const scenarioSchema = z
     });
     for (const issue of privacyIssues(s)) ctx.addIssue({ code: 'custom', ...issue });
     checkJurisdiction(s, ctx);
-    if (s.model.kind === 'cnn' && s.data.kind === 'synthetic-cohort') {
+    if (s.model.kind === 'cnn' && (s.data.kind === 'synthetic-cohort' || s.data.kind === 'tabular')) {
       ctx.addIssue({
         code: 'custom',
         path: ['model', 'kind'],
-        message: 'a cnn needs image data; the cohort is tabular',
+        message: 'a cnn needs image data; the data is tabular',
       });
     }
+    if ((s.data.kind === 'tabular' || s.data.kind === 'image-folder') && s.evaluation.histogramBins > 0) {
+      if (s.data.outcome.type !== 'binary') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['evaluation', 'histogramBins'],
+          message: 'score histograms need a binary outcome; use 0 for multi-class or continuous outcomes',
+        });
+      }
+    }
+    if (s.data.kind === 'tabular') checkTabular(s.data, s.hospitals, ctx);
   });
+
+/** The data kind each kind of own-files source holds; generated sources hold the scenario's kind. */
+const SOURCE_HOLDS: Partial<Record<string, string>> = {
+  csv: 'synthetic-cohort',
+  dicom: 'synthetic-imaging',
+  table: 'tabular',
+  'image-folder': 'image-folder',
+};
+
+type TabularInput = Extract<z.output<typeof dataSchema>, { kind: 'tabular' }>;
+type HospitalOutput = z.output<typeof hospitalSchema>;
+
+/** Declared fields distinct and well-formed; every hospital mapping names only declared fields and categories. */
+function checkTabular(data: TabularInput, hospitals: readonly HospitalOutput[], ctx: z.RefinementCtx): void {
+  const issue = (path: (string | number)[], message: string) =>
+    ctx.addIssue({ code: 'custom', path, message });
+  const names = [
+    ...data.features.map((f) => f.name),
+    data.outcome.name,
+    ...(data.id === undefined ? [] : [data.id]),
+  ];
+  names.forEach((n, i) => {
+    if (names.indexOf(n) !== i) issue(['data'], `field "${n}" is declared twice`);
+  });
+  data.features.forEach((f, i) => {
+    if (f.type === 'categorical' && f.categories === undefined)
+      issue(['data', 'features', i, 'categories'], 'a categorical feature needs its categories');
+    if (f.type === 'numeric' && f.categories !== undefined)
+      issue(['data', 'features', i, 'categories'], 'a numeric feature has no categories');
+    if (f.categories !== undefined && new Set(f.categories).size !== f.categories.length)
+      issue(['data', 'features', i, 'categories'], 'expected distinct categories');
+  });
+  if (
+    data.outcome.type !== 'continuous' &&
+    new Set(data.outcome.classes).size !== data.outcome.classes.length
+  )
+    issue(['data', 'outcome', 'classes'], 'expected distinct classes');
+  const categorical = new Map<string, readonly string[]>(
+    data.features.filter((f) => f.categories !== undefined).map((f) => [f.name, f.categories!]),
+  );
+  if (data.outcome.type !== 'continuous') categorical.set(data.outcome.name, data.outcome.classes);
+  const numeric = new Set(data.features.filter((f) => f.type === 'numeric').map((f) => f.name));
+  if (data.outcome.type === 'continuous') numeric.add(data.outcome.name);
+  hospitals.forEach((h, i) => {
+    if (h.source.kind !== 'table') return;
+    const at = (...rest: (string | number)[]) => ['hospitals', i, 'source', ...rest];
+    for (const field of Object.keys(h.source.columns))
+      if (!names.includes(field)) issue(at('columns', field), `no declared field is named "${field}"`);
+    for (const field of Object.keys(h.source.units))
+      if (!numeric.has(field)) issue(at('units', field), `expected a declared numeric field`);
+    for (const [field, codes] of Object.entries(h.source.codes)) {
+      const categories = categorical.get(field);
+      if (categories === undefined) {
+        issue(at('codes', field), 'expected a declared categorical field or class outcome');
+        continue;
+      }
+      for (const c of Object.keys(codes))
+        if (!categories.includes(c)) issue(at('codes', field, c), `"${c}" is not a declared category`);
+    }
+  });
+}
 
 /** A scenario after validation, with every default filled in. */
 export type Scenario = z.output<typeof scenarioSchema>;

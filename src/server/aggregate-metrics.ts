@@ -1,5 +1,6 @@
 import type { Metrics, ScoreHistogram } from '../protocol/messages.ts';
 import { globalRocMetrics } from './global-roc.ts';
+import { confusionMetrics, globalR2, summedConfusion } from './global-outcome-metrics.ts';
 import { AGGREGATION_RULE, type AggregatedEvaluation } from './strategies/strategy.ts';
 
 /** Separates a metric from its subgroup, as `auroc__female`; see `clinicalMetrics` in the client code. */
@@ -12,6 +13,7 @@ type Reply = {
   readonly numExamples: number;
   readonly metrics: Metrics;
   readonly histogram?: ScoreHistogram;
+  readonly confusion?: readonly number[];
 };
 
 /**
@@ -19,7 +21,9 @@ type Reply = {
  * A subgroup metric `<m>__<g>` is weighted by the reply's `n__<g>` (its examples in that subgroup) when
  * the reply reports a non-negative `n__<g>`, otherwise by `numExamples` like every other metric; the
  * counts `n__<g>` themselves are summed. When every reply carries a score histogram, `global_auroc` and
- * `global_auprc` rank all their patients at once (see {@link globalRocMetrics}). Replies must come in a
+ * `global_auprc` rank all their patients at once (see {@link globalRocMetrics}); when every reply carries a
+ * confusion matrix, they are summed and scored as one, and continuous outcomes get `global_r2` (see
+ * global-outcome-metrics.ts). Replies must come in a
  * fixed order (ascending hospital id) for the sums to be reproducible.
  */
 export function weightedMetricMeans(replies: readonly Reply[]): AggregatedEvaluation {
@@ -45,8 +49,16 @@ export function weightedMetricMeans(replies: readonly Reply[]): AggregatedEvalua
   for (const [name, s] of sums) if (s.weight > 0) entries.push([name, s.weighted / s.weight]);
   const histograms = replies.flatMap((r) => (r.histogram === undefined ? [] : [r.histogram]));
   if (histograms.length === replies.length) entries.push(...Object.entries(globalRocMetrics(histograms)));
+  const confusion = summedConfusion(replies);
+  if (confusion !== undefined) entries.push(...Object.entries(confusionMetrics(confusion)));
+  entries.push(...Object.entries(globalR2(replies)));
   const metrics: Metrics = Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : 1)));
-  return { metrics, numExamples, aggregation: AGGREGATION_RULE };
+  return {
+    metrics,
+    numExamples,
+    aggregation: AGGREGATION_RULE,
+    ...(confusion === undefined ? {} : { confusion }),
+  };
 }
 
 /** The same means within each country, countries in sorted order; replies in a fixed order as above. */

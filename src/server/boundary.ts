@@ -170,7 +170,12 @@ export function fitReplyOf(r: AdmittedReply): FitReply {
 /** An admitted evaluation reply (of any purpose), its histogram split into positives and negatives. */
 export function evaluateReplyOf(r: AdmittedReply): EvaluateReply {
   const h = r.vectors.get('histogram');
-  const base = { numExamples: r.fields.numExamples as number, metrics: r.fields.metrics as Metrics };
+  const c = r.vectors.get('confusion');
+  const base = {
+    numExamples: r.fields.numExamples as number,
+    metrics: r.fields.metrics as Metrics,
+    ...(c === undefined ? {} : { confusion: Array.from(c) }),
+  };
   if (h === undefined) return base;
   const bins = h.length / 2;
   return {
@@ -446,6 +451,18 @@ function crossChecks(
         c.hospital,
         'vectors.histogram',
         'counts adding up to numExamples',
+        'another total',
+      );
+  }
+  const confusion = vectors.get('confusion');
+  if (confusion !== undefined) {
+    let total = metrics?.confusion_suppressed ?? 0;
+    for (let i = 0; i < confusion.length; i++) total += confusion[i]!;
+    if (total !== n)
+      throw new ProtocolViolation(
+        c.hospital,
+        'vectors.confusion',
+        'counts adding up to numExamples with confusion_suppressed',
         'another total',
       );
   }

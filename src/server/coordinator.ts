@@ -33,6 +33,15 @@ import { hostSetup, pooledSetup } from './host-setup.ts';
 import { perCountry, weightedMetricMeans } from './aggregate-metrics.ts';
 import { SecureFit, type PrivacySummary, type RoundPrivacy } from './secure-fit.ts';
 import { checkWeights, securePlan } from './privacy/secure-plan.ts';
+import { headOf } from '../protocol/outcome.ts';
+import {
+  evaluationVectors,
+  missingByField,
+  ownDataSizes,
+  preprocess,
+  setupVectors,
+  type PreprocessingRecord,
+} from './preprocessing.ts';
 
 /** How to run a scenario, beyond the scenario itself. */
 export interface RunOptions {
@@ -132,6 +141,8 @@ export interface RunResult {
   readonly ledger: ChainHead;
   /** Per country: records kept at home, crossings by class and direction, bases relied on, violations. */
   readonly compliance: Compliance;
+  /** Own data: how inputs were scaled and imputed, and what each hospital reported missing. */
+  readonly preprocessing?: PreprocessingRecord;
 }
 
 /** Real seconds spent in each part of a run. */
@@ -168,15 +179,19 @@ interface Holdings {
 export async function runFederation(scenario: Scenario, options: RunOptions): Promise<RunResult> {
   const clock = stopwatch();
   const inputShape = inputShapeOf(scenario.data);
-  const spec = parameterSpec(scenario.model, inputShape);
+  const spec = parameterSpec(scenario.model, inputShape, headOf(scenario.data));
   const initial = initialParameters(spec, stream(scenario.seed, 'init'));
   const strategy = await createStrategy(scenario, options.baseDir);
   const plan = securePlan(scenario, strategy, spec.length);
   const hospitals: HospitalRef[] = scenario.hospitals.map((h) => ({ id: h.id, country: h.country }));
   const countryOf = new Map(hospitals.map((h) => [h.id, h.country]));
   const ledger = Ledger.forRun(scenario, initial);
-  const sizes = { parameters: spec.length, histogramBins: scenario.evaluation.histogramBins };
-  const histogramVectors = sizes.histogramBins > 0 ? ['histogram'] : [];
+  const sizes: MessageSizes = {
+    parameters: spec.length,
+    histogramBins: scenario.evaluation.histogramBins,
+    ...ownDataSizes(scenario.data),
+  };
+  const histogramVectors = evaluationVectors(sizes);
 
   const pool =
     options.pool ??
@@ -187,7 +202,12 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
     ));
   try {
     const channel = new Channel(pool, ledger);
-    const { holdings, threads } = await setUp(channel, pool, scenario, options, sizes);
+    const { holdings, threads, missing } = await setUp(channel, pool, scenario, options, sizes);
+    const prepared = await preprocess(channel, scenario, holdings, sizes, missing);
+    if (prepared.failures.length > 0) {
+      const badInput = prepared.failures.every((f) => f.report?.category === 'bad-input');
+      throw new SetupError(prepared.failures.map((f) => f.reason).join('; '), badInput);
+    }
     const backends = [...new Set(threads.map((t) => t.backend))];
     if (backends.length !== 1)
       throw new WorkerFailure(`worker threads run different backends: ${backends.join(', ')}`);
@@ -392,6 +412,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       },
       ledger: ledger.chain,
       compliance: complianceReport(scenario, ledger.entries),
+      ...(prepared.record === undefined ? {} : { preprocessing: prepared.record }),
     };
   } finally {
     if (options.pool === undefined) await pool.close();
@@ -410,7 +431,11 @@ async function setUp(
   scenario: Scenario,
   options: RunOptions,
   sizes: MessageSizes,
-): Promise<{ holdings: Map<string, Holdings>; threads: HostInfo[] }> {
+): Promise<{
+  holdings: Map<string, Holdings>;
+  threads: HostInfo[];
+  missing: Map<string, Record<string, number>>;
+}> {
   const pooledTotal = scenario.hospitals.reduce((s, h) => s + h.patients, 0);
   const pending = await Promise.all(
     scenario.hospitals.map((h) =>
@@ -424,6 +449,7 @@ async function setUp(
     ),
   );
   const holdings = new Map<string, Holdings>();
+  const missing = new Map<string, Record<string, number>>();
   const threads: (HostInfo | undefined)[] = Array.from({ length: pool.size });
   const failures: ExchangeFailure[] = [];
   scenario.hospitals.forEach((h, i) => {
@@ -435,7 +461,7 @@ async function setUp(
           : pooledTotal;
     const received = channel.receive(0, h.id, 'setup', pending[i]!, {
       sizes,
-      vectors: [],
+      vectors: setupVectors(scenario.data),
       counts: { train: { min: 1, max: holds }, test: { min: 0, max: holds } },
       holds,
       files: declaredFiles(h, options.baseDir),
@@ -446,6 +472,8 @@ async function setUp(
     }
     const { host, train, test } = setupReplyOf(received.reply);
     holdings.set(h.id, { train, test });
+    const counts = received.reply.vectors.get('missing');
+    if (counts instanceof Uint32Array) missing.set(h.id, missingByField(scenario.data, counts));
     const t = pool.assignment.get(h.id)!;
     const known = threads[t];
     if (known !== undefined && (known.backend !== host.backend || known.tfjs !== host.tfjs)) {
@@ -459,14 +487,15 @@ async function setUp(
     );
     throw new SetupError(failures.map((f) => f.reason).join('; '), badInput);
   }
-  return { holdings, threads: threads.map((t) => t!) };
+  return { holdings, threads: threads.map((t) => t!), missing };
 }
 
 /** The hospital's own files and folders, as its worker names them in error reports. */
 function declaredFiles(h: Scenario['hospitals'][number], baseDir: string): string[] {
   const s = h.source;
-  if (s.kind === 'csv') return [resolve(baseDir, s.path)];
-  if (s.kind === 'dicom') return [resolve(baseDir, s.folder), resolve(baseDir, s.labels)];
+  if (s.kind === 'csv' || s.kind === 'table') return [resolve(baseDir, s.path)];
+  if (s.kind === 'dicom' || s.kind === 'image-folder')
+    return [resolve(baseDir, s.folder), resolve(baseDir, s.labels)];
   return [];
 }
 
@@ -583,7 +612,7 @@ async function runPooled(
         {},
         {
           sizes,
-          vectors: sizes.histogramBins > 0 ? ['histogram'] : [],
+          vectors: evaluationVectors(sizes),
           counts: { numExamples: exactly(holdings.get(id)!.test) },
         },
       );

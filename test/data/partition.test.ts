@@ -376,3 +376,41 @@ describe('labelHistogram', () => {
     expect(labelHistogram(labels, new Uint32Array(0))).toEqual([0, 0]);
   });
 });
+
+describe('partitions of records with more than two classes', () => {
+  const labels = Uint8Array.from({ length: 300 }, (_, i) => i % 10);
+  const classesOf = (part: Uint32Array) => new Set(Array.from(part, (i) => labels[i]!));
+
+  it('pathological k classes per hospital: each hospital holds exactly its k classes, every record once', () => {
+    const parts = partitionIndices(
+      labels,
+      [100, 100, 100],
+      { kind: 'pathological', classesPerClient: 4 },
+      stream(3, 'k'),
+      10,
+    );
+    expectDisjointAndComplete(parts, 300);
+    for (const p of parts) expect(classesOf(p).size).toBe(4);
+    expect(() =>
+      partitionIndices(labels, [150, 150], { kind: 'pathological', classesPerClient: 2 }, stream(3, 'k'), 10),
+    ).toThrow(/classesPerClient: 2 classes for each of 2 hospitals cannot hold all 10 classes/);
+  });
+
+  it('dirichlet over ten classes: same seed, same parts; small alpha concentrates classes', () => {
+    const draw = () =>
+      partitionIndices(
+        labels,
+        [100, 100, 100],
+        { kind: 'dirichlet', alpha: 0.1, minPerHospital: 2 },
+        stream(4, 'd'),
+        10,
+      );
+    const parts = draw();
+    expectDisjointAndComplete(parts, 300);
+    expect(parts.map((p) => Array.from(p))).toEqual(draw().map((p) => Array.from(p)));
+    expect(Math.min(...parts.map((p) => classesOf(p).size))).toBeLessThan(10);
+    expect(() => partitionIndices(labels, [150, 150], { kind: 'iid' }, stream(4, 'd'), 9)).toThrow(
+      /label at record 9: expected a class index below 9/,
+    );
+  });
+});

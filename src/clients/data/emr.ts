@@ -34,8 +34,8 @@ export class EmrError extends Error {
   readonly row: number | undefined;
   /** Column name as the hospital spells it. */
   readonly column: string | undefined;
-  /** Common-data-model field the column holds, when known. */
-  readonly field: CdmField | undefined;
+  /** Common-data-model (or declared) field the column holds, when known. */
+  readonly field: string | undefined;
   readonly expected: string;
 
   constructor(at: {
@@ -43,7 +43,7 @@ export class EmrError extends Error {
     file?: string | undefined;
     row?: number | undefined;
     column?: string | undefined;
-    field?: CdmField | undefined;
+    field?: string | undefined;
     expected: string;
   }) {
     const where = [`hospital ${at.hospital}`];

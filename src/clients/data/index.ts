@@ -202,13 +202,20 @@ function ownRecords(
           : {}),
       };
     }
+    case 'table':
+    case 'image-folder':
+      throw new EmrError({
+        hospital: h.id,
+        expected: `a ${source.kind} source only with ${source.kind} data`,
+      });
   }
 }
 
 function generated(h: HospitalConfig, ctx: DataContext): Records {
-  return ctx.data.kind === 'synthetic-cohort'
-    ? { kind: 'cohort', set: generateCohort(h, ctx.seed) }
-    : { kind: 'images', set: generateImages(h, ctx.data, ctx.seed) };
+  const data = ctx.data;
+  if (data.kind === 'synthetic-cohort') return { kind: 'cohort', set: generateCohort(h, ctx.seed) };
+  if (data.kind === 'synthetic-imaging') return { kind: 'images', set: generateImages(h, data, ctx.seed) };
+  throw new EmrError({ hospital: h.id, expected: `its own files for ${data.kind} data (a source to read)` });
 }
 
 /** This hospital's share of the pool of every hospital's generated records, divided by the partitioner. */

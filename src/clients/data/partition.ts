@@ -51,8 +51,9 @@ export function partitionIndices(
   sizes: readonly number[],
   config: PartitionConfig,
   rng: Rng,
+  classes = 2,
 ): Uint32Array[] {
-  const total = checkInputs(labels, sizes);
+  const total = checkInputs(labels, sizes, classes);
   switch (config.kind) {
     case 'natural':
       return natural(sizes);
@@ -65,13 +66,17 @@ export function partitionIndices(
           `expected a number from ${MIN_DIRICHLET_ALPHA} to ${MAX_DIRICHLET_ALPHA} (smaller alpha's draws underflow)`,
         );
       }
-      return dirichlet(labels, sizes.length, config.alpha, config.minPerHospital, rng);
+      return dirichlet(labels, sizes.length, config.alpha, config.minPerHospital, rng, classes);
     }
     case 'quantity-skew': {
       const skewed = skewedSizes(total, sizes.length, config, rng);
       return deal(permutation(total, rng), skewed);
     }
     case 'pathological': {
+      if (classes > 2) {
+        if (config.classesPerClient >= classes) return deal(permutation(total, rng), sizes);
+        return someClasses(labels, sizes.length, config.classesPerClient, classes, rng);
+      }
       if (config.classesPerClient === 2) return deal(permutation(total, rng), sizes);
       if (config.classesPerClient === 1) return singleClass(labels, sizes.length, rng);
       throw new PartitionError('classesPerClient', 'expected 1 or 2 (the cohort has two classes)');
@@ -86,7 +91,7 @@ export function labelHistogram(labels: Uint8Array, indices: ArrayLike<number>): 
   return [indices.length - positives, positives];
 }
 
-function checkInputs(labels: Uint8Array, sizes: readonly number[]): number {
+function checkInputs(labels: Uint8Array, sizes: readonly number[], classes: number): number {
   const k = sizes.length;
   if (k < 1) throw new PartitionError('sizes', 'expected at least one hospital');
   let sum = 0;
@@ -115,7 +120,10 @@ function checkInputs(labels: Uint8Array, sizes: readonly number[]): number {
     }
   }
   for (let i = 0; i < labels.length; i++) {
-    if (labels[i]! > 1) throw new PartitionError('labels', `label at record ${i}: expected 0 or 1`);
+    if (labels[i]! >= classes) {
+      const expected = classes === 2 ? 'expected 0 or 1' : `expected a class index below ${classes}`;
+      throw new PartitionError('labels', `label at record ${i}: ${expected}`);
+    }
   }
   return sum;
 }
@@ -149,6 +157,7 @@ function dirichlet(
   alpha: number,
   minPerHospital: number,
   rng: Rng,
+  classCount: number,
 ): Uint32Array[] {
   if (!Number.isInteger(minPerHospital) || minPerHospital < MIN_PER_HOSPITAL) {
     throw new PartitionError('minPerHospital', `expected an integer ≥ ${MIN_PER_HOSPITAL}`);
@@ -159,7 +168,7 @@ function dirichlet(
       `${minPerHospital} records for each of ${k} hospitals needs ${minPerHospital * k}, the pool has ${labels.length}`,
     );
   }
-  const classes = byClass(labels);
+  const classes = byClass(labels, classCount);
   const { counts, orders } =
     minPerHospital > MIN_PER_HOSPITAL
       ? drawWithFloor(classes, k, alpha, minPerHospital, rng)
@@ -244,10 +253,56 @@ function topUp(parts: number[][], rng: Rng): void {
   }
 }
 
-function byClass(labels: Uint8Array): [number[], number[]] {
-  const classes: [number[], number[]] = [[], []];
+function byClass(labels: Uint8Array, count = 2): number[][] {
+  const classes: number[][] = Array.from({ length: count }, () => []);
   for (let i = 0; i < labels.length; i++) classes[labels[i]!]!.push(i);
   return classes;
+}
+
+/**
+ * Pathological with K > 2 classes: a seeded permutation of the hospitals; the hospital at position j holds
+ * classes (j·k + t) mod K for t < k, and each class's shuffled records are split evenly among its holders
+ * (as for two classes with k = 1). Needs k times the hospitals to reach every class.
+ */
+function someClasses(
+  labels: Uint8Array,
+  hospitals: number,
+  k: number,
+  classes: number,
+  rng: Rng,
+): Uint32Array[] {
+  if (hospitals * k < classes) {
+    throw new PartitionError(
+      'classesPerClient',
+      `${k} classes for each of ${hospitals} hospitals cannot hold all ${classes} classes, so some records would be left out`,
+    );
+  }
+  const holders: number[][] = Array.from({ length: classes }, () => []);
+  const order = permutation(hospitals, rng);
+  for (let j = 0; j < hospitals; j++) {
+    const held = new Set<number>();
+    for (let t = 0; t < k; t++) held.add((j * k + t) % classes);
+    for (const c of held) holders[c]!.push(order[j]!);
+  }
+  const parts: number[][] = Array.from({ length: hospitals }, () => []);
+  byClass(labels, classes).forEach((rows, c) => {
+    const hs = holders[c]!;
+    const shuffled = permutation(rows.length, rng);
+    const base = Math.floor(rows.length / hs.length);
+    const extra = rows.length - base * hs.length;
+    let next = 0;
+    hs.forEach((h, j) => {
+      for (let i = 0; i < base + (j < extra ? 1 : 0); i++) parts[h]!.push(rows[shuffled[next++]!]!);
+    });
+  });
+  parts.forEach((p, h) => {
+    if (p.length < MIN_PER_HOSPITAL)
+      throw new PartitionError(
+        'labels',
+        `hospital ${h} would hold ${p.length} records; expected at least ${MIN_PER_HOSPITAL}`,
+      );
+  });
+  return parts.map((p) => Uint32Array.from(p).sort());
 }
 
 /**

@@ -51,6 +51,8 @@ export function expectedReplyClasses(kind: Kind, asked: EvaluationAsked): DataCl
 export function replySources(kind: Kind, hospital: string): Source[] {
   switch (kind) {
     case 'fit-reply':
+    case 'secagg-masked':
+    case 'statistics-reply':
     case 'pooled-records':
       return [`${hospital}:train`];
     case 'local-only-reply':
@@ -71,7 +73,7 @@ export function modelClass(contributors: number, minHospitals: number): DataClas
 }
 
 /** The classes of a hospital's records: personal records, and genetic information where they hold genotypes. */
-export function recordClasses(dataKind: 'synthetic-cohort' | 'synthetic-imaging'): DataClass[] {
+export function recordClasses(dataKind: string): DataClass[] {
   const genotype = dataKind === 'synthetic-cohort' && COHORT_FEATURES.some((f) => f.name === 'risk_alleles');
   return genotype ? ['personal-records', 'genetic-information'] : ['personal-records'];
 }

@@ -1,4 +1,5 @@
 import { sha256 } from '../../common/hash.ts';
+import { headOf } from '../../protocol/outcome.ts';
 import type { Scenario } from '../../scenario/schema.ts';
 import type { RunResult } from '../coordinator.ts';
 import { complianceMarkdown } from '../compliance/markdown.ts';
@@ -51,6 +52,8 @@ export interface Manifest {
   readonly seconds: RunResult['seconds'];
   /** Privacy settings and the ε spent, when the scenario asks for privacy. */
   readonly privacy?: RunResult['privacy'];
+  /** Own data: the scaling chosen, the transform's hash and what each hospital reported missing. */
+  readonly preprocessing?: RunResult['preprocessing'];
 }
 
 /** Writes the model, the final summary and the manifest of a finished or stopped run. */
@@ -75,7 +78,12 @@ export async function writeRunResult(
   });
   // tfjs is loaded only now, once the run is over: the coordinator itself runs without it.
   const { exportTfjsModel, WEIGHTS_FILE } = await import('../../models/export.ts');
-  const tfjs = await exportTfjsModel(scenario.model, result.inputShape, result.parameters);
+  const tfjs = await exportTfjsModel(
+    scenario.model,
+    result.inputShape,
+    result.parameters,
+    headOf(scenario.data),
+  );
   folder.writeJson('model/tfjs/model.json', tfjs.modelJson);
   folder.writeBytes(`model/tfjs/${WEIGHTS_FILE}`, tfjs.weights);
   folder.writeJson('summary.json', {
@@ -127,6 +135,7 @@ export async function writeRunResult(
     wallSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
     seconds: result.seconds,
     ...(result.privacy === undefined ? {} : { privacy: result.privacy }),
+    ...(result.preprocessing === undefined ? {} : { preprocessing: result.preprocessing }),
   };
   folder.writeJson('manifest.json', manifest);
   return manifest;

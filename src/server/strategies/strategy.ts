@@ -51,6 +51,8 @@ export interface AggregatedEvaluation {
   readonly numExamples: number;
   /** How each metric was combined. */
   readonly aggregation: typeof AGGREGATION_RULE;
+  /** Multi-class outcomes: the K × K confusion counts summed over the hospitals (small cells withheld). */
+  readonly confusion?: readonly number[];
 }
 
 /** A sum a strategy needs under secure aggregation: one term of every hospital's contribution, by name. */

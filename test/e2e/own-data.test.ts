@@ -1,0 +1,201 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { describe, expect, it } from 'vitest';
+import { fedmed } from '../helpers/cli.ts';
+import {
+  diabetesData,
+  digitsData,
+  SKLEARN_DATA,
+  wineData,
+  writeDiabetes,
+  writeDigits,
+  writeWine,
+} from '../helpers/sklearn-data.ts';
+
+/** NumPy's pooled training-split means and standard deviations (scripts/own-data-stats.py), not fedmed's. */
+const numpy = JSON.parse(
+  readFileSync(join(import.meta.dirname, '../fixtures/own-data/train-stats.json'), 'utf8'),
+) as Record<'wine' | 'diabetes', { mean: Record<string, number>; sd: Record<string, number> }>;
+
+const json = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
+
+interface Ran {
+  readonly code: number | null;
+  readonly stderr: string;
+  readonly manifest: {
+    preprocessing: {
+      scaling: string;
+      federated: boolean;
+      columns: string[];
+      mean: number[];
+      sd: number[];
+      transformSha256: string;
+      missing?: Record<string, Record<string, number>>;
+    };
+  };
+  readonly summary: {
+    federated: { metrics: Record<string, number>; confusion?: number[] };
+    pooled: { metrics: Record<string, number> };
+  };
+  readonly out: string;
+}
+
+/** Writes the scenario beside the hospitals' files and runs `fedmed run` on it with the pooled baseline. */
+function run(dir: string, scenario: object): Ran {
+  const file = join(dir, 'scenario.json');
+  writeFileSync(file, JSON.stringify(scenario));
+  const out = join(dir, 'out');
+  const r = fedmed(['run', file, '--out', out, '--quiet', '--baselines', 'pooled', '--workers', '2']);
+  if (r.code !== 0) return { code: r.code, stderr: r.stderr } as Ran;
+  return {
+    code: r.code,
+    stderr: r.stderr,
+    manifest: json(join(out, 'manifest.json')),
+    summary: json(join(out, 'summary.json')),
+    out,
+  };
+}
+
+const base = {
+  seed: 3,
+  minClients: 3,
+  backend: 'js',
+  coordinator: { site: 'neutral' },
+};
+
+/** Federated means and SDs by column name, beside NumPy's, within 1e-9. */
+function expectNumpyStats(ran: Ran, expected: { mean: Record<string, number>; sd: Record<string, number> }) {
+  const p = ran.manifest.preprocessing;
+  for (const [name, mean] of Object.entries(expected.mean)) {
+    const j = p.columns.indexOf(name);
+    expect(j, name).toBeGreaterThanOrEqual(0);
+    expect(Math.abs(p.mean[j]! - mean), `mean of ${name}`).toBeLessThan(1e-9);
+    expect(Math.abs(p.sd[j]! - expected.sd[name]!), `sd of ${name}`).toBeLessThan(1e-9);
+  }
+}
+
+describe.skipIf(!existsSync(SKLEARN_DATA))('own data: public tables and images split among hospitals', () => {
+  it('wine (3 classes, 13 features, own names, units, codes, a missing column): federated standardisation equals NumPy; FedAvg within 0.05 of pooled', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedmed-wine-'));
+    const ran = run(dir, {
+      ...base,
+      name: 'wine',
+      rounds: 15,
+      data: wineData(),
+      hospitals: writeWine(dir),
+      model: { kind: 'logistic' },
+      training: { localEpochs: 1, batchSize: 16, learningRate: 0.3, optimizer: 'sgd' },
+      evaluation: { minSubgroupSize: 3 },
+    });
+    expect(ran.stderr).toBe('');
+    expect(ran.code).toBe(0);
+    expect(ran.manifest.preprocessing).toMatchObject({ scaling: 'federated-standardise', federated: true });
+    expect(ran.manifest.preprocessing.transformSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(ran.manifest.preprocessing.missing!['wine-c']).toMatchObject({ magnesium: 6, rows_dropped: 0 });
+    expect(ran.manifest.preprocessing.missing!['wine-a']).toMatchObject({ magnesium: 0 });
+    expectNumpyStats(ran, numpy.wine);
+    const fed = ran.summary.federated.metrics;
+    const pooled = ran.summary.pooled.metrics;
+    console.log(`wine accuracy: FedAvg ${fed.accuracy}, pooled ${pooled.accuracy}`);
+    expect(fed.accuracy).toBeGreaterThan(0.85);
+    expect(Math.abs(fed.accuracy! - pooled.accuracy!)).toBeLessThanOrEqual(0.05);
+    for (const m of ['balanced_accuracy', 'auroc_macro', 'auroc_micro', 'f1_macro', 'loss', 'top_label_ece'])
+      expect(fed[m], m).toBeTypeOf('number');
+    expect(fed.global_accuracy).toBeTypeOf('number');
+    expect(ran.summary.federated.confusion).toHaveLength(9);
+    const crossings = readFileSync(join(ran.out, 'crossings.jsonl'), 'utf8');
+    expect(crossings).toContain('"statistics-reply"');
+    expect(crossings).toContain('"column-statistics"');
+    expect(crossings).toContain('"transform-request"');
+    const model = json(join(ran.out, 'model/tfjs/model.json'));
+    expect(JSON.stringify(model)).toContain('softmax');
+  });
+
+  it('diabetes (continuous outcome, a categorical feature in own codes): R² of FedAvg within 0.05 of pooled; statistics equal NumPy', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedmed-diabetes-'));
+    const ran = run(dir, {
+      ...base,
+      name: 'diabetes',
+      rounds: 20,
+      data: diabetesData(),
+      hospitals: writeDiabetes(dir),
+      model: { kind: 'logistic' },
+      training: { localEpochs: 1, batchSize: 16, learningRate: 0.05, optimizer: 'sgd' },
+    });
+    expect(ran.stderr).toBe('');
+    expect(ran.code).toBe(0);
+    expectNumpyStats(ran, numpy.diabetes);
+    const fed = ran.summary.federated.metrics;
+    const pooled = ran.summary.pooled.metrics;
+    console.log(`diabetes R²: FedAvg ${fed.global_r2}, pooled ${pooled.global_r2}`);
+    expect(fed.global_r2).toBeGreaterThan(0.3);
+    expect(Math.abs(fed.global_r2! - pooled.global_r2!)).toBeLessThanOrEqual(0.05);
+    for (const m of ['mse', 'mae', 'r2']) expect(fed[m], m).toBeTypeOf('number');
+  });
+
+  it('digits (8 × 8 PNG images, 10 classes): FedAvg within 0.05 of pooled', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedmed-digits-'));
+    const ran = run(dir, {
+      ...base,
+      name: 'digits',
+      rounds: 8,
+      data: digitsData(),
+      hospitals: writeDigits(dir),
+      model: { kind: 'logistic' },
+      training: { localEpochs: 1, batchSize: 32, learningRate: 0.1, optimizer: 'sgd' },
+    });
+    expect(ran.stderr).toBe('');
+    expect(ran.code).toBe(0);
+    const fed = ran.summary.federated.metrics;
+    const pooled = ran.summary.pooled.metrics;
+    console.log(`digits accuracy: FedAvg ${fed.accuracy}, pooled ${pooled.accuracy}`);
+    expect(fed.accuracy).toBeGreaterThan(0.85);
+    expect(Math.abs(fed.accuracy! - pooled.accuracy!)).toBeLessThanOrEqual(0.05);
+    expect(ran.summary.federated.confusion).toHaveLength(100);
+  });
+});
+
+describe('bad own data stops a run at setup with exit 2, before anything is trained', () => {
+  it('an image of the wrong size and a label outside the class list: both named (hospital, file, sizes, row, column), no value', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedmed-bad-images-'));
+    const png = (w: number, h: number) => PNG.sync.write(new PNG({ width: w, height: h }));
+    for (const h of ['a', 'b']) mkdirSync(join(dir, h));
+    writeFileSync(join(dir, 'a/1.png'), png(8, 8));
+    writeFileSync(join(dir, 'a/2.png'), png(8, 6));
+    writeFileSync(join(dir, 'a/labels.csv'), 'file,label\n1.png,x\n2.png,y\n');
+    writeFileSync(join(dir, 'b/1.png'), png(8, 8));
+    writeFileSync(join(dir, 'b/labels.csv'), 'file,label\n1.png,x\n1.png,secret-z\n');
+    const file = join(dir, 'scenario.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...base,
+        name: 'bad-images',
+        rounds: 1,
+        minClients: 1,
+        data: {
+          kind: 'image-folder',
+          height: 8,
+          width: 8,
+          outcome: { type: 'multiclass', classes: ['x', 'y'] },
+        },
+        hospitals: ['a', 'b'].map((h) => ({
+          id: `site-${h}`,
+          country: 'KR',
+          patients: 20,
+          source: { kind: 'image-folder', folder: h, labels: `${h}/labels.csv` },
+        })),
+        model: { kind: 'logistic' },
+      }),
+    );
+    const r = fedmed(['run', file, '--out', join(dir, 'out'), '--quiet', '--workers', '1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/site-a.*a\/2\.png.*8×8 pixels.*this one is 8×6/);
+    expect(r.stderr).toMatch(/site-b.*b\/labels\.csv.*row 2.*column "label".*declared classes/);
+    expect(r.stderr).not.toContain('secret');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(join(dir, 'out', 'model'))).toBe(false);
+  });
+});
