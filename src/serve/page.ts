@@ -126,6 +126,7 @@ export function dashboardPage(version: string): string {
 export const DASHBOARD_CSS = `
 :root{--ink:#1d232a;--muted:#4f5a64;--line:#c9d0d6;--bg:#f4f6f8;--panel:#fff;--accent:#1f5a93;--bad:#a8231b;--ok:#2a6f2e;--border:#d6404a;--domestic:#3a8a3f}
 *{box-sizing:border-box}
+[hidden]{display:none!important}
 html{font-size:15px}
 @media (min-width:1600px){html{font-size:17px}}
 body{margin:0;font-family:${FONT_FAMILY},sans-serif;color:var(--ink);background:var(--bg);line-height:1.4}

@@ -198,6 +198,7 @@ function routes(
   app.get('/dashboard.js', async (_req, reply) =>
     reply.type('text/javascript; charset=utf-8').send(assets.script),
   );
+  app.get('/favicon.ico', async (_req, reply) => reply.code(204).send());
   app.get('/dashboard.css', async (_req, reply) => reply.type('text/css; charset=utf-8').send(DASHBOARD_CSS));
   app.get('/fonts.css', async (_req, reply) => reply.type('text/css; charset=utf-8').send(assets.fonts));
   app.get<{ Params: { pkg: string; file: string } }>('/fonts/:pkg/:file', async (req, reply) => {
