@@ -1,10 +1,11 @@
 import { availableParallelism } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { applyOverrides, InputError, loadScenario, parseScenario, scenarioHash } from '../scenario/load.ts';
 import type { BackendChoice, BaselineName, Scenario } from '../scenario/schema.ts';
-import { runFederation } from '../server/coordinator.ts';
+import { runFederation, type RunResult } from '../server/coordinator.ts';
+import { openContainer } from '../server/outputs/container.ts';
 import { RunFolder } from '../server/outputs/run-folder.ts';
 import { writeRunResult } from '../server/outputs/write-run.ts';
 import { writeBenchPlots } from '../server/bench/plots.ts';
@@ -19,10 +20,11 @@ import {
 import { selectCandidate, type Selection } from '../server/bench/selection.ts';
 import type { BenchRun } from '../server/bench/types.ts';
 import { createStrategy } from '../server/strategies/index.ts';
-import { WorkerPool } from '../server/worker-pool.ts';
+import { WorkerFailure, WorkerPool } from '../server/worker-pool.ts';
 import { type Arm, type ArmSpec } from './bench-arms.ts';
 import { EXIT } from './exit-codes.ts';
-import { backendOverride } from './flags.ts';
+import { backendOverride, checkScenarioData, dataRoot, isInputFailure } from './flags.ts';
+import { interruptible } from './interrupt.ts';
 
 /** Flags of `fedmed bench`. */
 export interface BenchFlags {
@@ -41,6 +43,7 @@ export interface BenchFlags {
   backend?: BackendChoice;
   rounds?: number;
   timeout: number;
+  dataRoot?: string;
 }
 
 /** Parses `--seeds 5` (seeds 1…5) or `--seeds 3,7,11`. */
@@ -104,7 +107,8 @@ export async function benchCommand(file: string, flags: BenchFlags): Promise<num
     ...(backend === undefined ? {} : { backend }),
     ...(flags.rounds === undefined ? {} : { rounds: flags.rounds }),
   });
-  const baseDir = dirname(resolve(file));
+  const baseDir = dataRoot(flags.dataRoot, file);
+  checkScenarioData(base, baseDir);
   const out = resolve(flags.out ?? `runs/${base.name}-bench`);
   const baselines = flags.baselines ?? ['local-only', 'pooled'];
   const metric = flags.select ?? 'accuracy';
@@ -113,45 +117,53 @@ export async function benchCommand(file: string, flags: BenchFlags): Promise<num
   );
   for (const p of tuningPlan) await createStrategy(p.scenario, baseDir);
   const runner = new PlanRunner(base, baseDir, flags);
-  try {
-    const tuning = await runner.run(join(out, 'tuning'), tuningPlan, 'tuning ');
-    const selections: Selection[] = grids.map((g) => {
+  let release: (() => void) | undefined;
+  return interruptible(
+    () => release?.(),
+    async () => {
+      release = openContainer(out, 'bench', '--out', (entries) => entries.includes('bench.csv'));
       try {
-        return selectCandidate(
-          g.label,
-          g.candidates.map((c) => c.label),
-          tuning,
-          metric,
-          tuneSeeds,
+        const tuning = await runner.run(join(out, 'tuning'), tuningPlan, 'tuning ');
+        const selections: Selection[] = grids.map((g) => {
+          try {
+            return selectCandidate(
+              g.label,
+              g.candidates.map((c) => c.label),
+              tuning,
+              metric,
+              tuneSeeds,
+            );
+          } catch (e) {
+            if (e instanceof BenchInputError) throw new InputError(`--select: ${e.message}`);
+            throw e;
+          }
+        });
+        const chosen = (spec: ArmSpec): Arm =>
+          spec.candidates.find((c) => c.label === selections.find((s) => s.arm === spec.label)?.chosen) ??
+          spec.candidates[0]!;
+        const arms = flags.strategies.map(chosen);
+        const plan = flags.seeds.flatMap((seed) =>
+          arms.map((arm, i) => ({ arm, seed, scenario: variant(base, arm, seed, i === 0 ? baselines : []) })),
         );
-      } catch (e) {
-        if (e instanceof BenchInputError) throw new InputError(`--select: ${e.message}`);
-        throw e;
+        for (const p of plan) await createStrategy(p.scenario, baseDir);
+        const runs = await runner.run(out, plan, '');
+        const table = {
+          ...summarize(runs, {
+            ...(flags.target ? { target: flags.target } : {}),
+            ...(reference === undefined ? {} : { reference: chosen(reference).label }),
+          }),
+          ...(selections.length > 0 ? { selections } : {}),
+        };
+        const files = writeBenchTables(out, table);
+        for (const m of DEFAULT_BENCH_METRICS) await writeBenchPlots(out, runs, m);
+        process.stdout.write(`${benchOverview(table)}\nbench: ${files.markdown}\n`);
+        return EXIT.ok;
+      } finally {
+        await runner.close();
+        release();
       }
-    });
-    const chosen = (spec: ArmSpec): Arm =>
-      spec.candidates.find((c) => c.label === selections.find((s) => s.arm === spec.label)?.chosen) ??
-      spec.candidates[0]!;
-    const arms = flags.strategies.map(chosen);
-    const plan = flags.seeds.flatMap((seed) =>
-      arms.map((arm, i) => ({ arm, seed, scenario: variant(base, arm, seed, i === 0 ? baselines : []) })),
-    );
-    for (const p of plan) await createStrategy(p.scenario, baseDir);
-    const runs = await runner.run(out, plan, '');
-    const table = {
-      ...summarize(runs, {
-        ...(flags.target ? { target: flags.target } : {}),
-        ...(reference === undefined ? {} : { reference: chosen(reference).label }),
-      }),
-      ...(selections.length > 0 ? { selections } : {}),
-    };
-    const files = writeBenchTables(out, table);
-    for (const m of DEFAULT_BENCH_METRICS) await writeBenchPlots(out, runs, m);
-    process.stdout.write(`${benchOverview(table)}\nbench: ${files.markdown}\n`);
-    return EXIT.ok;
-  } finally {
-    await runner.close();
-  }
+    },
+  );
 }
 
 /** One run to make: an arm with a seed, as its resolved scenario. */
@@ -183,17 +195,18 @@ class PlanRunner {
       const hash = scenarioHash(p.scenario);
       const stored = readManifest(dir);
       const reused = stored !== undefined && stored.scenarioSha256 === hash && stored.status === 'completed';
-      if (!reused)
-        await runInto(
-          dir,
-          p.scenario,
-          hash,
-          this.#baseDir,
-          await this.#poolFor(p.scenario),
-          this.#threads,
-          this.#flags.timeout,
-        );
-      const read = readBenchRuns(dir, p.arm.label, p.seed);
+      const path = reused
+        ? dir
+        : await runInto(
+            dir,
+            p.scenario,
+            hash,
+            this.#baseDir,
+            await this.#poolFor(p.scenario),
+            this.#threads,
+            this.#flags.timeout,
+          );
+      const read = readBenchRuns(path, p.arm.label, p.seed);
       runs.push(...read);
       const m = read[0]!.final.metrics;
       process.stderr.write(
@@ -229,6 +242,11 @@ function variant(base: Scenario, arm: Arm, seed: number, baselines: readonly Bas
   }
 }
 
+/**
+ * Runs one planned run into `dir` and returns where it was committed (`dir`, or beside it for a stopped run
+ * when `dir` holds a completed one). A thread that died or hung ends the bench (exit 4) once the run's
+ * completed rounds are written.
+ */
 async function runInto(
   dir: string,
   scenario: Scenario,
@@ -237,20 +255,43 @@ async function runInto(
   pool: WorkerPool,
   threads: number,
   timeout: number,
-): Promise<void> {
+): Promise<string> {
   const startedAt = new Date();
-  const folder = new RunFolder(dir);
-  folder.writeJson('scenario.json', scenario);
-  const result = await runFederation(scenario, {
-    threads,
-    backend: scenario.backend,
-    baseDir,
-    timeoutMs: timeout * 1000,
-    pool,
-    sink: { round: (r, c) => folder.round(r, c), crossings: (c) => folder.crossings(c) },
-  });
-  await writeRunResult(folder, scenario, hash, result, threads, startedAt);
-  folder.commit();
+  // The signal handlers come first, so no moment has a folder or lock that an interruption would leave.
+  let opened: RunFolder | undefined;
+  return interruptible(
+    (signal) => {
+      opened?.discard();
+      process.stderr.write(`\nfedmed: ${signal}: bench interrupted; the unfinished run ${dir} was removed\n`);
+    },
+    async () => {
+      const folder = RunFolder.open(dir);
+      opened = folder;
+      let result: RunResult;
+      try {
+        folder.writeJson('scenario.json', scenario);
+        result = await runFederation(scenario, {
+          threads,
+          backend: scenario.backend,
+          baseDir,
+          timeoutMs: timeout * 1000,
+          pool,
+          sink: { round: (r, c) => folder.round(r, c), crossings: (c) => folder.crossings(c) },
+        });
+      } catch (e) {
+        if (e instanceof WorkerFailure || isInputFailure(e) || e instanceof InputError) folder.discard();
+        else
+          process.stderr.write(`fedmed: the unfinished records of this run are kept in ${folder.keep()}\n`);
+        throw e;
+      }
+      await writeRunResult(folder, scenario, hash, result, threads, startedAt);
+      const committed = folder.commit(result.status);
+      if (result.workerFailure === true) {
+        throw new WorkerFailure(`${result.stopReason}; the run's completed rounds are in ${committed.path}`);
+      }
+      return committed.path;
+    },
+  );
 }
 
 const safe = (label: string) => label.replace(/[^A-Za-z0-9.=-]/g, '_');

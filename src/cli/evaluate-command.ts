@@ -1,5 +1,5 @@
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { InputError, parseScenario } from '../scenario/load.ts';
 import {
   hospitalSchema,
@@ -14,6 +14,8 @@ import { evaluateReplyOf } from '../server/boundary.ts';
 import { Channel, type Received } from '../server/channel.ts';
 import { SetupError } from '../server/coordinator.ts';
 import { hostSetup } from '../server/host-setup.ts';
+import { writeFileAtomic } from '../server/outputs/container.ts';
+import { describeErrno } from '../scenario/data-paths.ts';
 import { WorkerPool } from '../server/worker-pool.ts';
 import { EXIT } from './exit-codes.ts';
 
@@ -37,7 +39,7 @@ export async function evaluateCommand(runDir: string, flags: EvaluateFlags): Pro
   const run = resolve(runDir);
   const scenario = readRun(run);
   const parameters = readParameters(run, scenario);
-  const site = siteFor(scenario, flags);
+  const { site, root } = siteFor(scenario, flags);
   const pool = await WorkerPool.start([SITE], 1, { timeoutMs: flags.timeout * 1000 });
   const bins = scenario.evaluation.histogramBins;
   let received: Received;
@@ -55,19 +57,19 @@ export async function evaluateCommand(runDir: string, flags: EvaluateFlags): Pro
           data: { ...scenario.data, partition: { kind: 'natural' } },
         },
         flags.backend ?? scenario.backend,
-        process.cwd(),
+        root,
         SITE,
       ),
       {
         sizes: { parameters: parameters.length, histogramBins: bins },
         vectors: bins > 0 ? ['histogram'] : [],
         counts: { numExamples: { min: 0, max: MAX_HOSPITAL_EXAMPLES } },
-        files:
-          site.source.kind === 'csv'
-            ? [site.source.path]
-            : site.source.kind === 'dicom'
-              ? [site.source.folder, site.source.labels]
-              : [],
+        files: (site.source.kind === 'csv'
+          ? [site.source.path]
+          : site.source.kind === 'dicom'
+            ? [site.source.folder, site.source.labels]
+            : []
+        ).map((f) => resolve(root, f)),
       },
     );
   } finally {
@@ -76,7 +78,14 @@ export async function evaluateCommand(runDir: string, flags: EvaluateFlags): Pro
   if ('reason' in received) throw new SetupError(received.reason, received.report?.category === 'bad-input');
   const reply = evaluateReplyOf(received.reply);
   const result = { run, data: resolve(flags.data), numExamples: reply.numExamples, metrics: reply.metrics };
-  if (flags.out !== undefined) writeFileSync(resolve(flags.out), JSON.stringify(result, null, 2) + '\n');
+  if (flags.out !== undefined) {
+    try {
+      writeFileAtomic(resolve(flags.out), JSON.stringify(result, null, 2) + '\n');
+    } catch (e) {
+      const why = describeErrno((e as NodeJS.ErrnoException).code);
+      throw new InputError(`--out ${resolve(flags.out)}: cannot write the metrics there (${why})`);
+    }
+  }
   const names = Object.keys(reply.metrics).filter((m) => !m.includes('__'));
   process.stdout.write(
     `${reply.numExamples} examples from ${result.data}\n` +
@@ -103,8 +112,12 @@ function readParameters(run: string, scenario: Scenario): Float32Array {
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
-/** The site whose data is scored: a hospital of the run (its EMR schema applies) or one on the common data model. */
-function siteFor(scenario: Scenario, flags: EvaluateFlags): HospitalConfig {
+/**
+ * The site whose data is scored: a hospital of the run (its EMR schema applies) or one on the common data
+ * model. Its paths are relative to `root`, the folder holding the data named on the command line, which is
+ * the data root its worker confines them to.
+ */
+function siteFor(scenario: Scenario, flags: EvaluateFlags): { site: HospitalConfig; root: string } {
   const base =
     flags.hospital === undefined ? undefined : scenario.hospitals.find((h) => h.id === flags.hospital);
   if (flags.hospital !== undefined && base === undefined) {
@@ -112,14 +125,32 @@ function siteFor(scenario: Scenario, flags: EvaluateFlags): HospitalConfig {
   }
   const data = resolve(flags.data);
   if (!existsSync(data)) throw new InputError(`--data ${flags.data}: no such file or folder`);
-  const source = statSync(data).isDirectory()
-    ? { kind: 'dicom', folder: data, labels: resolve(flags.labels ?? join(data, 'labels.csv')) }
-    : { kind: 'csv', path: data };
-  return hospitalSchema.parse({
+  const real = realpathSync(data);
+  let source: { kind: 'csv'; path: string } | { kind: 'dicom'; folder: string; labels: string };
+  let root: string;
+  if (statSync(real).isDirectory()) {
+    const labels = resolve(flags.labels ?? join(data, 'labels.csv'));
+    if (!existsSync(labels)) throw new InputError(`--labels ${labels}: no such file`);
+    const realLabels = realpathSync(labels);
+    root = commonFolder(real, dirname(realLabels));
+    source = { kind: 'dicom', folder: relative(root, real) || '.', labels: relative(root, realLabels) };
+  } else {
+    root = dirname(real);
+    source = { kind: 'csv', path: basename(real) };
+  }
+  const site = hospitalSchema.parse({
     id: SITE,
     country: base?.country ?? 'ZZ',
     patients: 20,
     ...(base?.emr === undefined ? {} : { emr: base.emr }),
     source: { ...source, split: { kind: 'fraction' } },
   });
+  return { site, root };
+}
+
+/** The deepest folder holding both folders. */
+function commonFolder(a: string, b: string): string {
+  let common = a;
+  while (relative(common, b).startsWith('..')) common = dirname(common);
+  return common;
 }

@@ -1,7 +1,10 @@
+import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
+import { checkDataPaths } from '../scenario/data-paths.ts';
 import { InputError } from '../scenario/load.ts';
 import { SetupError } from '../server/coordinator.ts';
-import { backendSchema, type BackendChoice } from '../scenario/schema.ts';
+import { backendSchema, type BackendChoice, type Scenario } from '../scenario/schema.ts';
 
 /** Backend names accepted by `--backend` and FEDMED_BACKEND. */
 export const BACKENDS = backendSchema.options;
@@ -49,4 +52,28 @@ export function backendOverride(flag: BackendChoice | undefined): BackendChoice 
 export function isInputFailure(e: unknown): boolean {
   if (e instanceof SetupError) return e.badInput;
   return e instanceof Error && /^(StrategyConfigError|StrategyModuleError)$/.test(e.name);
+}
+
+/**
+ * The data root: `--data-root`, or the scenario file's folder. The scenario's relative paths (hospitals' files,
+ * a custom strategy module) resolve against it, and no hospital's data may leave it.
+ */
+export function dataRoot(flag: string | undefined, scenarioFile: string): string {
+  if (flag === undefined) return dirname(resolve(scenarioFile));
+  const root = resolve(flag);
+  let folder: boolean;
+  try {
+    folder = statSync(root).isDirectory();
+  } catch {
+    folder = false;
+  }
+  if (!folder) throw new InputError(`--data-root ${flag}: expected an existing folder`);
+  return root;
+}
+
+/** Checks every hospital's files before any worker starts (see {@link checkDataPaths}); bad ones are exit 2. */
+export function checkScenarioData(scenario: Scenario, root: string): void {
+  checkDataPaths(scenario.hospitals, root, (message) => {
+    throw new InputError(message);
+  });
 }

@@ -18,6 +18,11 @@ const backendOption = () =>
   new Option('--backend <name>', 'training backend (overrides FEDMED_BACKEND and the scenario)').choices(
     BACKENDS,
   );
+const dataRootOption = () =>
+  new Option(
+    '--data-root <dir>',
+    "folder the scenario's relative paths resolve against and hospitals' data may not leave (default: the scenario's folder)",
+  );
 const timeoutOption = () =>
   new Option('--timeout <s>', 'real-time guard on each call to a worker, seconds')
     .argParser(integerFlag('--timeout', 1, 86_400))
@@ -53,6 +58,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       listFlag('--baselines', ['local-only', 'pooled'] as const),
     )
     .addOption(timeoutOption())
+    .addOption(dataRootOption())
     .option('--quiet', 'no progress display')
     .action(async (file: string, flags: RunFlags) => {
       code = await runCommand(file, flags);
@@ -65,6 +71,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--seed <n>', 'override the scenario seed', integerFlag('--seed', 0, 2 ** 31 - 1))
     .option('--workers <n>', 'most worker threads', integerFlag('--workers', 1, 1024))
     .addOption(timeoutOption())
+    .addOption(dataRootOption())
     .action(async (file: string, flags: GenerateFlags) => {
       code = await generateCommand(file, flags);
     });
@@ -119,6 +126,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     )
     .addOption(backendOption())
     .addOption(timeoutOption())
+    .addOption(dataRootOption())
     .action(async (file: string, flags: BenchFlags) => {
       code = await benchCommand(file, flags);
     });

@@ -1,15 +1,18 @@
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { applyOverrides, loadScenario, scenarioHash } from '../scenario/load.ts';
 import type { BackendChoice, BaselineName, Scenario } from '../scenario/schema.ts';
 import { sweepVariants } from '../scenario/sweep.ts';
 import { writeSweepTables, type SweepRow } from '../server/outputs/sweep-table.ts';
 import { runFederation, type RunResult } from '../server/coordinator.ts';
+import { openContainer } from '../server/outputs/container.ts';
 import { RunFolder } from '../server/outputs/run-folder.ts';
 import { writeRunResult } from '../server/outputs/write-run.ts';
 import { FEDMED_VERSION } from '../server/outputs/version.ts';
 import { EXIT } from './exit-codes.ts';
-import { backendOverride, isInputFailure } from './flags.ts';
-import { createProgress } from './progress.ts';
+import { backendOverride, checkScenarioData, dataRoot, isInputFailure } from './flags.ts';
+import { interruptible } from './interrupt.ts';
+import { createProgress, type Progress } from './progress.ts';
 import { WorkerFailure } from '../server/worker-pool.ts';
 
 /** Flags of `fedmed run`. */
@@ -22,9 +25,13 @@ export interface RunFlags {
   baselines?: BaselineName[];
   timeout: number;
   quiet?: boolean;
+  dataRoot?: string;
 }
 
-/** `fedmed run`: runs a scenario (or each variant of its sweep) and writes its run folder; returns the exit code. */
+/**
+ * `fedmed run`: runs a scenario (or each variant of its sweep) and writes its run folder; returns the exit code.
+ * Every output folder is checked before any work starts.
+ */
 export async function runCommand(file: string, flags: RunFlags): Promise<number> {
   const backend = backendOverride(flags.backend);
   const scenario = applyOverrides(loadScenario(file), {
@@ -33,64 +40,115 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     ...(backend === undefined ? {} : { backend }),
     ...(flags.baselines === undefined ? {} : { baselines: flags.baselines }),
   });
-  const baseDir = dirname(resolve(file));
+  const baseDir = dataRoot(flags.dataRoot, file);
+  checkScenarioData(scenario, baseDir);
   const out = resolve(flags.out ?? `runs/${scenario.name}-seed${scenario.seed}`);
   const variants = sweepVariants(scenario);
-  if (variants.length === 0) return (await runOnce(scenario, baseDir, out, flags)).code;
-  const rows: SweepRow[] = [];
-  let code: number = EXIT.ok;
-  for (const v of variants) {
-    process.stderr.write(`fedmed: sweep ${scenario.sweep!.parameter} = ${String(v.value)}\n`);
-    const once = await runOnce(v.scenario, baseDir, join(out, v.label), flags);
-    rows.push({ value: v.value, folder: v.label, result: once.result, seconds: once.seconds });
-    if (once.code !== EXIT.ok) code = once.code;
+  if (variants.length === 0) {
+    RunFolder.check(out);
+    return (await runOnce(scenario, baseDir, out, flags)).code;
   }
-  writeSweepTables(out, scenario.sweep!.parameter, rows);
-  process.stdout.write(`sweep of ${rows.length} runs: ${join(out, 'sweep.md')}\n`);
-  return code;
+  for (const v of variants) {
+    checkScenarioData(v.scenario, baseDir);
+    RunFolder.check(join(out, v.label));
+  }
+  let release: (() => void) | undefined;
+  return interruptible(
+    () => release?.(),
+    async () => {
+      release = openContainer(out, 'sweep', '--out', (entries) => entries.includes('sweep.csv'));
+      try {
+        const rows: SweepRow[] = [];
+        let code: number = EXIT.ok;
+        for (const v of variants) {
+          process.stderr.write(`fedmed: sweep ${scenario.sweep!.parameter} = ${String(v.value)}\n`);
+          const once = await runOnce(v.scenario, baseDir, join(out, v.label), flags);
+          rows.push({
+            value: v.value,
+            folder: relative(out, once.path),
+            result: once.result,
+            seconds: once.seconds,
+          });
+          if (once.code !== EXIT.ok) code = once.code;
+        }
+        writeSweepTables(out, scenario.sweep!.parameter, rows);
+        process.stdout.write(`sweep of ${rows.length} runs: ${join(out, 'sweep.md')}\n`);
+        return code;
+      } finally {
+        release();
+      }
+    },
+  );
 }
 
+/**
+ * One run into `out`. Bad input or a thread that fails before the first round leaves nothing; a completed
+ * run replaces the one at `out`; a stopped run (exit 3, or 4 for a thread that died or hung) keeps its rounds
+ * and goes beside a completed run rather than over it; an internal error leaves the unfinished folder, named
+ * on stderr; SIGINT or SIGTERM removes it.
+ */
 async function runOnce(
   scenario: Scenario,
   baseDir: string,
   out: string,
   flags: RunFlags,
-): Promise<{ code: number; result: RunResult; seconds: number }> {
+): Promise<{ code: number; result: RunResult; seconds: number; path: string }> {
   const startedAt = new Date();
   const threads = flags.workers ?? scenario.hospitals.length;
-  const folder = new RunFolder(out);
-  folder.writeJson('scenario.json', scenario);
-  const progress = createProgress(scenario.rounds, flags.quiet === true);
-  let result: RunResult;
-  try {
-    result = await runFederation(scenario, {
-      threads,
-      backend: scenario.backend,
-      baseDir,
-      timeoutMs: flags.timeout * 1000,
-      sink: {
-        round: (record, crossings) => {
-          folder.round(record, crossings);
-          progress.round(record);
-        },
-        crossings: (c) => folder.crossings(c),
-      },
-    });
-  } catch (e) {
-    progress.stop();
-    if (e instanceof WorkerFailure || isInputFailure(e)) folder.discard();
-    else process.stderr.write(`fedmed: records so far are kept in ${folder.staging}\n`);
-    throw e;
-  }
-  progress.stop();
-  const manifest = await writeRunResult(folder, scenario, scenarioHash(scenario), result, threads, startedAt);
-  folder.commit();
-  report(result, manifest.wallSeconds, out);
-  if (result.status === 'stopped') {
-    process.stderr.write(`fedmed: run stopped: ${result.stopReason}\n`);
-    return { code: EXIT.tooFewClients, result, seconds: manifest.wallSeconds };
-  }
-  return { code: EXIT.ok, result, seconds: manifest.wallSeconds };
+  // The signal handlers come first, so no moment has a folder or lock that an interruption would leave.
+  let opened: { folder: RunFolder; progress: Progress } | undefined;
+  return interruptible(
+    (signal) => {
+      opened?.progress.stop();
+      opened?.folder.discard();
+      process.stderr.write(
+        `\nfedmed: ${signal}: run interrupted; its unfinished records were removed and ${out} ` +
+          `${existsSync(out) ? 'still holds the earlier run' : 'was not written'}\n`,
+      );
+    },
+    async () => {
+      const folder = RunFolder.open(out);
+      const progress = createProgress(scenario.rounds, flags.quiet === true);
+      opened = { folder, progress };
+      let result: RunResult;
+      try {
+        folder.writeJson('scenario.json', scenario);
+        result = await runFederation(scenario, {
+          threads,
+          backend: scenario.backend,
+          baseDir,
+          timeoutMs: flags.timeout * 1000,
+          sink: {
+            round: (record, crossings) => {
+              folder.round(record, crossings);
+              progress.round(record);
+            },
+            crossings: (c) => folder.crossings(c),
+          },
+        });
+      } catch (e) {
+        progress.stop();
+        if (e instanceof WorkerFailure || isInputFailure(e)) folder.discard();
+        else
+          process.stderr.write(`fedmed: the unfinished records of this run are kept in ${folder.keep()}\n`);
+        throw e;
+      }
+      progress.stop();
+      const hash = scenarioHash(scenario);
+      const manifest = await writeRunResult(folder, scenario, hash, result, threads, startedAt);
+      const committed = folder.commit(result.status);
+      report(result, manifest.wallSeconds, committed.path);
+      const seconds = manifest.wallSeconds;
+      if (result.status === 'completed') return { code: EXIT.ok, result, seconds, path: committed.path };
+      process.stderr.write(
+        `fedmed: run stopped: ${result.stopReason}; its ${result.roundsCompleted} completed rounds are in ` +
+          `${committed.path}` +
+          (committed.path === out ? '\n' : ` (${out} still holds the earlier completed run)\n`),
+      );
+      const code = result.workerFailure === true ? EXIT.workerFailure : EXIT.tooFewClients;
+      return { code, result, seconds, path: committed.path };
+    },
+  );
 }
 
 function report(result: RunResult, seconds: number, out: string): void {

@@ -40,5 +40,10 @@ export function breakReply(reply: FitReply, behaviour: FaultBehaviour, rows: () 
       return { ...reply, numExamples: reply.numExamples + 0.5 };
     case 'throw':
       throw new HospitalRefusal('injected');
+    case 'hang':
+      // A thread that never answers: only the coordinator's real-time guard can end it.
+      while (true) {
+        /* spins until the thread is terminated */
+      }
   }
 }

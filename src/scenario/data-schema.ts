@@ -1,5 +1,13 @@
 import { z } from 'zod';
 
+/**
+ * Range of the Dirichlet concentration α. Below 0.001 every draw already gives each class to one hospital, and
+ * the Gamma draws underflow to zero, so the partition could not be drawn at all.
+ */
+export const MIN_DIRICHLET_ALPHA = 0.001;
+export const MAX_DIRICHLET_ALPHA = 1e6;
+const ALPHA_RANGE = `expected a number from ${MIN_DIRICHLET_ALPHA} to ${MAX_DIRICHLET_ALPHA}`;
+
 /** How records are divided among hospitals. */
 export const partitionSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('natural') }).describe("each hospital's own population (the default)"),
@@ -9,7 +17,13 @@ export const partitionSchema = z.discriminatedUnion('kind', [
   z
     .strictObject({
       kind: z.literal('dirichlet'),
-      alpha: z.number().positive().max(1e6),
+      alpha: z
+        .number({ error: ALPHA_RANGE })
+        .min(MIN_DIRICHLET_ALPHA, { error: ALPHA_RANGE })
+        .max(MAX_DIRICHLET_ALPHA, { error: ALPHA_RANGE })
+        .describe(
+          `concentration, from ${MIN_DIRICHLET_ALPHA} (each class almost wholly at one hospital) to ${MAX_DIRICHLET_ALPHA} (nearly IID)`,
+        ),
       minPerHospital: z
         .int()
         .min(2)
@@ -138,6 +152,21 @@ export const emrSchema = z
         disease: { yes: '1', no: '0' },
       })
       .describe('category codes'),
+  })
+  .superRefine((emr, ctx) => {
+    const owner = new Map<string, (typeof CDM_FIELDS)[number]>();
+    for (const field of CDM_FIELDS) {
+      const name = emr.columns[field] ?? field;
+      const other = owner.get(name);
+      if (other !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['columns', emr.columns[field] === undefined ? other : field],
+          message: `expected a distinct column for each field, but both ${other} and ${field} map to ${JSON.stringify(name)}`,
+        });
+      }
+      owner.set(name, field);
+    }
   })
   .describe("a site's EMR schema: column names, units and category codes");
 

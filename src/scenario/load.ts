@@ -8,7 +8,7 @@ export class InputError extends Error {
   override readonly name = 'InputError';
 }
 
-/** Reads and validates a scenario file; every problem is listed with its JSON path. */
+/** Reads and validates a scenario file (UTF-8, with or without a byte-order mark); every problem is listed with its JSON path. */
 export function loadScenario(file: string): Scenario {
   let text: string;
   try {
@@ -21,7 +21,7 @@ export function loadScenario(file: string): Scenario {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text);
   } catch (e) {
     throw new InputError(`${file}: not valid JSON (${(e as Error).message})`);
   }

@@ -44,6 +44,18 @@ export const cohortSchema = z
       .optional()
       .describe("this site's devices: calibration offset and extra noise per measured feature"),
   })
+  .superRefine((c, ctx) => {
+    if (c.currentSmokerRate !== undefined && c.formerSmokerRate !== undefined) {
+      if (c.currentSmokerRate + c.formerSmokerRate > 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['formerSmokerRate'],
+          message:
+            'currentSmokerRate + formerSmokerRate: expected at most 1 (they are shares of the same patients)',
+        });
+      }
+    }
+  })
   .describe("Departures of one hospital's patients from its country's population profile.");
 
 /** One participating site. */
@@ -73,8 +85,9 @@ export const faultSchema = z.strictObject({
       'rows-in-metrics',
       'fractional-count',
       'throw',
+      'hang',
     ])
-    .describe('how its fit reply breaks the protocol'),
+    .describe('how its fit reply breaks the protocol (hang: the worker thread never answers)'),
   rounds: z.array(z.int().min(1)).min(1).optional().describe('rounds in which it misbehaves (all if absent)'),
 });
 

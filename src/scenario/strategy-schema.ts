@@ -170,6 +170,21 @@ function optional(spec: ParameterSpec, name: string) {
   return bounded(spec, name).optional().describe(spec.description);
 }
 
+/** Deepest nesting of a custom strategy's options: deeper JSON would overflow the stack of recursive code. */
+export const MAX_OPTION_DEPTH = 32;
+
+/** Whether a JSON value nests objects or arrays more than `limit` levels deep (walked without recursion). */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 const P = STRATEGY_PARAMETERS;
 const common = {
   fractionFit: withDefault(P.common.fractionFit, 'fractionFit'),
@@ -289,6 +304,14 @@ export const strategySchema = z.discriminatedUnion('name', [
       module: z.string().min(1).describe('JavaScript (or TypeScript) module, relative to the scenario file'),
       options: z
         .record(z.string(), z.unknown())
+        .superRefine((options, ctx) => {
+          if (nestedDeeperThan(options, MAX_OPTION_DEPTH)) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `options nested deeper than ${MAX_OPTION_DEPTH} levels; expected at most ${MAX_OPTION_DEPTH}`,
+            });
+          }
+        })
         .default({})
         .describe("passed to the module's createStrategy"),
     })

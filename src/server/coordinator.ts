@@ -99,6 +99,8 @@ export interface RunResult {
   readonly status: 'completed' | 'stopped';
   /** Why the run stopped early. */
   readonly stopReason?: string;
+  /** A worker thread died or hung: the run stopped after its last completed round (the CLI exits 4). */
+  readonly workerFailure?: boolean;
   readonly roundsCompleted: number;
   readonly spec: ParamSpec;
   readonly inputShape: readonly number[];
@@ -191,134 +193,151 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
     let global = initial;
     let final: RoundRecord | undefined;
     let stopReason: string | undefined;
-    for (let round = 1; round <= scenario.rounds; round++) {
-      const assignments = strategy.configureFit(
-        round,
-        hospitals,
-        stream(scenario.seed, 'sample-fit', `round-${round}`),
-      );
-      const extra = strategy.broadcastVectors?.(round, global) ?? {};
-      const bodyFor = (start: Float32Array) =>
-        Channel.body(
-          extra.control === undefined
-            ? [['parameters', start]]
-            : [
-                ['parameters', start],
-                ['control', extra.control],
-              ],
+    // A worker that dies or hangs stops the run; the rounds before it are kept (the CLI exits 4).
+    let round = 1;
+    let completed = global;
+    let workerFailure = false;
+    try {
+      for (; round <= scenario.rounds; round++) {
+        const assignments = strategy.configureFit(
+          round,
+          hospitals,
+          stream(scenario.seed, 'sample-fit', `round-${round}`),
         );
-      const fitResults: FitResult[] = [];
-      const fitFailures: Failure[] = [];
-      const take = (hospital: string, received: Received) => {
-        if ('reason' in received) fitFailures.push({ hospital, reason: received.reason });
-        else fitResults.push({ hospital, reply: fitReplyOf(received.reply) });
-        return received;
-      };
-      if (strategy.sequential === true) {
-        let start = global;
-        for (const { hospital, instructions } of assignments) {
-          const received = take(
-            hospital,
-            await channel.exchange(
-              round,
+        const extra = strategy.broadcastVectors?.(round, global) ?? {};
+        const bodyFor = (start: Float32Array) =>
+          Channel.body(
+            extra.control === undefined
+              ? [['parameters', start]]
+              : [
+                  ['parameters', start],
+                  ['control', extra.control],
+                ],
+          );
+        const fitResults: FitResult[] = [];
+        const fitFailures: Failure[] = [];
+        const take = (hospital: string, received: Received) => {
+          if ('reason' in received) fitFailures.push({ hospital, reason: received.reason });
+          else fitResults.push({ hospital, reply: fitReplyOf(received.reply) });
+          return received;
+        };
+        if (strategy.sequential === true) {
+          let start = global;
+          for (const { hospital, instructions } of assignments) {
+            const received = take(
               hospital,
-              'fit-request',
-              bodyFor(start),
-              instructions,
-              fitContract(hospital),
+              await channel.exchange(
+                round,
+                hospital,
+                'fit-request',
+                bodyFor(start),
+                instructions,
+                fitContract(hospital),
+              ),
+            );
+            if (!('reason' in received)) start = fitResults[fitResults.length - 1]!.reply.vectors.parameters!;
+          }
+        } else {
+          const body = bodyFor(global);
+          const pending = await Promise.all(
+            assignments.map(({ hospital, instructions }) =>
+              channel.send(round, hospital, 'fit-request', body, instructions),
             ),
           );
-          if (!('reason' in received)) start = fitResults[fitResults.length - 1]!.reply.vectors.parameters!;
+          for (const [i, { hospital }] of assignments.entries()) {
+            take(
+              hospital,
+              channel.receive(round, hospital, 'fit-request', pending[i]!, fitContract(hospital)),
+            );
+          }
+          fitResults.sort((a, b) => compareIds(a.hospital, b.hospital));
         }
-      } else {
-        const body = bodyFor(global);
-        const pending = await Promise.all(
-          assignments.map(({ hospital, instructions }) =>
-            channel.send(round, hospital, 'fit-request', body, instructions),
-          ),
-        );
-        for (const [i, { hospital }] of assignments.entries()) {
-          take(hospital, channel.receive(round, hospital, 'fit-request', pending[i]!, fitContract(hospital)));
+        if (fitResults.length < scenario.minClients) {
+          stopReason =
+            `round ${round}: ${fitResults.length} valid fit replies, fewer than minClients = ${scenario.minClients}` +
+            (fitFailures.length > 0 ? `; ${fitFailures.map((f) => f.reason).join('; ')}` : '');
+          break;
         }
-        fitResults.sort((a, b) => compareIds(a.hospital, b.hospital));
-      }
-      if (fitResults.length < scenario.minClients) {
-        stopReason =
-          `round ${round}: ${fitResults.length} valid fit replies, fewer than minClients = ${scenario.minClients}` +
-          (fitFailures.length > 0 ? `; ${fitFailures.map((f) => f.reason).join('; ')}` : '');
-        break;
-      }
-      try {
-        global = checkedModel(
-          strategy.aggregateFit(round, global, fitResults, fitFailures),
-          spec.length,
-          strategy.name,
-        );
-      } catch (e) {
-        if (!(e instanceof RangeError)) throw e;
-        stopReason = `round ${round}: ${strategy.name} cannot aggregate: ${e.message}`;
-        break;
-      }
+        try {
+          global = checkedModel(
+            strategy.aggregateFit(round, global, fitResults, fitFailures),
+            spec.length,
+            strategy.name,
+          );
+        } catch (e) {
+          if (!(e instanceof RangeError)) throw e;
+          stopReason = `round ${round}: ${strategy.name} cannot aggregate: ${e.message}`;
+          break;
+        }
 
-      const chosen = strategy.configureEvaluate(
-        round,
-        hospitals,
-        stream(scenario.seed, 'sample-evaluate', `round-${round}`),
-      );
-      const evalBody = Channel.body([['parameters', global]]);
-      const instructions: EvaluateInstructions = { round };
-      const pendingEval = await Promise.all(
-        chosen.map((hospital) => channel.send(round, hospital, 'evaluate-request', evalBody, instructions)),
-      );
-      const evaluated = collect(
-        chosen,
-        chosen.map((hospital, i) =>
-          channel.receive(round, hospital, 'evaluate-request', pendingEval[i]!, evaluateContract(hospital)),
-        ),
-      );
-      const record: RoundRecord = {
-        round,
-        fit: {
-          sampled: assignments.map((a) => a.hospital),
-          admitted: fitResults.map((r) => r.hospital),
-          failures: fitFailures,
-          metrics: weightedMetricMeans(fitResults.map((r) => r.reply)).metrics,
-          hospitals: Object.fromEntries(
-            fitResults.map((r) => [
-              r.hospital,
-              { numExamples: r.reply.numExamples, metrics: r.reply.metrics },
-            ]),
+        const chosen = strategy.configureEvaluate(
+          round,
+          hospitals,
+          stream(scenario.seed, 'sample-evaluate', `round-${round}`),
+        );
+        const evalBody = Channel.body([['parameters', global]]);
+        const instructions: EvaluateInstructions = { round };
+        const pendingEval = await Promise.all(
+          chosen.map((hospital) => channel.send(round, hospital, 'evaluate-request', evalBody, instructions)),
+        );
+        const evaluated = collect(
+          chosen,
+          chosen.map((hospital, i) =>
+            channel.receive(round, hospital, 'evaluate-request', pendingEval[i]!, evaluateContract(hospital)),
           ),
-        },
-        evaluate: {
-          ...strategy.aggregateEvaluate(round, evaluated.results),
-          hospitals: byHospital(evaluated.results),
-          countries: perCountry(withCountry(evaluated.results, countryOf)),
-          failures: evaluated.failures,
-        },
-        bytes: ledger.totals(round),
-      };
-      options.sink.round(record, ledger.takeUnflushed());
-      final = record;
+        );
+        const record: RoundRecord = {
+          round,
+          fit: {
+            sampled: assignments.map((a) => a.hospital),
+            admitted: fitResults.map((r) => r.hospital),
+            failures: fitFailures,
+            metrics: weightedMetricMeans(fitResults.map((r) => r.reply)).metrics,
+            hospitals: Object.fromEntries(
+              fitResults.map((r) => [
+                r.hospital,
+                { numExamples: r.reply.numExamples, metrics: r.reply.metrics },
+              ]),
+            ),
+          },
+          evaluate: {
+            ...strategy.aggregateEvaluate(round, evaluated.results),
+            hospitals: byHospital(evaluated.results),
+            countries: perCountry(withCountry(evaluated.results, countryOf)),
+            failures: evaluated.failures,
+          },
+          bytes: ledger.totals(round),
+        };
+        options.sink.round(record, ledger.takeUnflushed());
+        final = record;
+        completed = global;
+      }
+    } catch (e) {
+      if (!(e instanceof WorkerFailure)) throw e;
+      stopReason = `round ${round}: ${e.message}`;
+      workerFailure = true;
     }
 
     const federationSeconds = clock.lap();
-    const localOnly = scenario.baselines.includes('local-only')
-      ? await runLocalOnly(channel, scenario, hospitals, initial, (h) => evaluateContract(h))
-      : undefined;
+    const localOnly =
+      !workerFailure && scenario.baselines.includes('local-only')
+        ? await runLocalOnly(channel, scenario, hospitals, initial, (h) => evaluateContract(h))
+        : undefined;
     const localOnlySeconds = clock.lap();
-    const pooled = scenario.baselines.includes('pooled')
-      ? await runPooled(ledger, scenario, initial, options, sizes, holdings)
-      : undefined;
+    const pooled =
+      !workerFailure && scenario.baselines.includes('pooled')
+        ? await runPooled(ledger, scenario, initial, options, sizes, holdings)
+        : undefined;
     const pooledSeconds = clock.lap();
     options.sink.crossings(ledger.takeUnflushed());
     return {
       status: stopReason === undefined ? 'completed' : 'stopped',
       ...(stopReason === undefined ? {} : { stopReason }),
+      ...(workerFailure ? { workerFailure } : {}),
       roundsCompleted: final?.round ?? 0,
       spec,
       inputShape,
-      parameters: global,
+      parameters: completed,
       backend: backends[0]!,
       threads,
       assignment: Object.fromEntries(pool.assignment),

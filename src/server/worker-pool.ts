@@ -18,6 +18,9 @@ export const WORKER_RESOURCE_LIMITS: ResourceLimits = {
 /** Real-time guard on a thread's start (loading TypeScript and TensorFlow.js), apart from the per-call guard. */
 export const STARTUP_TIMEOUT_MS = 180_000;
 
+/** How long `close()` and the guard wait for a terminated thread to end before leaving it behind. */
+const TERMINATE_GRACE_MS = 5_000;
+
 /** A worker thread died or stopped answering: the run cannot go on reproducibly. */
 export class WorkerFailure extends Error {
   override readonly name = 'WorkerFailure';
@@ -154,12 +157,16 @@ export class WorkerPool {
     );
   }
 
+  /**
+   * Terminates every thread. A thread blocked inside the operating system cannot be ended from JavaScript;
+   * after {@link TERMINATE_GRACE_MS} it is left behind rather than waited for.
+   */
   async close(): Promise<void> {
     this.#closing = true;
     await Promise.all(
       this.#slots.map(async (s) => {
         s.remote[Comlink.releaseProxy]();
-        await s.worker.terminate();
+        await terminate(s.worker);
       }),
     );
   }
@@ -169,10 +176,20 @@ export class WorkerPool {
     const hang = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         reject(new WorkerFailure(`no answer for ${what} within ${ms / 1000} s of real time`));
-        void slot.worker.terminate();
+        void terminate(slot.worker);
       }, ms);
       timer.unref();
     });
     return Promise.race([work, slot.death, hang]).finally(() => clearTimeout(timer));
   }
+}
+
+/** Terminates a thread, waiting at most {@link TERMINATE_GRACE_MS} for it to end. */
+async function terminate(worker: Worker): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, TERMINATE_GRACE_MS);
+  });
+  await Promise.race([worker.terminate().then(() => undefined), grace]);
+  clearTimeout(timer);
 }

@@ -144,9 +144,12 @@ describe('generateCohort', () => {
   });
 
   it('rejects an impossible profile naming the field and hospital, not a value', () => {
-    expect(() =>
-      generateCohort(hospital('bad-1', 'KR', 100, { currentSmokerRate: 0.7, formerSmokerRate: 0.5 }), 1),
-    ).toThrow(PopulationProfileError);
+    const smoking = hospital('bad-1', 'KR', 100, { currentSmokerRate: 0.9 });
+    expect(() => generateCohort(smoking, 1)).toThrow(CohortError);
+    expect(() => generateCohort(smoking, 1)).toThrow(
+      /^hospital bad-1: cohort\.currentSmokerRate \+ formerSmokerRate/,
+    );
+    expect(() => profileFor('KR', smoking.cohort)).toThrow(PopulationProfileError);
     const empty = { ...hospital('bad-1', 'KR', 100), patients: 0 };
     expect(() => generateCohort(empty, 1)).toThrow(CohortError);
     expect(() => generateCohort(empty, 1)).toThrow(/bad-1/);

@@ -142,8 +142,8 @@ describe('DICOM errors name hospital, file and tag or row, never a value', () =>
     const folder = folderOf();
     writeFileSync(join(folder, 'img-00002.dcm'), Buffer.from('not a dicom file at all'));
     const e = errorOf(() => readDicomFolder(folder, labels(folder), OPTS));
-    expect(e.message).toMatch(/^hospital cn-shanghai-1: img-00002\.dcm: .*DICM/);
-    expect(e.file).toBe('img-00002.dcm');
+    expect(e.message).toMatch(/^hospital cn-shanghai-1: \/.*\/img-00002\.dcm: .*DICM/);
+    expect(e.file).toBe(join(folder, 'img-00002.dcm'));
   });
 
   it('a truncated file', () => {
@@ -229,13 +229,17 @@ describe('DICOM errors name hospital, file and tag or row, never a value', () =>
       csv.map((l) => (l.startsWith('img-00003.dcm') ? 'img-00003.dcm,maybe' : l)).join('\n'),
     );
     const bad = errorOf(() => readDicomFolder(folder, labels(folder), OPTS));
-    expect(bad.message).toBe('hospital cn-shanghai-1: labels.csv: line 4, column lesion: expected 0 or 1');
+    expect(bad.message).toBe(
+      `hospital cn-shanghai-1: ${labels(folder)}: line 4, column lesion: expected 0 or 1`,
+    );
   });
 
   it('a labels file without the expected columns, or naming a path outside the folder', () => {
     const folder = folderOf();
     const e = errorOf(() => readDicomFolder(folder, labels(folder), { ...OPTS, labelColumn: 'finding' }));
-    expect(e.message).toBe('hospital cn-shanghai-1: labels.csv: line 1: expected a column named "finding"');
+    expect(e.message).toBe(
+      `hospital cn-shanghai-1: ${labels(folder)}: line 1: expected a column named "finding"`,
+    );
 
     writeFileSync(labels(folder), 'file,lesion\n../elsewhere.dcm,1\n');
     const out = errorOf(() => readDicomFolder(folder, labels(folder), OPTS));

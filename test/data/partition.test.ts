@@ -202,6 +202,15 @@ describe('partitionIndices', () => {
     ).toThrow(/^minPerHospital: no Dirichlet\(0\.001\) draw in 10000 gave every hospital 50 records/);
   });
 
+  it('dirichlet with an alpha below MIN_DIRICHLET_ALPHA ends with an error naming alpha instead of looping', () => {
+    const labels = syntheticLabels(100, 0.5, 'dir-tiny');
+    for (const alpha of [5e-324, 1e-320]) {
+      expect(() =>
+        partitionIndices(labels, [50, 50], { kind: 'dirichlet', alpha, minPerHospital: 2 }, stream(1, 'p')),
+      ).toThrow(/^alpha: expected a number from 0\.001/);
+    }
+  });
+
   it('quantity skew (lognormal, sigma 2) spreads sizes widely and keeps the total', () => {
     const labels = syntheticLabels(50_000, 0.1, 'qs');
     const sizes = Array.from({ length: 20 }, () => 2500);

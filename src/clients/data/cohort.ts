@@ -2,8 +2,12 @@ import { stream } from '../../common/rng.ts';
 import type { Rng } from '../../common/rng.ts';
 import { COHORT_FEATURES } from '../../protocol/cdm.ts';
 import type { HospitalConfig } from '../../scenario/schema.ts';
-import { profileFor, smokingRatesBySex } from './populations.ts';
-import type { ResolvedCohortProfile } from './populations.ts';
+import {
+  PopulationProfileError,
+  profileFor,
+  smokingRatesBySex,
+  type ResolvedCohortProfile,
+} from './populations.ts';
 
 /** One hospital's synthetic patients: raw values in common-data-model units and order, and labels. */
 export interface Cohort {
@@ -23,6 +27,22 @@ export class CohortError extends Error {
     message: string,
   ) {
     super(`hospital ${hospital}: ${message}`);
+  }
+}
+
+/**
+ * The hospital's population profile. A rate the hospital sets can clash with one it takes from its country
+ * (smoking rates summing above 1); the error names the hospital and the fields as `cohort.<field>`.
+ */
+function profileOf(hospital: HospitalConfig): ResolvedCohortProfile {
+  try {
+    return profileFor(hospital.country, hospital.cohort);
+  } catch (e) {
+    if (!(e instanceof PopulationProfileError)) throw e;
+    const own = Object.keys(hospital.cohort).filter((k) => e.message.includes(k));
+    const origin =
+      own.length === 0 ? '' : `; the hospital sets ${own.join(', ')}, the rest is ${hospital.country}'s`;
+    throw new CohortError(hospital.id, e.field, `cohort.${e.message}${origin}`);
   }
 }
 
@@ -106,7 +126,7 @@ export function generateCohort(hospital: HospitalConfig, seed: number): Cohort {
   if (!Number.isInteger(n) || n < 1) {
     throw new CohortError(hospital.id, 'patients', 'patients: expected a positive integer');
   }
-  const profile = profileFor(hospital.country, hospital.cohort);
+  const profile = profileOf(hospital);
   const rng = stream(seed, 'data', hospital.id);
   const features = new Float32Array(n * NUM_FEATURES);
   const eta = new Float64Array(n);

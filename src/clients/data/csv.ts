@@ -1,34 +1,32 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { CsvError, parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { EmrError } from './emr.ts';
 import type { EmrTable } from './emr.ts';
+import { MAX_CSV_BYTES } from '../../scenario/data-paths.ts';
+import { readLocalFile, utf8Text } from './local-files.ts';
 
 /**
- * Reads a hospital's CSV file: the first record is the header, cells are trimmed, a leading byte-order mark
- * and blank lines are skipped. Rows are numbered from 1 among the data records (the header is row 0), which
- * is the file's line number minus one unless the file has blank lines or quoted line breaks. Throws an
- * {@link EmrError} naming the file (and row) for a file that cannot be read, malformed CSV, no header, or
- * a row with a different number of cells than the header.
+ * Reads a hospital's CSV file: UTF-8 (a leading byte-order mark is skipped), the first record is the header,
+ * cells are trimmed, blank lines are skipped. Rows are numbered from 1 among the data records (the header is
+ * row 0), which is the file's line number minus one unless the file has blank lines or quoted line breaks.
+ * With `root`, the file's real path must lie inside that data root. Throws an {@link EmrError} naming the
+ * file (and row) for a file that is missing, unreadable, not a regular file, larger than
+ * {@link MAX_CSV_BYTES}, not UTF-8 text, malformed CSV, without a header, or with a row whose number of cells
+ * differs from the header's.
  */
-export function readCsv(path: string, where: { readonly hospital: string }): EmrTable {
+export function readCsv(
+  path: string,
+  where: { readonly hospital: string; readonly root?: string },
+): EmrTable {
   const src = { hospital: where.hospital, file: path };
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new EmrError({
-      ...src,
-      expected:
-        code === 'ENOENT'
-          ? 'an existing CSV file (not found)'
-          : `a readable CSV file (${code ?? 'read error'})`,
-    });
-  }
+  const fail = (expected: string): never => {
+    throw new EmrError({ ...src, expected });
+  };
+  const text = utf8Text(readLocalFile(path, MAX_CSV_BYTES, fail, where.root), fail);
   let records: string[][];
   try {
-    records = parse(text, { bom: true, trim: true, skip_empty_lines: true, relax_column_count: true });
+    records = parse(text, { trim: true, skip_empty_lines: true, relax_column_count: true });
   } catch (e) {
     if (!(e instanceof CsvError)) throw e;
     const line = typeof e['lines'] === 'number' ? ` near line ${e['lines']}` : '';

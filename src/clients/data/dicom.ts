@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { data as dcm } from 'dcmjs';
 import type { DicomDataset, DicomElement } from 'dcmjs';
+import { describeErrno, MAX_CSV_BYTES, MAX_DICOM_BYTES } from '../../scenario/data-paths.ts';
 import { PIXEL_QUANTUM } from './imaging.ts';
+import { readLocalFile, utf8Text } from './local-files.ts';
 import type { ImageSet } from './imaging.ts';
 
 /**
@@ -51,6 +53,8 @@ export interface DicomReadOptions {
   readonly hospital: string;
   /** Also return this column's value per row (for a split recorded in the file). */
   readonly splitColumn?: string;
+  /** Data root that every file's real path must lie inside (default: the folder itself for the images). */
+  readonly root?: string;
 }
 
 /** An image set read from a DICOM folder, in the order of its labels file. */
@@ -158,15 +162,20 @@ export function readDicomFolder(
   const listed = new Map<string, number>();
   for (const row of table) {
     const at = `line ${row.line}, column ${opts.fileColumn}`;
-    if (row.file === '') throw new DicomError(hospital, csvName, at, 'expected a file name');
+    if (row.file === '') throw new DicomError(hospital, labelsCsvPath, at, 'expected a file name');
     const full = resolve(root, row.file);
     const rel = relative(root, full);
     if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
-      throw new DicomError(hospital, csvName, at, 'expected a path inside the DICOM folder');
+      throw new DicomError(hospital, labelsCsvPath, at, 'expected a path inside the DICOM folder');
     }
     const earlier = listed.get(full);
     if (earlier !== undefined) {
-      throw new DicomError(hospital, csvName, at, `expected each file once; line ${earlier} lists it too`);
+      throw new DicomError(
+        hospital,
+        labelsCsvPath,
+        at,
+        `expected each file once; line ${earlier} lists it too`,
+      );
     }
     listed.set(full, row.line);
     files.push(row.file);
@@ -174,13 +183,29 @@ export function readDicomFolder(
   if (!existsSync(root) || !statSync(root).isDirectory()) {
     throw new DicomError(hospital, folder, undefined, 'expected a folder of DICOM files');
   }
-  for (const entry of readdirSync(root, { recursive: true, encoding: 'utf8' }).sort()) {
+  let entries: string[];
+  try {
+    entries = readdirSync(root, { recursive: true, encoding: 'utf8' }).sort();
+  } catch (e) {
+    const why = describeErrno((e as NodeJS.ErrnoException).code);
+    throw new DicomError(hospital, folder, undefined, `expected a readable folder of DICOM files (${why})`);
+  }
+  for (const entry of entries) {
     if (!entry.toLowerCase().endsWith('.dcm')) continue;
     const full = join(root, entry);
-    if (!listed.has(full) && statSync(full).isFile()) {
+    if (listed.has(full)) continue;
+    const name = full;
+    let isFile: boolean;
+    try {
+      isFile = statSync(full).isFile();
+    } catch (e) {
+      const why = describeErrno((e as NodeJS.ErrnoException).code);
+      throw new DicomError(hospital, name, undefined, `expected a readable file or no such entry (${why})`);
+    }
+    if (isFile) {
       throw new DicomError(
         hospital,
-        entry.split(sep).join('/'),
+        name,
         undefined,
         `expected a row in ${csvName} (column ${opts.fileColumn}); none names this file`,
       );
@@ -196,15 +221,16 @@ export function readDicomFolder(
   for (let i = 0; i < n; i++) {
     const row = table[i]!;
     const full = resolve(root, row.file);
-    if (!existsSync(full) || !statSync(full).isFile()) {
+    const fail = (expected: string): never => {
       throw new DicomError(
         hospital,
-        row.file,
+        full,
         undefined,
-        `expected a file (listed on line ${row.line} of ${csvName})`,
+        `expected ${expected} (listed on line ${row.line} of ${csvName})`,
       );
-    }
-    const image = readImage(readFileSync(full), hospital, row.file, size === 0 ? undefined : size);
+    };
+    const bytes = readLocalFile(full, MAX_DICOM_BYTES, fail, opts.root ?? root);
+    const image = readImage(bytes, hospital, full, size === 0 ? undefined : size);
     if (size === 0) {
       size = image.size;
       pixels = new Float32Array(n * size * size);
@@ -227,17 +253,15 @@ interface LabelRow {
 
 function readLabels(path: string, opts: DicomReadOptions): LabelRow[] {
   const { hospital } = opts;
-  const name = basename(path);
-  let text: Buffer;
-  try {
-    text = readFileSync(path);
-  } catch {
-    throw new DicomError(hospital, name, undefined, 'expected a readable labels CSV file');
-  }
+  const name = path;
+  const fail = (expected: string): never => {
+    throw new DicomError(hospital, name, undefined, `expected ${expected}`);
+  };
+  const text = utf8Text(readLocalFile(path, MAX_CSV_BYTES, fail, opts.root), fail);
   let records: { info: { lines: number }; record: string[] }[];
   try {
     // With `info`, each record comes as {info, record}; the overloads of parse() do not model that.
-    records = parse(text, { info: true, bom: true, skip_empty_lines: true, trim: true }) as unknown as {
+    records = parse(text, { info: true, skip_empty_lines: true, trim: true }) as unknown as {
       info: { lines: number };
       record: string[];
     }[];

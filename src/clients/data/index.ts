@@ -1,11 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { confine } from '../../scenario/data-paths.ts';
 import { stream } from '../../common/rng.ts';
 import type { Examples } from '../../models/types.ts';
 import type { DataConfig, HospitalConfig, SourceConfig } from '../../scenario/schema.ts';
 import { generateCohort, type Cohort } from './cohort.ts';
 import { readCsv, writeCsv } from './csv.ts';
-import { readDicomFolder, writeDicomFolder } from './dicom.ts';
+import { DicomError, readDicomFolder, writeDicomFolder } from './dicom.ts';
 import { EmrError, harmonise, ingestWithoutHarmonisation, toEmrTable, type EmrTable } from './emr.ts';
 import { generateImages } from './imaging.ts';
 import { partitionIndices } from './partition.ts';
@@ -113,9 +114,43 @@ function splitRecords(
     splitColumn === undefined
       ? splitTrainTest(labelsOf(records), ctx.data.testFraction, stream(ctx.seed, 'split', id))
       : splitByColumn(splitColumn);
-  if (split.train.length === 0)
-    throw new EmrError({ hospital: id, expected: 'at least one training record' });
+  const source = h.source;
+  for (const [part, rows] of [
+    ['training', split.train],
+    ['held-out', split.test],
+  ] as const) {
+    if (rows.length > 0) continue;
+    const marked = source.kind !== 'generate' && source.split.kind === 'column' ? source.split : undefined;
+    throw new EmrError({
+      hospital: id,
+      ...(source.kind === 'csv'
+        ? { file: resolve(ctx.baseDir, source.path) }
+        : source.kind === 'dicom'
+          ? { file: resolve(ctx.baseDir, source.labels) }
+          : {}),
+      ...(marked === undefined ? {} : { column: marked.column }),
+      expected:
+        `at least one ${part} record (every hospital trains and evaluates)` +
+        (marked === undefined
+          ? source.kind === 'generate'
+            ? ': raise data.testFraction, the patients or data.partition.minPerHospital'
+            : ''
+          : part === 'training'
+            ? `: a row whose ${marked.column} is not ${JSON.stringify(marked.testValue)}`
+            : `: a row whose ${marked.column} is ${JSON.stringify(marked.testValue)}`),
+    });
+  }
   return { records, split };
+}
+
+/**
+ * The path of a file a hospital's source names, resolved against the data root, once checked to stay inside
+ * it; `fail` names the problem. The path is the one the scenario names (not its real path), as error reports
+ * name it.
+ */
+function confined(root: string, written: string, fail: (expected: string) => never): string {
+  const c = confine(root, written);
+  return 'refused' in c ? fail(c.refused) : resolve(root, written);
 }
 
 /** Records a hospital generates or reads itself, and the split column of its files if they carry one. */
@@ -128,8 +163,10 @@ function ownRecords(
     case 'generate':
       return { records: generated(h, ctx) };
     case 'csv': {
-      const file = resolve(ctx.baseDir, source.path);
-      const table = readCsv(file, { hospital: h.id });
+      const file = confined(ctx.baseDir, source.path, (expected) => {
+        throw new EmrError({ hospital: h.id, file: resolve(ctx.baseDir, source.path), expected });
+      });
+      const table = readCsv(file, { hospital: h.id, root: ctx.baseDir });
       const cohort = harmonise(table, h.emr, { hospital: h.id, file });
       return {
         records: { kind: 'cohort', set: cohort },
@@ -139,18 +176,23 @@ function ownRecords(
       };
     }
     case 'dicom': {
-      const labels = resolve(ctx.baseDir, source.labels);
-      const set = readDicomFolder(resolve(ctx.baseDir, source.folder), labels, {
+      const place = (written: string) =>
+        confined(ctx.baseDir, written, (expected) => {
+          throw new DicomError(h.id, resolve(ctx.baseDir, written), undefined, `expected ${expected}`);
+        });
+      const labels = place(source.labels);
+      const set = readDicomFolder(place(source.folder), labels, {
         fileColumn: source.fileColumn,
         labelColumn: source.labelColumn,
         hospital: h.id,
+        root: ctx.baseDir,
       });
       return {
         records: { kind: 'images', set },
         ...(source.split.kind === 'column'
           ? {
               splitColumn: columnFlags(
-                readCsv(labels, { hospital: h.id }),
+                readCsv(labels, { hospital: h.id, root: ctx.baseDir }),
                 source.split.column,
                 source.split.testValue,
                 h.id,

@@ -1,5 +1,6 @@
 import { permutation } from '../../common/rng.ts';
 import type { Rng } from '../../common/rng.ts';
+import { MAX_DIRICHLET_ALPHA, MIN_DIRICHLET_ALPHA } from '../../scenario/data-schema.ts';
 import type { PartitionConfig } from '../../scenario/schema.ts';
 
 /** Fewest records any partition gives a hospital: it needs at least one for training and one for testing. */
@@ -58,8 +59,11 @@ export function partitionIndices(
     case 'iid':
       return deal(permutation(total, rng), sizes);
     case 'dirichlet': {
-      if (!(Number.isFinite(config.alpha) && config.alpha > 0)) {
-        throw new PartitionError('alpha', 'expected a finite positive number');
+      if (!(config.alpha >= MIN_DIRICHLET_ALPHA && config.alpha <= MAX_DIRICHLET_ALPHA)) {
+        throw new PartitionError(
+          'alpha',
+          `expected a number from ${MIN_DIRICHLET_ALPHA} to ${MAX_DIRICHLET_ALPHA} (smaller alpha's draws underflow)`,
+        );
       }
       return dirichlet(labels, sizes.length, config.alpha, config.minPerHospital, rng);
     }
@@ -229,6 +233,9 @@ function topUp(parts: number[][], rng: Rng): void {
     const needy = parts[h]!;
     while (needy.length < MIN_PER_HOSPITAL) {
       const donor = parts[largest(parts.map((p) => p.length))]!;
+      if (donor === needy || donor.length <= MIN_PER_HOSPITAL) {
+        throw new PartitionError('sizes', `expected at least ${MIN_PER_HOSPITAL} records for each hospital`);
+      }
       const j = rng.int(donor.length);
       needy.push(donor[j]!);
       donor[j] = donor[donor.length - 1]!;

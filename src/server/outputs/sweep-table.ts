@@ -1,6 +1,6 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunResult } from '../coordinator.ts';
+import { writeFileAtomic } from './container.ts';
 
 /** One run of a sweep. */
 export interface SweepRow {
@@ -36,7 +36,7 @@ export function writeSweepTables(out: string, parameter: string, rows: readonly 
     r.folder,
   ]);
   const csvCell = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  writeFileSync(
+  writeFileAtomic(
     join(out, 'sweep.csv'),
     [columns, ...body].map((r) => r.map(csvCell).join(',')).join('\n') + '\n',
   );
@@ -48,5 +48,5 @@ export function writeSweepTables(out: string, parameter: string, rows: readonly 
     "Metrics are example-weighted means of per-hospital metrics on each hospital's held-out patients. " +
       "The pooled oracle trains on every hospital's records together: a sovereignty violation kept for comparison.",
   ];
-  writeFileSync(join(out, 'sweep.md'), md.join('\n') + '\n');
+  writeFileAtomic(join(out, 'sweep.md'), md.join('\n') + '\n');
 }

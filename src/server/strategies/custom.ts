@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { sha256 } from '../../common/hash.ts';
@@ -52,21 +52,35 @@ export async function loadCustomStrategy(
   baseDir: string,
 ): Promise<{ strategy: Strategy; path: string; sha256: string; graph: ModuleGraph }> {
   const path = resolve(baseDir, module);
-  if (!existsSync(path)) throw new StrategyModuleError(`strategy.module: no file ${path}`);
-  const hash = sha256(readFileSync(path));
+  if (!existsSync(path)) throw new StrategyModuleError(`$.strategy.module: no file ${path}`);
+  let source: Buffer;
+  try {
+    const stat = statSync(path);
+    if (!stat.isFile()) {
+      throw new StrategyModuleError(
+        `$.strategy.module ${path}: expected a module file (this is ${stat.isDirectory() ? 'a folder' : 'not a regular file'})`,
+      );
+    }
+    source = readFileSync(path);
+  } catch (e) {
+    if (e instanceof StrategyModuleError) throw e;
+    const code = (e as NodeJS.ErrnoException).code ?? 'read error';
+    throw new StrategyModuleError(`$.strategy.module ${path}: expected a readable module file (${code})`);
+  }
+  const hash = sha256(source);
   const graph = await moduleGraph(path);
   let exported: unknown;
   try {
     exported = await import(pathToFileURL(path).href);
   } catch (e) {
     throw new StrategyModuleError(
-      `strategy.module ${path}: cannot be loaded (${(e as Error).message.split('\n', 1)[0]})`,
+      `$.strategy.module ${path}: cannot be loaded (${(e as Error).message.split('\n', 1)[0]})`,
     );
   }
   const create = (exported as { createStrategy?: unknown }).createStrategy;
   if (typeof create !== 'function') {
     throw new StrategyModuleError(
-      `strategy.module ${path}: expected an exported function createStrategy(context)`,
+      `$.strategy.module ${path}: expected an exported function createStrategy(context)`,
     );
   }
   const context: CustomStrategyContext = {
@@ -79,15 +93,15 @@ export async function loadCustomStrategy(
     context,
   )) as Partial<Strategy> | null;
   if (strategy === null || typeof strategy !== 'object') {
-    throw new StrategyModuleError(`strategy.module ${path}: createStrategy must return a strategy object`);
+    throw new StrategyModuleError(`$.strategy.module ${path}: createStrategy must return a strategy object`);
   }
   for (const m of METHODS) {
     if (typeof strategy[m] !== 'function') {
-      throw new StrategyModuleError(`strategy.module ${path}: the strategy lacks the method ${m}()`);
+      throw new StrategyModuleError(`$.strategy.module ${path}: the strategy lacks the method ${m}()`);
     }
   }
   if (typeof strategy.name !== 'string' || !Array.isArray(strategy.vectors)) {
-    throw new StrategyModuleError(`strategy.module ${path}: the strategy needs a name and a vectors list`);
+    throw new StrategyModuleError(`$.strategy.module ${path}: the strategy needs a name and a vectors list`);
   }
   return { strategy: strategy as Strategy, path, sha256: hash, graph };
 }

@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { strategySchema } from '../../../src/scenario/strategy-schema.ts';
 import { Bulyan } from '../../../src/server/strategies/bulyan.ts';
@@ -8,6 +11,7 @@ import { FedMedian } from '../../../src/server/strategies/fedmedian.ts';
 import { FedNova } from '../../../src/server/strategies/fednova.ts';
 import { FedTrimmedAvg } from '../../../src/server/strategies/fedtrimmedavg.ts';
 import { FedYogi } from '../../../src/server/strategies/fedyogi.ts';
+import { StrategyModuleError } from '../../../src/server/strategies/custom.ts';
 import { createStrategy, validateStrategy } from '../../../src/server/strategies/index.ts';
 import { Krum, MultiKrum } from '../../../src/server/strategies/krum.ts';
 import { QFedAvg } from '../../../src/server/strategies/qfedavg.ts';
@@ -177,6 +181,18 @@ describe('createStrategy', () => {
       ),
     ).rejects.toThrow(
       'bulyan: f = 0 needs at least 3 clients per round (n ≥ 4f + 3), the scenario samples 2',
+    );
+  });
+});
+
+describe('a custom strategy module that cannot be a module', () => {
+  it('a folder in place of the module file is a StrategyModuleError naming $.strategy.module, not EISDIR', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedmed-custom-dir-'));
+    mkdirSync(join(dir, 'strategy.mjs'));
+    const scenario = smallScenario({ strategy: { name: 'custom', module: 'strategy.mjs' } });
+    await expect(createStrategy(scenario, dir)).rejects.toThrow(StrategyModuleError);
+    await expect(createStrategy(scenario, dir)).rejects.toThrow(
+      /^\$\.strategy\.module .*strategy\.mjs: expected a module file \(this is a folder\)$/,
     );
   });
 });
