@@ -118,6 +118,8 @@ export interface Catalogue {
   readonly strategies: readonly string[];
   readonly backends: readonly string[];
   readonly runs: readonly { readonly folder: string; readonly status: string; readonly rounds: number }[];
+  /** Largest scenario file the page may upload. */
+  readonly uploadLimitBytes: number;
   /** The session under way or last run, if any. */
   readonly session?: string;
 }

@@ -7,7 +7,7 @@ import type { Crossing } from '../server/ledger.ts';
 import { RunFolder } from '../server/outputs/run-folder.ts';
 import { writeRunResult } from '../server/outputs/write-run.ts';
 import { WorkerFailure, WorkerPool } from '../server/worker-pool.ts';
-import { isInputFailure } from '../cli/flags.ts';
+import { checkScenarioData, isInputFailure } from '../cli/flags.ts';
 import { InputError } from '../scenario/load.ts';
 import { ProtocolViolation } from '../server/boundary.ts';
 import type { FeedEvent } from './events.ts';
@@ -60,15 +60,25 @@ export class LiveRun implements Session {
   readonly #tally = new Tally();
   readonly #rounds: RoundFile[] = [];
   readonly #crossings: CrossingFile[] = [];
+  readonly #out: string;
+  readonly #folder: RunFolder;
   #round = 0;
   #charts: Promise<void> = Promise.resolve();
 
+  /**
+   * Opens the run's folder at once, as `fedmed run` does (its data checked against the data root, the folder
+   * locked), so a folder another run holds or one that is not fedmed's is an InputError before anything starts;
+   * then runs in the background.
+   */
   constructor(id: string, scenario: Scenario, options: LiveRunOptions) {
     this.id = id;
     this.#scenario = scenario;
     this.#file = asScenarioFile(scenario);
     this.#options = options;
     this.#pacer = new Pacer(options.msPerMessage);
+    checkScenarioData(scenario, options.baseDir);
+    this.#out = join(options.runsDir, runFolderName(scenario));
+    this.#folder = RunFolder.open(this.#out);
     this.ended = this.#run();
   }
 
@@ -88,8 +98,7 @@ export class LiveRun implements Session {
 
   async #run(): Promise<void> {
     const scenario = this.#scenario;
-    const out = join(this.#options.runsDir, runFolderName(scenario));
-    const folderName = relative(this.#options.runsDir, out);
+    const folder = this.#folder;
     this.#publish({
       type: 'session',
       id: this.id,
@@ -103,22 +112,19 @@ export class LiveRun implements Session {
       coordinator: scenario.coordinator.name ?? scenario.coordinator.site,
       hospitals: siteViews(this.#file),
       map: liveMap(this.#file),
-      folder: folderName,
+      folder: relative(this.#options.runsDir, this.#out),
     });
     this.#publish({ type: 'pace', msPerMessage: this.#pacer.msPerMessage });
     this.#publish({ type: 'phase', text: 'starting the hospitals’ worker threads' });
     const startedAt = new Date();
     let pool: WorkerPool | undefined;
-    let folder: RunFolder | undefined;
     try {
+      folder.writeJson('scenario.json', scenario);
       pool = await WorkerPool.start(
         scenario.hospitals.map((h) => h.id),
         this.#options.threads,
         { timeoutMs: this.#options.timeoutMs },
       );
-      folder = new RunFolder(out);
-      folder.writeJson('scenario.json', scenario);
-      const sink = folder;
       this.#publish({ type: 'phase', text: 'setting up each hospital inside its own thread' });
       const result = await runFederation(scenario, {
         threads: this.#options.threads,
@@ -131,20 +137,20 @@ export class LiveRun implements Session {
         }),
         sink: {
           round: (record, crossings) => {
-            sink.round(record, crossings);
+            folder.round(record, crossings);
             this.#onRound(record, crossings);
           },
           crossings: (crossings) => {
-            sink.crossings(crossings);
+            folder.crossings(crossings);
             this.#onCrossings(crossings);
           },
         },
       });
       await this.#charts;
-      await this.#finish(folder, result, startedAt, folderName);
+      await this.#finish(result, startedAt);
     } catch (e) {
       await this.#charts.catch(() => undefined);
-      this.#failed(e, folder);
+      this.#failed(e);
     } finally {
       await pool?.close();
       this.feed.close();
@@ -195,53 +201,68 @@ export class LiveRun implements Session {
     });
   }
 
-  async #finish(folder: RunFolder, result: RunResult, startedAt: Date, folderName: string): Promise<void> {
+  async #finish(result: RunResult, startedAt: Date): Promise<void> {
     if (result.localOnly !== undefined || result.pooled !== undefined)
       this.#publish({ type: 'phase', text: 'baselines done; writing the run folder' });
     const threads = this.#options.threads;
     const manifest = await writeRunResult(
-      folder,
+      this.#folder,
       this.#scenario,
       scenarioHash(this.#scenario),
       result,
       threads,
       startedAt,
     );
-    folder.commit();
+    const committed = this.#folder.commit(result.status);
     const stopped = this.#pacer.stopReason;
+    const why =
+      stopped !== undefined && result.workerFailure === true ? `stopped: ${stopped}` : result.stopReason;
+    const beside =
+      committed.path === this.#out ? '' : ` (${this.#out} still holds the earlier completed run)`;
     this.#publish({
       type: 'done',
       status: result.status,
       roundsCompleted: result.roundsCompleted,
       totals: this.#tally.totals,
-      ...(result.stopReason === undefined
+      ...(why === undefined
         ? {}
-        : { detail: stopped !== undefined ? `stopped: ${stopped}` : result.stopReason }),
+        : {
+            detail: `${why}; its ${result.roundsCompleted} finished rounds are kept${beside} in ${committed.path}`,
+          }),
       manifestTotals: manifestTotals(manifest.bytes, this.#tally.totals.borderMessages),
-      report: `/report/${encodeURIComponent(folderName)}`,
+      report: `/report/${encodeURIComponent(relative(this.#options.runsDir, committed.path))}`,
     });
   }
 
-  #failed(e: unknown, folder: RunFolder | undefined): void {
+  /**
+   * A run that ended before its first round (bad input, a thread that failed or was stopped while setting up)
+   * leaves nothing, as with `fedmed run`; an internal error keeps its unfinished records for a bug report.
+   */
+  #failed(e: unknown): void {
     const stopped = this.#pacer.stopReason;
-    const badInput = e instanceof InputError || e instanceof ProtocolViolation || isInputFailure(e);
-    if (badInput || (e instanceof WorkerFailure && this.#round === 0)) folder?.discard();
-    const kept = folder !== undefined && !badInput && this.#round > 0 ? folder.staging : undefined;
+    const expected = e instanceof InputError || e instanceof ProtocolViolation || isInputFailure(e);
+    const failure = e instanceof WorkerFailure;
+    let kept: string | undefined;
+    if (expected || failure) this.#folder.discard();
+    else {
+      kept = this.#folder.keep();
+      process.stderr.write(`fedmed serve: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    }
     const why =
-      stopped !== undefined && e instanceof WorkerFailure
+      stopped !== undefined && failure
         ? `stopped: ${stopped}`
-        : badInput || e instanceof WorkerFailure
+        : expected || failure
           ? (e as Error).message
           : 'internal error (see the server’s terminal)';
-    if (!badInput && !(e instanceof WorkerFailure))
-      process.stderr.write(`fedmed serve: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     this.#publish({
       type: 'done',
-      status: stopped !== undefined && e instanceof WorkerFailure ? 'stopped' : 'failed',
+      status: stopped !== undefined && failure ? 'stopped' : 'failed',
       roundsCompleted: this.#round,
       totals: this.#tally.totals,
       detail:
-        kept === undefined ? why : `${why}; the records of its ${this.#round} rounds are kept in ${kept}`,
+        kept === undefined
+          ? `${why}; nothing of this run was kept`
+          : `${why}; its unfinished records are kept in ${kept}`,
     });
   }
 }

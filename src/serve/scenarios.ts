@@ -5,6 +5,7 @@ import { jsonPath, loadScenario } from '../scenario/load.ts';
 import { backendSchema, scenarioSchema, type Scenario } from '../scenario/schema.ts';
 import { strategySchema } from '../scenario/strategy-schema.ts';
 import type { FieldIssue } from './events.ts';
+import { dashboardIssues } from './limits.ts';
 
 /** Built-in strategies a page may choose (a custom module is for `fedmed run` only). */
 export const STRATEGIES: readonly string[] = strategySchema.options
@@ -34,7 +35,8 @@ export function shippedScenarios(dir: string): ShippedScenario[] {
     } catch {
       continue;
     }
-    if (uploadIssues(scenario).length === 0) out.push({ file, scenario });
+    if (uploadIssues(scenario).length === 0 && dashboardIssues(scenario).length === 0)
+      out.push({ file, scenario });
   }
   return out;
 }
@@ -96,12 +98,16 @@ function describe(issue: z.core.$ZodIssue): string {
   return issue.message.replace(/^Invalid input: /, '');
 }
 
-/** Validates a scenario with the scenario schema; every problem by its JSON path. */
+/** Validates a scenario with the scenario schema and the dashboard's limits; every problem by its JSON path. */
 export function validateScenario(json: unknown): { scenario: Scenario } | { issues: FieldIssue[] } {
   const result = scenarioSchema.safeParse(json);
   const issues = uploadIssues(json);
   if (!result.success)
     issues.push(...result.error.issues.map((i) => ({ path: jsonPath(i.path), message: describe(i) })));
+  else {
+    const seen = new Set(issues.map((i) => i.path));
+    issues.push(...dashboardIssues(result.data).filter((i) => !seen.has(i.path)));
+  }
   if (issues.length > 0) return { issues };
   return { scenario: (result as { data: Scenario }).data };
 }

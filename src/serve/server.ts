@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { InputError } from '../scenario/load.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { FEDMED_VERSION } from '../server/outputs/version.ts';
@@ -18,6 +18,7 @@ import {
   STRATEGIES,
   validateScenario,
 } from './scenarios.ts';
+import { DASHBOARD_LIMITS } from './limits.ts';
 import { MAX_PACE_MS } from './session.ts';
 import { Busy, Sessions } from './sessions.ts';
 import { asScenarioFile, siteViews } from './views.ts';
@@ -52,6 +53,9 @@ const CSP =
 /** The report's own policy: it loads nothing. */
 const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; font-src data:; img-src data:";
 
+/** Event streams open at once (each page holds two). */
+const MAX_STREAMS = 128;
+
 const FOLDER = /^[A-Za-z0-9][A-Za-z0-9._=-]{0,254}$/;
 
 /** The host to bind: an IP address or `localhost`; anything else is bad input naming `--host`. */
@@ -70,12 +74,35 @@ export async function startServer(options: ServeOptions): Promise<DashboardServe
   const streams = new Set<ServerResponse>();
   const script = await clientBundle();
   const fonts = fontCss();
-  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
+  const app = Fastify({ logger: false, bodyLimit: DASHBOARD_LIMITS.bodyBytes });
   app.addHook('onSend', async (_req, reply, payload) => {
     if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', CSP);
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     return payload;
+  });
+  // Another site's page in the presenter's browser may not drive the dashboard: a Host that is not this server
+  // (DNS rebinding) or a POST from another origin is refused before any route runs.
+  const allowed: { hosts?: ReadonlySet<string> } = {};
+  app.addHook('onRequest', async (req, reply) => {
+    const host = req.headers.host ?? '';
+    if (allowed.hosts !== undefined && !allowed.hosts.has(host.toLowerCase()))
+      return reply.code(421).send({ error: `Host ${JSON.stringify(host)}: not this dashboard's address` });
+    const origin = req.headers.origin;
+    if (req.method !== 'GET' && origin !== undefined && origin !== `http://${host}`)
+      return reply.code(403).send({ error: `Origin ${JSON.stringify(origin)}: not this dashboard` });
+  });
+  app.setErrorHandler(async (error: FastifyError, _req, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) {
+      process.stderr.write(`fedmed serve: ${error.stack ?? error.message}\n`);
+      return reply.code(500).send({ error: 'internal error (see the server’s terminal)' });
+    }
+    const message =
+      error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? `the request is larger than the dashboard's limit of ${DASHBOARD_LIMITS.bodyBytes} bytes`
+        : error.message;
+    return reply.code(status).send({ error: message, issues: [{ path: '$', message }] });
   });
   routes(app, { ...options, runsDir }, sessions, streams, { script, fonts });
   try {
@@ -87,6 +114,8 @@ export async function startServer(options: ServeOptions): Promise<DashboardServe
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const hosts = allowedHosts(options.host, port);
+  if (hosts !== undefined) allowed.hosts = hosts;
   let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}/`,
@@ -97,6 +126,18 @@ export async function startServer(options: ServeOptions): Promise<DashboardServe
         await app.close();
       })()),
   };
+}
+
+/**
+ * The Host headers a request may carry: the bound address and, on a loopback address, the machine's own
+ * names for it. Bound to every address (0.0.0.0, ::), any Host is accepted (the machine's names are not
+ * known), and only the Origin check stands.
+ */
+function allowedHosts(bound: string, port: number): ReadonlySet<string> | undefined {
+  if (bound === '0.0.0.0' || bound === '::') return undefined;
+  const loopback = bound === 'localhost' || bound === '::1' || bound.startsWith('127.');
+  const names = loopback ? [bound, 'localhost', '127.0.0.1', '::1'] : [bound];
+  return new Set(names.map((n) => `${n.includes(':') ? `[${n}]` : n}:${port}`.toLowerCase()));
 }
 
 function listenError(e: unknown, options: ServeOptions): Error {
@@ -161,7 +202,11 @@ function pace(v: unknown): number | string {
 }
 
 /** Opens a server-sent event stream on `reply`, kept until the client leaves or the server closes. */
-function openStream(reply: FastifyReply, streams: Set<ServerResponse>): ServerResponse {
+function openStream(reply: FastifyReply, streams: Set<ServerResponse>): ServerResponse | undefined {
+  if (streams.size >= MAX_STREAMS) {
+    void reply.code(503).send({ error: `${MAX_STREAMS} pages are already watching; close one` });
+    return undefined;
+  }
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(200, {
@@ -223,6 +268,8 @@ function routes(
       strategies: STRATEGIES,
       backends: BACKEND_CHOICES,
       runs: runFolders(runsDir),
+      // The JSON around the scenario (choices, quoting) needs a little room under the body limit.
+      uploadLimitBytes: DASHBOARD_LIMITS.bodyBytes - 4096,
       ...(current === undefined ? {} : { session: current }),
     };
   });
@@ -265,7 +312,7 @@ function routes(
       const session = sessions.startRun(checked.scenario, liveOptions(checked.scenario, baseDir, ms));
       return reply.code(202).send({ session });
     } catch (e) {
-      if (e instanceof Busy) return reply.code(409).send({ error: e.message });
+      if (e instanceof Busy || e instanceof InputError) return reply.code(409).send({ error: e.message });
       throw e;
     }
   });
@@ -283,6 +330,7 @@ function routes(
     try {
       return reply.code(202).send({ session: sessions.startReplay(runsDir, folder, ms) });
     } catch (e) {
+      if (e instanceof Busy) return reply.code(409).send({ error: e.message });
       if (e instanceof InputError) return reply.code(400).send({ error: e.message });
       throw e;
     }
@@ -311,6 +359,7 @@ function routes(
     const session = sessions.get(req.params.id);
     if (session === undefined) return reply.code(404).send({ error: 'no such session' });
     const raw = openStream(reply, streams);
+    if (raw === undefined) return reply;
     const send = (e: FeedEvent) => raw.write(`data: ${JSON.stringify(e)}\n\n`);
     const unsubscribe = session.feed.subscribe(send);
     raw.on('close', unsubscribe);
@@ -322,6 +371,7 @@ function routes(
 
   app.get('/api/current', async (_req, reply) => {
     const raw = openStream(reply, streams);
+    if (raw === undefined) return reply;
     const send = (id: string) => raw.write(`data: ${JSON.stringify({ session: id })}\n\n`);
     if (sessions.current !== undefined) send(sessions.current);
     else raw.write(`data: {}\n\n`);

@@ -3,6 +3,11 @@ import { Replay } from './replay.ts';
 import type { Session } from './session.ts';
 import type { Scenario } from '../scenario/schema.ts';
 
+/** Finished sessions kept for pages that open them late. */
+const KEPT_SESSIONS = 32;
+/** Replays playing at once. */
+const MAX_REPLAYS = 4;
+
 /** A live run is under way: the dashboard runs one federation at a time (the machine's cores are the limit). */
 export class Busy extends Error {
   override readonly name = 'Busy';
@@ -15,6 +20,7 @@ export class Busy extends Error {
 export class Sessions {
   readonly #sessions = new Map<string, Session>();
   readonly #followers = new Set<(id: string) => void>();
+  readonly #ended = new Set<string>();
   #count = 0;
   #current: string | undefined;
   #live: LiveRun | undefined;
@@ -36,6 +42,14 @@ export class Sessions {
 
   #add(session: Session): string {
     this.#sessions.set(session.id, session);
+    void session.ended.finally(() => this.#ended.add(session.id));
+    // Finished sessions are kept for late pages, the oldest dropped first: memory stays bounded.
+    for (const id of [...this.#ended]) {
+      if (this.#sessions.size <= KEPT_SESSIONS) break;
+      if (id === this.#current) continue;
+      this.#sessions.delete(id);
+      this.#ended.delete(id);
+    }
     this.#current = session.id;
     for (const f of this.#followers) f(session.id);
     return session.id;
@@ -55,6 +69,9 @@ export class Sessions {
 
   /** Starts replaying a run folder (read at once: a bad folder throws before anything starts). */
   startReplay(runsDir: string, folder: string, msPerMessage: number): string {
+    const playing = [...this.#sessions.values()].filter((s) => s instanceof Replay && !this.#ended.has(s.id));
+    if (playing.length >= MAX_REPLAYS)
+      throw new Busy(`${playing.length} replays are playing; stop one or wait for one to end`);
     return this.#add(new Replay(`replay-${++this.#count}`, runsDir, folder, msPerMessage));
   }
 

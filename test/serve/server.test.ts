@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { FeedEvent } from '../../src/serve/events.ts';
 import { SCENARIOS_DIR, startServer } from '../../src/serve/server.ts';
 import { InputError } from '../../src/scenario/load.ts';
+import { RunFolder } from '../../src/server/outputs/run-folder.ts';
+import { DASHBOARD_LIMITS } from '../../src/serve/limits.ts';
 import { fedmed } from '../helpers/cli.ts';
 
 const made: string[] = [];
@@ -98,5 +101,105 @@ describe('fedmed serve', () => {
         timeoutMs: 1000,
       }),
     ).rejects.toThrow(InputError);
+  });
+
+  it('treats uploads as hostile: no files, bounded work and size, no other origin, one run per folder', async () => {
+    const runs = mkdtempSync(join(tmpdir(), 'fedmed-serve-hostile-'));
+    made.push(runs);
+    const server = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      runsDir: runs,
+      scenariosDir: SCENARIOS_DIR,
+      timeoutMs: 60_000,
+    });
+    const quickstart = JSON.parse(readFileSync(join(SCENARIOS_DIR, 'quickstart.json'), 'utf8')) as {
+      hospitals: Record<string, unknown>[];
+    } & Record<string, unknown>;
+    const post = async (path: string, body: string, headers: Record<string, string> = {}) => {
+      const r = await fetch(new URL(path, server.url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      });
+      return { status: r.status, data: (await r.json()) as { issues?: { path: string }[]; error?: string } };
+    };
+    const paths = async (scenario: unknown) =>
+      (await post('/api/check', JSON.stringify({ scenario }))).data.issues?.map((i) => i.path);
+    try {
+      const [first, ...rest] = quickstart.hospitals;
+      expect(
+        await paths({
+          ...quickstart,
+          strategy: { name: 'custom', module: '/etc/passwd' },
+          hospitals: [{ ...first, source: { kind: 'csv', path: '../../../../etc/passwd' } }, ...rest],
+          diagnostics: { hospitalLogDir: 'logs' },
+          faults: [{ hospital: 'kr-seoul-1', behaviour: 'hang' }],
+        }),
+      ).toEqual(
+        expect.arrayContaining([
+          '$.strategy.name',
+          '$.hospitals[0].source.kind',
+          '$.diagnostics.hospitalLogDir',
+        ]),
+      );
+      expect(await paths({ ...quickstart, faults: [{ hospital: 'kr-seoul-1', behaviour: 'hang' }] })).toEqual(
+        ['$.faults[0].behaviour'],
+      );
+      const many = Array.from({ length: DASHBOARD_LIMITS.hospitals + 1 }, (_, i) => ({
+        ...first,
+        id: `h-${i}`,
+        patients: DASHBOARD_LIMITS.patientsPerHospital + 1,
+      }));
+      const big = await paths({ ...quickstart, rounds: DASHBOARD_LIMITS.rounds + 1, hospitals: many });
+      expect(big).toEqual(expect.arrayContaining(['$.rounds', '$.hospitals', '$.hospitals[0].patients']));
+      expect(await paths(quickstart)).toEqual([]);
+
+      const huge = await post(
+        '/api/check',
+        JSON.stringify({ scenario: 'x'.repeat(DASHBOARD_LIMITS.bodyBytes) }),
+      );
+      expect(huge.status).toBe(413);
+      expect(huge.data.issues?.[0]?.path).toBe('$');
+      const deep = await post('/api/check', `{"scenario":${'['.repeat(50_000)}${']'.repeat(50_000)}}`);
+      expect(deep.status).toBe(200);
+      expect(deep.data.issues?.[0]?.path).toBe('$');
+      const poisoned = await post('/api/check', '{"scenario":{"__proto__":{"polluted":true}}}');
+      expect(poisoned.status).toBe(400);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+
+      const foreign = await post('/api/runs', JSON.stringify({ file: 'quickstart.json' }), {
+        origin: 'http://attacker.example',
+      });
+      expect(foreign.status).toBe(403);
+      const rebound = await new Promise<number>((done, fail) => {
+        const { hostname, port } = new URL(server.url);
+        const req = request({
+          hostname,
+          port,
+          path: '/api/catalogue',
+          headers: { host: 'attacker.example' },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          done(res.statusCode ?? 0);
+        });
+        req.on('error', fail);
+        req.end();
+      });
+      expect(rebound).toBe(421);
+
+      // A `fedmed run` into the same folder holds its lock: the page is told, and nothing starts.
+      const held = RunFolder.open(join(runs, 'quickstart-seed1'));
+      try {
+        const refused = await post('/api/runs', JSON.stringify({ file: 'quickstart.json', backend: 'js' }));
+        expect(refused.status).toBe(409);
+        expect(refused.data.error).toContain(`process ${process.pid}`);
+      } finally {
+        held.discard();
+      }
+    } finally {
+      await server.close();
+    }
   });
 });

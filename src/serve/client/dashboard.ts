@@ -23,6 +23,7 @@ interface ScenarioPreview {
 }
 
 let uploaded: unknown;
+let uploadLimit = Infinity;
 let watching: { id: string; source: EventSource; live: boolean } | undefined;
 let pace = 0;
 let sessionRounds = 0;
@@ -50,6 +51,7 @@ function setStatus(text: string): void {
 }
 
 function fillCatalogue(c: Catalogue): void {
+  uploadLimit = c.uploadLimitBytes;
   const scenario = $<HTMLSelectElement>('scenario');
   scenario.replaceChildren(
     ...c.scenarios.map((s) => option(s.file, `${s.name} — ${s.hospitals} hospitals, ${s.rounds} rounds`)),
@@ -149,6 +151,15 @@ async function onUpload(): Promise<void> {
   if (file === undefined) return;
   let json: unknown;
   uploaded = null;
+  if (file.size > uploadLimit) {
+    showIssues([
+      {
+        path: '$',
+        message: `${file.name} is ${file.size} bytes; the dashboard takes scenarios of at most ${uploadLimit} bytes`,
+      },
+    ]);
+    return;
+  }
   try {
     json = JSON.parse(await file.text());
   } catch (e) {
@@ -157,15 +168,17 @@ async function onUpload(): Promise<void> {
   }
   uploaded = json;
   $('clear-upload').hidden = false;
-  const { data } = await api<{ issues: FieldIssue[]; preview?: ScenarioPreview }>('/api/check', {
-    scenario: json,
-  });
-  showIssues(data.issues);
+  const { data } = await api<{ issues?: FieldIssue[]; preview?: ScenarioPreview; error?: string }>(
+    '/api/check',
+    { scenario: json },
+  );
+  const issues = data.issues ?? [{ path: '$', message: data.error ?? 'the server refused it' }];
+  showIssues(issues);
   if (data.preview !== undefined) showPreview(data.preview);
   setStatus(
-    data.issues.length === 0
+    issues.length === 0
       ? `${file.name}: a valid scenario, ready to start.`
-      : `${file.name}: ${data.issues.length} problem${data.issues.length === 1 ? '' : 's'}, listed under the upload.`,
+      : `${file.name}: ${issues.length} problem${issues.length === 1 ? '' : 's'}, listed under the upload.`,
   );
 }
 
