@@ -27,6 +27,11 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   process.stdout.write(
     `fedmed serve: the dashboard is at ${server.url} (runs go to ${resolve(flags.runs)}; Ctrl-C stops)\n`,
   );
+  if (!isLoopback(flags.host))
+    process.stderr.write(
+      `fedmed serve: --host ${flags.host} is reachable from other machines: anyone who can reach it can start ` +
+        'runs on this one (the default, 127.0.0.1, is this machine only)\n',
+    );
   const signal = await new Promise<string>((done) => {
     process.once('SIGINT', () => done('SIGINT'));
     process.once('SIGTERM', () => done('SIGTERM'));
@@ -35,4 +40,8 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   await server.close();
   process.stderr.write('fedmed serve: stopped\n');
   return EXIT.ok;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
