@@ -15,6 +15,7 @@ import { runCommand, type RunFlags } from './run-command.ts';
 import { verifyCommand, type VerifyFlags } from './verify-command.ts';
 import { JurisdictionViolation } from '../server/jurisdiction/violation.ts';
 import { splitCommand, type SplitFlags } from './split-command.ts';
+import { serveCommand, type ServeFlags } from './serve-command.ts';
 
 const backendOption = () =>
   new Option('--backend <name>', 'training backend (overrides FEDMED_BACKEND and the scenario)').choices(
@@ -194,6 +195,21 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--out <file>', 'where to write it (default: <folder>/report.html)')
     .action(async (folder: string, flags: ReportFlags) => {
       code = await reportCommand(folder, flags);
+    });
+  program
+    .command('serve')
+    .description('the live dashboard: start, watch and replay federations in a browser')
+    .option('--host <address>', 'address to listen on (an IP address of this machine)', '127.0.0.1')
+    .option('--port <n>', 'port to listen on (0: any free port)', integerFlag('--port', 0, 65_535), 8080)
+    .option('--runs <dir>', 'folder of run folders: runs are written and replayed here', 'runs')
+    .option(
+      '--workers <n>',
+      'most worker threads per run (default: one per hospital)',
+      integerFlag('--workers', 1, 1024),
+    )
+    .addOption(timeoutOption())
+    .action(async (flags: ServeFlags) => {
+      code = await serveCommand(flags);
     });
   program
     .command('schema')

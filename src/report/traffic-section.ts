@@ -3,7 +3,7 @@ import { countryName, numericCode } from './atlas.ts';
 import { curveChart, type Chart } from './charts.ts';
 import { byText, bytes as formatBytes, exact, integer } from './format.ts';
 import { html, raw, table, type Cell, type Html } from './html.ts';
-import { renderMap, type MapFlow } from './map.ts';
+import { renderMap, type MapFlow, type MapInput } from './map.ts';
 import type { CrossingFile, ManifestFile, RoundFile, ScenarioFile } from './run-files.ts';
 import { hospitalLabel } from './scenario-section.ts';
 
@@ -216,6 +216,32 @@ export function bytesChart(key: string, rounds: readonly RoundFile[]): Chart | u
   });
 }
 
+/** What the map of a run shows: its hospitals, its coordinator and the federation's flows. */
+export function runMapInput(
+  scenario: ScenarioFile,
+  federation: readonly CrossingFile[],
+  idPrefix: string,
+): MapInput {
+  return {
+    hospitals: scenario.hospitals.map((h) => ({
+      id: h.id,
+      label: hospitalLabel(h),
+      country: h.country,
+      patients: h.patients,
+      ...(h.location && { location: { lat: h.location.lat, lon: h.location.lon } }),
+    })),
+    coordinatorSite: scenario.coordinator.site,
+    coordinatorLabel:
+      scenario.coordinator.name ??
+      (scenario.coordinator.site === 'neutral'
+        ? 'neutral coordinator'
+        : `coordinator (${countryName(scenario.coordinator.site)})`),
+    flows: mapFlows(federation),
+    recordsExported: federation.filter(isRecords).length,
+    idPrefix: `${idPrefix}-map`,
+  };
+}
+
 /** The map, the totals and the flows of a run: what crossed which border, and that no record did. */
 export function trafficSection(
   scenario: ScenarioFile,
@@ -227,28 +253,7 @@ export function trafficSection(
   const federation = crossings.filter((c) => c.purpose === 'federation');
   const exported = federation.filter(isRecords);
   const pooled = crossings.filter((c) => c.purpose !== 'federation' && isRecords(c));
-  const svg = renderMap(
-    {
-      hospitals: scenario.hospitals.map((h) => ({
-        id: h.id,
-        label: hospitalLabel(h),
-        country: h.country,
-        patients: h.patients,
-        ...(h.location && { location: { lat: h.location.lat, lon: h.location.lon } }),
-      })),
-      coordinatorSite: scenario.coordinator.site,
-      coordinatorLabel:
-        scenario.coordinator.name ??
-        (scenario.coordinator.site === 'neutral'
-          ? 'neutral coordinator'
-          : `coordinator (${countryName(scenario.coordinator.site)})`),
-      flows: mapFlows(federation),
-      recordsExported: exported.length,
-      idPrefix: `${idPrefix}-map`,
-    },
-    atlas,
-    numericCode,
-  );
+  const svg = renderMap(runMapInput(scenario, federation, idPrefix), atlas, numericCode);
   const unknown = [...new Set(crossings.flatMap((c) => Object.keys(c)))]
     .filter((k) => !KNOWN.has(k))
     .sort(byText);
