@@ -212,7 +212,7 @@ describe('DICOM errors name hospital, file and tag or row, never a value', () =>
       const e = errorOf(() => readDicomFolder(folder, labels(folder), OPTS));
       expect(e.message).toContain(file);
       expect(e.message).toContain(tag);
-      if (value !== '') expect(e.message).not.toContain(value);
+      if (value !== '') expect(e.message.replaceAll(folder, '<folder>')).not.toContain(value);
     }
   });
 
