@@ -6,6 +6,7 @@ import {
   readFileSync,
   readlinkSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -97,6 +98,38 @@ describe('README "Outputs of a run": each guarantee', () => {
     expect(readdirSync(mine)).toEqual(['analysis.R']);
     expect(existsSync(store(mine))).toBe(false);
   });
+
+  it(
+    "a crafted earlier run cannot point fedmed at files outside it: its marker's '..' and absolute entries and a linked folder are ignored",
+    () => {
+      const { dir, file } = study();
+      const out = join(dir, 'out');
+      const elsewhere = join(dir, 'elsewhere');
+      mkdirSync(out);
+      mkdirSync(elsewhere);
+      writeFileSync(join(dir, 'victim.txt'), 'precious\n');
+      writeFileSync(join(elsewhere, 'parameters.f32'), 'precious\n');
+      writeFileSync(join(out, 'manifest.json'), JSON.stringify({ fedmed: '0.0.9', scenarioSha256: 'abc' }));
+      const absolute = join(dir, 'victim.txt');
+      writeFileSync(
+        join(out, '.fedmed-run'),
+        JSON.stringify({
+          fedmed: '0.0.9',
+          pid: 1,
+          startedAt: '',
+          command: '',
+          files: ['../victim.txt', absolute],
+        }),
+      );
+      symlinkSync(elsewhere, join(out, 'model'));
+      const r = run(file, out);
+      expect(r.code, r.stderr).toBe(0);
+      expect(readFileSync(join(dir, 'victim.txt'), 'utf8')).toBe('precious\n');
+      expect(readFileSync(join(elsewhere, 'parameters.f32'), 'utf8')).toBe('precious\n');
+      expect(manifest(out).status).toBe('completed');
+    },
+    SPAWNS,
+  );
 
   it(
     'a rerun replaces the earlier run; files the user put into it are kept beside, and stderr says where',

@@ -5,13 +5,14 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  realpathSync,
   renameSync,
   rmdirSync,
   rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { canonicalJson } from '../../common/hash.ts';
 import { describeErrno, isInside } from '../../scenario/data-paths.ts';
 import { InputError } from '../../scenario/load.ts';
@@ -371,7 +372,10 @@ function removeRun(folder: string, target?: string): void {
     rmSync(folder, { recursive: true, force: true });
     return;
   }
-  const files = new Set([...KNOWN_FILES, ...(markerOf(folder)?.files ?? [])]);
+  const listed = markerOf(folder)?.files;
+  const files = new Set(
+    [...KNOWN_FILES, ...(Array.isArray(listed) ? listed : [])].filter((f) => ownEntry(folder, f)),
+  );
   for (const f of [...files].filter((f) => f !== RUN_MARKER)) rmSync(join(folder, f), { force: true });
   const dirs = [...new Set([...files].flatMap((f) => ancestors(f)))].sort((a, b) => b.length - a.length);
   for (const d of dirs) {
@@ -393,6 +397,20 @@ function removeRun(folder: string, target?: string): void {
     `fedmed: kept ${kept}: the earlier run's folder holds files fedmed did not write ` +
       `(${left.slice(0, 3).join(', ')}${left.length > 3 ? ', …' : ''}); fedmed's own files were removed\n`,
   );
+}
+
+/**
+ * Whether a file a marker lists may be removed: a relative path of plain names whose folder really lies in
+ * `folder` (a crafted marker or a linked folder cannot point fedmed at a file elsewhere).
+ */
+function ownEntry(folder: string, file: unknown): file is string {
+  if (typeof file !== 'string' || file === '' || isAbsolute(file)) return false;
+  if (file.split(/[\\/]/).some((part) => part === '' || part === '.' || part === '..')) return false;
+  try {
+    return isInside(realpathSync(folder), realpathSync(dirname(join(folder, file))));
+  } catch {
+    return false;
+  }
 }
 
 function ancestors(file: string): string[] {
