@@ -172,7 +172,7 @@ function readVectors(raw: Uint8Array, table: unknown, regionBytes: number): Map<
     if (typeof name !== 'string' || !/^[a-z][a-z0-9-]{0,31}$/.test(name) || out.has(name)) {
       throw new EnvelopeError(`${where} name`, 'a distinct vector name', 'another name');
     }
-    if (typeof dtype !== 'string' || !(dtype in ELEMENT_BYTES)) {
+    if (typeof dtype !== 'string' || !Object.hasOwn(ELEMENT_BYTES, dtype)) {
       throw new EnvelopeError(`vectors.${name}`, 'of type f32, f64, u32 or u8', 'another type');
     }
     if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {

@@ -156,7 +156,17 @@ export function admit(raw: unknown, c: ReplyContract): Verdict {
       };
     }
     if (e instanceof ProtocolViolation) return { status: 'rejected', violation: e, bytes };
-    throw e;
+    // Whatever else a worker's bytes make the checks throw is still the worker's doing: a rejection, never a crash.
+    return {
+      status: 'rejected',
+      violation: new ProtocolViolation(
+        c.hospital,
+        'message',
+        'a well-formed message',
+        'one the checks could not read',
+      ),
+      bytes,
+    };
   }
 }
 

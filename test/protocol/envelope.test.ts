@@ -106,6 +106,9 @@ describe('envelopes', () => {
       /vectors must be filling the message/,
     );
     expect(() => openEnvelope(json([['a', 'f16', 4]]), LIMITS)).toThrow(/vectors\.a must be of type/);
+    for (const inherited of ['hasOwnProperty', 'toString', 'constructor', '__proto__']) {
+      expect(() => openEnvelope(json([['a', inherited, 1]]), LIMITS), inherited).toThrow(EnvelopeError);
+    }
     expect(() =>
       openEnvelope(
         json([
