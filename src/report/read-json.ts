@@ -1,16 +1,15 @@
-import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
+import { readBounded } from '../common/bounded-read.ts';
 import { InputError, jsonPath } from '../scenario/load.ts';
 
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(
-      `${file}: cannot read (${code === 'ENOENT' ? 'no such file' : (code ?? 'read error')})`,
-    );
-  }
+/** The largest run file read: about the longest string Node can hold. */
+const MAX_RUN_FILE_BYTES = 512 * 2 ** 20;
+
+/** A run folder's file as text: a FIFO, a device or a file too large is named, never read. */
+export function readRunText(file: string): string {
+  return readBounded(file, MAX_RUN_FILE_BYTES, (expected) => {
+    throw new InputError(`${file}: expected ${expected}`);
+  }).toString('utf8');
 }
 
 function check<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
@@ -24,7 +23,7 @@ function check<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
 export function readJson<T>(file: string, schema: z.ZodType<T>): T {
   let value: unknown;
   try {
-    value = JSON.parse(readText(file));
+    value = JSON.parse(readRunText(file));
   } catch (e) {
     if (e instanceof InputError) throw e;
     throw new InputError(`${file}: not valid JSON`);
@@ -35,7 +34,7 @@ export function readJson<T>(file: string, schema: z.ZodType<T>): T {
 /** Reads a JSON Lines file, each line checked against `schema`; errors name the file and line. */
 export function readJsonLines<T>(file: string, schema: z.ZodType<T>): T[] {
   const out: T[] = [];
-  readText(file)
+  readRunText(file)
     .split('\n')
     .forEach((line, i) => {
       if (line.trim() === '') return;

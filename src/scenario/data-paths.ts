@@ -1,6 +1,7 @@
 import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { HospitalConfig } from './schema.ts';
+import { describeErrno, kindOf } from '../common/bounded-read.ts';
 
 /** Largest CSV file (records or image labels) a hospital reads: 256 MiB, about three million patients. */
 export const MAX_CSV_BYTES = 256 * 2 ** 20;
@@ -65,46 +66,7 @@ function isDanglingLink(path: string): boolean {
   }
 }
 
-/** An error code in words, for messages that name a file and never its contents. */
-export function describeErrno(code: string | undefined): string {
-  switch (code) {
-    case 'ENOENT':
-      return 'not found';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'a folder';
-    case 'ENOTDIR':
-      return 'a part of the path is not a folder';
-    case 'ELOOP':
-      return 'a loop of symbolic links';
-    case 'ENAMETOOLONG':
-      return 'the name is too long';
-    default:
-      return code ?? 'read error';
-  }
-}
-
-/** What kind of file system object a stat describes, in words ("a FIFO", "a character device", …). */
-export function kindOf(s: {
-  isFile(): boolean;
-  isDirectory(): boolean;
-  isFIFO(): boolean;
-  isCharacterDevice(): boolean;
-  isBlockDevice(): boolean;
-  isSocket(): boolean;
-  isSymbolicLink(): boolean;
-}): string {
-  if (s.isFile()) return 'a regular file';
-  if (s.isDirectory()) return 'a folder';
-  if (s.isFIFO()) return 'a FIFO (named pipe)';
-  if (s.isCharacterDevice()) return 'a character device';
-  if (s.isBlockDevice()) return 'a block device';
-  if (s.isSocket()) return 'a socket';
-  if (s.isSymbolicLink()) return 'a symbolic link';
-  return 'not a regular file';
-}
+export { describeErrno, kindOf };
 
 /** One file or folder a hospital's source names, once validated. */
 interface NamedPath {

@@ -1,8 +1,8 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { confineResolved, describeErrno, kindOf } from '../../scenario/data-paths.ts';
+import { realpathSync } from 'node:fs';
+import { readBounded, type Fail } from '../../common/bounded-read.ts';
+import { confineResolved, describeErrno } from '../../scenario/data-paths.ts';
 
-/** Throws the caller's error (naming hospital, file, row or column) with what was expected. */
-export type Fail = (expected: string) => never;
+export type { Fail } from '../../common/bounded-read.ts';
 
 /**
  * Reads a hospital's own file whole. With `root`, its real path must lie inside the data root. It must be a
@@ -11,39 +11,16 @@ export type Fail = (expected: string) => never;
  * never read.
  */
 export function readLocalFile(path: string, maxBytes: number, fail: Fail, root?: string): Buffer {
-  let target = path;
-  if (root !== undefined) {
-    const c = confineResolved(root, path);
-    if ('refused' in c) fail(c.refused);
-    else target = c.path;
-  }
-  const follow = root === undefined ? 0 : constants.O_NOFOLLOW;
-  let fd: number;
+  if (root === undefined) return readBounded(path, maxBytes, fail);
+  const c = confineResolved(root, path);
+  if ('refused' in c) return fail(c.refused);
+  let realRoot: string;
   try {
-    fd = openSync(target, constants.O_RDONLY | constants.O_NONBLOCK | follow);
+    realRoot = realpathSync(root);
   } catch (e) {
-    return fail(`a readable file (${describeErrno((e as NodeJS.ErrnoException).code)})`);
+    return fail(`a data root that exists (${describeErrno((e as NodeJS.ErrnoException).code)})`);
   }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) fail(`a regular file (this is ${kindOf(stat)})`);
-    if (stat.size > maxBytes) {
-      fail(`a file of at most ${mebibytes(maxBytes)} (this one has ${mebibytes(stat.size)})`);
-    }
-    const bytes = Buffer.allocUnsafe(stat.size);
-    let at = 0;
-    while (at < bytes.length) {
-      const n = readSync(fd, bytes, at, bytes.length - at, at);
-      if (n === 0) break;
-      at += n;
-    }
-    return bytes.subarray(0, at);
-  } catch (e) {
-    if (!(e instanceof Error) || !('code' in e)) throw e;
-    return fail(`a readable file (${describeErrno((e as NodeJS.ErrnoException).code)})`);
-  } finally {
-    closeSync(fd);
-  }
+  return readBounded(c.path, maxBytes, fail, realRoot);
 }
 
 /**
@@ -63,8 +40,4 @@ export function utf8Text(bytes: Uint8Array, fail: Fail): string {
   }
   if (text.includes('\0')) fail('text without NUL characters (is the file UTF-16 or binary?)');
   return text;
-}
-
-function mebibytes(bytes: number): string {
-  return `${(bytes / 2 ** 20).toFixed(bytes < 2 ** 20 ? 3 : 0)} MiB`;
 }
