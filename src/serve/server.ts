@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { InputError } from '../scenario/load.ts';
@@ -114,8 +115,7 @@ export async function startServer(options: ServeOptions): Promise<DashboardServe
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  const hosts = allowedHosts(options.host, port);
-  if (hosts !== undefined) allowed.hosts = hosts;
+  allowed.hosts = allowedHosts(options.host, port);
   let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}/`,
@@ -130,13 +130,22 @@ export async function startServer(options: ServeOptions): Promise<DashboardServe
 
 /**
  * The Host headers a request may carry: the bound address and, on a loopback address, the machine's own
- * names for it. Bound to every address (0.0.0.0, ::), any Host is accepted (the machine's names are not
- * known), and only the Origin check stands.
+ * names for it. Bound to every address (0.0.0.0, ::), the machine's interface addresses, its host name and
+ * the loopback names: a page that rebinds another name to this machine is still refused.
  */
-function allowedHosts(bound: string, port: number): ReadonlySet<string> | undefined {
-  if (bound === '0.0.0.0' || bound === '::') return undefined;
-  const loopback = bound === 'localhost' || bound === '::1' || bound.startsWith('127.');
-  const names = loopback ? [bound, 'localhost', '127.0.0.1', '::1'] : [bound];
+function allowedHosts(bound: string, port: number): ReadonlySet<string> {
+  const wildcard = bound === '0.0.0.0' || bound === '::';
+  const loopback = wildcard || bound === 'localhost' || bound === '::1' || bound.startsWith('127.');
+  const names = [
+    ...(wildcard ? [] : [bound]),
+    ...(loopback ? ['localhost', '127.0.0.1', '::1'] : []),
+    ...(wildcard
+      ? [
+          hostname(),
+          ...Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)),
+        ]
+      : []),
+  ];
   return new Set(names.map((n) => `${n.includes(':') ? `[${n}]` : n}:${port}`.toLowerCase()));
 }
 

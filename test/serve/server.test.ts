@@ -103,6 +103,34 @@ describe('fedmed serve', () => {
     ).rejects.toThrow(InputError);
   });
 
+  it("bound to every address, still refuses a Host that is not one of the machine's own (DNS rebinding)", async () => {
+    const server = await startServer({
+      host: '0.0.0.0',
+      port: 0,
+      runsDir: tmpdir(),
+      scenariosDir: SCENARIOS_DIR,
+      timeoutMs: 1000,
+    });
+    try {
+      const { port } = new URL(server.url);
+      const statusWith = (host: string) =>
+        new Promise<number>((done, fail) => {
+          const req = request({ hostname: '127.0.0.1', port, path: '/api/catalogue', headers: { host } });
+          req.on('response', (res) => {
+            res.resume();
+            done(res.statusCode ?? 0);
+          });
+          req.on('error', fail);
+          req.end();
+        });
+      expect(await statusWith(`attacker.example:${port}`)).toBe(421);
+      expect(await statusWith(`127.0.0.1:${port}`)).toBe(200);
+      expect(await statusWith(`localhost:${port}`)).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('treats uploads as hostile: no files, bounded work and size, no other origin, one run per folder', async () => {
     const runs = mkdtempSync(join(tmpdir(), 'fedmed-serve-hostile-'));
     made.push(runs);
