@@ -306,12 +306,14 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
           break;
         }
         try {
+          const from = global;
           global = checkedModel(
             outcome?.model ?? strategy.aggregateFit(round, global, fitResults, fitFailures),
             spec.length,
             strategy.name,
           );
-          ledger.jurisdiction?.aggregated(global, fitResults);
+          if (outcome === undefined) ledger.jurisdiction?.aggregated(global, fitResults);
+          else ledger.jurisdiction?.aggregatedSecurely(global, from, outcome.fit.admitted);
         } catch (e) {
           if (!(e instanceof RangeError)) throw e;
           stopReason = `round ${round}: ${strategy.name} cannot aggregate: ${e.message}`;

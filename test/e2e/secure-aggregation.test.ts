@@ -190,4 +190,23 @@ describe('secure aggregation in real runs (worker threads, backend js)', () => {
       /^round 2: secure aggregation failed: 2 hospitals answered at unmask-shares, threshold t = 3 of 4/,
     );
   });
+  it('a securely aggregated model still carries the patients it came from to the jurisdiction policies', async () => {
+    const jurisdiction = {
+      aggregates: { minHospitals: 3 },
+      countries: {
+        KR: { preset: 'korea', bases: [{ basis: 'entrusted-processing' }] },
+        CN: {
+          preset: 'china',
+          bases: [{ basis: 'separate-consent', share: 1 }, { basis: 'entrusted-processing' }],
+        },
+      },
+      transfers: [{ from: 'CN', to: 'KR', bases: [{ basis: 'cac-standard-contract' }] }],
+    };
+    const run = await runInMemory(secure({ jurisdiction } as Partial<ScenarioInput>), { pool });
+    expect(run.result.status).toBe('completed');
+    const toKorea = run.crossings.find((c) => c.kind === 'evaluate-request' && c.hospital === 'kr-a');
+    expect(toKorea?.classes).toEqual(['aggregate-model']);
+    expect(toKorea?.origins).toContain('CN');
+    expect(toKorea?.sources).toEqual(expect.arrayContaining(['cn-a:train', 'cn-b:train']));
+  });
 });

@@ -88,6 +88,23 @@ export class JurisdictionGate {
     });
   }
 
+  /**
+   * Registers a model securely aggregated from the masked updates of `hospitals`, each trained from `from`:
+   * the coordinator never sees their parameters, but the sum still derives from their training patients.
+   */
+  aggregatedSecurely(model: Float32Array, from: Float32Array, hospitals: readonly string[]): void {
+    const upstream = this.#models.get(from);
+    const sources = new Set<Source>(upstream?.sources ?? []);
+    for (const h of hospitals) sources.add(`${h}:train`);
+    this.#models.set(model, {
+      classes:
+        hospitals.length === 0
+          ? (upstream?.classes ?? ['setup'])
+          : [modelClass(hospitals.length, this.enforcer.consortium.minHospitals)],
+      sources: [...sources].sort(),
+    });
+  }
+
   /** The facts of a request: the classes and sources of the model it carries, or its kind's class. */
   requestFacts(kind: RequestKind, hospital: string, parameters: TypedVector | undefined): Facts {
     if (parameters === undefined) {
