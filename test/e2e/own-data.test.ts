@@ -65,6 +65,9 @@ const base = {
   coordinator: { site: 'neutral' },
 };
 
+/** A run with the pooled baseline takes ~15–45 s on 2 cores; more on a machine shared with other work. */
+const RUN_TIMEOUT = 300_000;
+
 /** Federated means and SDs by column name, beside NumPy's, within 1e-9. */
 function expectNumpyStats(ran: Ran, expected: { mean: Record<string, number>; sd: Record<string, number> }) {
   const p = ran.manifest.preprocessing;
@@ -77,84 +80,103 @@ function expectNumpyStats(ran: Ran, expected: { mean: Record<string, number>; sd
 }
 
 describe.skipIf(!existsSync(SKLEARN_DATA))('own data: public tables and images split among hospitals', () => {
-  it('wine (3 classes, 13 features, own names, units, codes, a missing column): federated standardisation equals NumPy; FedAvg within 0.05 of pooled', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fedmed-wine-'));
-    const ran = run(dir, {
-      ...base,
-      name: 'wine',
-      rounds: 15,
-      data: wineData(),
-      hospitals: writeWine(dir),
-      model: { kind: 'logistic' },
-      training: { localEpochs: 1, batchSize: 16, learningRate: 0.3, optimizer: 'sgd' },
-      evaluation: { minSubgroupSize: 3 },
-    });
-    expect(ran.stderr).toBe('');
-    expect(ran.code).toBe(0);
-    expect(ran.manifest.preprocessing).toMatchObject({ scaling: 'federated-standardise', federated: true });
-    expect(ran.manifest.preprocessing.transformSha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(ran.manifest.preprocessing.missing!['wine-c']).toMatchObject({ magnesium: 6, rows_dropped: 0 });
-    expect(ran.manifest.preprocessing.missing!['wine-a']).toMatchObject({ magnesium: 0 });
-    expectNumpyStats(ran, numpy.wine);
-    const fed = ran.summary.federated.metrics;
-    const pooled = ran.summary.pooled.metrics;
-    console.log(`wine accuracy: FedAvg ${fed.accuracy}, pooled ${pooled.accuracy}`);
-    expect(fed.accuracy).toBeGreaterThan(0.85);
-    expect(Math.abs(fed.accuracy! - pooled.accuracy!)).toBeLessThanOrEqual(0.05);
-    for (const m of ['balanced_accuracy', 'auroc_macro', 'auroc_micro', 'f1_macro', 'loss', 'top_label_ece'])
-      expect(fed[m], m).toBeTypeOf('number');
-    expect(fed.global_accuracy).toBeTypeOf('number');
-    expect(ran.summary.federated.confusion).toHaveLength(9);
-    const crossings = readFileSync(join(ran.out, 'crossings.jsonl'), 'utf8');
-    expect(crossings).toContain('"statistics-reply"');
-    expect(crossings).toContain('"column-statistics"');
-    expect(crossings).toContain('"transform-request"');
-    const model = json(join(ran.out, 'model/tfjs/model.json'));
-    expect(JSON.stringify(model)).toContain('softmax');
-  });
+  it(
+    'wine (3 classes, 13 features, own names, units, codes, a missing column): federated standardisation equals NumPy; FedAvg within 0.05 of pooled',
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'fedmed-wine-'));
+      const ran = run(dir, {
+        ...base,
+        name: 'wine',
+        rounds: 15,
+        data: wineData(),
+        hospitals: writeWine(dir),
+        model: { kind: 'logistic' },
+        training: { localEpochs: 1, batchSize: 16, learningRate: 0.3, optimizer: 'sgd' },
+        evaluation: { minSubgroupSize: 3 },
+      });
+      expect(ran.stderr).toBe('');
+      expect(ran.code).toBe(0);
+      expect(ran.manifest.preprocessing).toMatchObject({ scaling: 'federated-standardise', federated: true });
+      expect(ran.manifest.preprocessing.transformSha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(ran.manifest.preprocessing.missing!['wine-c']).toMatchObject({ magnesium: 6, rows_dropped: 0 });
+      expect(ran.manifest.preprocessing.missing!['wine-a']).toMatchObject({ magnesium: 0 });
+      expectNumpyStats(ran, numpy.wine);
+      const fed = ran.summary.federated.metrics;
+      const pooled = ran.summary.pooled.metrics;
+      console.log(`wine accuracy: FedAvg ${fed.accuracy}, pooled ${pooled.accuracy}`);
+      expect(fed.accuracy).toBeGreaterThan(0.85);
+      expect(Math.abs(fed.accuracy! - pooled.accuracy!)).toBeLessThanOrEqual(0.05);
+      for (const m of [
+        'balanced_accuracy',
+        'auroc_macro',
+        'auroc_micro',
+        'f1_macro',
+        'loss',
+        'top_label_ece',
+      ])
+        expect(fed[m], m).toBeTypeOf('number');
+      expect(fed.global_accuracy).toBeTypeOf('number');
+      expect(ran.summary.federated.confusion).toHaveLength(9);
+      const crossings = readFileSync(join(ran.out, 'crossings.jsonl'), 'utf8');
+      expect(crossings).toContain('"statistics-reply"');
+      expect(crossings).toContain('"column-statistics"');
+      expect(crossings).toContain('"transform-request"');
+      const model = json(join(ran.out, 'model/tfjs/model.json'));
+      expect(JSON.stringify(model)).toContain('softmax');
+    },
+    RUN_TIMEOUT,
+  );
 
-  it('diabetes (continuous outcome, a categorical feature in own codes): R² of FedAvg within 0.05 of pooled; statistics equal NumPy', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fedmed-diabetes-'));
-    const ran = run(dir, {
-      ...base,
-      name: 'diabetes',
-      rounds: 20,
-      data: diabetesData(),
-      hospitals: writeDiabetes(dir),
-      model: { kind: 'logistic' },
-      training: { localEpochs: 1, batchSize: 16, learningRate: 0.05, optimizer: 'sgd' },
-    });
-    expect(ran.stderr).toBe('');
-    expect(ran.code).toBe(0);
-    expectNumpyStats(ran, numpy.diabetes);
-    const fed = ran.summary.federated.metrics;
-    const pooled = ran.summary.pooled.metrics;
-    console.log(`diabetes R²: FedAvg ${fed.global_r2}, pooled ${pooled.global_r2}`);
-    expect(fed.global_r2).toBeGreaterThan(0.3);
-    expect(Math.abs(fed.global_r2! - pooled.global_r2!)).toBeLessThanOrEqual(0.05);
-    for (const m of ['mse', 'mae', 'r2']) expect(fed[m], m).toBeTypeOf('number');
-  });
+  it(
+    'diabetes (continuous outcome, a categorical feature in own codes): R² of FedAvg within 0.05 of pooled; statistics equal NumPy',
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'fedmed-diabetes-'));
+      const ran = run(dir, {
+        ...base,
+        name: 'diabetes',
+        rounds: 20,
+        data: diabetesData(),
+        hospitals: writeDiabetes(dir),
+        model: { kind: 'logistic' },
+        training: { localEpochs: 1, batchSize: 16, learningRate: 0.05, optimizer: 'sgd' },
+      });
+      expect(ran.stderr).toBe('');
+      expect(ran.code).toBe(0);
+      expectNumpyStats(ran, numpy.diabetes);
+      const fed = ran.summary.federated.metrics;
+      const pooled = ran.summary.pooled.metrics;
+      console.log(`diabetes R²: FedAvg ${fed.global_r2}, pooled ${pooled.global_r2}`);
+      expect(fed.global_r2).toBeGreaterThan(0.3);
+      expect(Math.abs(fed.global_r2! - pooled.global_r2!)).toBeLessThanOrEqual(0.05);
+      for (const m of ['mse', 'mae', 'r2']) expect(fed[m], m).toBeTypeOf('number');
+    },
+    RUN_TIMEOUT,
+  );
 
-  it('digits (8 × 8 PNG images, 10 classes): FedAvg within 0.05 of pooled', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fedmed-digits-'));
-    const ran = run(dir, {
-      ...base,
-      name: 'digits',
-      rounds: 8,
-      data: digitsData(),
-      hospitals: writeDigits(dir),
-      model: { kind: 'logistic' },
-      training: { localEpochs: 1, batchSize: 32, learningRate: 0.1, optimizer: 'sgd' },
-    });
-    expect(ran.stderr).toBe('');
-    expect(ran.code).toBe(0);
-    const fed = ran.summary.federated.metrics;
-    const pooled = ran.summary.pooled.metrics;
-    console.log(`digits accuracy: FedAvg ${fed.accuracy}, pooled ${pooled.accuracy}`);
-    expect(fed.accuracy).toBeGreaterThan(0.85);
-    expect(Math.abs(fed.accuracy! - pooled.accuracy!)).toBeLessThanOrEqual(0.05);
-    expect(ran.summary.federated.confusion).toHaveLength(100);
-  });
+  it(
+    'digits (8 × 8 PNG images, 10 classes): FedAvg within 0.05 of pooled',
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'fedmed-digits-'));
+      const ran = run(dir, {
+        ...base,
+        name: 'digits',
+        rounds: 8,
+        data: digitsData(),
+        hospitals: writeDigits(dir),
+        model: { kind: 'logistic' },
+        training: { localEpochs: 1, batchSize: 32, learningRate: 0.1, optimizer: 'sgd' },
+      });
+      expect(ran.stderr).toBe('');
+      expect(ran.code).toBe(0);
+      const fed = ran.summary.federated.metrics;
+      const pooled = ran.summary.pooled.metrics;
+      console.log(`digits accuracy: FedAvg ${fed.accuracy}, pooled ${pooled.accuracy}`);
+      expect(fed.accuracy).toBeGreaterThan(0.85);
+      expect(Math.abs(fed.accuracy! - pooled.accuracy!)).toBeLessThanOrEqual(0.05);
+      expect(ran.summary.federated.confusion).toHaveLength(100);
+    },
+    RUN_TIMEOUT,
+  );
 });
 
 describe('bad own data stops a run at setup with exit 2, before anything is trained', () => {
