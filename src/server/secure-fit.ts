@@ -4,7 +4,7 @@ import { stream } from '../common/rng.ts';
 import { SecAggMessageError, SecAggRoundFailure } from '../common/secagg/errors.ts';
 import { roundGraph } from '../common/secagg/graph.ts';
 import type { SecAggMessage } from '../common/secagg/messages.ts';
-import { decode, encodedLength, quantisationStep } from '../common/secagg/quantise.ts';
+import { decode, encodedLength, plausibleSum, quantisationStep } from '../common/secagg/quantise.ts';
 import type { TypedVector } from '../protocol/envelope.ts';
 import type { MessageSizes, RequestKind, SecAggSizes } from '../protocol/kinds.ts';
 import type { SecureFitInstructions, SecureRoundSettings } from '../protocol/secure-sums.ts';
@@ -473,6 +473,13 @@ export class SecureFit {
         }),
       );
       const result = coordinator.finish();
+      if (!plausibleSum(plan.quantisation, result.sum, result.survivors.length)) {
+        return {
+          reason:
+            `round ${round}: secure aggregation failed: the unmasked sum lies outside what ` +
+            `${result.survivors.length} honest hospitals can send (a masked input or a share was not the protocol's)`,
+        };
+      }
       return {
         parts: decode(plan.quantisation, result.sum),
         survivors: Array.from(result.survivors, idOf),

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { stream } from '../../src/common/rng.ts';
 import { SecAggRefusal, SecAggRoundFailure, type RefusalReason } from '../../src/common/secagg/errors.ts';
-import { SECAGG_MESSAGES, type UnmaskRequest } from '../../src/common/secagg/messages.ts';
+import { SECAGG_MESSAGES, SHARE_BYTES, type UnmaskRequest } from '../../src/common/secagg/messages.ts';
+import { plausibleSum } from '../../src/common/secagg/quantise.ts';
 import {
   plainSum,
   roundGraph,
@@ -321,5 +322,33 @@ describe('the coordinator, at advertising', () => {
       [5, 'maskPublicKey', 'a different key from cipherPublicKey'],
     ]);
     expect(run.result.sum).toEqual(plainSum(x, [1, 3, 6, 7]));
+  });
+});
+
+describe('a share that rebuilds a wrong self-mask seed', () => {
+  it('scrambles the sum, and the coordinator refuses it as no sum honest hospitals can send', () => {
+    const p = 67_108_859;
+    const inputs = [1, 2, 3].map((u) => Uint32Array.from({ length: 8 }, (_, i) => u * 100 + i));
+    const spec = { bits: 16, maxWeight: 1, parts: [{ name: 'update', length: 8, range: 1 }] };
+    const run = (tamper: boolean) =>
+      runSecAggRound({
+        threshold: 2,
+        inputs,
+        seed: 7,
+        round: 1,
+        tamperUpload: (from, m) => {
+          if (!tamper || from !== 1 || m.kind !== 'secagg/unmask-shares') return m;
+          const at = Array.from(m.selfMaskOwners).indexOf(3);
+          const shares = m.selfMaskShares.slice();
+          const view = new DataView(shares.buffer, at * SHARE_BYTES, SHARE_BYTES);
+          // Adds the inverse of this holder's Lagrange weight: the rebuilt seed's first limb moves by one.
+          view.setUint32(0, (view.getUint32(0, true) + (p + 1) / 2) % p, true);
+          return { ...m, selfMaskShares: shares };
+        },
+      }).result.sum;
+    expect(run(false)).toEqual(plainSum(inputs, [1, 2, 3]));
+    expect(plausibleSum(spec, run(false), 3)).toBe(true);
+    expect(run(true)).not.toEqual(plainSum(inputs, [1, 2, 3]));
+    expect(plausibleSum(spec, run(true), 3)).toBe(false);
   });
 });

@@ -149,6 +149,17 @@ export function encode(
 }
 
 /**
+ * Whether a sum of `contributors` honest encodings could be this one: each word of an honest encoding lies in
+ * ±(2^(bits−1) − 1) × maxWeight, so their sum lies within `contributors` times that. A word outside it means a
+ * hospital sent a masked input or a share that was not what the protocol computes.
+ */
+export function plausibleSum(spec: QuantisationSpec, sum: Uint32Array, contributors: number): boolean {
+  const limit = (2 ** (spec.bits - 1) - 1) * spec.maxWeight * contributors;
+  for (let i = 0; i < sum.length; i++) if (Math.abs(sum[i]! | 0) > limit) return false;
+  return true;
+}
+
+/**
  * Decodes a sum (modulo 2^32) of encodings back to the float sum of each part's weighted values, within
  * the bound stated at {@link quantisationStep}; one Float64Array per part, in the spec's order.
  */
