@@ -379,7 +379,7 @@ export const KINDS = {
   },
   'transform-request': request(
     'federation',
-    'setup',
+    'column-statistics',
     { centre: columnVector, scale: columnVector, fill: columnVector },
     'transform-reply',
     'the federation’s input transform: x ↦ ((x, or fill if missing) − centre) / scale per column',

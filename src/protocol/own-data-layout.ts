@@ -79,3 +79,6 @@ export function scalingOf(data: OwnDataConfig): 'standardise' | 'min-max' | 'non
       ? 'min-max'
       : 'none';
 }
+
+/** The largest magnitude a table's value may have once converted to its declared unit. */
+export const MAX_CELL_MAGNITUDE = 1e15;

@@ -10,6 +10,7 @@ import {
 } from '../common/column-stats.ts';
 import type { MessageSizes } from '../protocol/kinds.ts';
 import {
+  MAX_CELL_MAGNITUDE,
   countedFields,
   isOwnData,
   scaledColumns,
@@ -142,6 +143,21 @@ export async function preprocess(
 }
 
 /**
+ * Whether one column's summaries could come from `n` real values: all within [min, max] ⊂ ±MAX_CELL_MAGNITUDE, so the sum
+ * lies in [n·min, n·max] and the centred sum of squares is at most n·(max − min)²/4 (Popoviciu), up to rounding.
+ */
+export function consistent(n: number, sum: number, m2: number, min: number, max: number): boolean {
+  if (!(min <= max) || Math.abs(min) > MAX_CELL_MAGNITUDE || Math.abs(max) > MAX_CELL_MAGNITUDE) return false;
+  const slack = 1e-9 * n * Math.max(Math.abs(min), Math.abs(max), 1);
+  const spread = max - min;
+  return (
+    sum >= n * min - slack &&
+    sum <= n * max + slack &&
+    m2 <= (n * spread * spread) / 4 + slack * spread + 1e-9
+  );
+}
+
+/**
  * An admitted statistics reply as summaries, after checks the vectors' types cannot make: counts are whole
  * numbers of at most the training examples, sums of squares are not negative, and min ≤ max where a column
  * has values.
@@ -155,10 +171,18 @@ function statsOf(
   const [count, sum, m2, min, max] = STATS_VECTORS.map((n) => vectors.get(n) as Float64Array);
   for (let j = 0; j < count!.length; j++) {
     const n = count![j]!;
-    if (!Number.isInteger(n) || n < 0 || n > train || m2![j]! < 0 || (n > 0 && min![j]! > max![j]!)) {
+    if (
+      !Number.isInteger(n) ||
+      n < 0 ||
+      n > train ||
+      m2![j]! < 0 ||
+      (n > 0 && !consistent(n, sum![j]!, m2![j]!, min![j]!, max![j]!))
+    ) {
       failures.push({
         hospital,
-        reason: `hospital ${hospital}: column statistics of column ${j} must be counts of at most ${train} training examples with m2 ≥ 0 and min ≤ max`,
+        reason:
+          `hospital ${hospital}: column statistics of column ${j} must be counts of at most ${train} training ` +
+          `examples with min ≤ max within ±${MAX_CELL_MAGNITUDE}, min·count ≤ sum ≤ max·count and 0 ≤ m2 ≤ count·(max − min)²/4`,
       });
       break;
     }

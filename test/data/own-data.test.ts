@@ -91,6 +91,11 @@ describe("a hospital's own table is read through its mapping", () => {
       rows('5.5,N,1\n5,1-secret,J,2\n'.replace('5,1-secret', '"5,1-secret"')),
       /row 2, column "Glu".*expected a number in mmol\/L/,
     ],
+    [
+      'a value too large to sum',
+      rows('5.5,N,1\n1.5e308,J,2\n'),
+      /row 2, column "Glu".*expected a number in mmol\/L .*at most 1e15 in size/,
+    ],
   ])('%s: bad input naming hospital, file, row and column, never the value', (_, text, expected) => {
     const dir = mkdtempSync(join(tmpdir(), 'fedmed-own-'));
     writeFileSync(join(dir, 'kr.csv'), text);

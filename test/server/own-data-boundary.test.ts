@@ -3,6 +3,7 @@ import { encodeEnvelope } from '../../src/protocol/envelope.ts';
 import { metricRule } from '../../src/protocol/metric-names.ts';
 import { admit, evaluateReplyOf, type ReplyContract, type Verdict } from '../../src/server/boundary.ts';
 import { weightedMetricMeans } from '../../src/server/aggregate-metrics.ts';
+import { consistent } from '../../src/server/preprocessing.ts';
 
 const sizes = { parameters: 4, histogramBins: 0, columns: 3, features: 2, classes: 2 };
 const f64 = (...v: number[]) => Float64Array.from(v);
@@ -84,5 +85,19 @@ describe('own data crosses the boundary only as declared kinds and lengths', () 
       { numExamples: 2, metrics: { mse: 1, target_mean: 5, target_var: 1 } },
     ]);
     expect(r.metrics.global_r2).toBeCloseTo(1 - 4 / 20, 12);
+  });
+});
+
+describe("a hospital's column statistics that no real column could give", () => {
+  it('are refused before they reach the federation’s transform', () => {
+    const values = [1, 2, 3, 4, 5, 6];
+    const mean = values.reduce((a, b) => a + b) / values.length;
+    const m2 = values.reduce((a, v) => a + (v - mean) ** 2, 0);
+    expect(consistent(6, 21, m2, 1, 6)).toBe(true);
+    expect(consistent(1, 1e308, 0, 0, 0)).toBe(false);
+    expect(consistent(2, 1, 0, 1e300, 1e300)).toBe(false);
+    expect(consistent(2, 0, 0, -1e308, 1e308)).toBe(false);
+    expect(consistent(6, 21, 1e6, 1, 6)).toBe(false);
+    expect(consistent(6, 21, m2, 6, 1)).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import type { SourceConfig } from '../../scenario/schema.ts';
-import { tabularColumns, type TabularConfig } from '../../protocol/own-data-layout.ts';
+import { MAX_CELL_MAGNITUDE, tabularColumns, type TabularConfig } from '../../protocol/own-data-layout.ts';
 import { EmrError, type EmrTable } from './emr.ts';
 
 /** A table source of the scenario. */
@@ -78,7 +78,8 @@ export function encodeTable(
     const v = Number(text);
     if (!Number.isFinite(v)) return undefined;
     const u = source.units[field];
-    return u === undefined ? v : v * u.factor + u.offset;
+    const converted = u === undefined ? v : v * u.factor + u.offset;
+    return Math.abs(converted) <= MAX_CELL_MAGNITUDE ? converted : undefined;
   };
   const unitOf = (field: string, declared: string | undefined) =>
     source.units[field]?.unit ?? declared ?? 'the declared unit';
@@ -109,7 +110,7 @@ export function encodeTable(
         if (v === undefined)
           fail(
             { row: r, column, field: f.name },
-            `a number in ${unitOf(f.name, f.unit)} (digits with an optional decimal point)`,
+            `a number in ${unitOf(f.name, f.unit)} (digits with an optional decimal point, at most 1e15 in size)`,
           );
         row[c0] = v!;
       } else {
@@ -128,7 +129,10 @@ export function encodeTable(
     if (classCodes === undefined) {
       target = missingTexts.has(text) ? undefined : number(text, outcome.name);
       if (target === undefined)
-        fail({ row: r, column, field: outcome.name }, `a number in ${unitOf(outcome.name, undefined)}`);
+        fail(
+          { row: r, column, field: outcome.name },
+          `a number in ${unitOf(outcome.name, undefined)} (at most 1e15 in size)`,
+        );
     } else {
       target = classCodes.get(text);
       if (target === undefined)

@@ -108,7 +108,13 @@ export class JurisdictionGate {
   /** The facts of a request: the classes and sources of the model it carries, or its kind's class. */
   requestFacts(kind: RequestKind, hospital: string, parameters: TypedVector | undefined): Facts {
     if (parameters === undefined) {
-      return { direction: 'to-hospital', hospital, classes: [KINDS[kind].dataClass], sources: [] };
+      // The federation's transform is computed from every hospital's column statistics (a minimum or a
+      // maximum is one patient's value), so it carries them all.
+      const sources: Source[] =
+        kind === 'transform-request'
+          ? [...this.#countryOf.keys()].sort().map((h) => `${h}:train` as const)
+          : [];
+      return { direction: 'to-hospital', hospital, classes: [KINDS[kind].dataClass], sources };
     }
     const p = this.#models.get(parameters);
     if (p === undefined) {
