@@ -37,6 +37,9 @@ export function evaluateOn(
   };
 }
 
+/** Name of SCAFFOLD's client control variate in a hospital's state. */
+const SCAFFOLD_CONTROL = 'scaffold.control';
+
 /** One hospital: its own data and model, reachable only through fit, evaluate and local-only training. */
 export class Hospital {
   readonly #config: HospitalConfig;
@@ -44,7 +47,10 @@ export class Hospital {
   readonly #trainer: LocalTrainer;
   readonly #data: LocalData;
   readonly #evaluation: EvaluationConfig;
-  /** SCAFFOLD's client control variate c_i: it never leaves this worker. */
+  /**
+   * SCAFFOLD's client control variate c_i. Between rounds it lives in the hospital's state blob, which the
+   * coordinator's process keeps for it ({@link exportState}, {@link importState}); no one else reads it.
+   */
   #control: Float32Array | undefined;
 
   constructor(
@@ -130,6 +136,21 @@ export class Hospital {
     }
     this.#control = next;
     return delta;
+  }
+
+  /** What this hospital keeps between rounds, by name (empty when it keeps nothing). */
+  exportState(): Map<string, Float32Array> {
+    const state = new Map<string, Float32Array>();
+    if (this.#control !== undefined) state.set(SCAFFOLD_CONTROL, this.#control.slice());
+    return state;
+  }
+
+  /** Replaces what this hospital keeps between rounds with `state` (empty: a hospital that kept nothing). */
+  importState(state: ReadonlyMap<string, Float32Array>): void {
+    for (const name of state.keys()) {
+      if (name !== SCAFFOLD_CONTROL) throw new Error(`hospital ${this.id}: unknown client state ${name}`);
+    }
+    this.#control = state.get(SCAFFOLD_CONTROL)?.slice();
   }
 
   /** Metrics of the given model on the held-out split. */

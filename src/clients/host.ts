@@ -24,6 +24,7 @@ import {
   type LocalData,
 } from './data/index.ts';
 import { BackendUnavailable, HospitalRefusal, logHospitalError, reportOf } from './error-reports.ts';
+import { decodeClientState, encodeClientState } from './client-state.ts';
 import { breakReply, faultFor } from './faults.ts';
 import { evaluateOn, Hospital } from './hospital.ts';
 
@@ -106,7 +107,13 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
       case 'setup':
         return this.#setup(body as HostSetup);
       case 'fit-request':
-        return this.#fit(this.#hosted(hospital), params(), body as FitInstructions, vectors.get('control'));
+        return this.#fit(
+          this.#hosted(hospital),
+          params(),
+          body as FitInstructions,
+          vectors.get('control'),
+          vectors.get('state'),
+        );
       case 'evaluate-request': {
         const h = this.#hosted(hospital);
         return evaluation('evaluate-reply', h.hospital.evaluate(params(), body as EvaluateInstructions));
@@ -154,18 +161,30 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
     return { kind: 'setup-reply', fields: { host, train: data.train.n, test: data.test.n } };
   }
 
-  #fit(h: Hosted, global: Float32Array, ins: FitInstructions, control: TypedVector | undefined): Reply {
+  /**
+   * One round of local training. The hospital's state comes with the request (what it returned last time,
+   * kept for it by the coordinator's process), or it starts with none; its new state goes back with the reply.
+   * Nothing a thread remembers carries over, so it does not matter which thread hosts the hospital.
+   */
+  #fit(
+    h: Hosted,
+    global: Float32Array,
+    ins: FitInstructions,
+    control: TypedVector | undefined,
+    state: TypedVector | undefined,
+  ): Reply {
     if (control !== undefined && !(control instanceof Float32Array))
       throw new HospitalRefusal('refused', 'control');
+    if (state !== undefined && !(state instanceof Uint8Array)) throw new HospitalRefusal('refused', 'state');
+    h.hospital.importState(state === undefined ? new Map() : decodeClientState(h.hospital.id, state));
     const reply = h.hospital.fit(global, ins, control);
+    const kept = h.hospital.exportState();
     const fault = faultFor(h.setup.faults, h.hospital.id, ins.round);
     const out = fault === undefined ? reply : breakReply(reply, fault, () => h.hospital.sampleRows(5));
     const o = out as { vectors?: Record<string, TypedVector>; numExamples?: unknown; metrics?: unknown };
-    return {
-      kind: 'fit-reply',
-      fields: { numExamples: o.numExamples, metrics: o.metrics },
-      vectors: Object.entries(o.vectors ?? {}),
-    };
+    const vectors: [string, TypedVector][] = Object.entries(o.vectors ?? {});
+    if (kept.size > 0) vectors.push(['state', encodeClientState(h.hospital.id, kept)]);
+    return { kind: 'fit-reply', fields: { numExamples: o.numExamples, metrics: o.metrics }, vectors };
   }
 
   async #pooledTrain(

@@ -22,15 +22,27 @@ export type DataClass =
   /** A fixed error category with the place it concerns (hospital, file, row, column), never a value. */
   | 'error-report'
   /** Patient records: only the pooled oracle would need them, which is why it violates sovereignty. */
-  | 'personal-records';
+  | 'personal-records'
+  /**
+   * A hospital's own state between rounds (SCAFFOLD's c_i, …) as an opaque blob only its worker interprets: kept
+   * for it by the coordinator's process, handed back with its next request, never aggregated or written out.
+   */
+  | 'client-state';
 
-/** How long a vector must be: the model's parameter count, or two per score-histogram bin. */
-export type LengthRule = 'parameters' | 'histogram';
+/**
+ * How long a vector must be: the model's parameter count, two per score-histogram bin, or for a client-state
+ * blob at most {@link clientStateMaxBytes} bytes.
+ */
+export type LengthRule = 'parameters' | 'histogram' | 'client-state';
 
 /** A vector a kind may carry. */
 export interface VectorRule {
   readonly dtype: DType;
   readonly length: LengthRule;
+  /** True when the length is a bound, not an exact length. */
+  readonly upTo?: true;
+  /** What this vector carries, when it differs from its message's data class. */
+  readonly dataClass?: DataClass;
 }
 
 /** The JSON fields the boundary knows how to check, by type. */
@@ -70,6 +82,7 @@ export interface KindSpec {
 
 const parameters: VectorRule = { dtype: 'f32', length: 'parameters' };
 const histogram: VectorRule = { dtype: 'u32', length: 'histogram' };
+const state: VectorRule = { dtype: 'u8', length: 'client-state', upTo: true, dataClass: 'client-state' };
 const REPLY_JSON = 8 * 1024;
 const CONFIG_JSON = 4 * 1024 * 1024;
 
@@ -132,19 +145,20 @@ export const KINDS = {
   'fit-request': request(
     'federation',
     'aggregate-model',
-    { parameters, control: parameters },
+    { parameters, control: parameters, state },
     'fit-reply',
-    'the global model (and server control variate) and the round’s training instructions',
+    'the global model (and server control variate), the hospital’s own state blob if it keeps one, and the round’s training instructions',
   ),
   'fit-reply': {
     direction: 'to-coordinator',
     sender: 'hospital',
     purpose: 'federation',
     dataClass: 'parameters-clear',
-    vectors: { parameters, control: parameters },
+    vectors: { parameters, control: parameters, state },
     fields: { numExamples: 'count', metrics: 'metrics' },
     maxJsonBytes: REPLY_JSON,
-    meaning: 'locally trained parameters (and control-variate update), the training count and metrics',
+    meaning:
+      'locally trained parameters (and control-variate update), the hospital’s new state blob if it keeps one, the training count and metrics',
   },
   'evaluate-request': request(
     'federation',
@@ -265,9 +279,24 @@ export interface MessageSizes {
   readonly histogramBins: number;
 }
 
-/** Length a rule asks for, given the run's sizes. */
+/**
+ * Most bytes of one hospital's client-state blob: room for two parameter-length float32 vectors and 64 KiB of
+ * headers and small entries, so a hospital's worker cannot hand the coordinator more than its model's size to keep.
+ */
+export function clientStateMaxBytes(parameters: number): number {
+  return 8 * parameters + 64 * 1024;
+}
+
+/** Length a rule asks for (for an `upTo` rule, the most it allows), given the run's sizes. */
 export function ruleLength(rule: VectorRule, sizes: MessageSizes): number {
-  return rule.length === 'parameters' ? sizes.parameters : 2 * sizes.histogramBins;
+  switch (rule.length) {
+    case 'parameters':
+      return sizes.parameters;
+    case 'histogram':
+      return 2 * sizes.histogramBins;
+    case 'client-state':
+      return clientStateMaxBytes(sizes.parameters);
+  }
 }
 
 /** The most bytes a message of `kind` can take: every vector it may carry at full length, and its JSON. */

@@ -15,7 +15,7 @@ import { MAX_HOSPITAL_EXAMPLES } from '../protocol/metric-names.ts';
 import type { BackendChoice, Scenario } from '../scenario/schema.ts';
 import { initialParameters, parameterSpec } from '../models/architecture.ts';
 import { admit, evaluateReplyOf, fitReplyOf, setupReplyOf, type ReplyContract } from './boundary.ts';
-import { Channel, type ExchangeFailure, type Received } from './channel.ts';
+import { Channel, type ExchangeFailure, type Pending, type Received } from './channel.ts';
 import { Ledger, type ByteTotals, type Crossing } from './ledger.ts';
 import { compareIds } from './sampling.ts';
 import { createStrategy } from './strategies/index.ts';
@@ -27,6 +27,9 @@ import type {
   HospitalRef,
 } from './strategies/strategy.ts';
 import { WorkerFailure, WorkerPool } from './worker-pool.ts';
+import { sendSurviving, type ThreadFailure } from './recovery.ts';
+import { ClientStateStore, STATE_VECTOR } from './state-store.ts';
+import type { EnvelopeBody } from '../protocol/envelope.ts';
 import { hostSetup, pooledSetup } from './host-setup.ts';
 import { perCountry, weightedMetricMeans } from './aggregate-metrics.ts';
 
@@ -77,6 +80,8 @@ export interface RoundRecord {
     readonly failures: readonly Failure[];
   };
   readonly bytes: ByteTotals;
+  /** Worker threads that died or hung this round, each replaced, and which hospitals dropped out or redid it. */
+  readonly threadFailures?: readonly ThreadFailure[];
 }
 
 /**
@@ -180,6 +185,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
     const fitContract = (hospital: string) => ({
       sizes,
       vectors: strategy.vectors,
+      optionalVectors: [STATE_VECTOR],
       requiredMetrics: strategy.fitMetrics ?? [],
       counts: { numExamples: exactly(holdings.get(hospital)!.train) },
     });
@@ -189,11 +195,13 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       counts: { numExamples: exactly(holdings.get(hospital)!.test) },
     });
 
+    const states = new ClientStateStore(spec.length);
     /** The global model: coordinator memory that never leaves; every recipient gets its own copy. */
     let global = initial;
     let final: RoundRecord | undefined;
     let stopReason: string | undefined;
-    // A worker that dies or hangs stops the run; the rounds before it are kept (the CLI exits 4).
+    // A thread that dies or hangs is replaced (see recovery.ts); only a lost quorum, or a replacement that cannot
+    // start, stops the run, keeping the rounds before it (the CLI exits 4).
     let round = 1;
     let completed = global;
     let workerFailure = false;
@@ -205,54 +213,69 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
           stream(scenario.seed, 'sample-fit', `round-${round}`),
         );
         const extra = strategy.broadcastVectors?.(round, global) ?? {};
-        const bodyFor = (start: Float32Array) =>
-          Channel.body(
-            extra.control === undefined
-              ? [['parameters', start]]
-              : [
-                  ['parameters', start],
-                  ['control', extra.control],
-                ],
-          );
+        const bodyFor = (start: Float32Array, state: Uint8Array | undefined) =>
+          Channel.body([
+            ['parameters', start],
+            ...(extra.control === undefined ? [] : [['control', extra.control] as const]),
+            ...(state === undefined ? [] : [[STATE_VECTOR, state] as const]),
+          ]);
         const fitResults: FitResult[] = [];
         const fitFailures: Failure[] = [];
-        const take = (hospital: string, received: Received) => {
+        const take = (hospital: string, answer: Answer) => {
+          const received =
+            'dropout' in answer
+              ? channel.lost(round, hospital, 'fit-request', answer.dropout)
+              : channel.receive(round, hospital, 'fit-request', answer, fitContract(hospital));
           if ('reason' in received) fitFailures.push({ hospital, reason: received.reason });
-          else fitResults.push({ hospital, reply: fitReplyOf(received.reply) });
+          else fitResults.push({ hospital, reply: fitReplyOf(states.take(hospital, received.reply)) });
           return received;
         };
+        const fitRequest = (
+          hospital: string,
+          instructions: unknown,
+          start: Float32Array,
+          shared?: EnvelopeBody,
+        ) => ({
+          hospital,
+          send: () => {
+            const state = states.get(hospital);
+            const body = state === undefined && shared !== undefined ? shared : bodyFor(start, state);
+            return channel.send(round, hospital, 'fit-request', body, instructions);
+          },
+        });
+        const again = (ids: readonly string[]) =>
+          setUpAgain(channel, scenario, options, sizes, holdings, round, ids);
+        const lostThreads: ThreadFailure[] = [];
         if (strategy.sequential === true) {
           let start = global;
           for (const { hospital, instructions } of assignments) {
-            const received = take(
-              hospital,
-              await channel.exchange(
-                round,
-                hospital,
-                'fit-request',
-                bodyFor(start),
-                instructions,
-                fitContract(hospital),
-              ),
+            const outcome = await sendSurviving(
+              pool,
+              'fit',
+              [fitRequest(hospital, instructions, start)],
+              again,
             );
+            lostThreads.push(...outcome.failures);
+            const received = take(hospital, outcome.answers.get(hospital)!);
             if (!('reason' in received)) start = fitResults[fitResults.length - 1]!.reply.vectors.parameters!;
           }
         } else {
-          const body = bodyFor(global);
-          const pending = await Promise.all(
+          const shared = bodyFor(global, undefined);
+          const outcome = await sendSurviving(
+            pool,
+            'fit',
             assignments.map(({ hospital, instructions }) =>
-              channel.send(round, hospital, 'fit-request', body, instructions),
+              fitRequest(hospital, instructions, global, shared),
             ),
+            again,
           );
-          for (const [i, { hospital }] of assignments.entries()) {
-            take(
-              hospital,
-              channel.receive(round, hospital, 'fit-request', pending[i]!, fitContract(hospital)),
-            );
-          }
+          lostThreads.push(...outcome.failures);
+          for (const { hospital } of assignments) take(hospital, outcome.answers.get(hospital)!);
           fitResults.sort((a, b) => compareIds(a.hospital, b.hospital));
         }
         if (fitResults.length < scenario.minClients) {
+          // A quorum lost to threads that died or hung is a worker failure (exit 4); otherwise exit 3.
+          workerFailure = lostThreads.length > 0;
           stopReason =
             `round ${round}: ${fitResults.length} valid fit replies, fewer than minClients = ${scenario.minClients}` +
             (fitFailures.length > 0 ? `; ${fitFailures.map((f) => f.reason).join('; ')}` : '');
@@ -277,14 +300,24 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
         );
         const evalBody = Channel.body([['parameters', global]]);
         const instructions: EvaluateInstructions = { round };
-        const pendingEval = await Promise.all(
-          chosen.map((hospital) => channel.send(round, hospital, 'evaluate-request', evalBody, instructions)),
+        const evalOutcome = await sendSurviving(
+          pool,
+          'evaluate',
+          chosen.map((hospital) => ({
+            hospital,
+            send: () => channel.send(round, hospital, 'evaluate-request', evalBody, instructions),
+          })),
+          again,
         );
+        lostThreads.push(...evalOutcome.failures);
         const evaluated = collect(
           chosen,
-          chosen.map((hospital, i) =>
-            channel.receive(round, hospital, 'evaluate-request', pendingEval[i]!, evaluateContract(hospital)),
-          ),
+          chosen.map((hospital) => {
+            const answer = evalOutcome.answers.get(hospital)!;
+            return 'dropout' in answer
+              ? channel.lost(round, hospital, 'evaluate-request', answer.dropout)
+              : channel.receive(round, hospital, 'evaluate-request', answer, evaluateContract(hospital));
+          }),
         );
         const record: RoundRecord = {
           round,
@@ -307,6 +340,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
             failures: evaluated.failures,
           },
           bytes: ledger.totals(round),
+          ...(lostThreads.length === 0 ? {} : { threadFailures: lostThreads }),
         };
         options.sink.round(record, ledger.takeUnflushed());
         final = record;
@@ -374,7 +408,6 @@ async function setUp(
   options: RunOptions,
   sizes: MessageSizes,
 ): Promise<{ holdings: Map<string, Holdings>; threads: HostInfo[] }> {
-  const pooledTotal = scenario.hospitals.reduce((s, h) => s + h.patients, 0);
   const pending = await Promise.all(
     scenario.hospitals.map((h) =>
       channel.send(
@@ -390,19 +423,13 @@ async function setUp(
   const threads: (HostInfo | undefined)[] = Array.from({ length: pool.size });
   const failures: ExchangeFailure[] = [];
   scenario.hospitals.forEach((h, i) => {
-    const holds =
-      h.source.kind !== 'generate'
-        ? MAX_HOSPITAL_EXAMPLES
-        : scenario.data.partition.kind === 'natural'
-          ? h.patients
-          : pooledTotal;
-    const received = channel.receive(0, h.id, 'setup', pending[i]!, {
-      sizes,
-      vectors: [],
-      counts: { train: { min: 1, max: holds }, test: { min: 0, max: holds } },
-      holds,
-      files: declaredFiles(h, options.baseDir),
-    });
+    const received = channel.receive(
+      0,
+      h.id,
+      'setup',
+      pending[i]!,
+      setupContract(scenario, options, sizes, h),
+    );
     if ('reason' in received) {
       failures.push(received);
       return;
@@ -424,6 +451,64 @@ async function setUp(
   }
   return { holdings, threads: threads.map((t) => t!) };
 }
+
+/** What a setup reply must hold: counts within what the hospital can hold, errors naming its own files. */
+function setupContract(
+  scenario: Scenario,
+  options: RunOptions,
+  sizes: MessageSizes,
+  h: Scenario['hospitals'][number],
+): Omit<ReplyContract, 'hospital' | 'kind'> {
+  const pooledTotal = scenario.hospitals.reduce((s, x) => s + x.patients, 0);
+  const holds =
+    h.source.kind !== 'generate'
+      ? MAX_HOSPITAL_EXAMPLES
+      : scenario.data.partition.kind === 'natural'
+        ? h.patients
+        : pooledTotal;
+  return {
+    sizes,
+    vectors: [],
+    counts: { train: { min: 1, max: holds }, test: { min: 0, max: holds } },
+    holds,
+    files: declaredFiles(h, options.baseDir),
+  };
+}
+
+/**
+ * Sets up again, in a thread that replaced a failed one, the hospitals it hosts: the same configuration, so the
+ * same data; each must report the holdings it reported at the start, or the run cannot go on (a worker failure).
+ */
+async function setUpAgain(
+  channel: Channel,
+  scenario: Scenario,
+  options: RunOptions,
+  sizes: MessageSizes,
+  holdings: ReadonlyMap<string, Holdings>,
+  round: number,
+  ids: readonly string[],
+): Promise<void> {
+  for (const id of ids) {
+    const h = scenario.hospitals.find((x) => x.id === id)!;
+    const received = await channel.exchange(
+      round,
+      id,
+      'setup',
+      Channel.body(),
+      hostSetup(scenario, options.backend, options.baseDir, id),
+      setupContract(scenario, options, sizes, h),
+    );
+    const was = holdings.get(id)!;
+    if ('reason' in received)
+      throw new WorkerFailure(`hospital ${id} could not be set up again: ${received.reason}`);
+    const { train, test } = setupReplyOf(received.reply);
+    if (train !== was.train || test !== was.test)
+      throw new WorkerFailure(`hospital ${id} reported other holdings when set up again`);
+  }
+}
+
+/** A hospital's answer to a request, or why it dropped out (its thread died or hung serving it). */
+type Answer = Pending | { readonly dropout: string };
 
 /** The hospital's own files and folders, as its worker names them in error reports. */
 function declaredFiles(h: Scenario['hospitals'][number], baseDir: string): string[] {
