@@ -25,7 +25,7 @@ import {
 } from './data/index.ts';
 import { BackendUnavailable, HospitalRefusal, logHospitalError, reportOf } from './error-reports.ts';
 import { decodeClientState, encodeClientState } from './client-state.ts';
-import { breakReply, faultFor } from './faults.ts';
+import { breakReply, failBeforeTraining, faultFor } from './faults.ts';
 import { evaluateOn, Hospital } from './hospital.ts';
 
 /** A reply before it is encoded. */
@@ -176,11 +176,13 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
     if (control !== undefined && !(control instanceof Float32Array))
       throw new HospitalRefusal('refused', 'control');
     if (state !== undefined && !(state instanceof Uint8Array)) throw new HospitalRefusal('refused', 'state');
+    const fault = faultFor(h.setup.faults, h.setup.seed, h.hospital.id, ins.round);
+    failBeforeTraining(fault);
     h.hospital.importState(state === undefined ? new Map() : decodeClientState(h.hospital.id, state));
     const reply = h.hospital.fit(global, ins, control);
     const kept = h.hospital.exportState();
-    const fault = faultFor(h.setup.faults, h.hospital.id, ins.round);
-    const out = fault === undefined ? reply : breakReply(reply, fault, () => h.hospital.sampleRows(5));
+    const draw = { seed: h.setup.seed, hospital: h.hospital.id, round: ins.round };
+    const out = fault === undefined ? reply : breakReply(reply, fault, draw, () => h.hospital.sampleRows(5));
     const o = out as { vectors?: Record<string, TypedVector>; numExamples?: unknown; metrics?: unknown };
     const vectors: [string, TypedVector][] = Object.entries(o.vectors ?? {});
     if (kept.size > 0) vectors.push(['state', encodeClientState(h.hospital.id, kept)]);

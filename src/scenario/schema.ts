@@ -72,24 +72,82 @@ export const hospitalSchema = z.strictObject({
     .describe("the site's own record format; absent: its records already follow the common data model"),
 });
 
-/** A test-only hospital behaviour: the hospital's reply breaks the protocol in the named way. */
-export const faultSchema = z.strictObject({
-  hospital: hospitalId.describe('hospital that misbehaves'),
-  behaviour: z
-    .enum([
-      'nan-parameters',
-      'infinite-parameters',
-      'wrong-length',
-      'extra-vector',
-      'too-many-metrics',
-      'rows-in-metrics',
-      'fractional-count',
-      'throw',
-      'hang',
-    ])
-    .describe('how its fit reply breaks the protocol (hang: the worker thread never answers)'),
-  rounds: z.array(z.int().min(1)).min(1).optional().describe('rounds in which it misbehaves (all if absent)'),
-});
+/** Fault behaviours that break the protocol in a fit reply, for the boundary to reject. */
+export const PROTOCOL_FAULTS = [
+  'nan-parameters',
+  'infinite-parameters',
+  'wrong-length',
+  'extra-vector',
+  'too-many-metrics',
+  'rows-in-metrics',
+  'fractional-count',
+  'throw',
+] as const;
+
+/**
+ * An injected hospital behaviour: in the rounds listed (all if absent), each named hospital (every one if
+ * absent) misbehaves with probability `rate`, drawn from the seeded stream `seed/fault/behaviour/hospital/round`.
+ */
+export const faultSchema = z
+  .strictObject({
+    hospital: hospitalId.optional().describe('hospital that misbehaves (every hospital if absent)'),
+    behaviour: z
+      .enum([...PROTOCOL_FAULTS, 'hang', 'crash', 'drop', 'corrupt', 'slow'])
+      .describe(
+        'how its fit misbehaves: a protocol break (nan-parameters … throw); hang: its worker thread never answers; ' +
+          'crash: its worker thread exits; drop: it declines the round; corrupt: a seeded fraction of its ' +
+          'parameters become random bit patterns; slow: its compute takes `factor` times longer on the virtual clock',
+      ),
+    rounds: z
+      .array(z.int().min(1))
+      .min(1)
+      .optional()
+      .describe('rounds in which it misbehaves (all if absent)'),
+    rate: z
+      .number()
+      .gt(0)
+      .max(1)
+      .optional()
+      .describe('probability that it misbehaves in each of those rounds (1 if absent)'),
+    seed: z
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional()
+      .describe("seed of the draws (the scenario's seed if absent)"),
+    factor: z
+      .number()
+      .gt(1)
+      .max(1e6)
+      .optional()
+      .describe('slow: how many times longer its local compute takes (required for slow, only for slow)'),
+    fraction: z
+      .number()
+      .gt(0)
+      .max(1)
+      .optional()
+      .describe('corrupt: share of the parameters overwritten (default 0.01; only for corrupt)'),
+  })
+  .superRefine((f, ctx) => {
+    if (f.behaviour === 'slow' && f.factor === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['factor'],
+        message: 'expected a factor > 1 for behaviour "slow"',
+      });
+    if (f.behaviour !== 'slow' && f.factor !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['factor'],
+        message: 'expected no factor: it applies to "slow" only',
+      });
+    if (f.behaviour !== 'corrupt' && f.fraction !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['fraction'],
+        message: 'expected no fraction: it applies to "corrupt" only',
+      });
+  });
 
 export const modelSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('logistic') }).describe('logistic regression'),
@@ -232,7 +290,7 @@ export const scenarioSchema = z
       });
     }
     s.faults.forEach((f, i) => {
-      if (!seen.has(f.hospital)) {
+      if (f.hospital !== undefined && !seen.has(f.hospital)) {
         ctx.addIssue({
           code: 'custom',
           path: ['faults', i, 'hospital'],

@@ -28,6 +28,7 @@ import type {
 } from './strategies/strategy.ts';
 import { WorkerFailure, WorkerPool } from './worker-pool.ts';
 import { sendSurviving, type ThreadFailure } from './recovery.ts';
+import { addFaults, roundFaults, type FaultEvent, type FaultSummary } from './fault-record.ts';
 import { ClientStateStore, STATE_VECTOR } from './state-store.ts';
 import type { EnvelopeBody } from '../protocol/envelope.ts';
 import { hostSetup, pooledSetup } from './host-setup.ts';
@@ -80,8 +81,8 @@ export interface RoundRecord {
     readonly failures: readonly Failure[];
   };
   readonly bytes: ByteTotals;
-  /** Worker threads that died or hung this round, each replaced, and which hospitals dropped out or redid it. */
-  readonly threadFailures?: readonly ThreadFailure[];
+  /** Injected faults and worker threads that died or hung this round, and how each was handled. */
+  readonly faults?: readonly FaultEvent[];
 }
 
 /**
@@ -106,6 +107,8 @@ export interface RunResult {
   readonly stopReason?: string;
   /** A worker thread died or hung: the run stopped after its last completed round (the CLI exits 4). */
   readonly workerFailure?: boolean;
+  /** Injected faults, dropouts and replaced threads over the run, when there were any. */
+  readonly faults?: FaultSummary;
   readonly roundsCompleted: number;
   readonly spec: ParamSpec;
   readonly inputShape: readonly number[];
@@ -205,6 +208,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
     let round = 1;
     let completed = global;
     let workerFailure = false;
+    let faultTotals: FaultSummary | undefined;
     try {
       for (; round <= scenario.rounds; round++) {
         const assignments = strategy.configureFit(
@@ -319,6 +323,18 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
               : channel.receive(round, hospital, 'evaluate-request', answer, evaluateContract(hospital));
           }),
         );
+        const faults = roundFaults(
+          scenario,
+          round,
+          {
+            sampled: assignments.map((a) => a.hospital),
+            admitted: fitResults.map((r) => r.hospital),
+            failures: fitFailures,
+          },
+          lostThreads,
+          evaluated.failures,
+        );
+        faultTotals = addFaults(faultTotals, faults, lostThreads);
         const record: RoundRecord = {
           round,
           fit: {
@@ -340,7 +356,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
             failures: evaluated.failures,
           },
           bytes: ledger.totals(round),
-          ...(lostThreads.length === 0 ? {} : { threadFailures: lostThreads }),
+          ...(faults.length === 0 ? {} : { faults }),
         };
         options.sink.round(record, ledger.takeUnflushed());
         final = record;
@@ -368,6 +384,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       status: stopReason === undefined ? 'completed' : 'stopped',
       ...(stopReason === undefined ? {} : { stopReason }),
       ...(workerFailure ? { workerFailure } : {}),
+      ...(faultTotals === undefined ? {} : { faults: faultTotals }),
       roundsCompleted: final?.round ?? 0,
       spec,
       inputShape,

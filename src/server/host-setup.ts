@@ -20,7 +20,7 @@ export function hostSetup(
     ...(scenario.data.partition.kind === 'natural'
       ? {}
       : { peers: scenario.hospitals.map((h) => (h.id === hospital ? h : partitionView(h))) }),
-    faults: scenario.faults.filter((f) => f.hospital === hospital),
+    faults: scenario.faults.filter((f) => f.hospital === undefined || f.hospital === hospital),
   };
 }
 

@@ -71,6 +71,7 @@ export async function writeRunResult(
     ...(result.localOnly === undefined ? {} : { localOnly: result.localOnly }),
     ...(result.pooled === undefined ? {} : { pooled: result.pooled }),
     bytes: result.bytes,
+    ...(result.faults === undefined ? {} : { faults: result.faults }),
   });
   const finishedAt = new Date();
   const manifest: Manifest = {
