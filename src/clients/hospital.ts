@@ -92,6 +92,7 @@ export class Hospital {
         ? { proximal: { mu: ins.proximalMu, reference: global } }
         : {}),
       ...(scaffold === undefined ? {} : { gradientCorrection: scaffold.correction }),
+      ...(ins.maxSteps === undefined ? {} : { maxSteps: ins.maxSteps }),
     };
     const rng = stream(this.#seed, 'train', this.id, `round-${ins.round}`);
     const result = this.#trainer.train(this.#data.train, options, rng);

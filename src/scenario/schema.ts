@@ -2,6 +2,7 @@ import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { dataSchema, emrSchema, evaluationSchema, imagingSiteSchema, sourceSchema } from './data-schema.ts';
 import { strategySchema } from './strategy-schema.ts';
+import { BUILT_IN_PROFILES, clockSchema } from './clock-schema.ts';
 
 const countryCode = z
   .string()
@@ -237,6 +238,7 @@ export const scenarioSchema = z
       .default([])
       .describe('comparisons run beside the federation; pooled breaks data sovereignty and is marked so'),
     faults: z.array(faultSchema).default([]),
+    clock: clockSchema.optional(),
     diagnostics: z
       .strictObject({
         hospitalLogDir: z
@@ -298,6 +300,7 @@ export const scenarioSchema = z
         });
       }
     });
+    if (s.clock !== undefined) checkClock(s.clock, seen, ctx);
     if (s.data.partition.kind !== 'natural') {
       s.hospitals.forEach((h, i) => {
         if (h.source.kind !== 'generate') {
@@ -332,6 +335,48 @@ export const scenarioSchema = z
       });
     }
   });
+
+/** The clock's references (hospitals, profiles) and windows, each problem at its JSON path. */
+function checkClock(
+  clock: z.output<typeof clockSchema>,
+  hospitals: ReadonlySet<string>,
+  ctx: z.RefinementCtx,
+): void {
+  const profiles = new Set([...Object.keys(BUILT_IN_PROFILES), ...Object.keys(clock.profiles)]);
+  const known = `one of ${[...profiles].join(', ')}`;
+  const issue = (path: (string | number)[], message: string) =>
+    ctx.addIssue({ code: 'custom', path: ['clock', ...path], message });
+  for (const [id, site] of Object.entries(clock.hospitals)) {
+    if (!hospitals.has(id)) issue(['hospitals', id], `no hospital has id "${id}"`);
+    if (site.profile !== undefined && !profiles.has(site.profile))
+      issue(['hospitals', id, 'profile'], `expected ${known}`);
+  }
+  (clock.draw ?? []).forEach((p, i) => {
+    if (!profiles.has(p)) issue(['draw', i], `expected ${known}`);
+  });
+  if (clock.draw === undefined) {
+    for (const id of hospitals) {
+      const site = clock.hospitals[id];
+      const complete =
+        site?.profile !== undefined ||
+        (site?.samplesPerSecond !== undefined &&
+          site.bandwidthMbps !== undefined &&
+          site.latencyMs !== undefined);
+      if (!complete)
+        issue(
+          ['hospitals', id],
+          'expected a profile, or samplesPerSecond, bandwidthMbps and latencyMs (or clock.draw for every hospital without them)',
+        );
+    }
+  }
+  clock.availability.forEach((w, i) => {
+    if (!hospitals.has(w.hospital))
+      issue(['availability', i, 'hospital'], `no hospital has id "${w.hospital}"`);
+    if (!(w.to > w.from)) issue(['availability', i, 'to'], 'expected an end after from');
+    if (w.every !== undefined && !(w.to - w.from < w.every))
+      issue(['availability', i, 'every'], 'expected a period longer than the window (to − from)');
+  });
+}
 
 /** A scenario after validation, with every default filled in. */
 export type Scenario = z.output<typeof scenarioSchema>;

@@ -30,6 +30,7 @@ import { WorkerFailure, WorkerPool } from './worker-pool.ts';
 import { sendSurviving, type ThreadFailure } from './recovery.ts';
 import { addFaults, roundFaults, type FaultEvent, type FaultSummary } from './fault-record.ts';
 import { ClientStateStore, STATE_VECTOR } from './state-store.ts';
+import { VirtualClock, type ClockRecord } from './clock/virtual-clock.ts';
 import type { EnvelopeBody } from '../protocol/envelope.ts';
 import { hostSetup, pooledSetup } from './host-setup.ts';
 import { perCountry, weightedMetricMeans } from './aggregate-metrics.ts';
@@ -83,6 +84,8 @@ export interface RoundRecord {
   readonly bytes: ByteTotals;
   /** Injected faults and worker threads that died or hung this round, and how each was handled. */
   readonly faults?: readonly FaultEvent[];
+  /** The round on the virtual clock, when the scenario has one. */
+  readonly clock?: ClockRecord;
 }
 
 /**
@@ -109,6 +112,8 @@ export interface RunResult {
   readonly workerFailure?: boolean;
   /** Injected faults, dropouts and replaced threads over the run, when there were any. */
   readonly faults?: FaultSummary;
+  /** Simulated seconds the completed rounds took, when the scenario has a virtual clock. */
+  readonly clock?: { readonly simulatedSeconds: number };
   readonly roundsCompleted: number;
   readonly spec: ParamSpec;
   readonly inputShape: readonly number[];
@@ -199,6 +204,14 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
     });
 
     const states = new ClientStateStore(spec.length);
+    const virtualClock =
+      scenario.clock === undefined
+        ? undefined
+        : new VirtualClock(
+            { ...scenario, clock: scenario.clock },
+            new Map([...holdings].map(([id, h]) => [id, h.train])),
+            4 * spec.length * strategy.vectors.length,
+          );
     /** The global model: coordinator memory that never leaves; every recipient gets its own copy. */
     let global = initial;
     let final: RoundRecord | undefined;
@@ -211,11 +224,19 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
     let faultTotals: FaultSummary | undefined;
     try {
       for (; round <= scenario.rounds; round++) {
-        const assignments = strategy.configureFit(
+        const candidates = virtualClock?.available(hospitals) ?? hospitals;
+        const sampled = strategy.configureFit(
           round,
-          hospitals,
+          candidates,
           stream(scenario.seed, 'sample-fit', `round-${round}`),
         );
+        const timing = virtualClock?.plan(
+          round,
+          sampled,
+          hospitals.filter((h) => !candidates.includes(h)).map((h) => h.id),
+          strategy.sequential === true,
+        );
+        const assignments = timing?.send ?? sampled;
         const extra = strategy.broadcastVectors?.(round, global) ?? {};
         const bodyFor = (start: Float32Array, state: Uint8Array | undefined) =>
           Channel.body([
@@ -224,7 +245,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
             ...(state === undefined ? [] : [[STATE_VECTOR, state] as const]),
           ]);
         const fitResults: FitResult[] = [];
-        const fitFailures: Failure[] = [];
+        const fitFailures: Failure[] = [...(timing?.dropped ?? [])];
         const take = (hospital: string, answer: Answer) => {
           const received =
             'dropout' in answer
@@ -299,7 +320,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
 
         const chosen = strategy.configureEvaluate(
           round,
-          hospitals,
+          candidates,
           stream(scenario.seed, 'sample-evaluate', `round-${round}`),
         );
         const evalBody = Channel.body([['parameters', global]]);
@@ -338,7 +359,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
         const record: RoundRecord = {
           round,
           fit: {
-            sampled: assignments.map((a) => a.hospital),
+            sampled: sampled.map((a) => a.hospital),
             admitted: fitResults.map((r) => r.hospital),
             failures: fitFailures,
             metrics: weightedMetricMeans(fitResults.map((r) => r.reply)).metrics,
@@ -357,6 +378,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
           },
           bytes: ledger.totals(round),
           ...(faults.length === 0 ? {} : { faults }),
+          ...(timing === undefined ? {} : { clock: timing.finish() }),
         };
         options.sink.round(record, ledger.takeUnflushed());
         final = record;
@@ -385,6 +407,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       ...(stopReason === undefined ? {} : { stopReason }),
       ...(workerFailure ? { workerFailure } : {}),
       ...(faultTotals === undefined ? {} : { faults: faultTotals }),
+      ...(virtualClock === undefined ? {} : { clock: { simulatedSeconds: virtualClock.now } }),
       roundsCompleted: final?.round ?? 0,
       spec,
       inputShape,

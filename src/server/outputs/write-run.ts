@@ -72,6 +72,7 @@ export async function writeRunResult(
     ...(result.pooled === undefined ? {} : { pooled: result.pooled }),
     bytes: result.bytes,
     ...(result.faults === undefined ? {} : { faults: result.faults }),
+    ...(result.clock === undefined ? {} : { clock: result.clock }),
   });
   const finishedAt = new Date();
   const manifest: Manifest = {
