@@ -87,13 +87,18 @@ export const clockSchema = z
       .describe("a round's deadline in simulated seconds from its start (none if absent)"),
     late: z
       .enum(['drop', 'partial'])
-      .default('drop')
+      .optional()
       .describe(
         'a hospital that cannot finish by the deadline: drop it from the round, or accept the local steps that ' +
-          'fit before the deadline (FedProx-style partial work, decided by the coordinator before sending)',
+          'fit before the deadline (FedProx-style partial work, decided by the coordinator before sending); ' +
+          'absent: as the strategy says (partial for fedprox and fednova, which are made for variable local work; ' +
+          'drop for the others)',
       ),
   })
   .describe('simulated time: stragglers, outages and deadlines, reproducible at any worker count');
+
+/** Strategies whose hospitals may do partial work when `late` is absent: they are made for variable local work. */
+export const PARTIAL_WORK_STRATEGIES: readonly string[] = ['fedprox', 'fednova'];
 
 /** The virtual clock's settings. */
 export type ClockConfig = z.output<typeof clockSchema>;

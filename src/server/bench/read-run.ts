@@ -5,6 +5,7 @@ import type { BenchRun } from './types.ts';
 
 interface StoredRound {
   round: number;
+  clock?: { startSeconds: number; seconds: number };
   evaluate: { metrics: Metrics; hospitals: Record<string, { metrics: Metrics }> };
 }
 
@@ -49,7 +50,11 @@ export function readBenchRuns(dir: string, arm: string, seed: number): BenchRun[
       arm,
       seed,
       kind: 'strategy',
-      curve: rounds.map((r) => ({ round: r.round, metrics: r.evaluate.metrics })),
+      curve: rounds.map((r) => ({
+        round: r.round,
+        metrics: r.evaluate.metrics,
+        ...(r.clock === undefined ? {} : { simulatedSeconds: r.clock.startSeconds + r.clock.seconds }),
+      })),
       final: {
         metrics: last?.evaluate.metrics ?? {},
         hospitals: last ? metricsOf(last.evaluate.hospitals) : {},

@@ -1,6 +1,6 @@
 import { faultAt } from '../../scenario/fault-plan.ts';
 import type { Scenario } from '../../scenario/schema.ts';
-import type { ClockConfig, SiteSpeed } from '../../scenario/clock-schema.ts';
+import { PARTIAL_WORK_STRATEGIES, type ClockConfig, type SiteSpeed } from '../../scenario/clock-schema.ts';
 import type { FitInstructions } from '../../protocol/messages.ts';
 import type { Failure, FitAssignment, HospitalRef } from '../strategies/strategy.ts';
 import { overlapsWindow, siteSpeeds, withinWindow } from './sites.ts';
@@ -43,6 +43,7 @@ export class VirtualClock {
   readonly #speeds: ReadonlyMap<string, SiteSpeed>;
   readonly #trainExamples: ReadonlyMap<string, number>;
   readonly #fitBytes: number;
+  readonly #late: 'drop' | 'partial';
   #now = 0;
 
   constructor(
@@ -59,6 +60,8 @@ export class VirtualClock {
     );
     this.#trainExamples = trainExamples;
     this.#fitBytes = fitBytes;
+    this.#late =
+      scenario.clock.late ?? (PARTIAL_WORK_STRATEGIES.includes(scenario.strategy.name) ? 'partial' : 'drop');
   }
 
   /** Simulated seconds since the run began. */
@@ -79,8 +82,8 @@ export class VirtualClock {
 
   /**
    * Decides, before sending, who of the sampled hospitals can take part: one whose work would overlap a window
-   * is dropped (an outage); one that would miss the deadline is dropped or, with `late: partial`, asked for the
-   * local steps that fit (at least one).
+   * is dropped (an outage); one that would miss the deadline is dropped or, with `late: partial` (by default
+   * for FedProx and FedNova), asked for the local steps that fit (at least one).
    */
   plan(
     round: number,
@@ -103,7 +106,7 @@ export class VirtualClock {
       let instructions = a.instructions;
       if (deadline !== undefined && seconds > deadline) {
         const steps =
-          this.#clock.late === 'partial' ? Math.floor(((deadline - t.transfer) / t.compute) * t.steps) : 0;
+          this.#late === 'partial' ? Math.floor(((deadline - t.transfer) / t.compute) * t.steps) : 0;
         if (steps < 1) {
           late.push(a.hospital);
           dropped.push({
