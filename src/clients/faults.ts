@@ -29,13 +29,15 @@ export function failBeforeTraining(fault: FaultConfig | undefined): void {
 /**
  * Breaks a correct fit reply in the named way, as a faulty or malicious hospital would. Test-only: the
  * coordinator's boundary must reject every protocol break; a corrupted update (random bit patterns in a seeded
- * share of the parameters) is rejected when one of them is not finite, and admitted otherwise.
+ * share of the parameters) is rejected when one of them is not finite, and admitted otherwise. Byzantine
+ * updates (sign flip, scaling, Gaussian noise) stay within the protocol: only robust aggregation can limit them.
  */
 export function breakReply(
   reply: FitReply,
   fault: FaultConfig,
   draw: { readonly seed: number; readonly hospital: string; readonly round: number },
   rows: () => number[][],
+  global: Float32Array,
 ): unknown {
   const params = reply.vectors.parameters!;
   switch (fault.behaviour) {
@@ -67,10 +69,23 @@ export function breakReply(
       for (let k = 0; k < count; k++) bits[rng.int(params.length)] = Math.floor(rng.next() * 2 ** 32);
       return reply;
     }
+    case 'sign-flip':
+    case 'scale': {
+      // x + λ·(y − x), with λ negative for a sign flip: the update reversed (and scaled).
+      const lambda = fault.behaviour === 'scale' ? fault.factor! : -(fault.factor ?? 1);
+      for (let i = 0; i < params.length; i++) params[i] = global[i]! + lambda * (params[i]! - global[i]!);
+      return reply;
+    }
+    case 'noise': {
+      const rng = stream(fault.seed ?? draw.seed, 'fault-noise', draw.hospital, `round-${draw.round}`);
+      for (let i = 0; i < params.length; i++) params[i] = params[i]! + fault.sigma! * rng.normal();
+      return reply;
+    }
     case 'hang':
     case 'crash':
     case 'drop':
     case 'slow':
+    case 'label-flip':
       return reply;
   }
 }

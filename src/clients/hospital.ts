@@ -75,9 +75,18 @@ export class Hospital {
   /**
    * Local training from the global model; returns the new parameters and scalar training metrics. With
    * FedProx the proximal term pulls toward the received model; with SCAFFOLD gradients are corrected by
-   * (c − c_i), and c_i — kept here across rounds — is updated and its change returned.
+   * (c − c_i), and c_i — kept here across rounds — is updated and its change returned. `flipLabels`: a
+   * label-flipping attacker trains on 1 − y (an injected Byzantine fault).
    */
-  fit(global: Float32Array, ins: FitInstructions, serverControl?: Float32Array): FitReply {
+  fit(
+    global: Float32Array,
+    ins: FitInstructions,
+    serverControl?: Float32Array,
+    flipLabels = false,
+  ): FitReply {
+    const train = flipLabels
+      ? { ...this.#data.train, y: this.#data.train.y.map((v) => 1 - v) }
+      : this.#data.train;
     this.#trainer.setParameters(global);
     const metrics: Metrics = {};
     if (ins.reportInitialLoss === true) {
@@ -95,7 +104,7 @@ export class Hospital {
       ...(ins.maxSteps === undefined ? {} : { maxSteps: ins.maxSteps }),
     };
     const rng = stream(this.#seed, 'train', this.id, `round-${ins.round}`);
-    const result = this.#trainer.train(this.#data.train, options, rng);
+    const result = this.#trainer.train(train, options, rng);
     if (Number.isFinite(result.loss)) metrics.train_loss = result.loss;
     metrics.local_steps = result.steps;
     const parameters = this.#trainer.getParameters();

@@ -179,10 +179,11 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
     const fault = faultFor(h.setup.faults, h.setup.seed, h.hospital.id, ins.round);
     failBeforeTraining(fault);
     h.hospital.importState(state === undefined ? new Map() : decodeClientState(h.hospital.id, state));
-    const reply = h.hospital.fit(global, ins, control);
+    const reply = h.hospital.fit(global, ins, control, fault?.behaviour === 'label-flip');
     const kept = h.hospital.exportState();
     const draw = { seed: h.setup.seed, hospital: h.hospital.id, round: ins.round };
-    const out = fault === undefined ? reply : breakReply(reply, fault, draw, () => h.hospital.sampleRows(5));
+    const out =
+      fault === undefined ? reply : breakReply(reply, fault, draw, () => h.hospital.sampleRows(5), global);
     const o = out as { vectors?: Record<string, TypedVector>; numExamples?: unknown; metrics?: unknown };
     const vectors: [string, TypedVector][] = Object.entries(o.vectors ?? {});
     if (kept.size > 0) vectors.push(['state', encodeClientState(h.hospital.id, kept)]);

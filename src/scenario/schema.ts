@@ -93,11 +93,24 @@ export const faultSchema = z
   .strictObject({
     hospital: hospitalId.optional().describe('hospital that misbehaves (every hospital if absent)'),
     behaviour: z
-      .enum([...PROTOCOL_FAULTS, 'hang', 'crash', 'drop', 'corrupt', 'slow'])
+      .enum([
+        ...PROTOCOL_FAULTS,
+        'hang',
+        'crash',
+        'drop',
+        'corrupt',
+        'slow',
+        'sign-flip',
+        'scale',
+        'noise',
+        'label-flip',
+      ])
       .describe(
         'how its fit misbehaves: a protocol break (nan-parameters … throw); hang: its worker thread never answers; ' +
           'crash: its worker thread exits; drop: it declines the round; corrupt: a seeded fraction of its ' +
-          'parameters become random bit patterns; slow: its compute takes `factor` times longer on the virtual clock',
+          'parameters become random bit patterns; slow: its compute takes `factor` times longer on the virtual clock; ' +
+          'Byzantine: sign-flip sends x − factor·(y − x) (factor 1 if absent), scale x + factor·(y − x), noise y plus ' +
+          'Gaussian noise of standard deviation `sigma`, label-flip trains on flipped labels',
       ),
     rounds: z
       .array(z.int().min(1))
@@ -118,10 +131,21 @@ export const faultSchema = z
       .describe("seed of the draws (the scenario's seed if absent)"),
     factor: z
       .number()
-      .gt(1)
+      .gt(0)
       .max(1e6)
       .optional()
-      .describe('slow: how many times longer its local compute takes (required for slow, only for slow)'),
+      .describe(
+        'slow: how many times longer its local compute takes (> 1, required); scale (required) and sign-flip: λ',
+      ),
+    sigma: z.number().gt(0).max(1e6).optional().describe('noise: standard deviation added to each parameter'),
+    count: z
+      .int()
+      .min(1)
+      .optional()
+      .describe(
+        'without `hospital`: this many hospitals, drawn once for the run by the stream seed/fault-hospitals/<behaviour> ' +
+          '(every hospital if absent)',
+      ),
     fraction: z
       .number()
       .gt(0)
@@ -130,24 +154,21 @@ export const faultSchema = z
       .describe('corrupt: share of the parameters overwritten (default 0.01; only for corrupt)'),
   })
   .superRefine((f, ctx) => {
-    if (f.behaviour === 'slow' && f.factor === undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['factor'],
-        message: 'expected a factor > 1 for behaviour "slow"',
-      });
-    if (f.behaviour !== 'slow' && f.factor !== undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['factor'],
-        message: 'expected no factor: it applies to "slow" only',
-      });
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (f.behaviour === 'slow' && (f.factor === undefined || f.factor <= 1))
+      issue('factor', 'expected a factor > 1 for behaviour "slow"');
+    if (f.behaviour === 'scale' && f.factor === undefined)
+      issue('factor', 'expected a factor for behaviour "scale"');
+    if (!['slow', 'scale', 'sign-flip'].includes(f.behaviour) && f.factor !== undefined)
+      issue('factor', 'expected no factor: it applies to "slow", "scale" and "sign-flip" only');
+    if (f.behaviour === 'noise' && f.sigma === undefined)
+      issue('sigma', 'expected a sigma for behaviour "noise"');
+    if (f.behaviour !== 'noise' && f.sigma !== undefined)
+      issue('sigma', 'expected no sigma: it applies to "noise" only');
     if (f.behaviour !== 'corrupt' && f.fraction !== undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['fraction'],
-        message: 'expected no fraction: it applies to "corrupt" only',
-      });
+      issue('fraction', 'expected no fraction: it applies to "corrupt" only');
+    if (f.hospital !== undefined && f.count !== undefined)
+      issue('count', 'expected no count with a hospital: count draws hospitals when none is named');
   });
 
 export const modelSchema = z.discriminatedUnion('kind', [
@@ -292,6 +313,12 @@ export const scenarioSchema = z
       });
     }
     s.faults.forEach((f, i) => {
+      if (f.count !== undefined && f.count > s.hospitals.length)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['faults', i, 'count'],
+          message: `expected at most the number of hospitals (${s.hospitals.length})`,
+        });
       if (f.hospital !== undefined && !seen.has(f.hospital)) {
         ctx.addIssue({
           code: 'custom',

@@ -189,15 +189,13 @@ function exactVectors(
   optional: readonly string[] = [],
 ): void {
   const allowed = [...required, ...optional];
+  const expected =
+    allowed.length === 0
+      ? 'absent'
+      : `only ${required.join(', ')}${optional.length === 0 ? '' : `${required.length === 0 ? '' : ', '}optionally ${optional.join(', ')}`}`;
   for (const name of vectors.keys()) {
-    if (!allowed.includes(name)) {
-      throw new ProtocolViolation(
-        hospital,
-        'vectors',
-        allowed.length === 0 ? 'absent' : `only ${allowed.join(', ')}`,
-        'an undeclared vector',
-      );
-    }
+    if (!allowed.includes(name))
+      throw new ProtocolViolation(hospital, 'vectors', expected, 'an undeclared vector');
   }
   for (const name of required) {
     if (!vectors.has(name)) throw new ProtocolViolation(hospital, `vectors.${name}`, 'present', 'nothing');

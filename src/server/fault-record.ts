@@ -1,4 +1,4 @@
-import { faultAt } from '../scenario/fault-plan.ts';
+import { faultAt, scenarioFaults } from '../scenario/fault-plan.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import type { ThreadFailure } from './recovery.ts';
 import type { Failure } from './strategies/strategy.ts';
@@ -34,9 +34,10 @@ export function roundFaults(
   evaluationFailures: readonly Failure[],
 ): FaultEvent[] {
   const events: FaultEvent[] = [];
+  const faults = scenarioFaults(scenario);
   const explained = new Set<ThreadFailure>();
   for (const hospital of fit.sampled) {
-    const fault = faultAt(scenario.faults, scenario.seed, hospital, round);
+    const fault = faultAt(faults, scenario.seed, hospital, round);
     if (fault === undefined) continue;
     const thread = threads.find((t) => t.phase === 'fit' && t.dropped === hospital);
     const failure = fit.failures.find((f) => f.hospital === hospital);

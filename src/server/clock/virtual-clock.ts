@@ -1,4 +1,5 @@
-import { faultAt } from '../../scenario/fault-plan.ts';
+import { faultAt, scenarioFaults } from '../../scenario/fault-plan.ts';
+import type { FaultConfig } from '../../scenario/schema.ts';
 import type { Scenario } from '../../scenario/schema.ts';
 import { PARTIAL_WORK_STRATEGIES, type ClockConfig, type SiteSpeed } from '../../scenario/clock-schema.ts';
 import type { FitInstructions } from '../../protocol/messages.ts';
@@ -44,6 +45,7 @@ export class VirtualClock {
   readonly #trainExamples: ReadonlyMap<string, number>;
   readonly #fitBytes: number;
   readonly #late: 'drop' | 'partial';
+  readonly #faults: readonly FaultConfig[];
   #now = 0;
 
   constructor(
@@ -60,6 +62,7 @@ export class VirtualClock {
     );
     this.#trainExamples = trainExamples;
     this.#fitBytes = fitBytes;
+    this.#faults = scenarioFaults(scenario);
     this.#late =
       scenario.clock.late ?? (PARTIAL_WORK_STRATEGIES.includes(scenario.strategy.name) ? 'partial' : 'drop');
   }
@@ -157,7 +160,7 @@ export class VirtualClock {
     const speed = this.#speeds.get(hospital)!;
     const n = this.#trainExamples.get(hospital)!;
     const { localEpochs, batchSize } = instructions.training;
-    const slow = faultAt(this.#scenario.faults, this.#scenario.seed, hospital, round);
+    const slow = faultAt(this.#faults, this.#scenario.seed, hospital, round);
     const factor = slow?.behaviour === 'slow' ? slow.factor! : 1;
     const oneWay = speed.latencyMs / 1000 + (this.#fitBytes * 8) / (speed.bandwidthMbps * 1e6);
     return {
