@@ -1,7 +1,9 @@
 import { faultAt, scenarioFaults } from '../scenario/fault-plan.ts';
-import type { Scenario } from '../scenario/schema.ts';
+import { PROTOCOL_FAULTS, type Scenario } from '../scenario/schema.ts';
 import type { ThreadFailure } from './recovery.ts';
 import type { Failure } from './strategies/strategy.ts';
+
+const PROTOCOL_BREAKS: ReadonlySet<string> = new Set(PROTOCOL_FAULTS);
 
 /** Something that went wrong at a hospital in a round, and how the run handled it (metrics.jsonl `faults`). */
 export interface FaultEvent {
@@ -24,7 +26,7 @@ export interface FitOutcome {
 
 /**
  * The round's faults: each sampled hospital's injected fault (the same plan its worker follows) with what
- * became of it, and each worker thread that failed without an injected crash or hang explaining it.
+ * became of it (protocol breaks excepted: their rejected replies and failures already record them), and each worker thread that failed without an injected crash or hang explaining it.
  */
 export function roundFaults(
   scenario: Scenario,
@@ -38,7 +40,8 @@ export function roundFaults(
   const explained = new Set<ThreadFailure>();
   for (const hospital of fit.sampled) {
     const fault = faultAt(faults, scenario.seed, hospital, round);
-    if (fault === undefined) continue;
+    // A protocol break is already on record: its rejected reply (with the reason) and the round's failure.
+    if (fault === undefined || PROTOCOL_BREAKS.has(fault.behaviour)) continue;
     const thread = threads.find((t) => t.phase === 'fit' && t.dropped === hospital);
     const failure = fit.failures.find((f) => f.hospital === hospital);
     if (thread !== undefined) explained.add(thread);
