@@ -11,7 +11,10 @@ import {
 export class HospitalRefusal extends Error {
   override readonly name = 'HospitalRefusal';
   constructor(
-    readonly category: Extract<ErrorCategory, 'refused' | 'injected' | 'not-hosted' | 'oversized'>,
+    readonly category: Extract<
+      ErrorCategory,
+      'refused' | 'injected' | 'declined' | 'not-hosted' | 'oversized'
+    >,
     readonly field?: string,
   ) {
     super(field === undefined ? category : `${category}: ${field}`);

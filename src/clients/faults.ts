@@ -1,25 +1,48 @@
+import { stream } from '../common/rng.ts';
 import { MAX_METRICS, type FitReply } from '../protocol/messages.ts';
+import { faultAt } from '../scenario/fault-plan.ts';
+import type { FaultConfig } from '../scenario/schema.ts';
 import { HospitalRefusal } from './error-reports.ts';
-import type { FaultBehaviour, FaultConfig } from '../scenario/schema.ts';
 
-/** The behaviour, if any, that a hospital's faults prescribe for a round. */
-export function faultFor(
-  faults: readonly FaultConfig[],
-  hospital: string,
-  round: number,
-): FaultBehaviour | undefined {
-  return faults.find((f) => f.hospital === hospital && (f.rounds === undefined || f.rounds.includes(round)))
-    ?.behaviour;
+export { faultAt as faultFor };
+
+/**
+ * What an injected fault does before the hospital trains: a crash ends its worker thread (as a real crash
+ * would: the thread exits), a hang never answers (only the coordinator's real-time guard ends it), a drop
+ * declines the round. Other faults act on the reply ({@link breakReply}) or only on the virtual clock (slow).
+ */
+export function failBeforeTraining(fault: FaultConfig | undefined): void {
+  switch (fault?.behaviour) {
+    case 'crash':
+      process.exit(70);
+      break;
+    case 'hang':
+      while (true) {
+        /* spins until the thread is terminated */
+      }
+    case 'drop':
+      throw new HospitalRefusal('declined');
+    default:
+  }
 }
 
 /**
  * Breaks a correct fit reply in the named way, as a faulty or malicious hospital would. Test-only: the
- * coordinator's boundary must reject every result. Secure-aggregation faults act only in secure rounds
- * (`SecureParticipant`), where of the others only `throw` and `hang` apply (validation refuses the rest).
+ * coordinator's boundary must reject every protocol break; a corrupted update (random bit patterns in a seeded
+ * share of the parameters) is rejected when one of them is not finite, and admitted otherwise. Byzantine
+ * updates (sign flip, scaling, Gaussian noise) stay within the protocol: only robust aggregation can limit them.
+ * Secure-aggregation faults act only in secure rounds (`SecureParticipant`), where of the others only `throw`
+ * and `hang` apply (validation refuses the rest).
  */
-export function breakReply(reply: FitReply, behaviour: FaultBehaviour, rows: () => number[][]): unknown {
+export function breakReply(
+  reply: FitReply,
+  fault: FaultConfig,
+  draw: { readonly seed: number; readonly hospital: string; readonly round: number },
+  rows: () => number[][],
+  global: Float32Array,
+): unknown {
   const params = reply.vectors.parameters!;
-  switch (behaviour) {
+  switch (fault.behaviour) {
     case 'nan-parameters':
       params[0] = Number.NaN;
       return reply;
@@ -48,10 +71,30 @@ export function breakReply(reply: FitReply, behaviour: FaultBehaviour, rows: () 
     case 'secagg-bad-shares':
     case 'secagg-bad-masked':
       return reply;
+    case 'corrupt': {
+      const rng = stream(fault.seed ?? draw.seed, 'fault-corrupt', draw.hospital, `round-${draw.round}`);
+      const bits = new Uint32Array(params.buffer, params.byteOffset, params.length);
+      const count = Math.max(1, Math.round((fault.fraction ?? 0.01) * params.length));
+      for (let k = 0; k < count; k++) bits[rng.int(params.length)] = Math.floor(rng.next() * 2 ** 32);
+      return reply;
+    }
+    case 'sign-flip':
+    case 'scale': {
+      // x + λ·(y − x), with λ negative for a sign flip: the update reversed (and scaled).
+      const lambda = fault.behaviour === 'scale' ? fault.factor! : -(fault.factor ?? 1);
+      for (let i = 0; i < params.length; i++) params[i] = global[i]! + lambda * (params[i]! - global[i]!);
+      return reply;
+    }
+    case 'noise': {
+      const rng = stream(fault.seed ?? draw.seed, 'fault-noise', draw.hospital, `round-${draw.round}`);
+      for (let i = 0; i < params.length; i++) params[i] = params[i]! + fault.sigma! * rng.normal();
+      return reply;
+    }
     case 'hang':
-      // A thread that never answers: only the coordinator's real-time guard can end it.
-      while (true) {
-        /* spins until the thread is terminated */
-      }
+    case 'crash':
+    case 'drop':
+    case 'slow':
+    case 'label-flip':
+      return reply;
   }
 }

@@ -52,6 +52,9 @@ export function evaluateOn(
   };
 }
 
+/** Name of SCAFFOLD's client control variate in a hospital's state. */
+const SCAFFOLD_CONTROL = 'scaffold.control';
+
 /** One hospital: its own data and model, reachable only through fit, evaluate and local-only training. */
 export class Hospital {
   readonly #config: HospitalConfig;
@@ -60,7 +63,10 @@ export class Hospital {
   readonly #data: LocalData;
   readonly #evaluation: EvaluationConfig;
   readonly #head: OutputHead;
-  /** SCAFFOLD's client control variate c_i: it never leaves this worker. */
+  /**
+   * SCAFFOLD's client control variate c_i. Between rounds it lives in the hospital's state blob, which the
+   * coordinator's process keeps for it ({@link exportState}, {@link importState}); no one else reads it.
+   */
   #control: Float32Array | undefined;
 
   constructor(
@@ -87,9 +93,18 @@ export class Hospital {
   /**
    * Local training from the global model; returns the new parameters and scalar training metrics. With
    * FedProx the proximal term pulls toward the received model; with SCAFFOLD gradients are corrected by
-   * (c − c_i), and c_i — kept here across rounds — is updated and its change returned.
+   * (c − c_i), and c_i — kept here across rounds — is updated and its change returned. `flipLabels`: a
+   * label-flipping attacker trains on 1 − y (an injected Byzantine fault).
    */
-  fit(global: Float32Array, ins: FitInstructions, serverControl?: Float32Array): FitReply {
+  fit(
+    global: Float32Array,
+    ins: FitInstructions,
+    serverControl?: Float32Array,
+    flipLabels = false,
+  ): FitReply {
+    const train = flipLabels
+      ? { ...this.#data.train, y: this.#data.train.y.map((v) => 1 - v) }
+      : this.#data.train;
     this.#trainer.setParameters(global);
     const metrics: Metrics = {};
     if (ins.reportInitialLoss === true) {
@@ -104,9 +119,10 @@ export class Hospital {
         ? { proximal: { mu: ins.proximalMu, reference: global } }
         : {}),
       ...(scaffold === undefined ? {} : { gradientCorrection: scaffold.correction }),
+      ...(ins.maxSteps === undefined ? {} : { maxSteps: ins.maxSteps }),
     };
     const rng = stream(this.#seed, 'train', this.id, `round-${ins.round}`);
-    const result = this.#trainer.train(this.#data.train, options, rng);
+    const result = this.#trainer.train(train, options, rng);
     if (Number.isFinite(result.loss)) metrics.train_loss = result.loss;
     metrics.local_steps = result.steps;
     const parameters = this.#trainer.getParameters();
@@ -148,6 +164,21 @@ export class Hospital {
     }
     this.#control = next;
     return delta;
+  }
+
+  /** What this hospital keeps between rounds, by name (empty when it keeps nothing). */
+  exportState(): Map<string, Float32Array> {
+    const state = new Map<string, Float32Array>();
+    if (this.#control !== undefined) state.set(SCAFFOLD_CONTROL, this.#control.slice());
+    return state;
+  }
+
+  /** Replaces what this hospital keeps between rounds with `state` (empty: a hospital that kept nothing). */
+  importState(state: ReadonlyMap<string, Float32Array>): void {
+    for (const name of state.keys()) {
+      if (name !== SCAFFOLD_CONTROL) throw new Error(`hospital ${this.id}: unknown client state ${name}`);
+    }
+    this.#control = state.get(SCAFFOLD_CONTROL)?.slice();
   }
 
   /** Metrics of the given model on the held-out split. */

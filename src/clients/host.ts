@@ -26,7 +26,8 @@ import {
   type LocalData,
 } from './data/index.ts';
 import { BackendUnavailable, HospitalRefusal, logHospitalError, reportOf } from './error-reports.ts';
-import { breakReply, faultFor } from './faults.ts';
+import { decodeClientState, encodeClientState } from './client-state.ts';
+import { breakReply, failBeforeTraining, faultFor } from './faults.ts';
 import { evaluateOn, Hospital } from './hospital.ts';
 import type { SecureFitInstructions } from '../protocol/secure-sums.ts';
 import { SecureParticipant } from './privacy/secure-participant.ts';
@@ -127,7 +128,13 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
       case 'setup':
         return this.#setup(body as HostSetup);
       case 'fit-request':
-        return this.#fit(this.#hosted(hospital), params(), body as FitInstructions, vectors.get('control'));
+        return this.#fit(
+          this.#hosted(hospital),
+          params(),
+          body as FitInstructions,
+          vectors.get('control'),
+          vectors.get('state'),
+        );
       case 'evaluate-request': {
         const h = this.#hosted(hospital);
         return evaluation('evaluate-reply', h.hospital.evaluate(params(), body as EvaluateInstructions));
@@ -225,18 +232,33 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
     return { kind: 'transform-reply', fields: a.own.counts() };
   }
 
-  #fit(h: Hosted, global: Float32Array, ins: FitInstructions, control: TypedVector | undefined): Reply {
+  /**
+   * One round of local training. The hospital's state comes with the request (what it returned last time,
+   * kept for it by the coordinator's process), or it starts with none; its new state goes back with the reply.
+   * Nothing a thread remembers carries over, so it does not matter which thread hosts the hospital.
+   */
+  #fit(
+    h: Hosted,
+    global: Float32Array,
+    ins: FitInstructions,
+    control: TypedVector | undefined,
+    state: TypedVector | undefined,
+  ): Reply {
     if (control !== undefined && !(control instanceof Float32Array))
       throw new HospitalRefusal('refused', 'control');
-    const reply = h.hospital.fit(global, ins, control);
-    const fault = faultFor(h.setup.faults, h.hospital.id, ins.round);
-    const out = fault === undefined ? reply : breakReply(reply, fault, () => h.hospital.sampleRows(5));
+    if (state !== undefined && !(state instanceof Uint8Array)) throw new HospitalRefusal('refused', 'state');
+    const fault = faultFor(h.setup.faults, h.setup.seed, h.hospital.id, ins.round);
+    failBeforeTraining(fault);
+    h.hospital.importState(state === undefined ? new Map() : decodeClientState(h.hospital.id, state));
+    const reply = h.hospital.fit(global, ins, control, fault?.behaviour === 'label-flip');
+    const kept = h.hospital.exportState();
+    const draw = { seed: h.setup.seed, hospital: h.hospital.id, round: ins.round };
+    const out =
+      fault === undefined ? reply : breakReply(reply, fault, draw, () => h.hospital.sampleRows(5), global);
     const o = out as { vectors?: Record<string, TypedVector>; numExamples?: unknown; metrics?: unknown };
-    return {
-      kind: 'fit-reply',
-      fields: { numExamples: o.numExamples, metrics: o.metrics },
-      vectors: Object.entries(o.vectors ?? {}),
-    };
+    const vectors: [string, TypedVector][] = Object.entries(o.vectors ?? {});
+    if (kept.size > 0) vectors.push(['state', encodeClientState(h.hospital.id, kept)]);
+    return { kind: 'fit-reply', fields: { numExamples: o.numExamples, metrics: o.metrics }, vectors };
   }
 
   /** Trains as for a fit request, then encodes the update for secure aggregation and advertises keys. */
@@ -250,16 +272,17 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
     const control = vectors.get('control');
     if (control !== undefined && !(control instanceof Float32Array))
       throw new HospitalRefusal('refused', 'control');
+    const fault = faultFor(h.setup.faults, h.setup.seed, h.hospital.id, ins.round);
+    failBeforeTraining(fault);
     const trained = h.hospital.fit(global, ins, control);
-    const fault = faultFor(h.setup.faults, h.hospital.id, ins.round);
-    if (fault === 'throw' || fault === 'hang') breakReply(trained, fault, () => []);
+    if (fault?.behaviour === 'throw') throw new HospitalRefusal('injected');
     const { participant, vectors: keys } = SecureParticipant.start(
       { hospital: h.hospital.id, seed: h.setup.seed, round: ins.round },
       trained,
       global,
       ins.secure,
       ins.training.learningRate,
-      fault,
+      fault?.behaviour,
     );
     this.#secure.set(h.hospital.id, participant);
     return { kind: 'secagg-keys', fields: {}, vectors: keys };

@@ -239,13 +239,20 @@ class FusedTrainer implements LocalTrainer {
       options.optimizer === 'adam'
         ? new Adam(options.learningRate, this.#moment1, this.#moment2)
         : new Sgd(options.learningRate);
-    return runEpochs(data.n, batch, options.localEpochs, rng, (order, start, b) => {
-      this.#gather(data, order, start, b);
-      const loss = this.#gradient(b);
-      if (adjust !== null) adjustGradient(this.#grad, this.#params, adjust);
-      optimizer.step(this.#params, this.#grad);
-      return loss;
-    });
+    return runEpochs(
+      data.n,
+      batch,
+      options.localEpochs,
+      rng,
+      (order, start, b) => {
+        this.#gather(data, order, start, b);
+        const loss = this.#gradient(b);
+        if (adjust !== null) adjustGradient(this.#grad, this.#params, adjust);
+        optimizer.step(this.#params, this.#grad);
+        return loss;
+      },
+      options.maxSteps,
+    );
   }
 
   predict(data: Examples): Float32Array {

@@ -109,26 +109,33 @@ class TfjsTrainer implements LocalTrainer {
     const optimizer =
       options.optimizer === 'adam' ? tf.train.adam(options.learningRate) : tf.train.sgd(options.learningRate);
     try {
-      return runEpochs(data.n, batch, options.localEpochs, rng, (order, start, b) => {
-        for (let k = 0; k < b; k++) {
-          const r = order[start + k]!;
-          xBuf.set(data.x.subarray(r * row, r * row + row), k * row);
-          yBuf[k] = data.y[r]!;
-        }
-        // The cpu backend may keep these views as the tensors' storage; both are disposed before reuse.
-        const xs = tf.tensor(xBuf.subarray(0, b * row), [b, ...this.#batchShape], 'float32');
-        const ys = tf.tensor2d(yBuf.subarray(0, b), [b, 1], 'float32');
-        const cost =
-          adjust === null
-            ? optimizer.minimize(() => this.#loss(xs, ys), true, this.#vars)
-            : this.#adjustedStep(optimizer, adjust, xs, ys);
-        xs.dispose();
-        ys.dispose();
-        if (cost === null) throw new Error('optimizer returned no loss');
-        const loss = cost.dataSync()[0]!;
-        cost.dispose();
-        return loss;
-      });
+      return runEpochs(
+        data.n,
+        batch,
+        options.localEpochs,
+        rng,
+        (order, start, b) => {
+          for (let k = 0; k < b; k++) {
+            const r = order[start + k]!;
+            xBuf.set(data.x.subarray(r * row, r * row + row), k * row);
+            yBuf[k] = data.y[r]!;
+          }
+          // The cpu backend may keep these views as the tensors' storage; both are disposed before reuse.
+          const xs = tf.tensor(xBuf.subarray(0, b * row), [b, ...this.#batchShape], 'float32');
+          const ys = tf.tensor2d(yBuf.subarray(0, b), [b, 1], 'float32');
+          const cost =
+            adjust === null
+              ? optimizer.minimize(() => this.#loss(xs, ys), true, this.#vars)
+              : this.#adjustedStep(optimizer, adjust, xs, ys);
+          xs.dispose();
+          ys.dispose();
+          if (cost === null) throw new Error('optimizer returned no loss');
+          const loss = cost.dataSync()[0]!;
+          cost.dispose();
+          return loss;
+        },
+        options.maxSteps,
+      );
     } finally {
       optimizer.dispose();
       if (adjust !== null) disposeAdjustment(adjust);

@@ -82,14 +82,15 @@ export function runEpochs(
   epochs: number,
   rng: Rng,
   step: (order: Uint32Array, start: number, size: number) => number,
+  maxSteps = Number.POSITIVE_INFINITY,
 ): TrainResult {
   let steps = 0;
   let lastEpochLoss = 0;
-  for (let epoch = 0; epoch < epochs; epoch++) {
+  for (let epoch = 0; epoch < epochs && steps < maxSteps; epoch++) {
     const order = permutation(n, rng);
     let lossSum = 0;
     let batches = 0;
-    for (let start = 0; start < n; start += batch) {
+    for (let start = 0; start < n && steps < maxSteps; start += batch) {
       lossSum += step(order, start, Math.min(batch, n - start));
       batches++;
       steps++;

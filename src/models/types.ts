@@ -22,6 +22,8 @@ export interface TrainOptions extends TrainingConfig {
   readonly proximal?: { readonly mu: number; readonly reference: Float32Array };
   /** SCAFFOLD II (Karimireddy et al., ICML 2020): flat c − c_i added to each minibatch gradient; SGD only. */
   readonly gradientCorrection?: Float32Array;
+  /** Most optimizer steps to take (partial work of a straggler, decided by the coordinator); all epochs if absent. */
+  readonly maxSteps?: number;
 }
 
 /** What one call to {@link LocalTrainer.train} measured. */

@@ -12,6 +12,7 @@ export const ERROR_CATEGORIES = {
   refused: 'refused the instructions',
   'not-hosted': 'is not hosted by the worker thread it was sent to',
   injected: 'failed on purpose (a test fault)',
+  declined: 'declined the round (an injected dropout)',
 } as const;
 
 /** A category of worker error. */

@@ -36,6 +36,8 @@ export const DATA_CLASSES = {
     'a fixed error category with the place it concerns (hospital, file, row, column), never a value',
   'column-statistics':
     "counts, sums, centred sums of squares and extremes of each input column over a hospital's training split",
+  'client-state':
+    "a hospital's own state between rounds (SCAFFOLD's c_i, …) as an opaque blob only its worker interprets: kept for it by the coordinator's process, handed back with its next request, never aggregated or written out",
 } as const;
 
 /** A class of what a message carries. */
@@ -47,8 +49,8 @@ export const DATA_CLASS_NAMES = Object.keys(DATA_CLASSES) as [DataClass, ...Data
 /**
  * How long a vector must be: the model's parameter count, two per score-histogram bin, one per model input
  * column (own data), one per declared table feature plus one (missing cells, then rows dropped), one per
- * cell of the K × K confusion matrix of a multi-class outcome, or a size of the secure-aggregation exchange
- * it belongs to (see {@link SecAggSizes}).
+ * cell of the K × K confusion matrix of a multi-class outcome, at most {@link clientStateMaxBytes} bytes for a
+ * client-state blob, or a size of the secure-aggregation exchange it belongs to (see {@link SecAggSizes}).
  */
 export type LengthRule =
   | 'parameters'
@@ -56,6 +58,7 @@ export type LengthRule =
   | 'columns'
   | 'missing-counts'
   | 'confusion'
+  | 'client-state'
   /** One X25519 public key (32 bytes). */
   | 'key'
   /** One key per hospital on a key roster. */
@@ -79,6 +82,10 @@ export type LengthRule =
 export interface VectorRule {
   readonly dtype: DType;
   readonly length: LengthRule;
+  /** True when the length is a bound, not an exact length. */
+  readonly upTo?: true;
+  /** What this vector carries, when it differs from its message's data class. */
+  readonly dataClass?: DataClass;
 }
 
 /** The JSON fields the boundary knows how to check, by type. */
@@ -127,6 +134,7 @@ const u32 = (length: LengthRule): VectorRule => ({ dtype: 'u32', length });
 const histogram: VectorRule = { dtype: 'u32', length: 'histogram' };
 const confusion: VectorRule = { dtype: 'u32', length: 'confusion' };
 const columnVector: VectorRule = { dtype: 'f64', length: 'columns' };
+const state: VectorRule = { dtype: 'u8', length: 'client-state', upTo: true, dataClass: 'client-state' };
 const REPLY_JSON = 8 * 1024;
 const CONFIG_JSON = 4 * 1024 * 1024;
 
@@ -206,19 +214,20 @@ export const KINDS = {
   'fit-request': request(
     'federation',
     'aggregate-model',
-    { parameters, control: parameters },
+    { parameters, control: parameters, state },
     'fit-reply',
-    'the global model (and server control variate) and the round’s training instructions',
+    'the global model (and server control variate), the hospital’s own state blob if it keeps one, and the round’s training instructions',
   ),
   'fit-reply': {
     direction: 'to-coordinator',
     sender: 'hospital',
     purpose: 'federation',
     dataClass: 'parameters-clear',
-    vectors: { parameters, control: parameters },
+    vectors: { parameters, control: parameters, state },
     fields: { numExamples: 'count', metrics: 'metrics' },
     maxJsonBytes: REPLY_JSON,
-    meaning: 'locally trained parameters (and control-variate update), the training count and metrics',
+    meaning:
+      'locally trained parameters (and control-variate update), the hospital’s new state blob if it keeps one, the training count and metrics',
   },
   'evaluate-request': request(
     'federation',
@@ -470,7 +479,15 @@ export interface MessageSizes {
   readonly classes?: number;
 }
 
-/** Length a rule asks for, given the run's sizes. */
+/**
+ * Most bytes of one hospital's client-state blob: room for two parameter-length float32 vectors and 64 KiB of
+ * headers and small entries, so a hospital's worker cannot hand the coordinator more than its model's size to keep.
+ */
+export function clientStateMaxBytes(parameters: number): number {
+  return 8 * parameters + 64 * 1024;
+}
+
+/** Length a rule asks for (for an `upTo` rule, the most it allows), given the run's sizes. */
 export function ruleLength(rule: VectorRule, sizes: MessageSizes): number {
   const s = sizes.secagg;
   switch (rule.length) {
@@ -502,6 +519,8 @@ export function ruleLength(rule: VectorRule, sizes: MessageSizes): number {
       return (sizes.features ?? 0) + 1;
     case 'confusion':
       return (sizes.classes ?? 0) ** 2;
+    case 'client-state':
+      return clientStateMaxBytes(sizes.parameters);
   }
 }
 

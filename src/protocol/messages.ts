@@ -31,6 +31,11 @@ export interface FitInstructions {
   readonly proximalMu?: number;
   /** SCAFFOLD: correct gradients with the broadcast server control variate and return the control update. */
   readonly scaffold?: boolean;
+  /**
+   * Stop after this many optimizer steps: the partial work a straggler fits before the round's deadline on the
+   * virtual clock (decided by the coordinator, so the same in any thread). All epochs if absent.
+   */
+  readonly maxSteps?: number;
 }
 
 /** What the coordinator asks of a hospital to evaluate the global model on its held-out split. */

@@ -134,8 +134,8 @@ interface PrivacyContext {
   readonly faults?: readonly { readonly behaviour: string }[] | undefined;
 }
 
-/** Faults that act on a secure round: its own stages, or a hospital that throws or hangs. */
-const SECURE_FAULTS: ReadonlySet<string> = new Set(['throw', 'hang']);
+/** Faults that act on a secure round: its own stages, or a hospital that throws, hangs, crashes, declines or is slow. */
+const SECURE_FAULTS: ReadonlySet<string> = new Set(['throw', 'hang', 'crash', 'drop', 'slow']);
 
 /**
  * Cross-field checks of the privacy block: a strategy that needs individual updates cannot run under secure
@@ -158,7 +158,7 @@ export function privacyIssues(s: PrivacyContext): { path: (string | number)[]; m
         path: ['faults', i, 'behaviour'],
         message:
           `${behaviour} breaks a fit reply in the clear, which privacy.secureAggregation never sends; ` +
-          'expected throw, hang or a secagg- fault',
+          'expected throw, hang, crash, drop, slow or a secagg- fault',
       });
     }
   });

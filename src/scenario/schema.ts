@@ -5,6 +5,7 @@ import { privacyIssues, privacySchema } from './privacy-schema.ts';
 import { countryCode, hospitalId } from './ids.ts';
 import { checkJurisdiction, jurisdictionSchema } from './jurisdiction-schema.ts';
 import { strategySchema } from './strategy-schema.ts';
+import { BUILT_IN_PROFILES, clockSchema } from './clock-schema.ts';
 
 const fraction = z.number().min(0).max(1);
 
@@ -67,34 +68,111 @@ export const hospitalSchema = z.strictObject({
     .describe("the site's own record format; absent: its records already follow the common data model"),
 });
 
-/** A test-only hospital behaviour: the hospital's reply breaks the protocol in the named way. */
-export const faultSchema = z.strictObject({
-  hospital: hospitalId.describe('hospital that misbehaves'),
-  behaviour: z
-    .enum([
-      'nan-parameters',
-      'infinite-parameters',
-      'wrong-length',
-      'extra-vector',
-      'too-many-metrics',
-      'rows-in-metrics',
-      'fractional-count',
-      'throw',
-      'hang',
-      'secagg-drop-after-advertising',
-      'secagg-drop-after-sharing',
-      'secagg-drop-after-masking',
-      'secagg-bad-key',
-      'secagg-bad-shares',
-      'secagg-bad-masked',
-    ])
-    .describe(
-      'how its fit reply breaks the protocol (hang: the worker thread never answers); under secure aggregation, the stage after which it drops out, ' +
-        'or the message it sends malformed (a low-order mask key, share ciphertexts one byte short, a masked ' +
-        'vector one word short)',
-    ),
-  rounds: z.array(z.int().min(1)).min(1).optional().describe('rounds in which it misbehaves (all if absent)'),
-});
+/** Fault behaviours that break the protocol in a fit reply, for the boundary to reject. */
+export const PROTOCOL_FAULTS = [
+  'nan-parameters',
+  'infinite-parameters',
+  'wrong-length',
+  'extra-vector',
+  'too-many-metrics',
+  'rows-in-metrics',
+  'fractional-count',
+  'throw',
+] as const;
+
+/**
+ * An injected hospital behaviour: in the rounds listed (all if absent), each named hospital (every one if
+ * absent) misbehaves with probability `rate`, drawn from the seeded stream `seed/fault/behaviour/hospital/round`.
+ */
+export const faultSchema = z
+  .strictObject({
+    hospital: hospitalId.optional().describe('hospital that misbehaves (every hospital if absent)'),
+    behaviour: z
+      .enum([
+        ...PROTOCOL_FAULTS,
+        'hang',
+        'crash',
+        'drop',
+        'corrupt',
+        'slow',
+        'sign-flip',
+        'scale',
+        'noise',
+        'label-flip',
+        'secagg-drop-after-advertising',
+        'secagg-drop-after-sharing',
+        'secagg-drop-after-masking',
+        'secagg-bad-key',
+        'secagg-bad-shares',
+        'secagg-bad-masked',
+      ])
+      .describe(
+        'how its fit misbehaves: a protocol break (nan-parameters … throw); hang: its worker thread never answers; ' +
+          'crash: its worker thread exits; drop: it declines the round; corrupt: a seeded fraction of its ' +
+          'parameters become random bit patterns; slow: its compute takes `factor` times longer on the virtual clock; ' +
+          'Byzantine: sign-flip sends x − factor·(y − x) (factor 1 if absent), scale x + factor·(y − x), noise y plus ' +
+          'Gaussian noise of standard deviation `sigma`, label-flip trains on flipped labels; under secure ' +
+          'aggregation, the stage after which it drops out, or the message it sends malformed (a low-order mask ' +
+          'key, share ciphertexts one byte short, a masked vector one word short)',
+      ),
+    rounds: z
+      .array(z.int().min(1))
+      .min(1)
+      .optional()
+      .describe('rounds in which it misbehaves (all if absent)'),
+    rate: z
+      .number()
+      .gt(0)
+      .max(1)
+      .optional()
+      .describe('probability that it misbehaves in each of those rounds (1 if absent)'),
+    seed: z
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional()
+      .describe("seed of the draws (the scenario's seed if absent)"),
+    factor: z
+      .number()
+      .gt(0)
+      .max(1e6)
+      .optional()
+      .describe(
+        'slow: how many times longer its local compute takes (> 1, required); scale (required) and sign-flip: λ',
+      ),
+    sigma: z.number().gt(0).max(1e6).optional().describe('noise: standard deviation added to each parameter'),
+    count: z
+      .int()
+      .min(1)
+      .optional()
+      .describe(
+        'without `hospital`: this many hospitals, drawn once for the run by the stream seed/fault-hospitals/<behaviour> ' +
+          '(every hospital if absent)',
+      ),
+    fraction: z
+      .number()
+      .gt(0)
+      .max(1)
+      .optional()
+      .describe('corrupt: share of the parameters overwritten (default 0.01; only for corrupt)'),
+  })
+  .superRefine((f, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (f.behaviour === 'slow' && (f.factor === undefined || f.factor <= 1))
+      issue('factor', 'expected a factor > 1 for behaviour "slow"');
+    if (f.behaviour === 'scale' && f.factor === undefined)
+      issue('factor', 'expected a factor for behaviour "scale"');
+    if (!['slow', 'scale', 'sign-flip'].includes(f.behaviour) && f.factor !== undefined)
+      issue('factor', 'expected no factor: it applies to "slow", "scale" and "sign-flip" only');
+    if (f.behaviour === 'noise' && f.sigma === undefined)
+      issue('sigma', 'expected a sigma for behaviour "noise"');
+    if (f.behaviour !== 'noise' && f.sigma !== undefined)
+      issue('sigma', 'expected no sigma: it applies to "noise" only');
+    if (f.behaviour !== 'corrupt' && f.fraction !== undefined)
+      issue('fraction', 'expected no fraction: it applies to "corrupt" only');
+    if (f.hospital !== undefined && f.count !== undefined)
+      issue('count', 'expected no count with a hospital: count draws hospitals when none is named');
+  });
 
 export const modelSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('logistic') }).describe('logistic regression'),
@@ -186,6 +264,7 @@ export const scenarioSchema = z
     faults: z.array(faultSchema).default([]),
     privacy: privacySchema.optional(),
     jurisdiction: jurisdictionSchema.optional(),
+    clock: clockSchema.optional(),
     diagnostics: z
       .strictObject({
         hospitalLogDir: z
@@ -239,7 +318,13 @@ export const scenarioSchema = z
       });
     }
     s.faults.forEach((f, i) => {
-      if (!seen.has(f.hospital)) {
+      if (f.count !== undefined && f.count > s.hospitals.length)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['faults', i, 'count'],
+          message: `expected at most the number of hospitals (${s.hospitals.length})`,
+        });
+      if (f.hospital !== undefined && !seen.has(f.hospital)) {
         ctx.addIssue({
           code: 'custom',
           path: ['faults', i, 'hospital'],
@@ -247,6 +332,7 @@ export const scenarioSchema = z
         });
       }
     });
+    if (s.clock !== undefined) checkClock(s.clock, seen, ctx);
     if (s.data.partition.kind !== 'natural') {
       s.hospitals.forEach((h, i) => {
         if (h.source.kind !== 'generate') {
@@ -347,6 +433,48 @@ function checkTabular(data: TabularInput, hospitals: readonly HospitalOutput[], 
       for (const c of Object.keys(codes))
         if (!categories.includes(c)) issue(at('codes', field, c), `"${c}" is not a declared category`);
     }
+  });
+}
+
+/** The clock's references (hospitals, profiles) and windows, each problem at its JSON path. */
+function checkClock(
+  clock: z.output<typeof clockSchema>,
+  hospitals: ReadonlySet<string>,
+  ctx: z.RefinementCtx,
+): void {
+  const profiles = new Set([...Object.keys(BUILT_IN_PROFILES), ...Object.keys(clock.profiles)]);
+  const known = `one of ${[...profiles].join(', ')}`;
+  const issue = (path: (string | number)[], message: string) =>
+    ctx.addIssue({ code: 'custom', path: ['clock', ...path], message });
+  for (const [id, site] of Object.entries(clock.hospitals)) {
+    if (!hospitals.has(id)) issue(['hospitals', id], `no hospital has id "${id}"`);
+    if (site.profile !== undefined && !profiles.has(site.profile))
+      issue(['hospitals', id, 'profile'], `expected ${known}`);
+  }
+  (clock.draw ?? []).forEach((p, i) => {
+    if (!profiles.has(p)) issue(['draw', i], `expected ${known}`);
+  });
+  if (clock.draw === undefined) {
+    for (const id of hospitals) {
+      const site = clock.hospitals[id];
+      const complete =
+        site?.profile !== undefined ||
+        (site?.samplesPerSecond !== undefined &&
+          site.bandwidthMbps !== undefined &&
+          site.latencyMs !== undefined);
+      if (!complete)
+        issue(
+          ['hospitals', id],
+          'expected a profile, or samplesPerSecond, bandwidthMbps and latencyMs (or clock.draw for every hospital without them)',
+        );
+    }
+  }
+  clock.availability.forEach((w, i) => {
+    if (!hospitals.has(w.hospital))
+      issue(['availability', i, 'hospital'], `no hospital has id "${w.hospital}"`);
+    if (!(w.to > w.from)) issue(['availability', i, 'to'], 'expected an end after from');
+    if (w.every !== undefined && !(w.to - w.from < w.every))
+      issue(['availability', i, 'every'], 'expected a period longer than the window (to − from)');
   });
 }
 

@@ -61,8 +61,10 @@ export interface ReplyContract {
   /** The reply kind the request asked for; an `error` may always come instead. */
   readonly kind: ReplyKind;
   readonly sizes: MessageSizes;
-  /** Vectors the reply must carry, and the only ones it may. */
+  /** Vectors the reply must carry, and with {@link optionalVectors} the only ones it may. */
   readonly vectors: readonly string[];
+  /** Vectors the reply may carry besides (a hospital's client-state blob). */
+  readonly optionalVectors?: readonly string[];
   /** Metrics the reply must carry (for example FedNova's `local_steps`). */
   readonly requiredMetrics?: readonly string[];
   /** Bounds on each count field, by name (`numExamples`, `train`, `test`). */
@@ -122,7 +124,7 @@ export function admit(raw: unknown, c: ReplyContract): Verdict {
     }
     if (env.kind !== c.kind) throw new ProtocolViolation(c.hospital, 'kind', c.kind, 'another kind');
     const spec: KindSpec = KINDS[c.kind];
-    exactVectors(env.vectors, c.vectors, c.hospital);
+    exactVectors(env.vectors, c.vectors, c.hospital, c.optionalVectors);
     for (const [name, v] of env.vectors) {
       const rule = spec.vectors[name];
       if (rule === undefined)
@@ -132,7 +134,7 @@ export function admit(raw: unknown, c: ReplyContract): Verdict {
           `only ${c.vectors.join(', ')}`,
           'an undeclared vector',
         );
-      checkVector(v, rule.dtype, ruleLength(rule, c.sizes), `vectors.${name}`, c.hospital);
+      checkVector(v, rule.dtype, ruleLength(rule, c.sizes), `vectors.${name}`, c.hospital, rule.upTo);
     }
     const raw_ = exactFields(env.fields, spec, c.hospital);
     const fields: Record<string, unknown> = {};
@@ -203,27 +205,39 @@ function exactVectors(
   vectors: ReadonlyMap<string, TypedVector>,
   required: readonly string[],
   hospital: string,
+  optional: readonly string[] = [],
 ): void {
+  const allowed = [...required, ...optional];
+  const expected =
+    allowed.length === 0
+      ? 'absent'
+      : `only ${required.join(', ')}${optional.length === 0 ? '' : `${required.length === 0 ? '' : ', '}optionally ${optional.join(', ')}`}`;
   for (const name of vectors.keys()) {
-    if (!required.includes(name)) {
-      throw new ProtocolViolation(
-        hospital,
-        'vectors',
-        required.length === 0 ? 'absent' : `only ${required.join(', ')}`,
-        'an undeclared vector',
-      );
-    }
+    if (!allowed.includes(name))
+      throw new ProtocolViolation(hospital, 'vectors', expected, 'an undeclared vector');
   }
   for (const name of required) {
     if (!vectors.has(name)) throw new ProtocolViolation(hospital, `vectors.${name}`, 'present', 'nothing');
   }
 }
 
-function checkVector(v: TypedVector, dtype: DType, length: number, field: string, hospital: string): void {
+function checkVector(
+  v: TypedVector,
+  dtype: DType,
+  length: number,
+  field: string,
+  hospital: string,
+  upTo?: true,
+): void {
   if (dtypeOf(v) !== dtype)
     throw new ProtocolViolation(hospital, field, `of type ${dtype}`, `type ${dtypeOf(v)}`);
-  if (v.length !== length)
-    throw new ProtocolViolation(hospital, field, `of length ${length}`, `length ${v.length}`);
+  if (upTo === true ? v.length > length : v.length !== length)
+    throw new ProtocolViolation(
+      hospital,
+      field,
+      upTo === true ? `of length at most ${length}` : `of length ${length}`,
+      upTo === true ? 'more' : `length ${v.length}`,
+    );
   if (v instanceof Float32Array || v instanceof Float64Array) {
     for (let i = 0; i < v.length; i++) {
       if (!Number.isFinite(v[i]!)) {

@@ -242,6 +242,21 @@ export class Channel {
     }
   }
 
+  /**
+   * Records that `hospital` gave no reply to a request of `kind` because its worker thread died or hung while
+   * serving it (the thread is replaced; the hospital counts as a dropout), and returns that failure.
+   */
+  lost(round: number, hospital: string, kind: RequestKind, reason: string): ExchangeFailure {
+    this.#ledger.record(
+      round,
+      hospital,
+      KINDS[kind].reply as ReplyKind,
+      { bytes: 0 },
+      { admitted: false, reason },
+    );
+    return { hospital, reason };
+  }
+
   /** Sends and receives one request. */
   async exchange(
     round: number,

@@ -15,7 +15,7 @@ import { MAX_HOSPITAL_EXAMPLES } from '../protocol/metric-names.ts';
 import type { BackendChoice, Scenario } from '../scenario/schema.ts';
 import { initialParameters, parameterSpec } from '../models/architecture.ts';
 import { admit, evaluateReplyOf, fitReplyOf, setupReplyOf, type ReplyContract } from './boundary.ts';
-import { Channel, type ExchangeFailure, type Received } from './channel.ts';
+import { Channel, type ExchangeFailure, type Pending, type Received } from './channel.ts';
 import { Ledger, type ByteTotals, type ChainHead, type Crossing } from './ledger.ts';
 import { complianceReport, type Compliance } from './compliance/report.ts';
 import { JurisdictionViolation, type ViolationStop } from './jurisdiction/violation.ts';
@@ -29,6 +29,11 @@ import type {
   HospitalRef,
 } from './strategies/strategy.ts';
 import { WorkerFailure, WorkerPool } from './worker-pool.ts';
+import { sendSurviving, type ThreadFailure } from './recovery.ts';
+import { addFaults, roundFaults, type FaultEvent, type FaultSummary } from './fault-record.ts';
+import { ClientStateStore, STATE_VECTOR } from './state-store.ts';
+import { VirtualClock, type ClockRecord } from './clock/virtual-clock.ts';
+import type { EnvelopeBody } from '../protocol/envelope.ts';
 import { hostSetup, pooledSetup } from './host-setup.ts';
 import { perCountry, weightedMetricMeans } from './aggregate-metrics.ts';
 import { SecureFit, type PrivacySummary, type RoundPrivacy } from './secure-fit.ts';
@@ -92,6 +97,10 @@ export interface RoundRecord {
   readonly bytes: ByteTotals;
   /** Secure aggregation's and differential privacy's record of the round, when the scenario asks for them. */
   readonly privacy?: RoundPrivacy;
+  /** Injected faults and worker threads that died or hung this round, and how each was handled. */
+  readonly faults?: readonly FaultEvent[];
+  /** The round on the virtual clock, when the scenario has one. */
+  readonly clock?: ClockRecord;
 }
 
 /**
@@ -118,6 +127,10 @@ export interface RunResult {
   readonly workerFailure?: boolean;
   /** A jurisdiction violation stopped the run after its last completed round (the CLI exits 5). */
   readonly violation?: ViolationStop;
+  /** Injected faults, dropouts and replaced threads over the run, when there were any. */
+  readonly faults?: FaultSummary;
+  /** Simulated seconds the completed rounds took, when the scenario has a virtual clock. */
+  readonly clock?: { readonly simulatedSeconds: number };
   readonly roundsCompleted: number;
   readonly spec: ParamSpec;
   readonly inputShape: readonly number[];
@@ -219,6 +232,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
     const fitContract = (hospital: string) => ({
       sizes,
       vectors: strategy.vectors,
+      optionalVectors: [STATE_VECTOR],
       requiredMetrics: strategy.fitMetrics ?? [],
       counts: { numExamples: exactly(holdings.get(hospital)!.train) },
     });
@@ -228,78 +242,112 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       counts: { numExamples: exactly(holdings.get(hospital)!.test) },
     });
 
+    const states = new ClientStateStore(spec.length);
+    const virtualClock =
+      scenario.clock === undefined
+        ? undefined
+        : new VirtualClock(
+            { ...scenario, clock: scenario.clock },
+            new Map([...holdings].map(([id, h]) => [id, h.train])),
+            4 * spec.length * strategy.vectors.length,
+          );
     /** The global model: coordinator memory that never leaves; every recipient gets its own copy. */
     let global = initial;
     let final: RoundRecord | undefined;
     let stopReason: string | undefined;
-    // A dead or hung worker (exit 4) or a jurisdiction violation (exit 5) stops the run; earlier rounds are kept.
+    // A dead or hung worker is replaced (see recovery.ts); a lost quorum, a replacement that cannot start
+    // (exit 4) or a jurisdiction violation (exit 5) stops the run, keeping the rounds before it.
     let round = 1;
     let completed = global;
     let workerFailure = false;
     let violation: ViolationStop | undefined;
+    let faultTotals: FaultSummary | undefined;
     try {
       for (; round <= scenario.rounds; round++) {
-        const assignments = strategy.configureFit(
+        const candidates = virtualClock?.available(hospitals) ?? hospitals;
+        const sampled = strategy.configureFit(
           round,
-          hospitals,
+          candidates,
           stream(scenario.seed, 'sample-fit', `round-${round}`),
         );
+        const timing = virtualClock?.plan(
+          round,
+          sampled,
+          hospitals.filter((h) => !candidates.includes(h)).map((h) => h.id),
+          strategy.sequential === true,
+        );
+        const assignments = timing?.send ?? sampled;
         const extra = strategy.broadcastVectors?.(round, global) ?? {};
-        const bodyFor = (start: Float32Array) =>
-          Channel.body(
-            extra.control === undefined
-              ? [['parameters', start]]
-              : [
-                  ['parameters', start],
-                  ['control', extra.control],
-                ],
-          );
+        const bodyFor = (start: Float32Array, state: Uint8Array | undefined) =>
+          Channel.body([
+            ['parameters', start],
+            ...(extra.control === undefined ? [] : [['control', extra.control] as const]),
+            ...(state === undefined ? [] : [[STATE_VECTOR, state] as const]),
+          ]);
         const fitResults: FitResult[] = [];
-        const fitFailures: Failure[] = [];
+        const fitFailures: Failure[] = [...(timing?.dropped ?? [])];
         const outcome = await secure?.round(round, global, assignments);
         if (outcome !== undefined && outcome.kind !== 'aggregated') {
           if (outcome.kind === 'failed') stopReason = outcome.reason;
           break;
         }
-        const take = (hospital: string, received: Received) => {
+        const take = (hospital: string, answer: Answer) => {
+          const received =
+            'dropout' in answer
+              ? channel.lost(round, hospital, 'fit-request', answer.dropout)
+              : channel.receive(round, hospital, 'fit-request', answer, fitContract(hospital));
           if ('reason' in received) fitFailures.push({ hospital, reason: received.reason });
-          else fitResults.push({ hospital, reply: fitReplyOf(received.reply) });
+          else fitResults.push({ hospital, reply: fitReplyOf(states.take(hospital, received.reply)) });
           return received;
         };
+        const fitRequest = (
+          hospital: string,
+          instructions: unknown,
+          start: Float32Array,
+          shared?: EnvelopeBody,
+        ) => ({
+          hospital,
+          send: () => {
+            const state = states.get(hospital);
+            const body = state === undefined && shared !== undefined ? shared : bodyFor(start, state);
+            return channel.send(round, hospital, 'fit-request', body, instructions);
+          },
+        });
+        const again = (ids: readonly string[]) =>
+          setUpAgain(channel, scenario, options, sizes, holdings, round, ids);
+        const lostThreads: ThreadFailure[] = [];
         if (outcome !== undefined) {
           fitFailures.push(...outcome.fit.failures);
         } else if (strategy.sequential === true) {
           let start = global;
           for (const { hospital, instructions } of assignments) {
-            const received = take(
-              hospital,
-              await channel.exchange(
-                round,
-                hospital,
-                'fit-request',
-                bodyFor(start),
-                instructions,
-                fitContract(hospital),
-              ),
+            const outcome = await sendSurviving(
+              pool,
+              'fit',
+              [fitRequest(hospital, instructions, start)],
+              again,
             );
+            lostThreads.push(...outcome.failures);
+            const received = take(hospital, outcome.answers.get(hospital)!);
             if (!('reason' in received)) start = fitResults[fitResults.length - 1]!.reply.vectors.parameters!;
           }
         } else {
-          const body = bodyFor(global);
-          const pending = await Promise.all(
+          const shared = bodyFor(global, undefined);
+          const outcome = await sendSurviving(
+            pool,
+            'fit',
             assignments.map(({ hospital, instructions }) =>
-              channel.send(round, hospital, 'fit-request', body, instructions),
+              fitRequest(hospital, instructions, global, shared),
             ),
+            again,
           );
-          for (const [i, { hospital }] of assignments.entries()) {
-            take(
-              hospital,
-              channel.receive(round, hospital, 'fit-request', pending[i]!, fitContract(hospital)),
-            );
-          }
+          lostThreads.push(...outcome.failures);
+          for (const { hospital } of assignments) take(hospital, outcome.answers.get(hospital)!);
           fitResults.sort((a, b) => compareIds(a.hospital, b.hospital));
         }
         if (outcome === undefined && fitResults.length < scenario.minClients) {
+          // A quorum lost to threads that died or hung is a worker failure (exit 4); otherwise exit 3.
+          workerFailure = lostThreads.length > 0;
           stopReason =
             `round ${round}: ${fitResults.length} valid fit replies, fewer than minClients = ${scenario.minClients}` +
             (fitFailures.length > 0 ? `; ${fitFailures.map((f) => f.reason).join('; ')}` : '');
@@ -322,24 +370,46 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
 
         const chosen = strategy.configureEvaluate(
           round,
-          hospitals,
+          candidates,
           stream(scenario.seed, 'sample-evaluate', `round-${round}`),
         );
         const evalBody = Channel.body([['parameters', global]]);
         const instructions: EvaluateInstructions = { round };
-        const pendingEval = await Promise.all(
-          chosen.map((hospital) => channel.send(round, hospital, 'evaluate-request', evalBody, instructions)),
+        const evalOutcome = await sendSurviving(
+          pool,
+          'evaluate',
+          chosen.map((hospital) => ({
+            hospital,
+            send: () => channel.send(round, hospital, 'evaluate-request', evalBody, instructions),
+          })),
+          again,
         );
+        lostThreads.push(...evalOutcome.failures);
         const evaluated = collect(
           chosen,
-          chosen.map((hospital, i) =>
-            channel.receive(round, hospital, 'evaluate-request', pendingEval[i]!, evaluateContract(hospital)),
-          ),
+          chosen.map((hospital) => {
+            const answer = evalOutcome.answers.get(hospital)!;
+            return 'dropout' in answer
+              ? channel.lost(round, hospital, 'evaluate-request', answer.dropout)
+              : channel.receive(round, hospital, 'evaluate-request', answer, evaluateContract(hospital));
+          }),
         );
+        const faults = roundFaults(
+          scenario,
+          round,
+          {
+            sampled: assignments.map((a) => a.hospital),
+            admitted: fitResults.map((r) => r.hospital),
+            failures: fitFailures,
+          },
+          lostThreads,
+          evaluated.failures,
+        );
+        faultTotals = addFaults(faultTotals, faults, lostThreads);
         const record: RoundRecord = {
           round,
           fit: outcome?.fit ?? {
-            sampled: assignments.map((a) => a.hospital),
+            sampled: sampled.map((a) => a.hospital),
             admitted: fitResults.map((r) => r.hospital),
             failures: fitFailures,
             metrics: weightedMetricMeans(fitResults.map((r) => r.reply)).metrics,
@@ -358,6 +428,8 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
           },
           bytes: ledger.totals(round),
           ...(outcome === undefined ? {} : { privacy: outcome.privacy }),
+          ...(faults.length === 0 ? {} : { faults }),
+          ...(timing === undefined ? {} : { clock: timing.finish() }),
         };
         options.sink.round(record, ledger.takeUnflushed());
         final = record;
@@ -390,6 +462,8 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       ...(stopReason === undefined ? {} : { stopReason }),
       ...(workerFailure ? { workerFailure } : {}),
       ...(violation === undefined ? {} : { violation }),
+      ...(faultTotals === undefined ? {} : { faults: faultTotals }),
+      ...(virtualClock === undefined ? {} : { clock: { simulatedSeconds: virtualClock.now } }),
       roundsCompleted: final?.round ?? 0,
       spec,
       inputShape,
@@ -438,7 +512,6 @@ async function setUp(
   threads: HostInfo[];
   missing: Map<string, Record<string, number>>;
 }> {
-  const pooledTotal = scenario.hospitals.reduce((s, h) => s + h.patients, 0);
   const pending = await Promise.all(
     scenario.hospitals.map((h) =>
       channel.send(
@@ -455,19 +528,13 @@ async function setUp(
   const threads: (HostInfo | undefined)[] = Array.from({ length: pool.size });
   const failures: ExchangeFailure[] = [];
   scenario.hospitals.forEach((h, i) => {
-    const holds =
-      h.source.kind !== 'generate'
-        ? MAX_HOSPITAL_EXAMPLES
-        : scenario.data.partition.kind === 'natural'
-          ? h.patients
-          : pooledTotal;
-    const received = channel.receive(0, h.id, 'setup', pending[i]!, {
-      sizes,
-      vectors: setupVectors(scenario.data),
-      counts: { train: { min: 1, max: holds }, test: { min: 0, max: holds } },
-      holds,
-      files: declaredFiles(h, options.baseDir),
-    });
+    const received = channel.receive(
+      0,
+      h.id,
+      'setup',
+      pending[i]!,
+      setupContract(scenario, options, sizes, h),
+    );
     if ('reason' in received) {
       failures.push(received);
       return;
@@ -491,6 +558,64 @@ async function setUp(
   }
   return { holdings, threads: threads.map((t) => t!), missing };
 }
+
+/** What a setup reply must hold: counts within what the hospital can hold, errors naming its own files. */
+function setupContract(
+  scenario: Scenario,
+  options: RunOptions,
+  sizes: MessageSizes,
+  h: Scenario['hospitals'][number],
+): Omit<ReplyContract, 'hospital' | 'kind'> {
+  const pooledTotal = scenario.hospitals.reduce((s, x) => s + x.patients, 0);
+  const holds =
+    h.source.kind !== 'generate'
+      ? MAX_HOSPITAL_EXAMPLES
+      : scenario.data.partition.kind === 'natural'
+        ? h.patients
+        : pooledTotal;
+  return {
+    sizes,
+    vectors: setupVectors(scenario.data),
+    counts: { train: { min: 1, max: holds }, test: { min: 0, max: holds } },
+    holds,
+    files: declaredFiles(h, options.baseDir),
+  };
+}
+
+/**
+ * Sets up again, in a thread that replaced a failed one, the hospitals it hosts: the same configuration, so the
+ * same data; each must report the holdings it reported at the start, or the run cannot go on (a worker failure).
+ */
+async function setUpAgain(
+  channel: Channel,
+  scenario: Scenario,
+  options: RunOptions,
+  sizes: MessageSizes,
+  holdings: ReadonlyMap<string, Holdings>,
+  round: number,
+  ids: readonly string[],
+): Promise<void> {
+  for (const id of ids) {
+    const h = scenario.hospitals.find((x) => x.id === id)!;
+    const received = await channel.exchange(
+      round,
+      id,
+      'setup',
+      Channel.body(),
+      hostSetup(scenario, options.backend, options.baseDir, id),
+      setupContract(scenario, options, sizes, h),
+    );
+    const was = holdings.get(id)!;
+    if ('reason' in received)
+      throw new WorkerFailure(`hospital ${id} could not be set up again: ${received.reason}`);
+    const { train, test } = setupReplyOf(received.reply);
+    if (train !== was.train || test !== was.test)
+      throw new WorkerFailure(`hospital ${id} reported other holdings when set up again`);
+  }
+}
+
+/** A hospital's answer to a request, or why it dropped out (its thread died or hung serving it). */
+type Answer = Pending | { readonly dropout: string };
 
 /** The hospital's own files and folders, as its worker names them in error reports. */
 function declaredFiles(h: Scenario['hospitals'][number], baseDir: string): string[] {

@@ -1,4 +1,5 @@
 import type { HostJurisdiction, HostSetup, PooledSetup } from '../protocol/host-api.ts';
+import { scenarioFaults } from '../scenario/fault-plan.ts';
 import type { BackendChoice, HospitalConfig, Scenario } from '../scenario/schema.ts';
 
 /**
@@ -20,7 +21,7 @@ export function hostSetup(
     ...(scenario.data.partition.kind === 'natural'
       ? {}
       : { peers: scenario.hospitals.map((h) => (h.id === hospital ? h : partitionView(h))) }),
-    faults: scenario.faults.filter((f) => f.hospital === hospital),
+    faults: scenarioFaults(scenario).filter((f) => f.hospital === undefined || f.hospital === hospital),
     ...(scenario.jurisdiction === undefined ? {} : { jurisdiction: ownJurisdiction(scenario, own) }),
   };
 }

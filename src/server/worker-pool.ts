@@ -21,9 +21,16 @@ export const STARTUP_TIMEOUT_MS = 180_000;
 /** How long `close()` and the guard wait for a terminated thread to end before leaving it behind. */
 const TERMINATE_GRACE_MS = 5_000;
 
-/** A worker thread died or stopped answering: the run cannot go on reproducibly. */
+/** A worker thread died or stopped answering. */
 export class WorkerFailure extends Error {
   override readonly name = 'WorkerFailure';
+  constructor(
+    message: string,
+    /** The failed thread and the hospital whose call it was serving then, when the failure came from a call. */
+    readonly where?: { readonly thread: number; readonly inFlight: string | undefined },
+  ) {
+    super(message);
+  }
 }
 
 /** Which worker thread each hospital lives in: the i-th hospital in scenario order goes to thread i mod n. */
@@ -51,6 +58,10 @@ interface Slot {
   readonly death: Promise<never>;
   /** Settles with the thread's id when it has loaded its code (or fails to within the start-up guard). */
   readonly ready: Promise<number>;
+  /** Hospitals of the calls sent and not yet answered, in the order sent: the thread serves them in turn. */
+  readonly outstanding: string[];
+  /** Set when the thread first fails: the call it was serving then (the first outstanding one). */
+  failed?: { readonly inFlight: string | undefined };
 }
 
 /**
@@ -94,12 +105,19 @@ export class WorkerPool {
       workerData: { entry: this.#options.entry?.url ?? ENTRY, data: this.#options.entry?.data },
       resourceLimits: WORKER_RESOURCE_LIMITS,
     });
+    const outstanding: string[] = [];
+    const failing = () => {
+      if (slot.failed === undefined) slot.failed = { inFlight: outstanding[0] };
+    };
     const death = new Promise<never>((_, reject) => {
-      worker.once('error', (e: Error) =>
-        reject(new WorkerFailure(`worker thread ${index} failed: ${e.message}`)),
-      );
+      worker.once('error', (e: Error) => {
+        failing();
+        reject(new WorkerFailure(`worker thread ${index} failed: ${e.message}`));
+      });
       worker.once('exit', (code) => {
-        if (!this.#closing) reject(new WorkerFailure(`worker thread ${index} exited with code ${code}`));
+        if (this.#closing) return;
+        failing();
+        reject(new WorkerFailure(`worker thread ${index} exited with code ${code}`));
       });
     });
     death.catch(() => undefined);
@@ -109,8 +127,9 @@ export class WorkerPool {
       worker,
       remote,
       death,
+      outstanding,
       ready: this.#guard(
-        { worker, death },
+        { worker, death, outstanding },
         remote.ready().then((id: unknown) => {
           if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
             throw new WorkerFailure(`worker thread ${index} reported no valid thread id`);
@@ -128,6 +147,27 @@ export class WorkerPool {
   /** Thread index of each hospital. */
   get assignment(): ReadonlyMap<string, number> {
     return this.#assignment;
+  }
+
+  /** The hospitals thread `index` hosts, in scenario order. */
+  hospitalsOn(index: number): string[] {
+    return [...this.#assignment].filter(([, t]) => t === index).map(([h]) => h);
+  }
+
+  /**
+   * Replaces thread `index`, which failed, by a fresh one hosting the same hospitals (which must be set up
+   * again); waits until it has loaded its code and returns its thread id.
+   */
+  async replace(index: number): Promise<number> {
+    const old = this.#slots[index];
+    if (old === undefined) throw new Error(`no worker thread ${index}`);
+    old.remote[Comlink.releaseProxy]();
+    void terminate(old.worker);
+    const slot = this.#spawn(index);
+    this.#slots[index] = slot;
+    const id = await slot.ready;
+    this.#threadIds[index] = id;
+    return id;
   }
 
   /** Number of threads started. */
@@ -149,11 +189,22 @@ export class WorkerPool {
     const index = this.#assignment.get(hospital);
     if (index === undefined) throw new Error(`no worker thread hosts hospital ${hospital}`);
     const slot = this.#slots[index]!;
+    slot.outstanding.push(hospital);
     return this.#guard(
       slot,
       slot.remote.exchange(Comlink.transfer(request, [request.buffer])),
       `${what} at hospital ${hospital}`,
       this.#options.timeoutMs,
+    ).then(
+      (answer) => {
+        slot.outstanding.splice(slot.outstanding.indexOf(hospital), 1);
+        return answer;
+      },
+      (e: unknown) => {
+        slot.outstanding.splice(slot.outstanding.indexOf(hospital), 1);
+        if (!(e instanceof WorkerFailure)) throw e;
+        throw new WorkerFailure(e.message, { thread: index, inFlight: slot.failed?.inFlight });
+      },
     );
   }
 
@@ -171,10 +222,16 @@ export class WorkerPool {
     );
   }
 
-  #guard<T>(slot: Pick<Slot, 'worker' | 'death'>, work: Promise<T>, what: string, ms: number): Promise<T> {
+  #guard<T>(
+    slot: Pick<Slot, 'worker' | 'death' | 'outstanding' | 'failed'>,
+    work: Promise<T>,
+    what: string,
+    ms: number,
+  ): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const hang = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
+        slot.failed ??= { inFlight: slot.outstanding[0] };
         reject(new WorkerFailure(`no answer for ${what} within ${ms / 1000} s of real time`));
         void terminate(slot.worker);
       }, ms);

@@ -315,8 +315,36 @@ describe('README "Outputs of a run": each guarantee', () => {
     SPAWNS,
   );
 
-  it('a worker that hangs in round 3: its thread is terminated, rounds 1–2 are kept, exit 4', () => {
-    const { dir, file } = study({ faults: [{ hospital: 'cn-1', behaviour: 'hang', rounds: [3] }] });
+  it('a worker that hangs in round 3: its thread is replaced and the run goes on without it that round', () => {
+    const { dir, file } = study({
+      faults: [{ hospital: 'cn-1', behaviour: 'hang', rounds: [3] }],
+      rounds: 4,
+    });
+    const out = join(dir, 'out');
+    const r = run(file, out, '--timeout', '5');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const rounds = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { fit: { admitted: string[] }; faults?: { handled: string }[] });
+    expect(rounds.map((l) => l.fit.admitted.length)).toEqual([3, 3, 2, 3]);
+    expect(rounds[2]!.faults).toEqual([
+      expect.objectContaining({
+        hospital: 'cn-1',
+        kind: 'hang',
+        handled: 'thread 2 replaced and its hospitals set up again; cn-1 dropped out of the round',
+      }),
+    ]);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Record<string, unknown>;
+    expect(summary.faults).toEqual({ injected: { hang: 1 }, dropouts: 1, threadsReplaced: 1 });
+  });
+
+  it('a worker that hangs when every hospital is needed: rounds 1–2 are kept, exit 4', () => {
+    const { dir, file } = study({
+      faults: [{ hospital: 'cn-1', behaviour: 'hang', rounds: [3] }],
+      minClients: 3,
+    });
     const out = join(dir, 'out');
     const started = Date.now();
     const r = run(file, out, '--timeout', '5');
@@ -326,7 +354,7 @@ describe('README "Outputs of a run": each guarantee', () => {
     expect(m.status).toBe('stopped');
     expect(m.roundsCompleted).toBe(2);
     expect(m.stopReason).toMatch(
-      /^round 3: no answer for fit-request at hospital cn-1 within 5 s of real time/,
+      /^round 3: 2 valid fit replies, fewer than minClients = 3; hospital cn-1: no answer for fit-request at hospital cn-1 within 5 s of real time; it dropped out of the round/,
     );
     expect(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
   });

@@ -35,7 +35,7 @@ describe('malformed replies from real workers are rejected at the boundary', () 
       /^hospital kr-b: vectors\.parameters\[\d+\] must be finite \(got an infinity\)/,
     );
     expect(reasons[2]!['cn-b']).toMatch(
-      /^hospital cn-b: vectors must be only parameters \(got an undeclared vector\)/,
+      /^hospital cn-b: vectors must be only parameters, optionally state \(got an undeclared vector\)/,
     );
     expect(reasons[3]!['kr-b']).toMatch(
       /^hospital kr-b: numExamples must be \d+ \(got a number out of range\)/,

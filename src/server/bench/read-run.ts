@@ -5,6 +5,7 @@ import type { BenchRun } from './types.ts';
 
 interface StoredRound {
   round: number;
+  clock?: { startSeconds: number; seconds: number };
   evaluate: { metrics: Metrics; hospitals: Record<string, { metrics: Metrics }> };
   privacy?: { differentialPrivacy?: { epsilon: number } };
 }
@@ -59,7 +60,11 @@ export function readBenchRuns(dir: string, arm: string, seed: number): BenchRun[
       arm,
       seed,
       kind: 'strategy',
-      curve: rounds.map((r) => ({ round: r.round, metrics: roundMetrics(r) })),
+      curve: rounds.map((r) => ({
+        round: r.round,
+        metrics: roundMetrics(r),
+        ...(r.clock === undefined ? {} : { simulatedSeconds: r.clock.startSeconds + r.clock.seconds }),
+      })),
       final: {
         metrics: last ? roundMetrics(last) : {},
         hospitals: last ? metricsOf(last.evaluate.hospitals) : {},

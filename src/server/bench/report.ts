@@ -35,6 +35,8 @@ export interface TargetSummary {
   readonly of: number;
   /** Absent when no seed reached the target. */
   readonly rounds?: MeanCi;
+  /** Simulated seconds to the target, when the scenario has a virtual clock and some seed reached it. */
+  readonly simulatedSeconds?: MeanCi;
 }
 
 /** One arm of a bench over its seeds. A metric no seed reported is absent from each record. */
@@ -218,11 +220,20 @@ export function summarize(runs: readonly BenchRun[], options: SummarizeOptions =
     }
     let targetSummary: TargetSummary | undefined;
     if (target !== undefined && kind === 'strategy') {
-      const reachedAt = armRuns
-        .map((r) => roundsToTarget(r.curve, target.metric, target.value))
-        .filter((v): v is number => v !== undefined);
-      const rounds = estimate(reachedAt);
-      targetSummary = { reached: reachedAt.length, of: armRuns.length, ...(rounds && { rounds }) };
+      const reached = armRuns
+        .map((r) => ({ run: r, round: roundsToTarget(r.curve, target.metric, target.value) }))
+        .filter((v): v is { run: BenchRun; round: number } => v.round !== undefined);
+      const rounds = estimate(reached.map((v) => v.round));
+      const times = reached
+        .map((v) => v.run.curve.find((p) => p.round === v.round)?.simulatedSeconds)
+        .filter((t): t is number => t !== undefined);
+      const simulatedSeconds = times.length === reached.length ? estimate(times) : undefined;
+      targetSummary = {
+        reached: reached.length,
+        of: armRuns.length,
+        ...(rounds && { rounds }),
+        ...(simulatedSeconds && { simulatedSeconds }),
+      };
     }
     return {
       arm,
@@ -292,7 +303,12 @@ function formatTarget(row: BenchRow): string {
   const r = row.target.rounds;
   const text =
     r.halfWidth === undefined ? r.mean.toFixed(1) : `${r.mean.toFixed(1)} ± ${r.halfWidth.toFixed(1)}`;
-  return `${text} (${reached})`;
+  const t = row.target.simulatedSeconds;
+  const time =
+    t === undefined
+      ? ''
+      : `, ${t.halfWidth === undefined ? t.mean.toFixed(1) : `${t.mean.toFixed(1)} ± ${t.halfWidth.toFixed(1)}`} simulated s`;
+  return `${text}${time} (${reached})`;
 }
 
 const mdCell = (s: string): string => s.replace(/\|/g, '\\|');
@@ -473,6 +489,14 @@ function csv(table: BenchTable): string {
         r.target.rounds,
         r.target.reached,
       );
+      if (r.target.simulatedSeconds !== undefined)
+        line(
+          'run',
+          '',
+          `simulated-seconds-to-${table.target.metric}>=${table.target.value}`,
+          r.target.simulatedSeconds,
+          r.target.reached,
+        );
     }
     line('run', '', 'bytes-cross-border', { mean: r.bytes.crossBorder, n: r.seeds });
     line('run', '', 'bytes-total', { mean: r.bytes.total, n: r.seeds });

@@ -6,6 +6,8 @@ export interface BenchCurvePoint {
   readonly round: number;
   /** Example-weighted means of the hospitals' held-out metrics; an undefined metric is absent. */
   readonly metrics: Readonly<Record<string, number>>;
+  /** Simulated seconds at the round's end, when the scenario has a virtual clock. */
+  readonly simulatedSeconds?: number;
 }
 
 /**

@@ -95,6 +95,8 @@ export async function writeRunResult(
     ...(result.pooled === undefined ? {} : { pooled: result.pooled }),
     bytes: result.bytes,
     ...(result.privacy === undefined ? {} : { privacy: result.privacy }),
+    ...(result.faults === undefined ? {} : { faults: result.faults }),
+    ...(result.clock === undefined ? {} : { clock: result.clock }),
   });
   folder.writeJson('compliance.json', result.compliance);
   folder.writeText('compliance.md', complianceMarkdown(result.compliance, result.ledger.head));

@@ -8,7 +8,7 @@ import {
   summarize,
   writeBenchTables,
 } from '../../../src/server/bench/report.ts';
-import { PAIRED, RUNS } from './fixtures.ts';
+import { finalOnly, PAIRED, RUNS } from './fixtures.ts';
 
 // Student t quantiles t(0.975, df), from tables.
 const T2 = 4.302653;
@@ -85,6 +85,21 @@ describe('summarize', () => {
       rounds: { mean: 2, n: 3, sd: 0, lower: 2, upper: 2, halfWidth: 0 },
     });
     expect(row('local-only').target).toBeUndefined();
+  });
+
+  it('gives simulated seconds to the target when the runs had a virtual clock', () => {
+    const timed = (seed: number, reachedAt: number, secondsPerRound: number) => ({
+      ...finalOnly('fedprox', seed, { auroc: 0.9 }),
+      curve: [1, 2, 3].map((round) => ({
+        round,
+        metrics: { auroc: round >= reachedAt ? 0.85 : 0.5 },
+        simulatedSeconds: round * secondsPerRound,
+      })),
+    });
+    const table = summarize([timed(1, 2, 10), timed(2, 3, 10)], { target: { metric: 'auroc', value: 0.8 } });
+    // 20 s and 30 s: mean 25.
+    expect(table.rows[0]!.target?.simulatedSeconds?.mean).toBe(25);
+    expect(benchOverview(table)).toMatch(/2\.5 ± [0-9.]+, 25\.0 ± [0-9.]+ simulated s \(2\/2 reached\)/);
   });
 
   it('averages bytes and seconds', () => {

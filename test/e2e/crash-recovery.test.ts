@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { sha256 } from '../../src/common/hash.ts';
+import type { FaultConfig } from '../../src/scenario/schema.ts';
+import { runInMemory, smallScenario } from '../helpers/run.ts';
+
+/** SCAFFOLD, so that every hospital carries state between rounds through the hospital-side store. */
+const scenario = (faults: FaultConfig[], minClients = 2) =>
+  smallScenario({
+    rounds: 3,
+    minClients,
+    backend: 'js',
+    strategy: { name: 'scaffold' },
+    faults,
+  });
+
+const crash: FaultConfig = { hospital: 'kr-b', behaviour: 'crash', rounds: [2] };
+
+describe('a worker thread that really exits mid-round', () => {
+  it('is replaced; the run ends with the model of the same run where that hospital declined the round, at 1, 2 and 4 threads', async () => {
+    const dropped = await runInMemory(scenario([{ ...crash, behaviour: 'drop' }]), { threads: 2 });
+    expect(dropped.result.status).toBe('completed');
+    expect(dropped.rounds[1]!.fit.admitted).toEqual(['cn-a', 'cn-b', 'kr-a']);
+    const expected = sha256(dropped.result.parameters);
+    for (const threads of [1, 2, 4]) {
+      const run = await runInMemory(scenario([crash]), { threads });
+      expect(run.result.status, `${threads} threads`).toBe('completed');
+      expect(sha256(run.result.parameters), `${threads} threads`).toBe(expected);
+      const round2 = run.rounds[1]!;
+      expect(round2.fit.admitted).toEqual(['cn-a', 'cn-b', 'kr-a']);
+      expect(round2.fit.failures).toEqual([
+        {
+          hospital: 'kr-b',
+          reason: expect.stringMatching(
+            /^hospital kr-b: worker thread \d exited with code 70; it dropped out/,
+          ),
+        },
+      ]);
+      expect(round2.faults).toEqual([
+        expect.objectContaining({
+          hospital: 'kr-b',
+          phase: 'fit',
+          kind: 'crash',
+          handled: expect.stringMatching(
+            /^thread \d replaced and its hospitals set up again; kr-b dropped out/,
+          ),
+        }),
+      ]);
+      expect(run.rounds[0]!.faults).toBeUndefined();
+      expect(run.result.faults).toEqual({ injected: { crash: 1 }, dropouts: 1, threadsReplaced: 1 });
+      // Every hospital on the replaced thread was set up again in round 2.
+      const setups = run.crossings.filter((c) => c.round === 2 && c.kind === 'setup').map((c) => c.hospital);
+      expect(setups.sort()).toEqual(
+        threads === 1 ? ['cn-a', 'cn-b', 'kr-a', 'kr-b'] : threads === 2 ? ['cn-b', 'kr-b'] : ['kr-b'],
+      );
+    }
+  }, 600_000);
+
+  it('stops the run as a worker failure (exit 4) only when the quorum cannot hold', async () => {
+    const run = await runInMemory(scenario([crash], 4), { threads: 2 });
+    expect(run.result.status).toBe('stopped');
+    expect(run.result.workerFailure).toBe(true);
+    expect(run.result.roundsCompleted).toBe(1);
+    expect(run.result.stopReason).toMatch(
+      /^round 2: 3 valid fit replies, fewer than minClients = 4; hospital kr-b: worker thread 1 exited with code 70/,
+    );
+  }, 300_000);
+});
