@@ -314,7 +314,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
           },
         });
         const again = (ids: readonly string[]) =>
-          setUpAgain(channel, scenario, options, sizes, holdings, round, ids);
+          setUpAgain(channel, scenario, options, sizes, holdings, round, ids, prepared.transform);
         const lostThreads: ThreadFailure[] = [];
         if (outcome !== undefined) {
           fitFailures.push(...outcome.fit.failures);
@@ -594,6 +594,7 @@ async function setUpAgain(
   holdings: ReadonlyMap<string, Holdings>,
   round: number,
   ids: readonly string[],
+  transform: EnvelopeBody | undefined,
 ): Promise<void> {
   for (const id of ids) {
     const h = scenario.hospitals.find((x) => x.id === id)!;
@@ -611,6 +612,23 @@ async function setUpAgain(
     const { train, test } = setupReplyOf(received.reply);
     if (train !== was.train || test !== was.test)
       throw new WorkerFailure(`hospital ${id} reported other holdings when set up again`);
+    if (transform === undefined) continue;
+    // Own data scaled by the federation: the hospital gets the same transform it got at the start.
+    const exact = (n: number) => ({ min: n, max: n });
+    const applied = await channel.exchange(
+      round,
+      id,
+      'transform-request',
+      transform,
+      {},
+      {
+        sizes,
+        vectors: [],
+        counts: { train: exact(was.train), test: exact(was.test) },
+      },
+    );
+    if ('reason' in applied)
+      throw new WorkerFailure(`hospital ${id} could not be set up again: ${applied.reason}`);
   }
 }
 

@@ -21,6 +21,7 @@ import {
 import { headOf } from '../protocol/outcome.ts';
 import type { DataConfig, Scenario } from '../scenario/schema.ts';
 import { Channel, type ExchangeFailure } from './channel.ts';
+import type { EnvelopeBody } from '../protocol/envelope.ts';
 import { compareIds } from './sampling.ts';
 
 /**
@@ -88,7 +89,7 @@ export async function preprocess(
   holdings: ReadonlyMap<string, { readonly train: number; readonly test: number }>,
   sizes: MessageSizes,
   missing: ReadonlyMap<string, Record<string, number>>,
-): Promise<{ record?: PreprocessingRecord; failures: ExchangeFailure[] }> {
+): Promise<{ record?: PreprocessingRecord; transform?: EnvelopeBody; failures: ExchangeFailure[] }> {
   const data = scenario.data;
   if (!isOwnData(data)) return { failures: [] };
   const columns = data.kind === 'tabular' ? tabularColumns(data).map((c) => c.name) : (sizes.columns ?? 0);
@@ -131,6 +132,7 @@ export async function preprocess(
     new Uint8Array(Float64Array.from([...t.centre, ...t.scale, ...t.fill]).buffer),
   );
   return {
+    transform: body,
     record: {
       ...base,
       federated: true,

@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/common/hash.ts';
+import { parseScenario } from '../../src/scenario/load.ts';
 import type { FaultConfig } from '../../src/scenario/schema.ts';
 import { runInMemory, smallScenario } from '../helpers/run.ts';
 
@@ -64,4 +67,23 @@ describe('a worker thread that really exits mid-round', () => {
       /^round 2: 3 valid fit replies, fewer than minClients = 4; hospital kr-b: worker thread 1 exited with code 70/,
     );
   }, 300_000);
+});
+
+describe('a worker thread that exits while hospitals scale their own data by the federation', () => {
+  it('is replaced and its hospitals get the same transform again: the model of the run where that hospital declined', async () => {
+    const dir = resolve(import.meta.dirname, '../../scenarios/wine');
+    const wine = (faults: FaultConfig[]) =>
+      parseScenario({
+        ...(JSON.parse(readFileSync(join(dir, 'scenario.json'), 'utf8')) as object),
+        rounds: 2,
+        minClients: 2,
+        faults,
+      });
+    const fault: FaultConfig = { hospital: 'wine-b', behaviour: 'drop', rounds: [2] };
+    const dropped = await runInMemory(wine([fault]), { threads: 1, baseDir: dir });
+    const crashed = await runInMemory(wine([{ ...fault, behaviour: 'crash' }]), { threads: 1, baseDir: dir });
+    expect(crashed.result.status, crashed.result.stopReason).toBe('completed');
+    expect(crashed.rounds[1]!.fit.admitted).toEqual(['wine-a', 'wine-c']);
+    expect(sha256(crashed.result.parameters)).toBe(sha256(dropped.result.parameters));
+  }, 600_000);
 });
