@@ -1,5 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { readBounded } from '../../common/bounded-read.ts';
 import { canonicalJson, sha256 } from '../../common/hash.ts';
 import type { Purpose } from '../../protocol/kinds.ts';
 import { InputError, parseScenario } from '../../scenario/load.ts';
@@ -214,25 +215,32 @@ function parseEntries(lines: readonly string[]): Crossing[] | undefined {
   }
 }
 
-function readText(dir: string, name: string): string {
+/** The largest run file read: about the longest string Node can hold. */
+const MAX_RUN_FILE_BYTES = 512 * 2 ** 20;
+
+function readBytes(dir: string, name: string): Buffer {
   const path = join(dir, name);
   if (!existsSync(path)) throw new InputError(`${dir}: not a fedmed run folder (no ${name})`);
-  return readFileSync(path, 'utf8');
+  return readBounded(path, MAX_RUN_FILE_BYTES, (expected) => {
+    throw new InputError(`${path}: expected ${expected}`);
+  });
 }
 
-function readBytes(dir: string, name: string): Uint8Array {
-  const path = join(dir, name);
-  if (!existsSync(path)) throw new InputError(`${dir}: not a fedmed run folder (no ${name})`);
-  return readFileSync(path);
+function readText(dir: string, name: string): string {
+  return readBytes(dir, name).toString('utf8');
 }
 
 function readJson(dir: string, name: string): unknown {
   const text = readText(dir, name);
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new InputError(`${join(dir, name)}: not valid JSON`);
   }
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new InputError(`${join(dir, name)}: expected a JSON object`);
+  return value;
 }
 
 function short(hash: string): string {
