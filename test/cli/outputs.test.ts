@@ -40,8 +40,9 @@ function study(changes: Record<string, unknown> = {}): { dir: string; file: stri
   return { dir, file };
 }
 
+/** One worker thread: these tests are about folders, and each thread costs a CLI start seconds of CPU. */
 const run = (file: string, out: string, ...more: string[]) =>
-  fedmed(['run', file, '--out', out, '--quiet', '--baselines', '', ...more]);
+  fedmed(['run', file, '--out', out, '--quiet', '--baselines', '', '--workers', '1', ...more]);
 
 const manifest = (dir: string) =>
   JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
@@ -210,7 +211,7 @@ describe('README "Outputs of a run": each guarantee', () => {
     async () => {
       const { dir, file } = study();
       const out = join(dir, 'out');
-      const first = startFedmed(['run', file, '--out', out, '--quiet', '--baselines', '']);
+      const first = startFedmed(['run', file, '--out', out, '--quiet', '--baselines', '', '--workers', '1']);
       await until(() => lockedBy(out) === first.child.pid, 'the lock');
       const second = run(file, out);
       expect(second.code).toBe(2);
@@ -230,7 +231,19 @@ describe('README "Outputs of a run": each guarantee', () => {
       const out = join(dir, 'out');
       expect(run(file, out).code).toBe(0);
       const before = readlinkSync(out);
-      const r = startFedmed(['run', file, '--out', out, '--quiet', '--baselines', '', '--seed', '3']);
+      const r = startFedmed([
+        'run',
+        file,
+        '--out',
+        out,
+        '--quiet',
+        '--baselines',
+        '',
+        '--workers',
+        '1',
+        '--seed',
+        '3',
+      ]);
       await until(() => runsIn(out).length === 2 || r.child.exitCode !== null, 'the new run folder');
       r.child.kill('SIGTERM');
       const ended = await r.done;
@@ -321,7 +334,7 @@ describe('README "Outputs of a run": each guarantee', () => {
       rounds: 4,
     });
     const out = join(dir, 'out');
-    const r = run(file, out, '--timeout', '5');
+    const r = run(file, out, '--timeout', '5', '--workers', '3');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const rounds = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
