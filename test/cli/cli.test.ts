@@ -149,12 +149,20 @@ describe('fedmed run writes a complete run folder', () => {
   it('prints the global metrics beside the means when the scenario asks for score histograms', () => {
     const d = dir();
     const withHistograms = { ...tiny, evaluation: { histogramBins: 100 } };
-    const on = fedmed(['run', scenarioFile(d, withHistograms), '--out', join(d, 'on'), '--quiet']);
+    const on = fedmed([
+      'run',
+      scenarioFile(d, withHistograms),
+      '--out',
+      join(d, 'on'),
+      '--quiet',
+      '--workers',
+      '1',
+    ]);
     expect(on.code, on.stderr).toBe(0);
     expect(on.stdout).toMatch(
       /federated \(global model\) .* global auroc \d\.\d{4} {2}global auprc \d\.\d{4}/,
     );
-    const off = fedmed(['run', scenarioFile(d, tiny), '--out', join(d, 'off'), '--quiet']);
+    const off = fedmed(['run', scenarioFile(d, tiny), '--out', join(d, 'off'), '--quiet', '--workers', '1']);
     expect(off.stdout).not.toContain('global auroc');
   });
 
@@ -167,7 +175,7 @@ describe('fedmed run writes a complete run folder', () => {
       minClients: 3,
       faults: [{ hospital: 'cn-2', behaviour: 'rows-in-metrics', rounds: [2] }],
     };
-    const r = fedmed(['run', scenarioFile(d, faulty), '--out', out, '--quiet']);
+    const r = fedmed(['run', scenarioFile(d, faulty), '--out', out, '--quiet', '--workers', '1']);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(
       /round 2: 2 valid fit replies, fewer than minClients = 3; hospital cn-2: metrics\.rows/,
@@ -181,7 +189,7 @@ describe('fedmed run writes a complete run folder', () => {
   it('counts a hospital that fails every round among error reports, not as a clean run', () => {
     const d = dir();
     const failing = { ...tiny, faults: [{ hospital: 'cn-2', behaviour: 'throw' }] };
-    const r = fedmed(['run', scenarioFile(d, failing), '--out', join(d, 'out'), '--quiet']);
+    const r = fedmed(['run', scenarioFile(d, failing), '--out', join(d, 'out'), '--quiet', '--workers', '1']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/; 0 replies rejected, 2 error reports from hospitals\n/);
   });
