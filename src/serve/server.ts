@@ -133,7 +133,7 @@ export async function startServer(options: ServeOptions): Promise<DashboardServe
  * names for it. Bound to every address (0.0.0.0, ::), the machine's interface addresses, its host name and
  * the loopback names: a page that rebinds another name to this machine is still refused.
  */
-function allowedHosts(bound: string, port: number): ReadonlySet<string> {
+export function allowedHosts(bound: string, port: number): ReadonlySet<string> {
   const wildcard = bound === '0.0.0.0' || bound === '::';
   const loopback = wildcard || bound === 'localhost' || bound === '::1' || bound.startsWith('127.');
   const names = [
