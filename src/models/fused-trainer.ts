@@ -2,7 +2,7 @@ import type { ParamSpec } from '../common/params.ts';
 import type { Rng } from '../common/rng.ts';
 import type { ModelConfig } from '../scenario/schema.ts';
 import { modelPlan, parameterSpec } from './architecture.ts';
-import { KernelArena } from './kernels.ts';
+import { KernelArena, type GemmCall } from './kernels.ts';
 import { BINARY_HEAD, outputUnits, type OutputHead } from '../protocol/outcome.ts';
 import { activeTerms, batchSizeFor, checkExamples, runEpochs } from './trainer-contract.ts';
 import type { Examples, LocalTrainer, TrainOptions, TrainResult } from './types.ts';
@@ -144,18 +144,7 @@ class FusedTrainer implements LocalTrainer {
   #disposed = false;
 
   /** C = A·B with the accumulation chosen at construction (see wasm/kernels.ts `gemm`). */
-  readonly #gemm: (
-    m: number,
-    n: number,
-    depth: number,
-    a: number,
-    aRow: number,
-    aCol: number,
-    b: number,
-    bRow: number,
-    c: number,
-    cRow: number,
-  ) => void;
+  readonly #gemm: GemmCall;
 
   constructor(
     model: ModelConfig,

@@ -1,33 +1,26 @@
 import { readFileSync } from 'node:fs';
 
+/** C = A·B on row/column strides in the arena (see wasm/kernels.ts `gemm`). */
+export type GemmCall = (
+  m: number,
+  n: number,
+  depth: number,
+  a: number,
+  aRow: number,
+  aCol: number,
+  b: number,
+  bRow: number,
+  c: number,
+  cRow: number,
+) => void;
+
+/** A compiled GEMM: the call with the scratch space it may use. */
+type Gemm = (...args: [...Parameters<GemmCall>, scratch: number]) => void;
+
 /** The compiled kernels (wasm/kernels.ts, built by wasm/build.mjs); see that file for each one's contract. */
 interface KernelExports {
-  gemm(
-    m: number,
-    n: number,
-    depth: number,
-    a: number,
-    aRow: number,
-    aCol: number,
-    b: number,
-    bRow: number,
-    c: number,
-    cRow: number,
-    scratch: number,
-  ): void;
-  gemm32(
-    m: number,
-    n: number,
-    depth: number,
-    a: number,
-    aRow: number,
-    aCol: number,
-    b: number,
-    bRow: number,
-    c: number,
-    cRow: number,
-    scratch: number,
-  ): void;
+  gemm: Gemm;
+  gemm32: Gemm;
   gemmScratch(m: number, n: number, depth: number): number;
   transpose(src: number, rows: number, cols: number, dst: number): void;
   columnSums(m: number, rows: number, cols: number, out: number): void;
