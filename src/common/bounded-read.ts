@@ -66,6 +66,9 @@ function openedInside(
   return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
 }
 
+/** The largest file of a run folder fedmed reads: about the longest string Node can hold. */
+export const MAX_RUN_FILE_BYTES = 512 * 2 ** 20;
+
 /** Bytes in MiB, for messages. */
 export function mebibytes(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(bytes < 2 ** 20 ? 3 : 0)} MiB`;

@@ -1,9 +1,6 @@
 import type { z } from 'zod';
-import { readBounded } from '../common/bounded-read.ts';
+import { MAX_RUN_FILE_BYTES, readBounded } from '../common/bounded-read.ts';
 import { InputError, jsonPath } from '../scenario/load.ts';
-
-/** The largest run file read: about the longest string Node can hold. */
-const MAX_RUN_FILE_BYTES = 512 * 2 ** 20;
 
 /** A run folder's file as text: a FIFO, a device or a file too large is named, never read. */
 export function readRunText(file: string): string {

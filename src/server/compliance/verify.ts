@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readBounded } from '../../common/bounded-read.ts';
+import { MAX_RUN_FILE_BYTES, readBounded } from '../../common/bounded-read.ts';
 import { canonicalJson, sha256 } from '../../common/hash.ts';
 import type { Purpose } from '../../protocol/kinds.ts';
 import { InputError, parseScenario } from '../../scenario/load.ts';
@@ -214,9 +214,6 @@ function parseEntries(lines: readonly string[]): Crossing[] | undefined {
     return undefined;
   }
 }
-
-/** The largest run file read: about the longest string Node can hold. */
-const MAX_RUN_FILE_BYTES = 512 * 2 ** 20;
 
 function readBytes(dir: string, name: string): Buffer {
   const path = join(dir, name);
