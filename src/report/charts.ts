@@ -1,6 +1,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { exact, metric as formatMetric } from './format.ts';
 import type { Cell, Table } from './html.ts';
+import { PALETTE } from '../common/palette.ts';
 
 /*
  * Chart builders: plain data in, a vega-lite spec and the table of the same numbers out. Nothing here touches
@@ -19,20 +20,6 @@ export interface Chart {
 
 /** The font stack of every chart: the report's embedded fonts first. */
 export const CHART_FONT = 'fedmed-sans, sans-serif';
-
-/** Vega's tableau10, spelled out so that bands can take their line's colour. */
-export const PALETTE = [
-  '#4c78a8',
-  '#f58518',
-  '#e45756',
-  '#72b7b2',
-  '#54a24b',
-  '#eeca3b',
-  '#b279a2',
-  '#ff9da6',
-  '#9d755d',
-  '#bab0ac',
-];
 
 const config = {
   font: CHART_FONT,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { PALETTE } from '../../common/palette.ts';
 import { finite, groupArms } from './arms.ts';
 import { meanCi } from './stats.ts';
 import type { BenchRun } from './types.ts';
@@ -20,19 +21,6 @@ const LABELS: Readonly<Record<string, string>> = {
 /** Metrics that live in [0, 1]: their axis stops at the bounds and bands are clipped there. */
 const UNIT_INTERVAL = new Set<string>(['accuracy', 'auroc', 'auprc', ...GLOBAL_METRICS]);
 const STEP = 0.05;
-/** Vega's tableau10 scheme, spelled out so that bands can take their line's colour without a second legend. */
-const PALETTE = [
-  '#4c78a8',
-  '#f58518',
-  '#e45756',
-  '#72b7b2',
-  '#54a24b',
-  '#eeca3b',
-  '#b279a2',
-  '#ff9da6',
-  '#9d755d',
-  '#bab0ac',
-];
 const round2 = (v: number): number => Math.round(v * 100) / 100;
 
 interface CurveRow {
