@@ -164,7 +164,7 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
         };
       }
       case 'score-request':
-        return this.#score(body as HostSetup, params());
+        return this.#score(body as HostSetup, params(), vectors);
       case 'secagg-fit-request':
         return this.#secureFit(this.#hosted(hospital), params(), body as SecureFitInstructions, vectors);
       case 'secagg-roster':
@@ -332,14 +332,22 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
     );
   }
 
-  async #score(s: HostSetup, parameters: Float32Array): Promise<Reply> {
+  async #score(
+    s: HostSetup,
+    parameters: Float32Array,
+    vectors: ReadonlyMap<string, TypedVector>,
+  ): Promise<Reply> {
     await this.#useBackend(s.backend, s.model);
-    if (isOwnData(s.data)) throw new HospitalRefusal('refused', 'data.kind');
-    const { test, testGroups } = buildScoringData(s.hospital, dataContext(s));
+    const { test, testGroups } = isOwnData(s.data)
+      ? OwnDataSetup.scoring(s.hospital, s.data, s.baseDir, vectors)
+      : buildScoringData(s.hospital, dataContext(s));
     const trainer = this.#trainer(s.model, s);
     try {
       trainer.setParameters(parameters);
-      return evaluation('score-reply', evaluateOn(trainer, test, testGroups, s.evaluation));
+      return evaluation(
+        'score-reply',
+        evaluateOn(trainer, test, testGroups, s.evaluation, headOf(s.data)),
+      );
     } finally {
       trainer.dispose();
     }

@@ -44,6 +44,20 @@ export class OwnDataSetup {
     return pooledOwnData(hospitals, data, seed, baseDir);
   }
 
+  /**
+   * A site's files for scoring a finished model, every row held out, scaled as the run scaled its hospitals:
+   * by the run's federated transform (`vectors`), or by the site's own statistics, or not at all.
+   */
+  static scoring(
+    h: HospitalConfig,
+    data: OwnDataConfig,
+    baseDir: string,
+    vectors: ReadonlyMap<string, TypedVector>,
+  ): LocalData {
+    const setup = new OwnDataSetup(readOwnData(h, data, 0, baseDir, true), data);
+    return setup.localData() ?? setup.withTransform(vectors);
+  }
+
   /** Training and held-out examples. */
   counts(): { train: number; test: number } {
     return { train: this.#own.train.n, test: this.#own.test.n };

@@ -304,7 +304,7 @@ export const KINDS = {
   'score-request': request(
     'tooling',
     'aggregate-model',
-    { parameters },
+    { parameters, centre: columnVector, scale: columnVector, fill: columnVector },
     'score-reply',
     'a finished model to score on a site’s files',
   ),

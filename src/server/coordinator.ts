@@ -156,6 +156,8 @@ export interface RunResult {
   readonly compliance: Compliance;
   /** Own data: how inputs were scaled and imputed, and what each hospital reported missing. */
   readonly preprocessing?: PreprocessingRecord;
+  /** Own data scaled by federated statistics: the transform's centre, scale and fill laid end to end. */
+  readonly transform?: Float64Array;
 }
 
 /** Real seconds spent in each part of a run. */
@@ -489,6 +491,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       ledger: ledger.chain,
       compliance: complianceReport(scenario, ledger.entries),
       ...(prepared.record === undefined ? {} : { preprocessing: prepared.record }),
+      ...(prepared.transformVector === undefined ? {} : { transform: prepared.transformVector }),
     };
   } finally {
     if (options.pool === undefined) await pool.close();

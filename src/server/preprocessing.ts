@@ -89,7 +89,13 @@ export async function preprocess(
   holdings: ReadonlyMap<string, { readonly train: number; readonly test: number }>,
   sizes: MessageSizes,
   missing: ReadonlyMap<string, Record<string, number>>,
-): Promise<{ record?: PreprocessingRecord; transform?: EnvelopeBody; failures: ExchangeFailure[] }> {
+): Promise<{
+  record?: PreprocessingRecord;
+  transform?: EnvelopeBody;
+  /** The transform's vectors centre, scale and fill laid end to end (what `transformSha256` hashes). */
+  transformVector?: Float64Array;
+  failures: ExchangeFailure[];
+}> {
   const data = scenario.data;
   if (!isOwnData(data)) return { failures: [] };
   const columns = data.kind === 'tabular' ? tabularColumns(data).map((c) => c.name) : (sizes.columns ?? 0);
@@ -128,11 +134,11 @@ export async function preprocess(
     });
     if ('reason' in r) failures.push(r);
   });
-  const transformSha256 = sha256(
-    new Uint8Array(Float64Array.from([...t.centre, ...t.scale, ...t.fill]).buffer),
-  );
+  const transformVector = Float64Array.from([...t.centre, ...t.scale, ...t.fill]);
+  const transformSha256 = sha256(new Uint8Array(transformVector.buffer));
   return {
     transform: body,
+    transformVector,
     record: {
       ...base,
       federated: true,
