@@ -344,10 +344,7 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
     const trainer = this.#trainer(s.model, s);
     try {
       trainer.setParameters(parameters);
-      return evaluation(
-        'score-reply',
-        evaluateOn(trainer, test, testGroups, s.evaluation, headOf(s.data)),
-      );
+      return evaluation('score-reply', evaluateOn(trainer, test, testGroups, s.evaluation, headOf(s.data)));
     } finally {
       trainer.dispose();
     }
