@@ -11,7 +11,7 @@ import type { Examples, LocalTrainer, TrainOptions } from '../models/types.ts';
 import type { LocalData } from './data/index.ts';
 import { BINARY_HEAD, type OutputHead } from '../protocol/outcome.ts';
 import { clinicalMetrics, scoreHistogram } from './metrics.ts';
-import { meanLoss, multiclassMetrics, regressionMetrics } from './outcome-metrics.ts';
+import { classHistograms, meanLoss, multiclassMetrics, regressionMetrics } from './outcome-metrics.ts';
 
 /**
  * Metrics of a model's predictions on held-out examples, by the scenario's evaluation settings and the
@@ -31,7 +31,14 @@ export function evaluateOn(
       calibrationBins: evaluation.calibrationBins,
       minCellSize: evaluation.minSubgroupSize,
     });
-    return { numExamples: test.n, metrics, confusion: Array.from(confusion) };
+    return {
+      numExamples: test.n,
+      metrics,
+      confusion: Array.from(confusion),
+      ...(evaluation.histogramBins > 0
+        ? { classHistograms: classHistograms(test.y, probs, head.classes, evaluation.histogramBins) }
+        : {}),
+    };
   }
   if (head.kind === 'continuous') return { numExamples: test.n, metrics: regressionMetrics(test.y, probs) };
   const reportable = Object.fromEntries(

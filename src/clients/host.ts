@@ -397,6 +397,11 @@ function evaluation(kind: Kind, e: EvaluateReply): Reply {
   const h = e.histogram;
   const vectors: [string, TypedVector][] = [];
   if (h !== undefined) vectors.push(['histogram', Uint32Array.from([...h.positives, ...h.negatives])]);
+  if (e.classHistograms !== undefined)
+    vectors.push([
+      'histogram',
+      Uint32Array.from(e.classHistograms.flatMap((c) => [...c.positives, ...c.negatives])),
+    ]);
   if (e.confusion !== undefined) vectors.push(['confusion', Uint32Array.from(e.confusion)]);
   return { kind, fields: { numExamples: e.numExamples, metrics: e.metrics }, vectors };
 }

@@ -494,7 +494,7 @@ export function ruleLength(rule: VectorRule, sizes: MessageSizes): number {
     case 'parameters':
       return sizes.parameters;
     case 'histogram':
-      return 2 * sizes.histogramBins;
+      return 2 * sizes.histogramBins * Math.max(1, sizes.classes ?? 0);
     case 'key':
       return KEY_BYTES;
     case 'roster-keys':

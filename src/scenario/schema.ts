@@ -364,11 +364,11 @@ export const scenarioSchema = z
       });
     }
     if ((s.data.kind === 'tabular' || s.data.kind === 'image-folder') && s.evaluation.histogramBins > 0) {
-      if (s.data.outcome.type !== 'binary') {
+      if (s.data.outcome.type === 'continuous') {
         ctx.addIssue({
           code: 'custom',
           path: ['evaluation', 'histogramBins'],
-          message: 'score histograms need a binary outcome; use 0 for multi-class or continuous outcomes',
+          message: 'score histograms need a binary or multi-class outcome; use 0 for a continuous one',
         });
       }
     }

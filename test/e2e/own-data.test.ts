@@ -133,7 +133,7 @@ describe.skipIf(!existsSync(SKLEARN_DATA))('own data: public tables and images s
         hospitals: writeWine(dir),
         model: { kind: 'logistic' },
         training: { localEpochs: 1, batchSize: 16, learningRate: 0.3, optimizer: 'sgd' },
-        evaluation: { minSubgroupSize: 3 },
+        evaluation: { minSubgroupSize: 3, histogramBins: 200 },
       });
       expect(ran.stderr).toBe('');
       expect(ran.code).toBe(0);
@@ -157,6 +157,9 @@ describe.skipIf(!existsSync(SKLEARN_DATA))('own data: public tables and images s
       ])
         expect(fed[m], m).toBeTypeOf('number');
       expect(fed.global_accuracy).toBeTypeOf('number');
+      // One-vs-rest histograms per class give the federation's own macro and micro AUROC.
+      expect(fed.global_auroc_macro).toBeGreaterThan(0.9);
+      expect(fed.global_auroc_micro).toBeGreaterThan(0.9);
       expect(ran.summary.federated.confusion).toHaveLength(9);
       const crossings = readFileSync(join(ran.out, 'crossings.jsonl'), 'utf8');
       expect(crossings).toContain('"statistics-reply"');
