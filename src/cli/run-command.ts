@@ -1,3 +1,4 @@
+import { headOf } from '../protocol/outcome.ts';
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { applyOverrides, loadScenario, scenarioHash } from '../scenario/load.ts';
@@ -71,7 +72,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
           });
           if (once.code !== EXIT.ok) code = once.code;
         }
-        writeSweepTables(out, scenario.sweep!.parameter, rows);
+        writeSweepTables(out, scenario.sweep!.parameter, rows, headOf(scenario.data));
         process.stdout.write(`sweep of ${rows.length} runs: ${join(out, 'sweep.md')}\n`);
         return code;
       } finally {

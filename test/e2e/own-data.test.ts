@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -232,6 +232,40 @@ describe.skipIf(!existsSync(SKLEARN_DATA))('own data: public tables and images s
       const folder = join(dir, 'digits-1');
       writeRowsWhere(join(folder, 'labels.csv'), join(folder, 'holdout.csv'), 'set', 'test');
       expectEvaluateMatchesRun(ran, 'digits-1', folder, ['--labels', join(folder, 'holdout.csv')]);
+    },
+    RUN_TIMEOUT,
+  );
+});
+
+describe('a sweep on own data', () => {
+  it(
+    "runs the shipped wine federation under strategies with server and client state, tabled in the outcome's metrics",
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'fedmed-wine-sweep-'));
+      const shipped = join(import.meta.dirname, '../../scenarios/wine');
+      for (const f of ['wine-a.csv', 'wine-b.csv', 'wine-c.csv'])
+        copyFileSync(join(shipped, f), join(dir, f));
+      const scenario = {
+        ...json(join(shipped, 'scenario.json')),
+        rounds: 2,
+        strategy: { name: 'fedavg' },
+        sweep: { parameter: 'strategy.name', values: ['fedadam', 'scaffold', 'qfedavg'] },
+      };
+      writeFileSync(join(dir, 'sweep.json'), JSON.stringify(scenario));
+      const out = join(dir, 'out');
+      const r = fedmed(['run', join(dir, 'sweep.json'), '--out', out, '--quiet', '--workers', '1']);
+      expect(r.stderr).not.toMatch(/error|refused|expected/i);
+      expect(r.code).toBe(0);
+      const [header, ...rows] = readFileSync(join(out, 'sweep.csv'), 'utf8').trim().split('\n');
+      const columns = header!.split(',');
+      expect(columns).toContain('federated balanced_accuracy');
+      expect(columns).toContain('federated auroc_macro');
+      expect(rows).toHaveLength(3);
+      for (const row of rows) {
+        const cells = row.split(',');
+        expect(cells[columns.indexOf('status')]).toBe('completed');
+        expect(Number(cells[columns.indexOf('federated accuracy')])).toBeGreaterThan(0.4);
+      }
     },
     RUN_TIMEOUT,
   );
