@@ -4,6 +4,7 @@ import {
   means,
   standardDeviations,
   STATS_VECTORS,
+  statisticsVectors,
   transformFrom,
   TRANSFORM_VECTORS,
   type ColumnStats,
@@ -115,7 +116,7 @@ export async function preprocess(
   ids.forEach((id, i) => {
     const r = channel.receive(0, id, 'statistics-request', asked[i]!, {
       sizes,
-      vectors: [...STATS_VECTORS],
+      vectors: [...statisticsVectors(scalingOf(data))],
       counts: { train: exactly(holdings.get(id)!.train) },
     });
     if ('reason' in r) failures.push(r);
@@ -176,7 +177,13 @@ function statsOf(
   hospital: string,
   failures: ExchangeFailure[],
 ): ColumnStats {
-  const [count, sum, m2, min, max] = STATS_VECTORS.map((n) => vectors.get(n) as Float64Array);
+  // Without the extremes (all but min–max scaling), only the bounds every table value keeps are known.
+  const bound = (name: string, x: number) =>
+    (vectors.get(name) as Float64Array | undefined) ??
+    new Float64Array((vectors.get('count') as Float64Array).length).fill(x);
+  const [count, sum, m2] = STATS_VECTORS.slice(0, 3).map((n) => vectors.get(n) as Float64Array);
+  const min = bound('min', -MAX_CELL_MAGNITUDE);
+  const max = bound('max', MAX_CELL_MAGNITUDE);
   for (let j = 0; j < count!.length; j++) {
     const n = count![j]!;
     if (
@@ -184,7 +191,7 @@ function statsOf(
       n < 0 ||
       n > train ||
       m2![j]! < 0 ||
-      (n > 0 && !consistent(n, sum![j]!, m2![j]!, min![j]!, max![j]!))
+      (n > 0 && !consistent(n, sum![j]!, m2![j]!, min[j]!, max[j]!))
     ) {
       failures.push({
         hospital,
@@ -196,5 +203,5 @@ function statsOf(
     }
   }
   const inf = (v: Float64Array, x: number) => v.map((y, j) => (count![j]! > 0 ? y : x));
-  return { count: count!, sum: sum!, m2: m2!, min: inf(min!, Infinity), max: inf(max!, -Infinity) };
+  return { count: count!, sum: sum!, m2: m2!, min: inf(min, Infinity), max: inf(max, -Infinity) };
 }
