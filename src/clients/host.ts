@@ -10,7 +10,7 @@ import type {
   LocalOnlyInstructions,
   TrainingInstructions,
 } from '../protocol/messages.ts';
-import type { BackendChoice, ModelConfig } from '../scenario/schema.ts';
+import type { BackendChoice, FaultConfig, ModelConfig } from '../scenario/schema.ts';
 import { inputShapeOf } from '../protocol/cdm.ts';
 import { headOf } from '../protocol/outcome.ts';
 import { isOwnData } from '../protocol/own-data-layout.ts';
@@ -28,7 +28,7 @@ import {
 import { BackendUnavailable, HospitalRefusal, logHospitalError, reportOf } from './error-reports.ts';
 import { decodeClientState, encodeClientState } from './client-state.ts';
 import { breakReply, failBeforeTraining, faultFor } from './faults.ts';
-import { evaluateOn, Hospital } from './hospital.ts';
+import { evaluateOn, Hospital, type DataAttack } from './hospital.ts';
 import type { SecureFitInstructions } from '../protocol/secure-sums.ts';
 import { SecureParticipant } from './privacy/secure-participant.ts';
 import { OutgoingCheck } from './jurisdiction-check.ts';
@@ -209,7 +209,15 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
   }
 
   #host(s: HostSetup, trainer: LocalTrainer, data: LocalData): void {
-    const hospital = new Hospital(s.hospital, s.seed, trainer, data, s.evaluation, headOf(s.data));
+    const hospital = new Hospital(
+      s.hospital,
+      s.seed,
+      trainer,
+      data,
+      s.evaluation,
+      headOf(s.data),
+      s.backdoorProbe,
+    );
     const outgoing =
       s.jurisdiction === undefined
         ? {}
@@ -250,7 +258,7 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
     const fault = faultFor(h.setup.faults, h.setup.seed, h.hospital.id, ins.round);
     failBeforeTraining(fault);
     h.hospital.importState(state === undefined ? new Map() : decodeClientState(h.hospital.id, state));
-    const reply = h.hospital.fit(global, ins, control, fault?.behaviour === 'label-flip');
+    const reply = h.hospital.fit(global, ins, control, dataAttack(fault, h.setup.seed, h.hospital.id));
     const kept = h.hospital.exportState();
     const draw = { seed: h.setup.seed, hospital: h.hospital.id, round: ins.round };
     const out =
@@ -274,7 +282,7 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
       throw new HospitalRefusal('refused', 'control');
     const fault = faultFor(h.setup.faults, h.setup.seed, h.hospital.id, ins.round);
     failBeforeTraining(fault);
-    const trained = h.hospital.fit(global, ins, control);
+    const trained = h.hospital.fit(global, ins, control, dataAttack(fault, h.setup.seed, h.hospital.id));
     if (fault?.behaviour === 'throw') throw new HospitalRefusal('injected');
     const { participant, vectors: keys } = SecureParticipant.start(
       { hospital: h.hospital.id, seed: h.setup.seed, round: ins.round },
@@ -404,4 +412,16 @@ function evaluation(kind: Kind, e: EvaluateReply): Reply {
     ]);
   if (e.confusion !== undefined) vectors.push(['confusion', Uint32Array.from(e.confusion)]);
   return { kind, fields: { numExamples: e.numExamples, metrics: e.metrics }, vectors };
+}
+
+/** The attack on its own training data an injected fault makes a hospital train with, if any. */
+function dataAttack(fault: FaultConfig | undefined, seed: number, hospital: string): DataAttack | undefined {
+  if (fault?.behaviour === 'label-flip') return { kind: 'label-flip' };
+  if (fault?.behaviour !== 'backdoor' || fault.trigger === undefined) return undefined;
+  return {
+    kind: 'backdoor',
+    trigger: fault.trigger,
+    fraction: fault.fraction ?? 0.3,
+    rng: stream(fault.seed ?? seed, 'fault-backdoor', hospital),
+  };
 }

@@ -1,4 +1,4 @@
-import type { HostJurisdiction, HostSetup, PooledSetup } from '../protocol/host-api.ts';
+import type { BackdoorTrigger, HostJurisdiction, HostSetup, PooledSetup } from '../protocol/host-api.ts';
 import { scenarioFaults } from '../scenario/fault-plan.ts';
 import type { BackendChoice, HospitalConfig, Scenario } from '../scenario/schema.ts';
 
@@ -23,7 +23,14 @@ export function hostSetup(
       : { peers: scenario.hospitals.map((h) => (h.id === hospital ? h : partitionView(h))) }),
     faults: scenarioFaults(scenario).filter((f) => f.hospital === undefined || f.hospital === hospital),
     ...(scenario.jurisdiction === undefined ? {} : { jurisdiction: ownJurisdiction(scenario, own) }),
+    ...backdoorProbe(scenario),
   };
+}
+
+/** The scenario's backdoor trigger, which every hospital measures on the global model (none without one). */
+function backdoorProbe(scenario: Scenario): { backdoorProbe?: BackdoorTrigger } {
+  const trigger = scenario.faults.find((f) => f.behaviour === 'backdoor')?.trigger;
+  return trigger === undefined ? {} : { backdoorProbe: trigger };
 }
 
 /**

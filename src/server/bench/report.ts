@@ -21,12 +21,21 @@ export const DEFAULT_BENCH_METRICS: readonly string[] = [
   DP_EPSILON_METRIC,
 ];
 
+/** A backdoor's success on the global model (see the faults), shown when some run reports it. */
+const ATTACK_SUCCESS = 'attack_success__triggered';
+
 /** The metrics a bench table shows unless told otherwise, for the outcome the scenario declares. */
 export function benchMetricsFor(head: OutputHead): readonly string[] {
   if (head.kind === 'multiclass')
-    return [...headlineMetrics(head), 'global_accuracy', 'global_auroc_macro', DP_EPSILON_METRIC];
+    return [
+      ...headlineMetrics(head),
+      'global_accuracy',
+      'global_auroc_macro',
+      DP_EPSILON_METRIC,
+      ATTACK_SUCCESS,
+    ];
   if (head.kind === 'continuous') return [...headlineMetrics(head), 'global_r2', DP_EPSILON_METRIC];
-  return DEFAULT_BENCH_METRICS;
+  return [...DEFAULT_BENCH_METRICS, ATTACK_SUCCESS];
 }
 
 /** Whether hospitals report the metric themselves; `global_…` metrics exist only for the whole federation. */
@@ -57,7 +66,7 @@ export interface BenchRow {
   /** Final aggregated metrics: mean ± 95% CI over seeds. */
   readonly overall: Readonly<Record<string, MeanCi>>;
   /**
-   * Per seed the worst hospital's final metric (the lowest; the highest where lower is better: losses, brier, ece, mse, mae) among the
+   * Per seed the worst hospital's final metric (the lowest; the highest where lower is better: losses, brier, ece, mse, mae, attack success) among the
    * hospitals that report it, then mean ± 95% CI over seeds.
    */
   readonly worstHospital: Readonly<Record<string, MeanCi>>;
@@ -80,7 +89,7 @@ export interface MetricComparison {
   readonly difference: MeanCi;
   /** Both arms' 95% CIs of the metric exist and do not overlap (unpaired, so stricter than the paired test). */
   readonly separated: boolean;
-  /** Better or worse when the paired CI excludes 0 (lower is better for losses, brier, ece, mse and mae), else unclear. */
+  /** Better or worse when the paired CI excludes 0 (lower is better for losses, brier, ece, mse, mae and attack success), else unclear. */
   readonly direction: Direction;
 }
 
@@ -218,7 +227,9 @@ export function summarize(runs: readonly BenchRun[], options: SummarizeOptions =
     options.metrics !== undefined
       ? [...options.metrics]
       : benchMetricsFor(options.head ?? BINARY_HEAD).filter(
-          (m) => reportedByHospitals(m) || runs.some((r) => finite(r.final.metrics, m) !== undefined),
+          (m) =>
+            (reportedByHospitals(m) && m !== ATTACK_SUCCESS) ||
+            runs.some((r) => finite(r.final.metrics, m) !== undefined),
         );
   const { target } = options;
   const hospitals = [...new Set(runs.flatMap((r) => Object.keys(r.final.hospitals)))].sort(compareIds);
@@ -427,7 +438,7 @@ function markdown(table: BenchTable): string {
             `fixes the partition, the initial model and the sampling) of the arm's final metric minus ` +
             `${comparison.reference}'s, ± the half-width of a two-sided Student t 95% interval of those ` +
             `differences (n − 1 degrees of freedom, n the shared seeds). ▲ / ▼: the interval excludes 0 and the ` +
-            `arm is better / worse than ${comparison.reference} (lower is better for losses, brier, ece, mse and mae). "CIs separate" ` +
+            `arm is better / worse than ${comparison.reference} (lower is better for losses, brier, ece, mse, mae and attack success). "CIs separate" ` +
             `lists the metrics whose unpaired 95% intervals in the table above do not overlap: a stricter test, ` +
             `which can miss differences that the pairing reveals.`,
         ]
