@@ -280,9 +280,13 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
     const control = vectors.get('control');
     if (control !== undefined && !(control instanceof Float32Array))
       throw new HospitalRefusal('refused', 'control');
+    const state = vectors.get('state');
+    if (state !== undefined && !(state instanceof Uint8Array)) throw new HospitalRefusal('refused', 'state');
     const fault = faultFor(h.setup.faults, h.setup.seed, h.hospital.id, ins.round);
     failBeforeTraining(fault);
+    h.hospital.importState(state === undefined ? new Map() : decodeClientState(h.hospital.id, state));
     const trained = h.hospital.fit(global, ins, control, dataAttack(fault, h.setup.seed, h.hospital.id));
+    const kept = h.hospital.exportState();
     if (fault?.behaviour === 'throw') throw new HospitalRefusal('injected');
     const { participant, vectors: keys } = SecureParticipant.start(
       { hospital: h.hospital.id, seed: h.setup.seed, round: ins.round },
@@ -293,7 +297,9 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
       fault?.behaviour,
     );
     this.#secure.set(h.hospital.id, participant);
-    return { kind: 'secagg-keys', fields: {}, vectors: keys };
+    const reply: (readonly [string, TypedVector])[] = [...keys];
+    if (kept.size > 0) reply.push(['state', encodeClientState(h.hospital.id, kept)]);
+    return { kind: 'secagg-keys', fields: {}, vectors: reply };
   }
 
   #participant(id: string | undefined): SecureParticipant {

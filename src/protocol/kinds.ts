@@ -312,14 +312,14 @@ export const KINDS = {
   'secagg-fit-request': request(
     'federation',
     'aggregate-model',
-    { parameters, control: parameters },
+    { parameters, control: parameters, state },
     'secagg-keys',
     'the global model, the round’s training and its secure-aggregation settings (index, threshold, quantisation)',
   ),
   'secagg-keys': secaggReply(
     'setup',
-    { 'cipher-key': u8('key'), 'mask-key': u8('key') },
-    'two X25519 public keys',
+    { 'cipher-key': u8('key'), 'mask-key': u8('key'), state },
+    'two X25519 public keys, and the hospital’s state blob for the store when it keeps one',
   ),
   'secagg-roster': request(
     'federation',

@@ -29,7 +29,7 @@ import type {
   HospitalRef,
 } from './strategies/strategy.ts';
 import { WorkerFailure, WorkerPool } from './worker-pool.ts';
-import { sendSurviving, type ThreadFailure } from './recovery.ts';
+import { secureRoundSurviving, sendSurviving, type ThreadFailure } from './recovery.ts';
 import { addFaults, roundFaults, type FaultEvent, type FaultSummary } from './fault-record.ts';
 import { ClientStateStore, STATE_VECTOR } from './state-store.ts';
 import { VirtualClock, type ClockRecord } from './clock/virtual-clock.ts';
@@ -229,8 +229,11 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
     options.sink.crossings(ledger.takeUnflushed());
     const train = new Map([...holdings].map(([h, x]) => [h, x.train]));
     if (plan !== undefined) checkWeights(plan, train);
+    const states = new ClientStateStore(spec.length);
     const secure =
-      plan === undefined ? undefined : new SecureFit({ scenario, strategy, plan, channel, sizes, train });
+      plan === undefined
+        ? undefined
+        : new SecureFit({ scenario, strategy, plan, channel, sizes, train, states });
     const fitContract = (hospital: string) => ({
       sizes,
       vectors: strategy.vectors,
@@ -244,7 +247,6 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       counts: { numExamples: exactly(holdings.get(hospital)!.test) },
     });
 
-    const states = new ClientStateStore(spec.length);
     const virtualClock =
       scenario.clock === undefined
         ? undefined
@@ -288,7 +290,15 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
           ]);
         const fitResults: FitResult[] = [];
         const fitFailures: Failure[] = [...(timing?.dropped ?? [])];
-        const outcome = await secure?.round(round, global, assignments);
+        const again = (ids: readonly string[]) =>
+          setUpAgain(channel, scenario, options, sizes, holdings, round, ids, prepared.transform);
+        const lostThreads: ThreadFailure[] = [];
+        const outcome =
+          secure === undefined
+            ? undefined
+            : await secureRoundSurviving(pool, lostThreads, again, (excluded) =>
+                secure.round(round, global, assignments, excluded),
+              );
         if (outcome !== undefined && outcome.kind !== 'aggregated') {
           if (outcome.kind === 'failed') stopReason = outcome.reason;
           break;
@@ -315,9 +325,6 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
             return channel.send(round, hospital, 'fit-request', body, instructions);
           },
         });
-        const again = (ids: readonly string[]) =>
-          setUpAgain(channel, scenario, options, sizes, holdings, round, ids, prepared.transform);
-        const lostThreads: ThreadFailure[] = [];
         if (outcome !== undefined) {
           fitFailures.push(...outcome.fit.failures);
         } else if (strategy.sequential === true) {
