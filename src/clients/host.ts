@@ -1,4 +1,3 @@
-import { version_core as tfjsVersion } from '@tensorflow/tfjs-core';
 import { stream } from '../common/rng.ts';
 import { encodeEnvelope, openEnvelope, type TypedVector } from '../protocol/envelope.ts';
 import { kindLimits, type Kind } from '../protocol/kinds.ts';
@@ -16,6 +15,7 @@ import { headOf } from '../protocol/outcome.ts';
 import { isOwnData } from '../protocol/own-data-layout.ts';
 import { selectBackend, type BackendName } from '../models/backend.ts';
 import { createTrainer, usesTfjs } from '../models/create-trainer.ts';
+import { loadedTfjs } from '../models/tfjs-runtime.ts';
 import type { LocalTrainer } from '../models/types.ts';
 import {
   buildLocalData,
@@ -198,7 +198,7 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
     this.#awaiting.delete(id);
     if (data === undefined) this.#awaiting.set(id, { own: own!, trainer, setup: s });
     else this.#host(s, trainer, data);
-    const host: BackendInfo = { backend: name, tfjs: usesTfjs(name) ? tfjsVersion : 'unused' };
+    const host: BackendInfo = { backend: name, tfjs: usesTfjs(name) ? loadedTfjs().version : 'unused' };
     const counts = own?.counts() ?? { train: data!.train.n, test: data!.test.n };
     const missing = own?.missingCounts();
     return {
