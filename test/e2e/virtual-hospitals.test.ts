@@ -1,9 +1,13 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/common/hash.ts';
 import { parseScenario } from '../../src/scenario/load.ts';
 import type { ScenarioInput } from '../../src/scenario/schema.ts';
 import { WorkerPool } from '../../src/server/worker-pool.ts';
 import { runInMemory } from '../helpers/run.ts';
+import { SKLEARN_DATA, wineData, writeWine } from '../helpers/sklearn-data.ts';
 
 /** 40 small hospitals, a quarter sampled per round: each thread hosts many, most are asked more than once. */
 function manyHospitals(changes: Partial<ScenarioInput> = {}) {
@@ -63,4 +67,39 @@ describe('virtual hospitals: many hospitals on a few threads, data released betw
     });
     expect(sha256(release.result.parameters)).toBe(sha256(keep.result.parameters));
   });
+
+  it.skipIf(!existsSync(SKLEARN_DATA))(
+    "own files released: read again and given the federation's transform again, the same model",
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'fedmed-virtual-wine-'));
+      const wine = (hospitalData: 'keep' | 'release') =>
+        parseScenario({
+          name: 'test-virtual-wine',
+          seed: 3,
+          rounds: 3,
+          backend: 'js',
+          coordinator: { site: 'neutral' },
+          data: wineData(),
+          hospitals: writeWine(dir) as ScenarioInput['hospitals'],
+          model: { kind: 'logistic' },
+          training: { localEpochs: 1, batchSize: 16, learningRate: 0.3, optimizer: 'sgd' },
+          evaluation: { minSubgroupSize: 3 },
+          hospitalData,
+        });
+      const keep = wine('keep');
+      const wines = await WorkerPool.start(
+        keep.hospitals.map((h) => h.id),
+        2,
+        { timeoutMs: 120_000 },
+      );
+      try {
+        const kept = await runInMemory(keep, { pool: wines, baseDir: dir });
+        const released = await runInMemory(wine('release'), { pool: wines, baseDir: dir });
+        expect(kept.result.preprocessing).toBeDefined();
+        expect(sha256(released.result.parameters)).toBe(sha256(kept.result.parameters));
+      } finally {
+        await wines.close();
+      }
+    },
+  );
 });
