@@ -15,6 +15,7 @@ import { backendOverride, checkScenarioData, dataRoot, isInputFailure } from './
 import { interruptible } from './interrupt.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { WorkerFailure } from '../server/worker-pool.ts';
+import { defaultThreads } from '../server/thread-count.ts';
 
 /** Flags of `fedmed run`. */
 export interface RunFlags {
@@ -95,7 +96,7 @@ async function runOnce(
   flags: RunFlags,
 ): Promise<{ code: number; result: RunResult; seconds: number; path: string }> {
   const startedAt = new Date();
-  const threads = flags.workers ?? scenario.hospitals.length;
+  const threads = flags.workers ?? defaultThreads(scenario.hospitals.length);
   // The signal handlers come first, so no moment has a folder or lock that an interruption would leave.
   let opened: { folder: RunFolder; progress: Progress } | undefined;
   return interruptible(

@@ -1,4 +1,3 @@
-import { version_core as tfjsVersion } from '@tensorflow/tfjs-core';
 import { stream } from '../common/rng.ts';
 import { encodeEnvelope, openEnvelope, type TypedVector } from '../protocol/envelope.ts';
 import { kindLimits, type Kind } from '../protocol/kinds.ts';
@@ -16,6 +15,7 @@ import { headOf } from '../protocol/outcome.ts';
 import { isOwnData } from '../protocol/own-data-layout.ts';
 import { selectBackend, type BackendName } from '../models/backend.ts';
 import { createTrainer, usesTfjs } from '../models/create-trainer.ts';
+import { loadedTfjs } from '../models/tfjs-runtime.ts';
 import type { LocalTrainer } from '../models/types.ts';
 import {
   buildLocalData,
@@ -53,6 +53,16 @@ interface Hosted {
   readonly outgoing?: OutgoingCheck;
 }
 
+/**
+ * A hospital whose data the scenario has released between requests: its configuration, the counts it reported
+ * at setup and, for own data, the federation's transform; its data is rebuilt from these for each request.
+ */
+interface Dormant {
+  readonly setup: HostSetup;
+  readonly counts: { readonly train: number; readonly test: number };
+  readonly transform?: ReadonlyMap<string, TypedVector>;
+}
+
 /** A hospital of own data set up but waiting for the federation's input transform. */
 interface Awaiting {
   readonly own: OwnDataSetup;
@@ -69,6 +79,9 @@ interface Awaiting {
 export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
   readonly #hospitals = new Map<string, Hosted>();
   readonly #awaiting = new Map<string, Awaiting>();
+  readonly #dormant = new Map<string, Dormant>();
+  /** The one model the released hospitals of this thread train in turn (each sets its parameters first). */
+  #shared: { readonly key: string; readonly trainer: LocalTrainer } | undefined;
   #backend:
     { readonly requested: BackendChoice; readonly model: string; readonly name: BackendName } | undefined;
   #pooled:
@@ -110,6 +123,8 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
     } catch (e) {
       if (hospital !== undefined) logHospitalError(log.baseDir, log.logDir, hospital, kind, e);
       return encodeEnvelope('error', { error: reportOf(e) });
+    } finally {
+      if (hospital !== undefined && this.#dormant.has(hospital)) this.#hospitals.delete(hospital);
     }
   }
 
@@ -191,14 +206,16 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
       ? OwnDataSetup.read(s.hospital, s.data, s.data.seed ?? s.seed, s.baseDir)
       : undefined;
     const data = own === undefined ? buildLocalData(id, dataContext(s)) : own.localData();
-    const trainer = this.#trainer(s.model, s);
-    this.#hospitals.get(id)?.hospital.dispose();
+    const release = s.hospitalData === 'release';
+    const trainer = release ? this.#sharedTrainer(s) : this.#trainer(s.model, s);
+    if (!this.#dormant.delete(id)) this.#hospitals.get(id)?.hospital.dispose();
     this.#hospitals.delete(id);
-    this.#awaiting.get(id)?.trainer.dispose();
+    this.#dispose(this.#awaiting.get(id)?.trainer);
     this.#awaiting.delete(id);
     if (data === undefined) this.#awaiting.set(id, { own: own!, trainer, setup: s });
     else this.#host(s, trainer, data);
-    const host: BackendInfo = { backend: name, tfjs: usesTfjs(name) ? tfjsVersion : 'unused' };
+    if (release && data !== undefined) this.#release(s, data);
+    const host: BackendInfo = { backend: name, tfjs: usesTfjs(name) ? loadedTfjs().version : 'unused' };
     const counts = own?.counts() ?? { train: data!.train.n, test: data!.test.n };
     const missing = own?.missingCounts();
     return {
@@ -237,6 +254,7 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
     const data = a.own.withTransform(vectors);
     this.#awaiting.delete(id!);
     this.#host(a.setup, a.trainer, data);
+    if (a.setup.hospitalData === 'release') this.#release(a.setup, data, vectors);
     return { kind: 'transform-reply', fields: a.own.counts() };
   }
 
@@ -382,9 +400,49 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
   }
 
   #hosted(id: string | undefined): Hosted {
-    const h = id === undefined ? undefined : this.#hospitals.get(id);
+    const h = id === undefined ? undefined : (this.#hospitals.get(id) ?? this.#rebuild(id));
     if (h === undefined) throw new HospitalRefusal('not-hosted');
     return h;
+  }
+
+  /** Keeps only what rebuilds the hospital's data (its data is dropped after the current request). */
+  #release(s: HostSetup, data: LocalData, transform?: ReadonlyMap<string, TypedVector>): void {
+    const kept =
+      transform === undefined ? undefined : new Map([...transform].map(([k, v]) => [k, v.slice()]));
+    this.#dormant.set(s.hospital.id, {
+      setup: s,
+      counts: { train: data.train.n, test: data.test.n },
+      ...(kept === undefined ? {} : { transform: kept }),
+    });
+  }
+
+  /** A released hospital hosted again for one request: its data built as at setup, the thread's shared model. */
+  #rebuild(id: string): Hosted | undefined {
+    const d = this.#dormant.get(id);
+    if (d === undefined) return undefined;
+    const s = d.setup;
+    let data: LocalData | undefined;
+    if (isOwnData(s.data)) {
+      const own = OwnDataSetup.read(s.hospital, s.data, s.data.seed ?? s.seed, s.baseDir);
+      data = d.transform === undefined ? own.localData() : own.withTransform(d.transform);
+    } else data = buildLocalData(id, dataContext(s));
+    if (data === undefined || data.train.n !== d.counts.train || data.test.n !== d.counts.test)
+      throw new Error(`hospital ${id}: its data rebuilt differs from its data at setup`);
+    this.#host(s, this.#sharedTrainer(s), data);
+    return this.#hospitals.get(id);
+  }
+
+  #sharedTrainer(s: HostSetup): LocalTrainer {
+    const key = JSON.stringify([this.#backend?.name, s.model, inputShapeOf(s.data), headOf(s.data)]);
+    if (this.#shared?.key !== key) {
+      this.#shared?.trainer.dispose();
+      this.#shared = { key, trainer: this.#trainer(s.model, s) };
+    }
+    return this.#shared.trainer;
+  }
+
+  #dispose(trainer: LocalTrainer | undefined): void {
+    if (trainer !== undefined && trainer !== this.#shared?.trainer) trainer.dispose();
   }
 
   #histogramBins(id: string | undefined): number {

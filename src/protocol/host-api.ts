@@ -42,6 +42,8 @@ export interface HostSetup {
   readonly logDir?: string;
   /** Its country's policy, when the scenario declares policies: the worker checks its replies against it. */
   readonly jurisdiction?: HostJurisdiction;
+  /** 'release': the worker drops the hospital's data after each request and rebuilds it for the next. */
+  readonly hospitalData?: 'release';
   /** The scenario's backdoor, when one hospital plants it: every hospital measures it on the global model. */
   readonly backdoorProbe?: BackdoorTrigger;
 }

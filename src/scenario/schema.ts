@@ -7,6 +7,7 @@ import { checkJurisdiction, jurisdictionSchema } from './jurisdiction-schema.ts'
 import { strategySchema } from './strategy-schema.ts';
 import { checkBackdoors } from './backdoor-check.ts';
 import { BUILT_IN_PROFILES, clockSchema } from './clock-schema.ts';
+import { hospitalDataSchema } from './hospital-data-schema.ts';
 
 const fraction = z.number().min(0).max(1);
 
@@ -268,7 +269,8 @@ export const scenarioSchema = z
       })
       .describe('where the coordinator runs: decides which crossings cross a border'),
     data: dataSchema,
-    hospitals: z.array(hospitalSchema).min(1).max(1000),
+    hospitals: z.array(hospitalSchema).min(1).max(100_000),
+    hospitalData: hospitalDataSchema.optional(),
     model: modelSchema,
     training: trainingSchema.default({ localEpochs: 1, batchSize: 32, learningRate: 0.05, optimizer: 'sgd' }),
     strategy: strategySchema.default({ name: 'fedavg', fractionFit: 1, fractionEvaluate: 1 }),

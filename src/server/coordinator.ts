@@ -576,13 +576,12 @@ function setupContract(
   sizes: MessageSizes,
   h: Scenario['hospitals'][number],
 ): Omit<ReplyContract, 'hospital' | 'kind'> {
-  const pooledTotal = scenario.hospitals.reduce((s, x) => s + x.patients, 0);
   const holds =
     h.source.kind !== 'generate'
       ? MAX_HOSPITAL_EXAMPLES
       : scenario.data.partition.kind === 'natural'
         ? h.patients
-        : pooledTotal;
+        : scenario.hospitals.reduce((s, x) => s + x.patients, 0);
   return {
     sizes,
     vectors: setupVectors(scenario.data),
