@@ -41,6 +41,8 @@ export function openRun(
     }
     return { folder, identity };
   }
+  // Checked before the lock is taken, so a refused resume changes nothing at all.
+  checkResumable(readCheckpoint(RunFolder.interrupted(out)), identity, out);
   const folder = RunFolder.resume(out);
   try {
     const checkpoint = readCheckpoint(folder.folder);

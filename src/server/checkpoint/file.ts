@@ -122,7 +122,7 @@ export function checkResumable(checkpoint: Checkpoint, identity: RunIdentity, fo
         'a run resumes only with the version that started it',
     );
   const was = checkpoint.identity;
-  for (const key of ['scenarioSha256', 'seed', 'backend'] as const) {
+  for (const key of ['seed', 'backend', 'scenarioSha256'] as const) {
     if (was[key] !== identity[key])
       throw new CheckpointError(
         `${folder}: the scenario differs from the interrupted run's (${key === 'scenarioSha256' ? 'its SHA-256' : key} ` +
