@@ -56,6 +56,34 @@ export function openRun(
   }
 }
 
+/**
+ * Whether `out` holds an interrupted run of exactly this scenario that can be continued (a bench resumes such
+ * runs); one that cannot (another scenario, version, or a corrupt checkpoint) is said on stderr and left to be
+ * replaced by a fresh run.
+ */
+export function canResume(out: string, scenario: Scenario, hash: string, baseDir: string): boolean {
+  let folder: string;
+  try {
+    folder = RunFolder.interrupted(out);
+  } catch {
+    return false;
+  }
+  const identity: RunIdentity = {
+    scenarioSha256: hash,
+    seed: scenario.seed,
+    backend: scenario.backend,
+    baseDir,
+  };
+  try {
+    checkResumable(readCheckpoint(folder), identity, out);
+    return true;
+  } catch (e) {
+    if (!(e instanceof CheckpointError)) throw e;
+    process.stderr.write(`fedmed: not resuming: ${e.message}; the run starts afresh\n`);
+    return false;
+  }
+}
+
 /** The base folder an interrupted run in `out` recorded, for a resume given no scenario file. */
 export function interruptedRun(out: string): { scenarioFile: string; baseDir: string } {
   const folder = RunFolder.interrupted(out);

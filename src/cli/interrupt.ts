@@ -19,6 +19,11 @@ function onSignal(signal: Signal): void {
     );
     return;
   }
+  exitInterrupted(signal);
+}
+
+/** Runs the cleanups of the work under way, innermost first, and ends the process with the signal's code. */
+export function exitInterrupted(signal: Signal): never {
   for (const cleanup of [...cleanups].reverse()) {
     try {
       cleanup(signal);
