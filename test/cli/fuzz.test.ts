@@ -251,6 +251,24 @@ const ARGS = [
   notAFolder,
 ];
 
+describe('cases the fuzzing found, kept', () => {
+  it('a Dirichlet partition no draw can meet is exit 2 naming $.data.partition.minPerHospital (it named a bare field)', async () => {
+    const args = [
+      'run',
+      join(ROOT, 'test/fixtures/fuzz/dirichlet-min-per-hospital.json'),
+      '--out',
+      join(dir, 'dirichlet'),
+      '--quiet',
+      '--workers',
+      '1',
+    ];
+    const r = await cli(args);
+    expect(r.code, r.stderr).toBe(EXIT.badInput);
+    expect(r.stderr).toMatch(/field \$\.data\.partition\.minPerHospital: expected no Dirichlet\(0\.1\) draw/);
+    expectClean(r, args, /\$\.data\.partition\.minPerHospital/);
+  }, 120_000);
+});
+
 describe('fuzzed inputs never crash the CLI', () => {
   it('mutated shipped scenarios: exit code from the table, no stack trace, the JSON path or flag named', async () => {
     let i = 0;
@@ -296,24 +314,50 @@ describe('fuzzed inputs never crash the CLI', () => {
         rmSync(out, { recursive: true, force: true });
         rmSync(join(dir, `.valid-out-${i - 1}.fedmed`), { recursive: true, force: true });
       }),
-      { numRuns: 52 * SCALE, seed: 17, endOnFailure: true },
+      { numRuns: 60 * SCALE, seed: 17, endOnFailure: true },
     );
     expect(trained).toBeGreaterThanOrEqual(50 * SCALE);
   }, 900_000);
 });
 
-/** A shipped scenario made small enough to train in a moment, keeping its shape (hospitals, strategy, privacy). */
+/**
+ * A shipped scenario made small enough to train in a moment, keeping its shape (countries, strategy, privacy,
+ * clock): three of its hospitals (the first two and the last), at most `patients` each, `rounds` rounds, one
+ * local epoch, no baselines; whatever names a dropped hospital goes with it.
+ */
 function shrunk(json: Json, patients: number, rounds: number): { [key: string]: Json } {
   const s = structuredClone(json) as { [key: string]: Json };
   delete s.sweep;
   s.rounds = rounds;
   s.baselines = [];
-  for (const h of s.hospitals as { [key: string]: Json }[]) {
-    if (typeof h.patients === 'number') h.patients = Math.min(h.patients, patients);
-  }
+  const all = s.hospitals as { [key: string]: Json }[];
+  const kept = all.length <= 3 ? all : [all[0]!, all[1]!, all[all.length - 1]!];
+  const dropped = new Set(all.filter((h) => !kept.includes(h)).map((h) => h.id as string));
+  s.hospitals = kept;
+  for (const h of kept) if (typeof h.patients === 'number') h.patients = Math.min(h.patients, patients);
+  if (typeof s.minClients === 'number') s.minClients = Math.min(s.minClients, kept.length);
+  (s.training as { [key: string]: Json }).localEpochs = 1;
   const model = s.model as { kind: string };
   if (model.kind !== 'cnn') s.backend = 'js';
-  return s;
+  return withoutHospitals(s, dropped) as { [key: string]: Json };
+}
+
+/** `v` without the keys, strings and `{ hospital }` entries that name a hospital in `ids`. */
+function withoutHospitals(v: Json, ids: ReadonlySet<string>): Json {
+  if (Array.isArray(v))
+    return v
+      .filter((x) => !(typeof x === 'string' && ids.has(x)))
+      .filter(
+        (x) => !(x !== null && typeof x === 'object' && !Array.isArray(x) && ids.has(x.hospital as string)),
+      )
+      .map((x) => withoutHospitals(x, ids));
+  if (v !== null && typeof v === 'object')
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([k]) => !ids.has(k))
+        .map(([k, x]) => [k, withoutHospitals(x, ids)]),
+    );
+  return v;
 }
 
 const STRATEGIES = [
@@ -333,9 +377,9 @@ const valid = fc
     scenario: fc.nat(shipped.length - 1),
     seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
     rounds: fc.integer({ min: 1, max: 2 }),
-    patients: fc.integer({ min: 40, max: 90 }),
+    patients: fc.integer({ min: 30, max: 60 }),
     learningRate: fc.double({ min: 0.001, max: 0.5, noNaN: true }),
-    batchSize: fc.integer({ min: 1, max: 64 }),
+    batchSize: fc.integer({ min: 4, max: 64 }),
     strategy: fc.nat(STRATEGIES.length - 1),
     name: fc.string({ unit: 'grapheme', maxLength: 20 }),
   })
