@@ -7,6 +7,7 @@ import type {
   ModelConfig,
 } from '../scenario/schema.ts';
 import type { JurisdictionConfig } from '../scenario/jurisdiction-schema.ts';
+import type { DpSgdConfig } from '../scenario/privacy-schema.ts';
 
 /**
  * What a hospital's worker is told of the jurisdiction policies: its own country's policy and the transfers
@@ -42,6 +43,8 @@ export interface HostSetup {
   readonly logDir?: string;
   /** Its country's policy, when the scenario declares policies: the worker checks its replies against it. */
   readonly jurisdiction?: HostJurisdiction;
+  /** Sample-level DP-SGD of its local training, when the scenario asks for it. */
+  readonly dpSgd?: DpSgdConfig;
 }
 
 /** What the pooled oracle is told: every hospital's configuration (it builds them all), not one. */

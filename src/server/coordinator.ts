@@ -39,6 +39,7 @@ import { perCountry, weightedMetricMeans } from './aggregate-metrics.ts';
 import { SecureFit, type PrivacySummary, type RoundPrivacy } from './secure-fit.ts';
 import { checkWeights, securePlan } from './privacy/secure-plan.ts';
 import { headOf } from '../protocol/outcome.ts';
+import { runMembershipAudit, type AuditRecord } from './membership-audit.ts';
 import {
   evaluationVectors,
   missingByField,
@@ -156,6 +157,8 @@ export interface RunResult {
   readonly compliance: Compliance;
   /** Own data: how inputs were scaled and imputed, and what each hospital reported missing. */
   readonly preprocessing?: PreprocessingRecord;
+  /** The membership-inference audit of the final model, when the scenario asks for one. */
+  readonly audit?: AuditRecord;
 }
 
 /** Real seconds spent in each part of a run. */
@@ -445,6 +448,18 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       } else throw e;
     }
 
+    const audit =
+      !workerFailure && violation === undefined && scenario.audit !== undefined && final !== undefined
+        ? await runMembershipAudit({
+            channel,
+            scenario,
+            model: completed,
+            holdings,
+            sizes,
+            round: final.round,
+            state: (h) => states.get(h),
+          })
+        : undefined;
     const federationSeconds = clock.lap();
     const localOnly =
       !workerFailure && violation === undefined && scenario.baselines.includes('local-only')
@@ -489,6 +504,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       ledger: ledger.chain,
       compliance: complianceReport(scenario, ledger.entries),
       ...(prepared.record === undefined ? {} : { preprocessing: prepared.record }),
+      ...(audit === undefined ? {} : { audit }),
     };
   } finally {
     if (options.pool === undefined) await pool.close();

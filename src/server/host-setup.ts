@@ -23,6 +23,7 @@ export function hostSetup(
       : { peers: scenario.hospitals.map((h) => (h.id === hospital ? h : partitionView(h))) }),
     faults: scenarioFaults(scenario).filter((f) => f.hospital === undefined || f.hospital === hospital),
     ...(scenario.jurisdiction === undefined ? {} : { jurisdiction: ownJurisdiction(scenario, own) }),
+    ...(scenario.privacy?.dpSgd === undefined ? {} : { dpSgd: scenario.privacy.dpSgd }),
   };
 }
 
