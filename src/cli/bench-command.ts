@@ -25,6 +25,8 @@ import { type Arm, type ArmSpec } from './bench-arms.ts';
 import { EXIT } from './exit-codes.ts';
 import { backendOverride, checkScenarioData, dataRoot, isInputFailure } from './flags.ts';
 import { interruptible } from './interrupt.ts';
+import { expandNoiseArms, privacyWithNoise } from './bench-noise.ts';
+import { writeTradeoffPlots } from '../server/bench/tradeoff-plots.ts';
 
 /** Flags of `fedmed bench`. */
 export interface BenchFlags {
@@ -44,6 +46,8 @@ export interface BenchFlags {
   rounds?: number;
   timeout: number;
   dataRoot?: string;
+  /** DP-SGD noise multipliers to sweep: every arm once per value (0: without DP-SGD). */
+  dpSgdNoise?: number[];
 }
 
 /** Parses `--seeds 5` (seeds 1…5) or `--seeds 3,7,11`. */
@@ -77,7 +81,11 @@ export function parseTarget(text: string): { metric: string; value: number } {
  * for each run; a run whose folder already holds a completed run of the same resolved scenario is read back
  * instead of run again.
  */
-export async function benchCommand(file: string, flags: BenchFlags): Promise<number> {
+export async function benchCommand(file: string, given: BenchFlags): Promise<number> {
+  const flags =
+    given.dpSgdNoise === undefined
+      ? given
+      : { ...given, strategies: expandNoiseArms(given.strategies, given.dpSgdNoise) };
   const grids = flags.strategies.filter((a) => a.candidates.length > 1);
   const tuneSeeds = flags.tuneSeeds ?? [];
   if (grids.length > 0 && tuneSeeds.length === 0) {
@@ -156,6 +164,7 @@ export async function benchCommand(file: string, flags: BenchFlags): Promise<num
         };
         const files = writeBenchTables(out, table);
         for (const m of DEFAULT_BENCH_METRICS) await writeBenchPlots(out, runs, m);
+        await writeTradeoffPlots(out, runs);
         process.stdout.write(`${benchOverview(table)}\nbench: ${files.markdown}\n`);
         return EXIT.ok;
       } finally {
@@ -234,7 +243,12 @@ class PlanRunner {
 function variant(base: Scenario, arm: Arm, seed: number, baselines: readonly BaselineName[]): Scenario {
   try {
     return parseScenario(
-      { ...applyOverrides(base, { seed }), strategy: arm.strategy, baselines: [...baselines] },
+      {
+        ...applyOverrides(base, { seed }),
+        strategy: arm.strategy,
+        baselines: [...baselines],
+        ...(arm.dpSgdNoise === undefined ? {} : privacyWithNoise(base, arm.dpSgdNoise)),
+      },
       `${arm.label} with seed ${seed}`,
     );
   } catch (e) {

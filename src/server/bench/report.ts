@@ -9,6 +9,8 @@ import { lowerIsBetter, meanCi, pairedDifference, roundsToTarget, type MeanCi } 
 import type { Selection } from './selection.ts';
 import type { BenchKind, BenchRun } from './types.ts';
 
+import { AUDIT_BENCH_METRICS } from './audit-metrics.ts';
+
 export { BenchInputError } from './arms.ts';
 
 /** The metrics a bench table shows unless told otherwise. */
@@ -18,6 +20,7 @@ export const DEFAULT_BENCH_METRICS: readonly string[] = [
   'auprc',
   ...GLOBAL_METRICS,
   DP_EPSILON_METRIC,
+  ...AUDIT_BENCH_METRICS,
 ];
 
 /** Whether hospitals report the metric themselves; `global_…` metrics exist only for the whole federation. */
