@@ -8,7 +8,7 @@ import {
 } from '../protocol/membership-audit.ts';
 import type { Metrics } from '../protocol/messages.ts';
 import type { Scenario } from '../scenario/schema.ts';
-import { ProtocolViolation, type AdmittedReply } from './boundary.ts';
+import { ProtocolViolation, type AdmittedReply, type ReplyContract } from './boundary.ts';
 import { Channel } from './channel.ts';
 import { compareIds } from './sampling.ts';
 import type { Failure } from './strategies/strategy.ts';
@@ -176,6 +176,26 @@ function sum(histograms: readonly Uint32Array[]): AttackBins {
     }
   }
   return { members, nonMembers };
+}
+
+/**
+ * What a hospital's audit reply must be: the kind table's audit-reply (two score-bin count vectors, the member
+ * and non-member counts, declared bounded metrics), its counts exactly the hospital's training and held-out
+ * examples, and each histogram counting every one of them once.
+ */
+export function auditReplyContract(
+  hospital: string,
+  held: { readonly train: number; readonly test: number },
+  sizes: MessageSizes,
+): ReplyContract {
+  return {
+    hospital,
+    kind: 'audit-reply',
+    sizes,
+    vectors: [...AUDIT_ATTACKS],
+    counts: { members: { min: held.train, max: held.train }, nonMembers: { min: held.test, max: held.test } },
+    check: (reply) => checkBins(hospital, reply),
+  };
 }
 
 /** Each histogram counts every member and every non-member once. */
