@@ -5,6 +5,7 @@ import { initialParameters } from '../../src/models/architecture.ts';
 import { createFusedTrainer } from '../../src/models/fused-trainer.ts';
 import type { Examples } from '../../src/models/types.ts';
 import type { ModelConfig } from '../../src/scenario/schema.ts';
+import { loadScenario, parseScenario } from '../../src/scenario/load.ts';
 
 const mlp: ModelConfig = { kind: 'mlp', hidden: [16, 8], activation: 'relu' };
 const shape = [5];
@@ -90,5 +91,25 @@ describe('DP-SGD in the fused trainer', () => {
     };
     expect(run(5)).toEqual(run(5));
     expect(run(5)).not.toEqual(run(6));
+  });
+});
+
+describe('DP-SGD settings', () => {
+  const shipped = loadScenario('scenarios/membership-audit.json');
+  const dpSgd = { clipNorm: 1, noiseMultiplier: 1, sampleRate: 0.1 };
+  const issue = (changes: Record<string, unknown>) => {
+    try {
+      parseScenario({ ...shipped, privacy: { dpSgd }, ...changes });
+      return 'valid';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+
+  it('refuses tfjs backends, conv nets and secure aggregation, naming the field', () => {
+    expect(issue({})).toBe('valid');
+    for (const backend of ['wasm', 'cpu', 'tensorflow'])
+      expect(issue({ backend })).toMatch(/\$\.backend: expected js or js-f32 with privacy\.dpSgd/);
+    expect(issue({ privacy: { dpSgd, secureAggregation: {} } })).toMatch(/privacy\.dpSgd/);
   });
 });
