@@ -4,6 +4,7 @@ import { KINDS, kindLimits } from '../../src/protocol/kinds.ts';
 import { AUDIT_BINS } from '../../src/protocol/membership-audit.ts';
 import { metricRule } from '../../src/protocol/metric-names.ts';
 import { admit, type Verdict } from '../../src/server/boundary.ts';
+import { attackMetrics, levelsOf } from '../../src/common/attack-metrics.ts';
 import { auditReplyContract } from '../../src/server/membership-audit.ts';
 
 const sizes = { parameters: 100, histogramBins: 0 };
@@ -98,5 +99,18 @@ describe('the audit reply crosses as a declared kind: bounded metrics and bin co
         ),
       ),
     ).toMatch(/vectors.loss/);
+  });
+});
+
+describe('attack metrics from counts', () => {
+  it('counts ties one half and reads TPR at low FPR off the thresholds (hand-computed)', () => {
+    // Ascending score levels: non-members 2, 1, 0; members 0, 1, 2.
+    const m = attackMetrics([0, 1, 2], [2, 1, 0])!;
+    expect(m.auc).toBeCloseTo(8.5 / 9, 12);
+    expect(m.advantage).toBeCloseTo(2 / 3, 12);
+    expect(m.tprAtFpr1).toBeCloseTo(2 / 3, 12);
+    expect(m.aucCi[0]).toBeLessThan(m.auc);
+    expect(attackMetrics([5], [7])!.auc).toBe(0.5);
+    expect(levelsOf([3, 1, 3], [1, 0])).toEqual({ members: [0, 1, 2], nonMembers: [1, 1, 0] });
   });
 });
