@@ -56,11 +56,14 @@ export interface AuditRun {
   readonly model: Float32Array;
   readonly holdings: ReadonlyMap<string, { readonly train: number; readonly test: number }>;
   readonly sizes: MessageSizes;
-  /** The round the audited model came from (where the ledger records the audit's crossings). */
+  /** The round the audited model came from. */
   readonly round: number;
   /** The state blob a hospital keeps, handed back so it can report its DP-SGD ε. */
   readonly state: (hospital: string) => Uint8Array | undefined;
 }
+
+/** The ledger's round of crossings outside the rounds (like setup's): no round's line in metrics.jsonl counts them. */
+const OUTSIDE_ROUNDS = 0;
 
 const METHOD =
   "each hospital attacks the model on its training (members) versus held-out (non-members) patients: loss threshold (Yeom et al. 2018) and an offline fixed-variance LiRA (Carlini et al. 2022) with reference models trained on halves of its patients; a hospital's metrics are exact, a country's and the overall ones are computed from summed counts per score bin (patients in one bin count as ties)";
@@ -87,7 +90,7 @@ export async function runMembershipAudit(run: AuditRun): Promise<AuditRecord> {
               ['parameters', run.model],
               ['state', state],
             ]);
-      return channel.send(round, id, 'audit-request', body, request);
+      return channel.send(OUTSIDE_ROUNDS, id, 'audit-request', body, request);
     }),
   );
   const hospitals: Record<string, HospitalAudit> = {};
@@ -95,15 +98,13 @@ export async function runMembershipAudit(run: AuditRun): Promise<AuditRecord> {
   const failures: Failure[] = [];
   ids.forEach((id, i) => {
     const held = run.holdings.get(id)!;
-    const received = channel.receive(round, id, 'audit-request', pending[i]!, {
-      sizes: run.sizes,
-      vectors: [...AUDIT_ATTACKS],
-      counts: {
-        members: { min: held.train, max: held.train },
-        nonMembers: { min: held.test, max: held.test },
-      },
-      check: (reply) => checkBins(id, reply),
-    });
+    const received = channel.receive(
+      OUTSIDE_ROUNDS,
+      id,
+      'audit-request',
+      pending[i]!,
+      auditReplyContract(id, held, run.sizes),
+    );
     if ('reason' in received) {
       failures.push({ hospital: id, reason: received.reason });
       return;

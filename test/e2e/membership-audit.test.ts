@@ -43,8 +43,13 @@ function dpBoundHolds(audit: AuditRecord, epsilon: number, delta: number): boole
 
 describe('membership-inference audit on the memorising scenario', () => {
   it('without DP the attack succeeds (AUC CI above 0.5); with DP-SGD at ε ≈ 2.9 it respects the DP bound and keeps the AUROC', async () => {
-    const plain = (await runInMemory(shipped, { threads: 2 })).result;
+    const { result: plain, crossings } = await runInMemory(shipped, { threads: 2 });
     const audit = plain.audit!;
+    // Each hospital's reply crossed as the declared kind, admitted, outside the rounds' byte totals.
+    const replies = crossings.filter((c) => c.kind === 'audit-reply');
+    expect(replies.map((c) => [c.hospital, c.round, c.admitted])).toEqual(
+      ['cn-beijing-1', 'cn-chengdu-1', 'kr-busan-1', 'kr-seoul-1'].map((h) => [h, 0, true]),
+    );
     expect(Object.keys(audit.hospitals)).toHaveLength(4);
     expect(audit.failures).toEqual([]);
     // The loss-threshold attack over every hospital's patients: 95% CI (Hanley–McNeil) excludes 0.5.
