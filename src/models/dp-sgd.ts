@@ -35,13 +35,23 @@ export function checkDpSgdStep(s: DpSgdStep): void {
 }
 
 /**
- * One Poisson sample: each of `n` example indices, in ascending order, independently with probability q
- * (one draw of `rng` per example). Writes the chosen indices to `out` and returns how many.
+ * One Poisson sample: each of `n` example indices independently with probability q, in ascending order. The
+ * gaps between chosen indices are drawn instead of one coin per example (a gap of k has probability
+ * (1 − q)^k·q, so the sample has exactly the same law), which costs one draw per chosen example, not per
+ * example; q = 1 takes every index without drawing. Writes the chosen indices to `out` and returns how many.
  */
 export function poissonSample(n: number, q: number, rng: Rng, out: Uint32Array): number {
+  if (q >= 1) {
+    for (let i = 0; i < n; i++) out[i] = i;
+    return n;
+  }
+  const logMiss = Math.log1p(-q);
   let m = 0;
-  for (let i = 0; i < n; i++) if (rng.next() < q) out[m++] = i;
-  return m;
+  for (let i = -1; ;) {
+    i += 1 + Math.floor(Math.log1p(-rng.next()) / logMiss);
+    if (i >= n) return m;
+    out[m++] = i;
+  }
 }
 
 /** Shrinks a clipping factor by a few float32 ulps so that rounding the scaled gradient cannot exceed C. */

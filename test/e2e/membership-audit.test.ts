@@ -7,10 +7,15 @@ import { runInMemory } from '../helpers/run.ts';
 
 const shipped = loadScenario('scenarios/membership-audit.json');
 
-/** The shipped scenario with sample-level DP-SGD: C 1, z 5, q 0.1 (ε ≈ 2.88 at δ 1e-5 after its 1000 steps). */
+/**
+ * The shipped scenario with sample-level DP-SGD: C 1, z 5, q 0.1 (ε ≈ 2.88 at δ 1e-5 after its 1000 steps). Its
+ * LiRA reference models train 20 epochs instead of 100 (the noise of each of their steps is what costs): the DP
+ * bound must hold against any attack, a less calibrated one included.
+ */
 const withDp = (budget?: number): Scenario =>
   parseScenario({
     ...shipped,
+    audit: { references: 4, epochs: 20 },
     privacy: {
       dpSgd: {
         clipNorm: 1,

@@ -3,6 +3,7 @@ import { l2Norm } from '../../src/common/dp/clip.ts';
 import { stream } from '../../src/common/rng.ts';
 import { initialParameters } from '../../src/models/architecture.ts';
 import { createFusedTrainer } from '../../src/models/fused-trainer.ts';
+import { poissonSample } from '../../src/models/dp-sgd.ts';
 import type { Examples } from '../../src/models/types.ts';
 import type { ModelConfig } from '../../src/scenario/schema.ts';
 import { loadScenario, parseScenario } from '../../src/scenario/load.ts';
@@ -91,6 +92,32 @@ describe('DP-SGD in the fused trainer', () => {
     };
     expect(run(5)).toEqual(run(5));
     expect(run(5)).not.toEqual(run(6));
+  });
+});
+
+describe('Poisson sampling of minibatches', () => {
+  it('takes each example independently with probability q (frequencies and batch-size variance)', () => {
+    const n = 50;
+    const q = 0.2;
+    const draws = 20_000;
+    const out = new Uint32Array(n);
+    const hits = new Float64Array(n);
+    const r = stream(9, 'poisson-test');
+    let sum = 0;
+    let squares = 0;
+    for (let k = 0; k < draws; k++) {
+      const m = poissonSample(n, q, r, out);
+      for (let i = 0; i < m; i++) hits[out[i]!]!++;
+      for (let i = 1; i < m; i++) expect(out[i]!).toBeGreaterThan(out[i - 1]!);
+      sum += m;
+      squares += m * m;
+    }
+    // Each frequency within 5 standard errors (0.0028) of q; batch size mean nq = 10, variance nq(1 − q) = 8.
+    for (const h of hits) expect(Math.abs(h / draws - q)).toBeLessThan(0.014);
+    const mean = sum / draws;
+    expect(mean).toBeCloseTo(10, 0);
+    expect(squares / draws - mean * mean).toBeGreaterThan(7.2);
+    expect(squares / draws - mean * mean).toBeLessThan(8.8);
   });
 });
 
