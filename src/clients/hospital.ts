@@ -17,7 +17,7 @@ import { dpSteps } from '../models/dp-sgd.ts';
 import { initialParameters } from '../models/architecture.ts';
 import type { AuditInstructions } from '../protocol/membership-audit.ts';
 import { dpSgdEpsilon } from './privacy/dp-sgd-budget.ts';
-import { membershipAudit, type AuditOutcome } from './privacy/membership-audit.ts';
+import { membershipAudit, type AuditOutcome, type ReferenceStats } from './privacy/membership-audit.ts';
 import { HospitalRefusal } from './error-reports.ts';
 
 /**
@@ -81,6 +81,8 @@ export class Hospital {
   readonly #dpSgd: DpSgdConfig | undefined;
   /** DP-SGD steps taken over the run (kept in its state blob like c_i). */
   #dpSteps = 0;
+  /** The audit's reference statistics, by instructions: trained once per run, whatever model is audited. */
+  readonly #references = new Map<string, ReferenceStats>();
 
   constructor(
     config: HospitalConfig,
@@ -184,6 +186,13 @@ export class Hospital {
         head: this.#head,
         initial: initialParameters(this.#trainer.spec, stream(this.#seed, 'init')),
         rng,
+        memo: (key, compute) => {
+          const known = this.#references.get(key);
+          if (known !== undefined) return known;
+          const stats = compute();
+          this.#references.set(key, stats);
+          return stats;
+        },
         ...(dp === undefined
           ? {}
           : {

@@ -21,6 +21,13 @@ export const auditSchema = z
       .describe(
         'epochs each reference model trains; absent: rounds × training.localEpochs, what the global model saw',
       ),
+    every: z
+      .int()
+      .min(1)
+      .optional()
+      .describe(
+        'also audit the global model after every k-th round (summary.json audit.periodic); the reference models are trained once',
+      ),
   })
   .describe(
     'after training, each hospital attacks the global model on its training versus held-out patients ' +

@@ -39,7 +39,7 @@ import { perCountry, weightedMetricMeans } from './aggregate-metrics.ts';
 import { SecureFit, type PrivacySummary, type RoundPrivacy } from './secure-fit.ts';
 import { checkWeights, securePlan } from './privacy/secure-plan.ts';
 import { headOf } from '../protocol/outcome.ts';
-import { runMembershipAudit, type AuditRecord } from './membership-audit.ts';
+import { runMembershipAudits, type AuditRecord } from './membership-audit.ts';
 import {
   evaluationVectors,
   missingByField,
@@ -265,6 +265,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
     let workerFailure = false;
     let violation: ViolationStop | undefined;
     let faultTotals: FaultSummary | undefined;
+    const auditedModels = new Map<number, Float32Array>();
     try {
       for (; round <= scenario.rounds; round++) {
         const candidates = virtualClock?.available(hospitals) ?? hospitals;
@@ -437,6 +438,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
         options.sink.round(record, ledger.takeUnflushed());
         final = record;
         completed = global;
+        if (round % (scenario.audit?.every ?? Infinity) === 0) auditedModels.set(round, global);
       }
     } catch (e) {
       if (e instanceof JurisdictionViolation) {
@@ -450,13 +452,12 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
 
     const audit =
       !workerFailure && violation === undefined && scenario.audit !== undefined && final !== undefined
-        ? await runMembershipAudit({
+        ? await runMembershipAudits({
             channel,
             scenario,
-            model: completed,
+            models: auditedModels.set(final.round, completed),
             holdings,
             sizes,
-            round: final.round,
             state: (h) => states.get(h),
           })
         : undefined;

@@ -47,6 +47,8 @@ export interface AuditRecord {
     readonly epsilon: Record<string, number>;
     readonly maxEpsilon: number;
   };
+  /** With `audit.every`: the same audit of the global model after every k-th round, in round order. */
+  readonly periodic?: readonly Omit<AuditRecord, 'periodic'>[];
 }
 
 /** What the audit phase needs of the run. */
@@ -69,7 +71,22 @@ const METHOD =
   "each hospital attacks the model on its training (members) versus held-out (non-members) patients: loss threshold (Yeom et al. 2018) and an offline fixed-variance LiRA (Carlini et al. 2022) with reference models trained on halves of its patients; a hospital's metrics are exact, a country's and the overall ones are computed from summed counts per score bin (patients in one bin count as ties)";
 
 /**
- * The audit phase after the rounds: every hospital audits the final model on its own patients, replies with
+ * The audit phase after the rounds, of each model in `models` (round → global model after it, in round order):
+ * the last is the final model's audit, the others (with `audit.every`) its `periodic` record.
+ */
+export async function runMembershipAudits(
+  run: Omit<AuditRun, 'model' | 'round'> & { readonly models: ReadonlyMap<number, Float32Array> },
+): Promise<AuditRecord> {
+  const records: AuditRecord[] = [];
+  for (const [round, model] of [...run.models].sort(([a], [b]) => a - b)) {
+    records.push(await runMembershipAudit({ ...run, round, model }));
+  }
+  const last = records.pop()!;
+  return records.length === 0 ? last : { ...last, periodic: records };
+}
+
+/**
+ * One audit: every hospital audits the final model on its own patients, replies with
  * declared metrics and counts per score bin only, and the coordinator sums the counts by country and overall
  * to compute each attack's success over many hospitals' patients at once (AUCs cannot be averaged exactly).
  */

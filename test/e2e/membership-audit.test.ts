@@ -52,13 +52,17 @@ describe('membership-inference audit on the memorising scenario', () => {
     const audit = plain.audit!;
     // Each hospital's reply crossed as the declared kind, admitted, outside the rounds' byte totals.
     const replies = crossings.filter((c) => c.kind === 'audit-reply');
+    const ids = ['cn-beijing-1', 'cn-chengdu-1', 'kr-busan-1', 'kr-seoul-1'];
     expect(replies.map((c) => [c.hospital, c.round, c.admitted])).toEqual(
-      ['cn-beijing-1', 'cn-chengdu-1', 'kr-busan-1', 'kr-seoul-1'].map((h) => [h, 0, true]),
+      [...ids, ...ids].map((h) => [h, 0, true]),
     );
     expect(Object.keys(audit.hospitals)).toHaveLength(4);
     expect(audit.failures).toEqual([]);
     // The loss-threshold attack over every hospital's patients: 95% CI (Hanley–McNeil) excludes 0.5.
     expect(audit.overall.loss!.aucCi[0]).toBeGreaterThan(0.5);
+    // audit.every 5: the model after round 5 was audited too, with the same (cached) reference models.
+    expect(audit.periodic!.map((p) => p.round)).toEqual([5]);
+    expect(audit.periodic![0]!.overall.lira!.members).toBe(audit.overall.lira!.members);
     // The bound check can fail: the non-private model breaks the bound of ε = 0.1.
     expect(dpBoundHolds(audit, 0.1, 1e-5)).toBe(false);
     for (const h of Object.values(audit.hospitals)) {

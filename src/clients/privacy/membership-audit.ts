@@ -33,6 +33,17 @@ export interface AuditContext {
   readonly dpSgd?: DpSgdStep;
   /** The named seeded stream of one purpose of the audit. */
   readonly rng: (...purpose: string[]) => Rng;
+  /**
+   * Keeps the reference models' statistics between audits of one run (they depend on the hospital's data, the
+   * initial model and the instructions, never on the audited model), computing them on first use.
+   */
+  readonly memo?: (key: string, compute: () => ReferenceStats) => ReferenceStats;
+}
+
+/** Each patient's mean logit-confidence over the reference models that left it out, and their spread. */
+export interface ReferenceStats {
+  readonly mean: Float64Array;
+  readonly sigma: number;
 }
 
 /** Probabilities of the true label are clipped to [P_MIN, 1 − P_MIN] before their logit is taken. */
@@ -67,7 +78,8 @@ export function membershipAudit(
   const members = data.train.n;
   trainer.setParameters(global);
   const target = confidence(trainer, pool, head);
-  const reference = referenceMeans(ctx, pool, ins);
+  const compute = () => referenceMeans(ctx, pool, ins);
+  const reference = ctx.memo === undefined ? compute() : ctx.memo(JSON.stringify(ins), compute);
   const lira = new Float64Array(pool.n);
   for (let i = 0; i < pool.n; i++) lira[i] = (target[i]! - reference.mean[i]!) / reference.sigma;
   const scores: Record<AuditAttack, Float64Array> = { loss: target, lira };
@@ -107,11 +119,7 @@ function confidence(trainer: LocalTrainer, pool: Examples, head: OutputHead): Fl
  * Trains the reference models in pairs (a random half of `pool` and its complement) and returns each patient's
  * mean logit-confidence over the models that left it out, and the pooled spread of those scores around it.
  */
-function referenceMeans(
-  ctx: AuditContext,
-  pool: Examples,
-  ins: AuditInstructions,
-): { mean: Float64Array; sigma: number } {
+function referenceMeans(ctx: AuditContext, pool: Examples, ins: AuditInstructions): ReferenceStats {
   const n = pool.n;
   const pairs = ins.references / 2;
   const outScores = Array.from({ length: pairs }, () => new Float64Array(n));
