@@ -5,6 +5,8 @@ import { strategySchema } from '../scenario/strategy-schema.ts';
 export interface Arm {
   readonly label: string;
   readonly strategy: Record<string, unknown>;
+  /** DP-SGD's noise multiplier for this arm (0: without DP-SGD); absent: as the scenario says. */
+  readonly dpSgdNoise?: number;
 }
 
 /**

@@ -29,6 +29,8 @@ import { exitInterrupted, interruptible, stopRequested } from './interrupt.ts';
 import { canResume, openRun } from './checkpointed-run.ts';
 import { CHECKPOINT_FILE } from '../server/checkpoint/file.ts';
 import { existsSync } from 'node:fs';
+import { expandNoiseArms, privacyWithNoise } from './bench-noise.ts';
+import { writeTradeoffPlots } from '../server/bench/tradeoff-plots.ts';
 
 /** Flags of `fedmed bench`. */
 export interface BenchFlags {
@@ -48,6 +50,8 @@ export interface BenchFlags {
   rounds?: number;
   timeout: number;
   dataRoot?: string;
+  /** DP-SGD noise multipliers to sweep: every arm once per value (0: without DP-SGD). */
+  dpSgdNoise?: number[];
 }
 
 /** Parses `--seeds 5` (seeds 1…5) or `--seeds 3,7,11`. */
@@ -81,7 +85,11 @@ export function parseTarget(text: string): { metric: string; value: number } {
  * for each run; a run whose folder already holds a completed run of the same resolved scenario is read back
  * instead of run again.
  */
-export async function benchCommand(file: string, flags: BenchFlags): Promise<number> {
+export async function benchCommand(file: string, given: BenchFlags): Promise<number> {
+  const flags =
+    given.dpSgdNoise === undefined
+      ? given
+      : { ...given, strategies: expandNoiseArms(given.strategies, given.dpSgdNoise) };
   const grids = flags.strategies.filter((a) => a.candidates.length > 1);
   const tuneSeeds = flags.tuneSeeds ?? [];
   if (grids.length > 0 && tuneSeeds.length === 0) {
@@ -161,6 +169,7 @@ export async function benchCommand(file: string, flags: BenchFlags): Promise<num
         };
         const files = writeBenchTables(out, table);
         for (const m of benchMetricsFor(headOf(base.data))) await writeBenchPlots(out, runs, m);
+        await writeTradeoffPlots(out, runs);
         process.stdout.write(`${benchOverview(table)}\nbench: ${files.markdown}\n`);
         return EXIT.ok;
       } finally {
@@ -242,7 +251,12 @@ class PlanRunner {
 function variant(base: Scenario, arm: Arm, seed: number, baselines: readonly BaselineName[]): Scenario {
   try {
     return parseScenario(
-      { ...applyOverrides(base, { seed }), strategy: arm.strategy, baselines: [...baselines] },
+      {
+        ...applyOverrides(base, { seed }),
+        strategy: arm.strategy,
+        baselines: [...baselines],
+        ...(arm.dpSgdNoise === undefined ? {} : privacyWithNoise(base, arm.dpSgdNoise)),
+      },
       `${arm.label} with seed ${seed}`,
     );
   } catch (e) {

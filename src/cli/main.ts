@@ -6,6 +6,7 @@ import { SetupError } from '../server/coordinator.ts';
 import { WorkerFailure } from '../server/worker-pool.ts';
 import { EXIT } from './exit-codes.ts';
 import { parseArms } from './bench-arms.ts';
+import { parseNoiseList } from './bench-noise.ts';
 import { benchCommand, parseSeeds, parseTarget, type BenchFlags } from './bench-command.ts';
 import { evaluateCommand, type EvaluateFlags } from './evaluate-command.ts';
 import { BACKENDS, integerFlag, isInputFailure, listFlag } from './flags.ts';
@@ -131,6 +132,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       '--workers <n>',
       'worker threads (default: the cores, at most one per hospital)',
       integerFlag('--workers', 1, 1024),
+    )
+    .option(
+      '--dp-sgd-noise <list>',
+      "sweep DP-SGD's noise multiplier: every arm once per value (0: without DP-SGD), for the privacy–utility plots",
+      parseNoiseList,
     )
     .addOption(backendOption())
     .addOption(timeoutOption())

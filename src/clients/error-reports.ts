@@ -13,7 +13,7 @@ export class HospitalRefusal extends Error {
   constructor(
     readonly category: Extract<
       ErrorCategory,
-      'refused' | 'injected' | 'declined' | 'not-hosted' | 'oversized'
+      'refused' | 'injected' | 'declined' | 'not-hosted' | 'oversized' | 'privacy-budget'
     >,
     readonly field?: string,
   ) {

@@ -14,6 +14,13 @@ import type { LocalData } from './data/index.ts';
 import { BINARY_HEAD, type OutputHead } from '../protocol/outcome.ts';
 import { clinicalMetrics, scoreHistogram } from './metrics.ts';
 import { classHistograms, meanLoss, multiclassMetrics, regressionMetrics } from './outcome-metrics.ts';
+import type { DpSgdConfig } from '../scenario/privacy-schema.ts';
+import { dpSteps } from '../models/dp-sgd.ts';
+import { initialParameters } from '../models/architecture.ts';
+import type { AuditInstructions } from '../protocol/membership-audit.ts';
+import { dpSgdEpsilon } from './privacy/dp-sgd-budget.ts';
+import { membershipAudit, type AuditOutcome, type ReferenceStats } from './privacy/membership-audit.ts';
+import { HospitalRefusal } from './error-reports.ts';
 
 /**
  * Metrics of a model's predictions on held-out examples, by the scenario's evaluation settings and the
@@ -75,6 +82,8 @@ export type DataAttack =
 
 /** Name of SCAFFOLD's client control variate in a hospital's state. */
 const SCAFFOLD_CONTROL = 'scaffold.control';
+/** Name of the DP-SGD steps a hospital has taken, in its state (what its ε is computed from). */
+const DP_SGD_STEPS = 'dpsgd.steps';
 
 /** One hospital: its own data and model, reachable only through fit, evaluate and local-only training. */
 export class Hospital {
@@ -90,6 +99,12 @@ export class Hospital {
    * coordinator's process keeps for it ({@link exportState}, {@link importState}); no one else reads it.
    */
   #control: Float32Array | undefined;
+  /** Sample-level DP-SGD of its local training, when the scenario asks for it. */
+  readonly #dpSgd: DpSgdConfig | undefined;
+  /** DP-SGD steps taken over the run (kept in its state blob like c_i). */
+  #dpSteps = 0;
+  /** The audit's reference statistics, by instructions: trained once per run, whatever model is audited. */
+  readonly #references = new Map<string, ReferenceStats>();
 
   constructor(
     config: HospitalConfig,
@@ -100,6 +115,8 @@ export class Hospital {
     head: OutputHead = BINARY_HEAD,
     /** The scenario's backdoor trigger, measured on each global model it evaluates. */
     probe?: BackdoorTrigger,
+    /** Sample-level DP-SGD of its local training, when the scenario asks for it. */
+    dpSgd?: DpSgdConfig,
   ) {
     if (data.train.n === 0) throw new Error(`hospital ${config.id}: the training split is empty`);
     this.#config = config;
@@ -109,6 +126,7 @@ export class Hospital {
     this.#evaluation = evaluation;
     this.#head = head;
     this.#probe = probe;
+    this.#dpSgd = dpSgd;
   }
 
   get id(): string {
@@ -149,9 +167,14 @@ export class Hospital {
         : {}),
       ...(scaffold === undefined ? {} : { gradientCorrection: scaffold.correction }),
       ...(ins.maxSteps === undefined ? {} : { maxSteps: ins.maxSteps }),
+      ...(this.#dpSgd === undefined ? {} : { dpSgd: this.#dpSgdWithinBudget(ins) }),
     };
     const rng = stream(this.#seed, 'train', this.id, `round-${ins.round}`);
     const result = this.#trainer.train(train, options, rng);
+    if (this.#dpSgd !== undefined) {
+      this.#dpSteps += result.steps;
+      metrics.dpsgd_epsilon = dpSgdEpsilon(this.#dpSgd, this.#dpSteps);
+    }
     if (Number.isFinite(result.loss)) metrics.train_loss = result.loss;
     metrics.local_steps = result.steps;
     const parameters = this.#trainer.getParameters();
@@ -164,6 +187,57 @@ export class Hospital {
       numExamples: this.#data.train.n,
       metrics,
     };
+  }
+
+  /**
+   * The round's DP-SGD step, unless its steps would take the hospital past its budget: then it declines the
+   * round (a `privacy-budget` report the coordinator records as the hospital's failure that round).
+   */
+  #dpSgdWithinBudget(ins: FitInstructions) {
+    const dp = this.#dpSgd!;
+    const planned = dpSteps(dp.sampleRate, ins.training.localEpochs, ins.maxSteps);
+    if (dp.budget !== undefined && dpSgdEpsilon(dp, this.#dpSteps + planned) > dp.budget.epsilon) {
+      throw new HospitalRefusal('privacy-budget', 'privacy.dpSgd.budget.epsilon');
+    }
+    return { clipNorm: dp.clipNorm, noiseMultiplier: dp.noiseMultiplier, sampleRate: dp.sampleRate };
+  }
+
+  /**
+   * The membership-inference audit of `global` on this hospital's own patients (see membership-audit.ts);
+   * with DP-SGD, also the ε it has spent. Only counts and bounded metrics come back.
+   */
+  audit(global: Float32Array, ins: AuditInstructions): AuditOutcome {
+    const rng = (...purpose: string[]) => stream(this.#seed, 'audit', this.id, ...purpose);
+    const dp = this.#dpSgd;
+    const outcome = membershipAudit(
+      {
+        trainer: this.#trainer,
+        data: this.#data,
+        head: this.#head,
+        initial: initialParameters(this.#trainer.spec, stream(this.#seed, 'init')),
+        rng,
+        memo: (key, compute) => {
+          const known = this.#references.get(key);
+          if (known !== undefined) return known;
+          const stats = compute();
+          this.#references.set(key, stats);
+          return stats;
+        },
+        ...(dp === undefined
+          ? {}
+          : {
+              dpSgd: {
+                clipNorm: dp.clipNorm,
+                noiseMultiplier: dp.noiseMultiplier,
+                sampleRate: dp.sampleRate,
+              },
+            }),
+      },
+      global,
+      ins,
+    );
+    if (dp === undefined) return outcome;
+    return { ...outcome, metrics: { ...outcome.metrics, dpsgd_epsilon: dpSgdEpsilon(dp, this.#dpSteps) } };
   }
 
   #scaffoldCorrection(server: Float32Array | undefined, length: number) {
@@ -199,15 +273,18 @@ export class Hospital {
   exportState(): Map<string, Float32Array> {
     const state = new Map<string, Float32Array>();
     if (this.#control !== undefined) state.set(SCAFFOLD_CONTROL, this.#control.slice());
+    if (this.#dpSteps > 0) state.set(DP_SGD_STEPS, Float32Array.of(this.#dpSteps));
     return state;
   }
 
   /** Replaces what this hospital keeps between rounds with `state` (empty: a hospital that kept nothing). */
   importState(state: ReadonlyMap<string, Float32Array>): void {
     for (const name of state.keys()) {
-      if (name !== SCAFFOLD_CONTROL) throw new Error(`hospital ${this.id}: unknown client state ${name}`);
+      if (name !== SCAFFOLD_CONTROL && name !== DP_SGD_STEPS)
+        throw new Error(`hospital ${this.id}: unknown client state ${name}`);
     }
     this.#control = state.get(SCAFFOLD_CONTROL)?.slice();
+    this.#dpSteps = state.get(DP_SGD_STEPS)?.[0] ?? 0;
   }
 
   /** Metrics of the given model on the held-out split. */

@@ -34,6 +34,7 @@ import { SecureParticipant } from './privacy/secure-participant.ts';
 import { OutgoingCheck } from './jurisdiction-check.ts';
 import { OwnDataSetup } from './own-data-setup.ts';
 import { splitDataset, type SplitRequest } from './data/split-dataset.ts';
+import type { AuditInstructions } from '../protocol/membership-audit.ts';
 
 /** A reply before it is encoded. */
 interface Reply {
@@ -194,6 +195,8 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
         return this.#transform(hospital, vectors);
       case 'split-request':
         return { kind: 'split-reply', fields: { rows: splitDataset(body as SplitRequest) } };
+      case 'audit-request':
+        return this.#audit(this.#hosted(hospital), params(), body as AuditInstructions, vectors.get('state'));
       default:
         throw new HospitalRefusal('refused', 'kind');
     }
@@ -201,6 +204,11 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
 
   async #setup(s: HostSetup): Promise<Reply> {
     const name = await this.#useBackend(s.backend, s.model);
+    if (s.dpSgd !== undefined && usesTfjs(name)) {
+      throw new BackendUnavailable(
+        `privacy.dpSgd needs backend js or js-f32: per-patient gradient clipping runs in fedmed's fused trainer, not in tfjs (${name})`,
+      );
+    }
     const id = s.hospital.id;
     const own = isOwnData(s.data)
       ? OwnDataSetup.read(s.hospital, s.data, s.data.seed ?? s.seed, s.baseDir)
@@ -234,6 +242,7 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
       s.evaluation,
       headOf(s.data),
       s.backdoorProbe,
+      s.dpSgd,
     );
     const outgoing =
       s.jurisdiction === undefined
@@ -285,6 +294,21 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
     const vectors: [string, TypedVector][] = Object.entries(o.vectors ?? {});
     if (kept.size > 0) vectors.push(['state', encodeClientState(h.hospital.id, kept)]);
     return { kind: 'fit-reply', fields: { numExamples: o.numExamples, metrics: o.metrics }, vectors };
+  }
+
+  /** The membership-inference audit of `global` on the hospital's own patients: counts and metrics only. */
+  #audit(h: Hosted, global: Float32Array, ins: AuditInstructions, state: TypedVector | undefined): Reply {
+    if (state !== undefined && !(state instanceof Uint8Array)) throw new HospitalRefusal('refused', 'state');
+    h.hospital.importState(state === undefined ? new Map() : decodeClientState(h.hospital.id, state));
+    const a = h.hospital.audit(global, ins);
+    return {
+      kind: 'audit-reply',
+      fields: { members: a.members, nonMembers: a.nonMembers, metrics: a.metrics },
+      vectors: [
+        ['loss', a.histograms.loss],
+        ['lira', a.histograms.lira],
+      ],
+    };
   }
 
   /** Trains as for a fit request, then encodes the update for secure aggregation and advertises keys. */

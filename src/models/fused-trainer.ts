@@ -6,6 +6,24 @@ import { KernelArena, type GemmCall } from './kernels.ts';
 import { BINARY_HEAD, outputUnits, type OutputHead } from '../protocol/outcome.ts';
 import { activeTerms, batchSizeFor, checkExamples, runEpochs } from './trainer-contract.ts';
 import type { Examples, LocalTrainer, TrainOptions, TrainResult } from './types.ts';
+import { fillGaussian } from '../common/dp/gaussian.ts';
+import {
+  checkDpSgdStep,
+  clipFactor,
+  dpSteps,
+  dpStepsPerEpoch,
+  poissonSample,
+  type DpSgdStep,
+} from './dp-sgd.ts';
+
+/** A trainer that can sum per-example clipped gradients (dense models of the fused trainer). */
+export interface PerExampleClipping {
+  /**
+   * Σ over `data`'s examples of each one's loss gradient clipped to L2 norm `clipNorm` (∞: not clipped), the
+   * sum DP-SGD adds its noise to, at the current parameters.
+   */
+  clippedGradientSum(data: Examples, clipNorm: number): Float32Array;
+}
 
 /** Rows (examples) per predict chunk for dense models and for conv nets, unless training reserved more. */
 const PREDICT_ROWS = 256;
@@ -107,11 +125,11 @@ export function createFusedTrainer(
   inputShape: readonly number[],
   accumulation: Accumulation = 'float64',
   head: OutputHead = BINARY_HEAD,
-): LocalTrainer {
+): LocalTrainer & PerExampleClipping {
   return new FusedTrainer(model, inputShape, accumulation, head);
 }
 
-class FusedTrainer implements LocalTrainer {
+class FusedTrainer implements LocalTrainer, PerExampleClipping {
   readonly spec: ParamSpec;
   readonly #convs: readonly ConvLayer[];
   readonly #layers: readonly DenseLayer[];
@@ -221,6 +239,7 @@ class FusedTrainer implements LocalTrainer {
   train(data: Examples, options: TrainOptions, rng: Rng): TrainResult {
     this.#live();
     this.#check(data);
+    if (options.dpSgd !== undefined) return this.#trainDp(data, options, options.dpSgd, rng);
     const batch = batchSizeFor(data.n, options);
     this.#reserve(batch);
     const adjust = this.#adjustment(options);
@@ -242,6 +261,153 @@ class FusedTrainer implements LocalTrainer {
       },
       options.maxSteps,
     );
+  }
+
+  clippedGradientSum(data: Examples, clipNorm: number): Float32Array {
+    this.#live();
+    this.#check(data);
+    this.#denseOnly();
+    const order = new Uint32Array(data.n);
+    for (let i = 0; i < data.n; i++) order[i] = i;
+    this.#reserve(Math.max(1, Math.min(data.n, PREDICT_ROWS)));
+    this.#clippedSum(data, order, data.n, 1, clipNorm);
+    return this.#grad.slice();
+  }
+
+  /**
+   * DP-SGD (see dp-sgd.ts): `dpSteps` steps, each on a Poisson sample of the examples drawn from `rng`, the
+   * per-example gradients clipped and summed, noise from `rng` added, divided by q·n, then the optimizer's
+   * update. With C = ∞, z = 0 and q = 1 a step is the plain step on all examples (in index order). Returns the
+   * mean per-example loss over the last epoch's samples (NaN if they were all empty) and the steps taken.
+   */
+  #trainDp(data: Examples, options: TrainOptions, dp: DpSgdStep, rng: Rng): TrainResult {
+    checkDpSgdStep(dp);
+    this.#denseOnly();
+    const n = data.n;
+    const q = dp.sampleRate;
+    const expected = q * n;
+    this.#reserve(Math.min(n, Math.ceil(expected + 6 * Math.sqrt(expected) + 16)));
+    const adjust = this.#adjustment(options);
+    const optimizer =
+      options.optimizer === 'adam'
+        ? new Adam(options.learningRate, this.#moment1, this.#moment2)
+        : new Sgd(options.learningRate);
+    const steps = dpSteps(q, options.localEpochs, options.maxSteps);
+    const perEpoch = dpStepsPerEpoch(q);
+    const chosen = new Uint32Array(n);
+    const noise = dp.noiseMultiplier > 0 ? new Float64Array(this.spec.length) : undefined;
+    const sigma = (dp.noiseMultiplier * dp.clipNorm) / expected;
+    let lossSum = 0;
+    let lossCount = 0;
+    for (let s = 0; s < steps; s++) {
+      if (s % perEpoch === 0) {
+        lossSum = 0;
+        lossCount = 0;
+      }
+      const m = poissonSample(n, q, rng, chosen);
+      lossSum += this.#clippedSum(data, chosen, m, expected, dp.clipNorm);
+      lossCount += m;
+      if (noise !== undefined) {
+        fillGaussian(noise, sigma, rng);
+        const g = this.#grad;
+        for (let j = 0; j < g.length; j++) g[j] = g[j]! + noise[j]!;
+      }
+      if (adjust !== null) adjustGradient(this.#grad, this.#params, adjust);
+      optimizer.step(this.#params, this.#grad);
+    }
+    return { loss: lossCount > 0 ? lossSum / lossCount : NaN, steps };
+  }
+
+  /**
+   * Σ_k clip(g_k)/`scale` over the examples `order[0 … m)` into `#grad`, in chunks of the reserved rows
+   * (summed in float64 when there are several); returns the sum of their losses.
+   */
+  #clippedSum(data: Examples, order: Uint32Array, m: number, scale: number, clipNorm: number): number {
+    const g = this.#grad;
+    if (m === 0) {
+      g.fill(0);
+      return 0;
+    }
+    const rows = this.#rows;
+    let acc: Float64Array | undefined;
+    let loss = 0;
+    for (let start = 0; start < m; start += rows) {
+      const b = Math.min(rows, m - start);
+      this.#gather(data, order, start, b);
+      loss += this.#clippedGradient(b, scale, clipNorm);
+      if (m > rows) {
+        acc ??= new Float64Array(g.length);
+        for (let j = 0; j < g.length; j++) acc[j]! += g[j]!;
+      }
+    }
+    if (acc !== undefined) for (let j = 0; j < g.length; j++) g[j] = acc[j]!;
+    return loss;
+  }
+
+  /**
+   * The gathered rows' gradients, each clipped to `clipNorm` / `scale` after the loss is divided by `scale`,
+   * summed into `#grad`; returns the rows' summed loss. Each example's gradient is never materialised: a dense
+   * layer's is the outer product of its input row a and output delta δ, of squared norm (‖a‖² + 1)·‖δ‖² with
+   * the bias (Goodfellow 2015), so the deltas of all layers are computed first, each row's norm summed over the
+   * layers, the rows scaled by their clipping factors, and the kernel gradients taken as one product per layer.
+   * Unclipped (every factor 1), it does exactly the operations of {@link #gradient} with b replaced by `scale`.
+   */
+  #clippedGradient(b: number, scale: number, clipNorm: number): number {
+    const k = this.#arena.k;
+    const gemm = this.#gemm;
+    const layers = this.#layers;
+    const last = layers.length - 1;
+    const z = this.#forward(b);
+    const delta = this.#deltas[last]!;
+    const meanLoss =
+      this.#head.kind === 'binary'
+        ? outputDelta(z, this.#y, b, delta, scale)
+        : this.#head.kind === 'continuous'
+          ? squaredErrorDelta(z, this.#y, b, delta, scale)
+          : softmaxDelta(z, this.#y, b, this.#outputs, delta, scale);
+    for (let i = last; i > 0; i--) {
+      const { inputs, units, kernel } = layers[i]!;
+      const buf = this.#denseBuffers[i]!;
+      k.transpose(this.#at(kernel), inputs, units, buf.kernelT);
+      gemm(b, inputs, units, buf.delta, units, 1, buf.kernelT, inputs, buf.inputDelta, inputs);
+      const below = layers[i - 1]!.activation;
+      if (below === 'relu') k.reluGrad(buf.inputDelta, buf.input, b * inputs);
+      else if (below === 'tanh') tanhGradient(this.#deltas[i - 1]!, this.#acts[i - 1]!, b * inputs);
+    }
+    if (clipNorm !== Number.POSITIVE_INFINITY) {
+      const norms = new Float64Array(b);
+      layers.forEach((l, i) => {
+        const input = i === 0 ? this.#x : this.#acts[i - 1]!;
+        const d = this.#deltas[i]!;
+        for (let r = 0; r < b; r++) {
+          let aa = 1;
+          for (let j = r * l.inputs, end = j + l.inputs; j < end; j++) aa += input[j]! * input[j]!;
+          let dd = 0;
+          for (let j = r * l.units, end = j + l.units; j < end; j++) dd += d[j]! * d[j]!;
+          norms[r]! += aa * dd;
+        }
+      });
+      for (let r = 0; r < b; r++) {
+        const c = clipFactor(Math.sqrt(norms[r]!), clipNorm, scale);
+        if (c === 1) continue;
+        layers.forEach((l, i) => {
+          const d = this.#deltas[i]!;
+          for (let j = r * l.units, end = j + l.units; j < end; j++) d[j] = d[j]! * c;
+        });
+      }
+    }
+    for (let i = last; i >= 0; i--) {
+      const { inputs, units, kernel, bias } = layers[i]!;
+      const buf = this.#denseBuffers[i]!;
+      gemm(inputs, units, b, buf.input, 1, inputs, buf.delta, units, this.#at(kernel, true), units);
+      k.columnSums(buf.delta, b, units, this.#at(bias, true));
+    }
+    return meanLoss * scale;
+  }
+
+  #denseOnly(): void {
+    if (this.#convs.length > 0)
+      throw new Error('DP-SGD clips per-example gradients of dense models only (logistic, mlp)');
   }
 
   predict(data: Examples): Float32Array {
@@ -523,27 +689,36 @@ function tanhGradient(delta: Float32Array, act: Float32Array, count: number): vo
   }
 }
 
-/** Writes dL/dz = (σ(z) − y)/b of the batch-mean BCE into `delta`; returns the mean of softplus(z) − y·z. */
-function outputDelta(z: Float32Array, y: Float32Array, b: number, delta: Float32Array): number {
+/**
+ * Writes dL/dz = (σ(z) − y)/d of the batch-mean BCE into `delta` (d = `divisor`, the batch size b unless
+ * DP-SGD divides by its expected batch); returns the sum of softplus(z) − y·z over d.
+ */
+function outputDelta(z: Float32Array, y: Float32Array, b: number, delta: Float32Array, divisor = b): number {
   let sum = 0;
   for (let k = 0; k < b; k++) {
     const zk = z[k]!;
     const yk = y[k]!;
     sum += softplus(zk) - yk * zk;
-    delta[k] = (sigmoid(zk) - yk) / b;
+    delta[k] = (sigmoid(zk) - yk) / divisor;
   }
-  return sum / b;
+  return sum / divisor;
 }
 
-/** Writes dL/dz = 2(z − y)/b of the batch-mean squared error into `delta`; returns that mean. */
-function squaredErrorDelta(z: Float32Array, y: Float32Array, b: number, delta: Float32Array): number {
+/** Writes dL/dz = 2(z − y)/d of the batch-mean squared error into `delta` (d as in outputDelta); returns the sum over d. */
+function squaredErrorDelta(
+  z: Float32Array,
+  y: Float32Array,
+  b: number,
+  delta: Float32Array,
+  divisor = b,
+): number {
   let sum = 0;
   for (let k = 0; k < b; k++) {
     const e = z[k]! - y[k]!;
     sum += e * e;
-    delta[k] = (2 * e) / b;
+    delta[k] = (2 * e) / divisor;
   }
-  return sum / b;
+  return sum / divisor;
 }
 
 /**
@@ -556,6 +731,7 @@ function softmaxDelta(
   b: number,
   units: number,
   delta: Float32Array,
+  divisor = b,
 ): number {
   let sum = 0;
   for (let k = 0; k < b; k++) {
@@ -570,10 +746,10 @@ function softmaxDelta(
     for (let j = 0; j < units; j++) total += Math.exp(z[o + j]! - max);
     sum += max + Math.log(total) - z[o + label]!;
     for (let j = 0; j < units; j++) {
-      delta[o + j] = (Math.exp(z[o + j]! - max) / total - (j === label ? 1 : 0)) / b;
+      delta[o + j] = (Math.exp(z[o + j]! - max) / total - (j === label ? 1 : 0)) / divisor;
     }
   }
-  return sum / b;
+  return sum / divisor;
 }
 
 /** out[to … to+units) = softmax(z[from … from+units)), in float64 rounded once. */

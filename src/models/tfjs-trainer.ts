@@ -99,6 +99,11 @@ class TfjsTrainer implements LocalTrainer {
   train(data: Examples, options: TrainOptions, rng: Rng): TrainResult {
     this.#live();
     this.#check(data);
+    if (options.dpSgd !== undefined) {
+      throw new Error(
+        "DP-SGD needs per-example gradients, which this tfjs trainer does not compute: use backend 'js'",
+      );
+    }
     const row = this.#rowSize;
     const batch = batchSizeFor(data.n, options);
     if (this.#xBuf.length < batch * row) this.#xBuf = new Float32Array(batch * row);

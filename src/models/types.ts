@@ -1,6 +1,7 @@
 import type { ParamSpec } from '../common/params.ts';
 import type { Rng } from '../common/rng.ts';
 import type { TrainingConfig } from '../scenario/schema.ts';
+import type { DpSgdStep } from './dp-sgd.ts';
 
 /** Examples held inside one hospital: row-major inputs and one target per example. */
 export interface Examples {
@@ -24,6 +25,11 @@ export interface TrainOptions extends TrainingConfig {
   readonly gradientCorrection?: Float32Array;
   /** Most optimizer steps to take (partial work of a straggler, decided by the coordinator); all epochs if absent. */
   readonly maxSteps?: number;
+  /**
+   * Sample-level DP-SGD: Poisson-sampled minibatches, per-example clipping, Gaussian noise (see dp-sgd.ts);
+   * `batchSize` is then unused. Only the fused trainer (backend js) does it; the tfjs trainer refuses it.
+   */
+  readonly dpSgd?: DpSgdStep;
 }
 
 /** What one call to {@link LocalTrainer.train} measured. */

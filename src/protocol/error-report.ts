@@ -13,6 +13,7 @@ export const ERROR_CATEGORIES = {
   'not-hosted': 'is not hosted by the worker thread it was sent to',
   injected: 'failed on purpose (a test fault)',
   declined: 'declined the round (an injected dropout)',
+  'privacy-budget': 'declined the round: its sample-level differential-privacy budget is spent',
 } as const;
 
 /** A category of worker error. */

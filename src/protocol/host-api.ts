@@ -7,6 +7,7 @@ import type {
   ModelConfig,
 } from '../scenario/schema.ts';
 import type { JurisdictionConfig } from '../scenario/jurisdiction-schema.ts';
+import type { DpSgdConfig } from '../scenario/privacy-schema.ts';
 
 /**
  * What a hospital's worker is told of the jurisdiction policies: its own country's policy and the transfers
@@ -46,6 +47,8 @@ export interface HostSetup {
   readonly hospitalData?: 'release';
   /** The scenario's backdoor, when one hospital plants it: every hospital measures it on the global model. */
   readonly backdoorProbe?: BackdoorTrigger;
+  /** Sample-level DP-SGD of its local training, when the scenario asks for it. */
+  readonly dpSgd?: DpSgdConfig;
 }
 
 /** A backdoor: these model inputs set to `value` (a patch of pixels, a feature) are to make the model predict `target`. */

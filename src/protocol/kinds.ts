@@ -1,6 +1,7 @@
 import { CIPHERTEXT_BYTES, SHARE_BYTES } from '../common/secagg/messages.ts';
 import { KEY_BYTES } from '../common/secagg/key-agreement.ts';
 import { envelopeLimit, type DType, type EnvelopeLimits } from './envelope.ts';
+import { AUDIT_BINS } from './membership-audit.ts';
 
 /** Which way a message crosses the worker boundary. */
 export type Direction = 'to-hospital' | 'to-coordinator';
@@ -38,6 +39,8 @@ export const DATA_CLASSES = {
     "counts, sums, centred sums of squares and extremes of each input column over a hospital's training split",
   'client-state':
     "a hospital's own state between rounds (SCAFFOLD's c_i, …) as an opaque blob only its worker interprets: kept for it by the coordinator's process, handed back with its next request, never aggregated or written out",
+  'membership-audit':
+    "how well a membership-inference attack on the model tells one hospital's training patients from its held-out ones: bounded success metrics and counts of each group per bin of attack score, never a patient's score",
 } as const;
 
 /** A class of what a message carries. */
@@ -59,6 +62,8 @@ export type LengthRule =
   | 'missing-counts'
   | 'confusion'
   | 'client-state'
+  /** Members, then non-members, per bin of a membership-inference attack's score. */
+  | 'audit-histogram'
   /** One X25519 public key (32 bytes). */
   | 'key'
   /** One key per hospital on a key roster. */
@@ -420,6 +425,27 @@ export const KINDS = {
     maxJsonBytes: 256 * 1024,
     meaning: 'how many rows each new hospital received',
   },
+  'audit-request': request(
+    'federation',
+    'aggregate-model',
+    { parameters, state },
+    'audit-reply',
+    'the model to audit, the hospital’s own state blob if it keeps one, and how to train the reference models of its membership-inference audit',
+  ),
+  'audit-reply': {
+    direction: 'to-coordinator',
+    sender: 'hospital',
+    purpose: 'federation',
+    dataClass: 'membership-audit',
+    vectors: {
+      loss: { dtype: 'u32', length: 'audit-histogram' },
+      lira: { dtype: 'u32', length: 'audit-histogram' },
+    },
+    fields: { members: 'count', nonMembers: 'count', metrics: 'metrics' },
+    maxJsonBytes: REPLY_JSON,
+    meaning:
+      'membership-inference attack success on the hospital’s training (members) versus held-out (non-members) patients: per attack its AUC, advantage and TPR at low FPR, and counts of each group per score bin',
+  },
   error: {
     direction: 'to-coordinator',
     sender: 'hospital',
@@ -521,6 +547,8 @@ export function ruleLength(rule: VectorRule, sizes: MessageSizes): number {
       return (sizes.classes ?? 0) ** 2;
     case 'client-state':
       return clientStateMaxBytes(sizes.parameters);
+    case 'audit-histogram':
+      return 2 * AUDIT_BINS;
   }
 }
 

@@ -18,6 +18,20 @@ export const MAX_HOSPITAL_EXAMPLES = 10_000_000;
 
 const unit = (meaning: string): MetricRule => ({ min: 0, max: 1, meaning });
 
+/** A membership-inference attack's statistics on the hospital's training versus held-out patients. */
+const auditRules = (attack: string) => ({
+  [`mia_${attack}_auc`]: unit(`${attack} attack: AUC of telling training from held-out patients`),
+  [`mia_${attack}_advantage`]: unit(`${attack} attack: largest TPR − FPR over its thresholds`),
+  [`mia_${attack}_tpr_fpr1`]: unit(`${attack} attack: largest TPR at FPR ≤ 1%`),
+  [`mia_${attack}_tpr_fpr01`]: unit(`${attack} attack: largest TPR at FPR ≤ 0.1%`),
+});
+
+/** The audit's metrics of both attacks (src/protocol/membership-audit.ts). */
+const AUDIT_METRIC_RULES = { ...auditRules('loss'), ...auditRules('lira') } as Record<
+  `mia_${'loss' | 'lira'}_${'auc' | 'advantage' | 'tpr_fpr1' | 'tpr_fpr01'}`,
+  MetricRule
+>;
+
 /** Metrics over a hospital's evaluation or training, by name. */
 export const METRIC_RULES = {
   loss: {
@@ -51,6 +65,12 @@ export const METRIC_RULES = {
   r2: { min: -1e12, max: 1, meaning: "coefficient of determination about the hospital's own mean" },
   target_mean: { min: -1e12, max: 1e12, meaning: "mean of the hospital's held-out targets (for global_r2)" },
   target_var: { min: 0, max: 1e24, meaning: "variance of the hospital's held-out targets (for global_r2)" },
+  ...AUDIT_METRIC_RULES,
+  dpsgd_epsilon: {
+    min: 0,
+    max: 1e6,
+    meaning: "ε the hospital's sample-level DP-SGD has spent so far (RDP accountant, at the scenario's δ)",
+  },
 } as const satisfies Record<string, MetricRule>;
 
 /** Subgroups a hospital may report metrics for, as `<metric>__<group>`. */

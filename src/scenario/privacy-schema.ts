@@ -112,11 +112,41 @@ export const differentialPrivacySchema = z
   })
   .describe("the coordinator adds noise to the clipped sum; each round's ε is reported");
 
+/** Sample-level DP-SGD inside each hospital (Abadi et al. 2016), with a per-hospital RDP accountant. */
+export const dpSgdSchema = z
+  .strictObject({
+    clipNorm: z
+      .number()
+      .positive()
+      .max(1e6)
+      .describe("C: each patient's gradient is clipped to this L2 norm before the minibatch sum"),
+    noiseMultiplier: z
+      .number()
+      .positive()
+      .max(1e3)
+      .describe('z: Gaussian noise of standard deviation z·C is added to each coordinate of the sum'),
+    sampleRate: z
+      .number()
+      .gt(0)
+      .max(1)
+      .describe(
+        "q: each minibatch takes each of the hospital's training patients independently with this probability " +
+          '(Poisson sampling, which the accountant assumes); an epoch is round(1/q) minibatches',
+      ),
+    delta: z.number().gt(0).lt(1).default(1e-5).describe('δ at which each hospital reports its ε'),
+    budget: z
+      .strictObject({ epsilon: z.number().positive().describe('most ε a hospital may spend, at delta') })
+      .optional()
+      .describe('a hospital declines (recorded) every round that would take it past this ε'),
+  })
+  .describe("each hospital's local training clips every patient's gradient and adds noise; ε per hospital");
+
 /** A scenario's privacy settings; absent parts are off. */
 export const privacySchema = z
   .strictObject({
     secureAggregation: secureAggregationSchema.optional(),
     differentialPrivacy: differentialPrivacySchema.optional(),
+    dpSgd: dpSgdSchema.optional(),
   })
   .describe('secure aggregation and client-level differential privacy');
 
@@ -126,12 +156,16 @@ export type PrivacyConfig = z.output<typeof privacySchema>;
 export type SecureAggregationConfig = NonNullable<PrivacyConfig['secureAggregation']>;
 /** Differential-privacy settings after validation. */
 export type DifferentialPrivacyConfig = NonNullable<PrivacyConfig['differentialPrivacy']>;
+/** Sample-level DP-SGD settings after validation. */
+export type DpSgdConfig = NonNullable<PrivacyConfig['dpSgd']>;
 
 /** What the cross-field checks read of a scenario. */
 interface PrivacyContext {
   readonly privacy?: PrivacyConfig | undefined;
   readonly strategy: { readonly name: string; readonly fractionFit: number };
   readonly faults?: readonly { readonly behaviour: string }[] | undefined;
+  readonly backend?: string;
+  readonly model?: { readonly kind: string };
 }
 
 /** Faults that act on a secure round: its own stages, or a hospital that throws, hangs, crashes, declines or is slow. */
@@ -170,6 +204,7 @@ export function privacyIssues(s: PrivacyContext): { path: (string | number)[]; m
         `coordinator; expected one that needs only sums (${SUM_STRATEGIES.join(', ')})`,
     });
   }
+  issues.push(...dpSgdIssues(s));
   if (dp !== undefined) {
     if (sa === undefined) {
       issues.push({
@@ -193,6 +228,36 @@ export function privacyIssues(s: PrivacyContext): { path: (string | number)[]; m
           "the accountant assumes; fixed-size sampling's ε would not be covered",
       });
     }
+  }
+  return issues;
+}
+
+/** Backends whose trainer clips per patient (the fused engine); tfjs's would have to fake it. */
+const DP_SGD_BACKENDS: ReadonlySet<string> = new Set(['js', 'js-f32', 'auto']);
+
+/** DP-SGD runs in the fused trainer on dense models, and not (yet) under secure aggregation. */
+function dpSgdIssues(s: PrivacyContext): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  if (s.privacy?.dpSgd === undefined) return issues;
+  if (s.backend !== undefined && !DP_SGD_BACKENDS.has(s.backend)) {
+    issues.push({
+      path: ['backend'],
+      message:
+        `expected js or js-f32 with privacy.dpSgd: per-patient gradient clipping runs in fedmed's fused ` +
+        `trainer only (the tfjs trainer of ${s.backend} computes minibatch gradients)`,
+    });
+  }
+  if (s.model !== undefined && s.model.kind === 'cnn') {
+    issues.push({
+      path: ['model', 'kind'],
+      message: 'expected logistic or mlp with privacy.dpSgd: per-patient clipping covers dense models',
+    });
+  }
+  if (s.privacy.secureAggregation !== undefined) {
+    issues.push({
+      path: ['privacy', 'dpSgd'],
+      message: 'privacy.dpSgd with privacy.secureAggregation is not supported yet: use one of them',
+    });
   }
   return issues;
 }

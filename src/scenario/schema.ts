@@ -2,6 +2,7 @@ import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { dataSchema, emrSchema, evaluationSchema, imagingSiteSchema, sourceSchema } from './data-schema.ts';
 import { privacyIssues, privacySchema } from './privacy-schema.ts';
+import { auditSchema } from './audit-schema.ts';
 import { countryCode, hospitalId } from './ids.ts';
 import { checkJurisdiction, jurisdictionSchema } from './jurisdiction-schema.ts';
 import { strategySchema } from './strategy-schema.ts';
@@ -287,6 +288,7 @@ export const scenarioSchema = z
       .describe('comparisons run beside the federation; pooled breaks data sovereignty and is marked so'),
     faults: z.array(faultSchema).default([]),
     privacy: privacySchema.optional(),
+    audit: auditSchema.optional(),
     jurisdiction: jurisdictionSchema.optional(),
     clock: clockSchema.optional(),
     diagnostics: z

@@ -41,6 +41,7 @@ import { checkWeights, securePlan } from './privacy/secure-plan.ts';
 import { headOf } from '../protocol/outcome.ts';
 import { captureRound, restoreRound, type ResumePoint, type RoundState } from './checkpoint/run-state.ts';
 import { killPoint } from './checkpoint/test-hook.ts';
+import { runMembershipAudits, type AuditRecord } from './membership-audit.ts';
 import {
   evaluationVectors,
   missingByField,
@@ -168,6 +169,8 @@ export interface RunResult {
   readonly preprocessing?: PreprocessingRecord;
   /** Own data scaled by federated statistics: the transform's centre, scale and fill laid end to end. */
   readonly transform?: Float64Array;
+  /** The membership-inference audit of the final model, when the scenario asks for one. */
+  readonly audit?: AuditRecord;
 }
 
 /** Real seconds spent in each part of a run. */
@@ -272,6 +275,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       clock: virtualClock,
       secure: plan !== undefined,
       custom: scenario.strategy.name === 'custom',
+      periodicAudit: scenario.audit?.every !== undefined,
     };
     /** The global model: coordinator memory that never leaves; every recipient gets its own copy. */
     let global = options.resume === undefined ? initial : restoreRound(parts, options.resume);
@@ -286,6 +290,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
     let faultTotals: FaultSummary | undefined = options.resume?.state.faults;
     let interrupted = false;
     if (options.resume === undefined) options.sink.checkpoint?.(captureRound(parts, 0, global, undefined));
+    const auditedModels = new Map<number, Float32Array>();
     try {
       for (; round <= scenario.rounds; round++) {
         if (options.stopRequested?.() === true) {
@@ -470,6 +475,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
         options.sink.round(record, ledger.takeUnflushed());
         final = record;
         completed = global;
+        if (round % (scenario.audit?.every ?? Infinity) === 0) auditedModels.set(round, global);
         killPoint('round-written', round);
         options.sink.checkpoint?.(captureRound(parts, round, global, faultTotals));
       }
@@ -483,6 +489,17 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       } else throw e;
     }
 
+    const audit =
+      !workerFailure && violation === undefined && scenario.audit !== undefined && final !== undefined
+        ? await runMembershipAudits({
+            channel,
+            scenario,
+            models: auditedModels.set(final.round, completed),
+            holdings,
+            sizes,
+            state: (h) => states.get(h),
+          })
+        : undefined;
     const federationSeconds = clock.lap();
     const localOnly =
       !workerFailure && !interrupted && violation === undefined && scenario.baselines.includes('local-only')
@@ -529,6 +546,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       compliance: complianceReport(scenario, ledger.entries),
       ...(prepared.record === undefined ? {} : { preprocessing: prepared.record }),
       ...(prepared.transformVector === undefined ? {} : { transform: prepared.transformVector }),
+      ...(audit === undefined ? {} : { audit }),
     };
   } finally {
     if (options.pool === undefined) await pool.close();

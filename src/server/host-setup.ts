@@ -24,6 +24,7 @@ export function hostSetup(
     faults: resolvedFaults(scenario).filter((f) => f.hospital === undefined || f.hospital === hospital),
     ...(scenario.jurisdiction === undefined ? {} : { jurisdiction: ownJurisdiction(scenario, own) }),
     ...backdoorProbe(scenario),
+    ...(scenario.privacy?.dpSgd === undefined ? {} : { dpSgd: scenario.privacy.dpSgd }),
   };
 }
 

@@ -56,6 +56,7 @@ export function replySources(kind: Kind, hospital: string): Source[] {
     case 'pooled-records':
       return [`${hospital}:train`];
     case 'local-only-reply':
+    case 'audit-reply':
       return [`${hospital}:train`, `${hospital}:test`];
     case 'evaluate-reply':
     case 'pooled-reply':

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Metrics } from '../../protocol/messages.ts';
 import type { BenchRun } from './types.ts';
+import { auditBenchMetrics, type StoredAudit } from './audit-metrics.ts';
 
 interface StoredRound {
   round: number;
@@ -79,7 +80,18 @@ export function readBenchRuns(dir: string, arm: string, seed: number): BenchRun[
   const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as {
     localOnly?: StoredBaseline;
     pooled?: StoredBaseline;
+    audit?: StoredAudit;
   };
+  if (summary.audit !== undefined) {
+    const federation = runs[0]!;
+    runs[0] = {
+      ...federation,
+      final: {
+        ...federation.final,
+        metrics: { ...federation.final.metrics, ...auditBenchMetrics(summary.audit) },
+      },
+    };
+  }
   for (const [name, b, seconds] of [
     ['local-only', summary.localOnly, manifest.seconds?.localOnly],
     ['pooled', summary.pooled, manifest.seconds?.pooled],

@@ -10,6 +10,8 @@ import { lowerIsBetter, meanCi, pairedDifference, roundsToTarget, type MeanCi } 
 import type { Selection } from './selection.ts';
 import type { BenchKind, BenchRun } from './types.ts';
 
+import { AUDIT_BENCH_METRICS } from './audit-metrics.ts';
+
 export { BenchInputError } from './arms.ts';
 
 /** The metrics a bench table shows unless told otherwise. */
@@ -19,6 +21,7 @@ export const DEFAULT_BENCH_METRICS: readonly string[] = [
   'auprc',
   ...GLOBAL_METRICS,
   DP_EPSILON_METRIC,
+  ...AUDIT_BENCH_METRICS,
 ];
 
 /** A backdoor's success on the global model (see the faults), shown when some run reports it. */

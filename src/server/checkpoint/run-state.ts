@@ -43,6 +43,8 @@ export interface RunParts {
   readonly secure: boolean;
   /** Whether the strategy is a user's module, which must save its own state to be resumable. */
   readonly custom: boolean;
+  /** Whether the scenario audits the global model every k rounds (those models are not saved). */
+  readonly periodicAudit?: boolean;
 }
 
 /** A checkpointed run to continue: its last round's state, the records it wrote, its last round's record. */
@@ -119,6 +121,8 @@ function restore(parts: RunParts, resume: ResumePoint): Float32Array {
 function refusalOf(parts: RunParts): string | undefined {
   if (parts.secure)
     return 'secure aggregation keeps protocol state (keys, the privacy accountant) that checkpoints do not save';
+  if (parts.periodicAudit === true)
+    return 'audit.every audits models of earlier rounds, which checkpoints do not save';
   const s = parts.strategy;
   if (s.checkpointState === undefined || s.restoreState === undefined)
     return `strategy ${s.name} defines no checkpointState()/restoreState(), so its state cannot be saved`;

@@ -104,6 +104,7 @@ export async function writeRunResult(
     ...(result.privacy === undefined ? {} : { privacy: result.privacy }),
     ...(result.faults === undefined ? {} : { faults: result.faults }),
     ...(result.clock === undefined ? {} : { clock: result.clock }),
+    ...(result.audit === undefined ? {} : { audit: result.audit }),
   });
   folder.writeJson('compliance.json', result.compliance);
   folder.writeText('compliance.md', complianceMarkdown(result.compliance, result.ledger.head));
