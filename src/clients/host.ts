@@ -34,6 +34,7 @@ import { SecureParticipant } from './privacy/secure-participant.ts';
 import { OutgoingCheck } from './jurisdiction-check.ts';
 import { OwnDataSetup } from './own-data-setup.ts';
 import { splitDataset, type SplitRequest } from './data/split-dataset.ts';
+import { countryAggregate, type CountryAggregateInstructions } from './country-aggregator.ts';
 
 /** A reply before it is encoded. */
 interface Reply {
@@ -179,6 +180,8 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
         return this.#transform(hospital, vectors);
       case 'split-request':
         return { kind: 'split-reply', fields: { rows: splitDataset(body as SplitRequest) } };
+      case 'country-fit-request':
+        return countryAggregate(params(), vectors.get('updates'), body as CountryAggregateInstructions);
       default:
         throw new HospitalRefusal('refused', 'kind');
     }

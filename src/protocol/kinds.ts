@@ -8,8 +8,11 @@ export type Direction = 'to-hospital' | 'to-coordinator';
 /** What a message serves: the federation, a baseline run beside it, or a tool outside any run. */
 export type Purpose = 'federation' | 'local-only' | 'pooled' | 'tooling';
 
-/** Who may send a kind: the coordinator, a hospital's worker, or the pooled oracle's thread. */
-export type Sender = 'coordinator' | 'hospital' | 'pooled-oracle';
+/**
+ * Who may send a kind: the coordinator, a hospital's worker, the pooled oracle's thread, or a country aggregator's
+ * thread (hierarchical topology: its messages go `to-hospital` from the coordinator, `to-coordinator` back).
+ */
+export type Sender = 'coordinator' | 'hospital' | 'pooled-oracle' | 'country-aggregator';
 
 /**
  * What a message can carry, as the jurisdiction policies weigh it. A message's classes are computed by fedmed
@@ -420,6 +423,36 @@ export const KINDS = {
     maxJsonBytes: 256 * 1024,
     meaning: 'how many rows each new hospital received',
   },
+  'country-fit-request': request(
+    'federation',
+    'aggregate-model',
+    { parameters },
+    'country-aggregate',
+    'hierarchical topology: the global model to a country aggregator, which relays it to its hospitals and sums their updates',
+  ),
+  'country-aggregate': {
+    direction: 'to-coordinator',
+    sender: 'country-aggregator',
+    purpose: 'federation',
+    dataClass: 'aggregate-model',
+    vectors: { sum: { dtype: 'f64', length: 'parameters' } },
+    fields: { numExamples: 'count', contributors: 'count' },
+    maxJsonBytes: REPLY_JSON,
+    meaning:
+      "a country aggregator's Float64 sum of its hospitals' weighted updates Σ w_k (x_k − g), their training examples and how many contributed",
+  },
+  'country-evaluate-request': request(
+    'federation',
+    'aggregate-model',
+    { parameters },
+    'country-evaluation',
+    'hierarchical topology: the global model to a country aggregator, to relay to its hospitals for scoring',
+  ),
+  'country-evaluation': evaluation(
+    'country-aggregator',
+    'federation',
+    "a country aggregator relaying its hospitals' evaluation replies (metrics, never parameters) as they came",
+  ),
   error: {
     direction: 'to-coordinator',
     sender: 'hospital',

@@ -245,6 +245,13 @@ export const scenarioSchema = z
         name: z.string().optional(),
       })
       .describe('where the coordinator runs: decides which crossings cross a border'),
+    topology: z
+      .enum(['flat', 'hierarchical'])
+      .optional()
+      .describe(
+        'flat (absent): every hospital talks to the coordinator; hierarchical: each country has an aggregator, ' +
+          "sited there, that sums its hospitals' updates, and only country aggregates reach the coordinator",
+      ),
     data: dataSchema,
     hospitals: z.array(hospitalSchema).min(1).max(1000),
     model: modelSchema,

@@ -39,6 +39,7 @@ import { perCountry, weightedMetricMeans } from './aggregate-metrics.ts';
 import { SecureFit, type PrivacySummary, type RoundPrivacy } from './secure-fit.ts';
 import { checkWeights, securePlan } from './privacy/secure-plan.ts';
 import { headOf } from '../protocol/outcome.ts';
+import { runHierarchical } from './topology/hierarchical.ts';
 import {
   evaluationVectors,
   missingByField,
@@ -183,13 +184,14 @@ export class SetupError extends Error {
 }
 
 /** What the coordinator learned of each hospital at setup, through the boundary. */
-interface Holdings {
+export interface Holdings {
   readonly train: number;
   readonly test: number;
 }
 
 /** Runs the scenario's federation: sample → broadcast → fit → admit → aggregate → evaluate → record. */
 export async function runFederation(scenario: Scenario, options: RunOptions): Promise<RunResult> {
+  if (scenario.topology === 'hierarchical') return runHierarchical(scenario, options);
   const clock = stopwatch();
   const inputShape = inputShapeOf(scenario.data);
   const spec = parameterSpec(scenario.model, inputShape, headOf(scenario.data));
@@ -495,13 +497,13 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
   }
 }
 
-const exactly = (n: number) => ({ min: n, max: n });
+export const exactly = (n: number) => ({ min: n, max: n });
 
 /**
  * Sets up every hospital in its thread (configuration only) and learns, through the boundary, how many
  * training and held-out examples it holds — at most what the scenario says it has — and each thread's backend.
  */
-async function setUp(
+export async function setUp(
   channel: Channel,
   pool: WorkerPool,
   scenario: Scenario,
@@ -645,7 +647,7 @@ function declaredFiles(h: Scenario['hospitals'][number], baseDir: string): strin
 }
 
 /** A strategy's aggregate, checked like a reply: the model's length, every value finite. */
-function checkedModel(model: Float32Array, length: number, strategy: string): Float32Array {
+export function checkedModel(model: Float32Array, length: number, strategy: string): Float32Array {
   if (!(model instanceof Float32Array) || model.length !== length) {
     throw new RangeError(`its aggregate must be a Float32Array of ${length} parameters`);
   }
@@ -660,7 +662,7 @@ function checkedModel(model: Float32Array, length: number, strategy: string): Fl
 }
 
 /** Evaluation replies in a fixed order (ascending hospital id), and the hospitals that gave none. */
-function collect(
+export function collect(
   chosen: readonly string[],
   received: readonly Received[],
 ): { results: EvaluateResult[]; failures: Failure[] } {
@@ -675,7 +677,7 @@ function collect(
   return { results, failures };
 }
 
-async function runLocalOnly(
+export async function runLocalOnly(
   channel: Channel,
   scenario: Scenario,
   hospitals: readonly HospitalRef[],
@@ -705,7 +707,7 @@ const POOLED_ORACLE = 'pooled-oracle';
  * and are not recorded; the records each hospital would have had to export are, as violations, and so is
  * each hospital's evaluation.
  */
-async function runPooled(
+export async function runPooled(
   ledger: Ledger,
   scenario: Scenario,
   initial: Float32Array,
@@ -787,11 +789,11 @@ function baseline(
   };
 }
 
-function withCountry(results: readonly EvaluateResult[], countryOf: ReadonlyMap<string, string>) {
+export function withCountry(results: readonly EvaluateResult[], countryOf: ReadonlyMap<string, string>) {
   return results.map((r) => ({ country: countryOf.get(r.hospital)!, ...r.reply }));
 }
 
-function byHospital(results: readonly EvaluateResult[]): HospitalMetrics {
+export function byHospital(results: readonly EvaluateResult[]): HospitalMetrics {
   return Object.fromEntries(
     results.map((r) => [r.hospital, { numExamples: r.reply.numExamples, metrics: r.reply.metrics }]),
   );
@@ -809,7 +811,7 @@ function unweightedMeans(replies: readonly EvaluateReply[]): Metrics {
 }
 
 /** Real seconds since the previous lap (or the start); used only to report how long parts took. */
-function stopwatch(): { lap(): number } {
+export function stopwatch(): { lap(): number } {
   let last = performance.now();
   return {
     lap() {
