@@ -180,6 +180,20 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
         return this.#transform(hospital, vectors);
       case 'split-request':
         return { kind: 'split-reply', fields: { rows: splitDataset(body as SplitRequest) } };
+      case 'country-only-fit-request': {
+        const reply = this.#fit(
+          this.#hosted(hospital),
+          params(),
+          body as FitInstructions,
+          vectors.get('control'),
+          vectors.get('state'),
+        );
+        return { ...reply, kind: 'country-only-fit-reply' };
+      }
+      case 'country-only-evaluate-request': {
+        const h = this.#hosted(hospital);
+        return evaluation('country-only-reply', h.hospital.evaluate(params(), body as EvaluateInstructions));
+      }
       case 'country-fit-request':
         return countryAggregate(params(), vectors.get('updates'), body as CountryAggregateInstructions);
       default:

@@ -6,7 +6,7 @@ import { envelopeLimit, type DType, type EnvelopeLimits } from './envelope.ts';
 export type Direction = 'to-hospital' | 'to-coordinator';
 
 /** What a message serves: the federation, a baseline run beside it, or a tool outside any run. */
-export type Purpose = 'federation' | 'local-only' | 'pooled' | 'tooling';
+export type Purpose = 'federation' | 'local-only' | 'pooled' | 'tooling' | 'country-only';
 
 /**
  * Who may send a kind: the coordinator, a hospital's worker, the pooled oracle's thread, or a country aggregator's
@@ -423,6 +423,35 @@ export const KINDS = {
     maxJsonBytes: 256 * 1024,
     meaning: 'how many rows each new hospital received',
   },
+  'country-only-fit-request': request(
+    'country-only',
+    'aggregate-model',
+    { parameters, control: parameters, state },
+    'country-only-fit-reply',
+    'country-only baseline: its country’s model (the hospital federates with its own country only) and the round’s training',
+  ),
+  'country-only-fit-reply': {
+    direction: 'to-coordinator',
+    sender: 'hospital',
+    purpose: 'country-only',
+    dataClass: 'parameters-clear',
+    vectors: { parameters, control: parameters, state },
+    fields: { numExamples: 'count', metrics: 'metrics' },
+    maxJsonBytes: REPLY_JSON,
+    meaning: 'country-only baseline: locally trained parameters, as a fit reply',
+  },
+  'country-only-evaluate-request': request(
+    'country-only',
+    'aggregate-model',
+    { parameters },
+    'country-only-reply',
+    'country-only baseline: one country’s model to score on this hospital’s held-out split (every country’s model goes to every hospital)',
+  ),
+  'country-only-reply': evaluation(
+    'hospital',
+    'country-only',
+    'metrics of one country’s model on the held-out split',
+  ),
   'country-fit-request': request(
     'federation',
     'aggregate-model',

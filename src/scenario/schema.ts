@@ -265,7 +265,7 @@ export const scenarioSchema = z
       histogramBins: 0,
     }),
     baselines: z
-      .array(z.enum(['local-only', 'pooled']))
+      .array(z.enum(['local-only', 'pooled', 'country-only']))
       .default([])
       .describe('comparisons run beside the federation; pooled breaks data sovereignty and is marked so'),
     faults: z.array(faultSchema).default([]),

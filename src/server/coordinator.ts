@@ -1,3 +1,4 @@
+import { borderTraffic, type BorderTraffic } from './outputs/country-matrix.ts';
 import { resolve } from 'node:path';
 import { stream } from '../common/rng.ts';
 import type { ParamSpec } from '../common/params.ts';
@@ -40,6 +41,7 @@ import { SecureFit, type PrivacySummary, type RoundPrivacy } from './secure-fit.
 import { checkWeights, securePlan } from './privacy/secure-plan.ts';
 import { headOf } from '../protocol/outcome.ts';
 import { runHierarchical } from './topology/hierarchical.ts';
+import { runCountryOnly, type CountryOnlyResult } from './baselines/country-only.ts';
 import {
   evaluationVectors,
   missingByField,
@@ -143,6 +145,10 @@ export interface RunResult {
   readonly final?: RoundRecord;
   readonly localOnly?: BaselineResult;
   readonly pooled?: BaselineResult;
+  /** Each country federating alone, each country's model scored in every country. */
+  readonly countryOnly?: CountryOnlyResult;
+  /** The federation's bytes and messages across each border, by direction (`CN→KR`). */
+  readonly borders?: Readonly<Record<string, BorderTraffic>>;
   /** Bytes the federation's own messages crossed. */
   readonly bytes: ByteTotals;
   /** Bytes of the baselines' crossings, kept apart (the pooled oracle's are what a real pooling would send). */
@@ -458,6 +464,20 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
         ? await runPooled(ledger, scenario, initial, options, sizes, holdings)
         : undefined;
     const pooledSeconds = clock.lap();
+    const countryOnly =
+      !workerFailure && violation === undefined && scenario.baselines.includes('country-only')
+        ? await runCountryOnly({
+            scenario,
+            baseDir: options.baseDir,
+            channel,
+            ledger,
+            hospitals,
+            initial,
+            fitContract,
+            evaluateContract,
+            checked: (m, name) => checkedModel(m, spec.length, name),
+          })
+        : undefined;
     options.sink.crossings(ledger.takeUnflushed());
     return {
       status: stopReason === undefined ? 'completed' : 'stopped',
@@ -477,6 +497,8 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       ...(final === undefined ? {} : { final }),
       ...(localOnly === undefined ? {} : { localOnly }),
       ...(pooled === undefined ? {} : { pooled }),
+      ...(countryOnly === undefined ? {} : { countryOnly }),
+      borders: borderTraffic(ledger.entries, scenario.coordinator.site),
       bytes: ledger.totals(),
       baselineBytes: {
         localOnly: ledger.totals(undefined, 'local-only'),

@@ -1,3 +1,4 @@
+import { borderTraffic } from '../outputs/country-matrix.ts';
 import { stream } from '../../common/rng.ts';
 import { EnvelopeBody } from '../../protocol/envelope.ts';
 import { describeError } from '../../protocol/error-report.ts';
@@ -40,6 +41,7 @@ import type { Failure, FitResult, HospitalRef } from '../strategies/strategy.ts'
 import { WorkerFailure, WorkerPool } from '../worker-pool.ts';
 import { checkHierarchical } from './hierarchical-check.ts';
 import { aggregatorId, countriesOf } from './hops.ts';
+import { runCountryOnly } from '../baselines/country-only.ts';
 
 /**
  * The federation in the hierarchical topology: one aggregator per country, sited there, in a worker thread of
@@ -275,6 +277,20 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
         ? await runPooled(ledger, scenario, initial, options, sizes, holdings)
         : undefined;
     const pooledSeconds = clock.lap();
+    const countryOnly =
+      ok && scenario.baselines.includes('country-only')
+        ? await runCountryOnly({
+            scenario,
+            baseDir: options.baseDir,
+            channel,
+            ledger,
+            hospitals,
+            initial,
+            fitContract,
+            evaluateContract,
+            checked: (m, name) => checkedModel(m, spec.length, name),
+          })
+        : undefined;
     options.sink.crossings(ledger.takeUnflushed());
     return {
       status: stopReason === undefined ? 'completed' : 'stopped',
@@ -292,6 +308,8 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
       ...(final === undefined ? {} : { final }),
       ...(localOnly === undefined ? {} : { localOnly }),
       ...(pooled === undefined ? {} : { pooled }),
+      ...(countryOnly === undefined ? {} : { countryOnly }),
+      borders: borderTraffic(ledger.entries, scenario.coordinator.site),
       bytes: ledger.totals(),
       baselineBytes: {
         localOnly: ledger.totals(undefined, 'local-only'),
