@@ -5,6 +5,23 @@ import { strategySchema } from '../scenario/strategy-schema.ts';
 export interface Arm {
   readonly label: string;
   readonly strategy: Record<string, unknown>;
+  /** The topology its runs use, when not the scenario's (`--topologies`; the label then ends in `@<topology>`). */
+  readonly topology?: 'flat' | 'hierarchical';
+}
+
+/**
+ * Each arm under each topology of `--topologies`, in that order: under the scenario's own topology it keeps its
+ * label, under another its label gains `@<topology>` (`fedavg@hierarchical`).
+ */
+export function withTopologies(
+  arms: readonly Arm[],
+  topologies: readonly ('flat' | 'hierarchical')[] | undefined,
+  own: 'flat' | 'hierarchical',
+): Arm[] {
+  if (topologies === undefined || topologies.length === 0) return [...arms];
+  return topologies.flatMap((t) =>
+    arms.map((a) => ({ ...a, label: t === own ? a.label : `${a.label}@${t}`, topology: t })),
+  );
 }
 
 /**

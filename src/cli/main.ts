@@ -121,6 +121,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       'baselines per seed (default local-only,pooled; empty for none)',
       listFlag('--baselines', ['local-only', 'pooled', 'country-only'] as const),
     )
+    .option(
+      '--topologies <list>',
+      "run every arm under each topology: flat,hierarchical (default: the scenario's)",
+      listFlag('--topologies', ['flat', 'hierarchical'] as const),
+    )
     .option('--rounds <n>', 'override the number of rounds', integerFlag('--rounds', 1, 100_000))
     .option(
       '--workers <n>',
