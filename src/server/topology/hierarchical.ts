@@ -4,7 +4,7 @@ import { EnvelopeBody } from '../../protocol/envelope.ts';
 import { describeError } from '../../protocol/error-report.ts';
 import { modelClass } from '../../protocol/jurisdiction/classes.ts';
 import type { Facts, Source } from '../../protocol/jurisdiction/enforcer.ts';
-import type { Kind, MessageSizes } from '../../protocol/kinds.ts';
+import type { Kind, MessageSizes, ReplyKind } from '../../protocol/kinds.ts';
 import type { EvaluateInstructions } from '../../protocol/messages.ts';
 import { headOf } from '../../protocol/outcome.ts';
 import { inputShapeOf } from '../../protocol/cdm.ts';
@@ -330,6 +330,11 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
   }
 }
 
+/** The reply kind of a request a country aggregator gets. */
+function replyOf(kind: Kind): Kind {
+  return kind === 'country-fit-request' ? 'country-aggregate' : 'country-evaluation';
+}
+
 /** The countries of some hospitals, sorted. */
 function countriesIn(ids: readonly string[], countryOf: ReadonlyMap<string, string>): string[] {
   return [...new Set(ids.map((h) => countryOf.get(h)!))].sort();
@@ -422,7 +427,8 @@ class Relay {
       request: { round },
     });
     const facts = this.#gate?.requestFacts(kind, id, model);
-    this.#cross(round, id, kind, { bytes: bytes.byteLength, sha256 }, facts, { admitted: true });
+    const expected = this.#gate?.expectedReplyFacts(replyOf(kind) as ReplyKind, id);
+    this.#cross(round, id, kind, { bytes: bytes.byteLength, sha256 }, facts, { admitted: true }, expected);
   }
 
   /** Aggregator `id`'s country aggregate of `contributors`, admitted at the boundary. */
@@ -475,13 +481,22 @@ class Relay {
     message: { readonly bytes: number; readonly sha256?: string },
     facts: Facts | undefined,
     handling: { readonly admitted: boolean },
+    expectedReply?: Facts,
   ): void {
     if (this.#gate === undefined || facts === undefined) {
       this.#ledger.record(round, id, kind, message, handling);
       return;
     }
     const { relied, breaches } = this.#gate.check(facts);
-    const violations = breaches.map((b) => ({ ...b, kind }));
+    const violations = [
+      ...breaches.map((b) => ({ ...b, kind })),
+      ...(expectedReply === undefined
+        ? []
+        : this.#gate.check(expectedReply).breaches.map((b) => ({
+            ...b,
+            kind: replyOf(kind),
+          }))),
+    ];
     if (violations.length > 0) {
       const enforcement = facts.direction === 'to-hospital' ? 'not sent' : 'discarded';
       const stop: ViolationStop = {
