@@ -41,15 +41,15 @@ const PINNED: Record<string, { rounds?: number; hashes: Partial<Record<BackendCh
   },
   flagship: {
     hashes: {
-      js: 'TODO',
-      'js-f32': 'TODO',
+      js: 'ba38a3cd8418be31f488aa4114f55d951ed229c59a6931fbac7fb06379410028',
+      'js-f32': 'e368b106a58319a73dadfad6237baac025e21885772c55fb7cb0f48fd199844d',
     },
   },
   'flagship (2 rounds)': {
     rounds: 2,
     hashes: {
-      wasm: 'TODO',
-      cpu: 'TODO',
+      wasm: '339d9b98144052df2538ff0a432697bdd38150cf7c7160dad5a9a7eacf1d3c6b',
+      cpu: '39d809af9904fb25dfed963816c732b42967ba373210bedf9a8655acb0c2efce',
     },
   },
   'non-iid': {
