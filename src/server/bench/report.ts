@@ -351,6 +351,7 @@ function comparisonSection(table: BenchTable): string[] {
 function overviewLines(table: BenchTable): string[] {
   const { metrics, rows, target } = table;
   const local = metrics.filter(reportedByHospitals);
+  const messages = rows.some((r) => r.bytes.crossBorderMessages !== undefined);
   const overall = mdTable(
     [
       'arm',
@@ -359,7 +360,7 @@ function overviewLines(table: BenchTable): string[] {
       ...local.map((m) => `worst hospital ${m}`),
       ...(target ? [targetLabel(target)] : []),
       'bytes across borders',
-      'messages across borders',
+      ...(messages ? ['messages across borders'] : []),
       'seconds',
     ],
     rows.map((r) => [
@@ -369,7 +370,7 @@ function overviewLines(table: BenchTable): string[] {
       ...local.map((m) => formatCi(r.worstHospital[m], r.seeds, 3)),
       ...(target ? [formatTarget(r)] : []),
       formatBytes(r.bytes.crossBorder),
-      r.bytes.crossBorderMessages === undefined ? DASH : r.bytes.crossBorderMessages.toFixed(0),
+      ...(messages ? [r.bytes.crossBorderMessages?.toFixed(0) ?? DASH] : []),
       r.seconds.toFixed(1),
     ]),
   );
