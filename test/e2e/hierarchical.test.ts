@@ -16,10 +16,14 @@ function ulp32(x: number): number {
 
 describe('hierarchical topology: country aggregators', () => {
   it('FedAvg through country aggregators equals flat FedAvg to one Float32 ulp per round, the same at 1 and 2 threads', async () => {
-    const flat = await runInMemory(smallScenario({ rounds: 1 }), { threads: 1 });
+    const flat = await runInMemory(smallScenario({ rounds: 1, backend: 'js' }), { threads: 1 });
     const [one, two] = [
-      await runInMemory(smallScenario({ rounds: 1, topology: 'hierarchical' }), { threads: 1 }),
-      await runInMemory(smallScenario({ rounds: 1, topology: 'hierarchical' }), { threads: 2 }),
+      await runInMemory(smallScenario({ rounds: 1, topology: 'hierarchical', backend: 'js' }), {
+        threads: 1,
+      }),
+      await runInMemory(smallScenario({ rounds: 1, topology: 'hierarchical', backend: 'js' }), {
+        threads: 2,
+      }),
     ];
     const f = flat.result.parameters;
     const h = one.result.parameters;
@@ -32,7 +36,7 @@ describe('hierarchical topology: country aggregators', () => {
 
   it('records every hop with both ends, and no per-hospital update crosses a border', async () => {
     const run = await runInMemory(
-      smallScenario({ rounds: 2, topology: 'hierarchical', coordinator: { site: 'neutral' } }),
+      smallScenario({ rounds: 2, topology: 'hierarchical', backend: 'js', coordinator: { site: 'neutral' } }),
       { threads: 2 },
     );
     expect(run.result.status).toBe('completed');
