@@ -1,3 +1,4 @@
+import { headlineMetrics, headOf } from '../protocol/outcome.ts';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { readBenchRuns, readManifest } from '../server/bench/read-run.ts';
 import {
   BenchInputError,
   benchOverview,
-  DEFAULT_BENCH_METRICS,
+  benchMetricsFor,
   summarize,
   writeBenchTables,
 } from '../server/bench/report.ts';
@@ -152,13 +153,14 @@ export async function benchCommand(file: string, flags: BenchFlags): Promise<num
         const runs = await runner.run(out, plan, '');
         const table = {
           ...summarize(runs, {
+            head: headOf(base.data),
             ...(flags.target ? { target: flags.target } : {}),
             ...(reference === undefined ? {} : { reference: chosen(reference).label }),
           }),
           ...(selections.length > 0 ? { selections } : {}),
         };
         const files = writeBenchTables(out, table);
-        for (const m of DEFAULT_BENCH_METRICS) await writeBenchPlots(out, runs, m);
+        for (const m of benchMetricsFor(headOf(base.data))) await writeBenchPlots(out, runs, m);
         const matrix = benchCountryMatrix(runs);
         const matrixText = matrix === undefined ? '' : `\n${countryMatrixMarkdown(matrix).join('\n')}`;
         if (matrix !== undefined) {
@@ -218,9 +220,12 @@ class PlanRunner {
       const read = readBenchRuns(path, p.arm.label, p.seed);
       runs.push(...read);
       const m = read[0]!.final.metrics;
+      const shown = headlineMetrics(headOf(p.scenario.data))
+        .slice(0, 2)
+        .map((name) => `${name} ${m[name]?.toFixed(4) ?? '-'}`);
       process.stderr.write(
-        `[${phase}${k + 1}/${plan.length}] ${p.arm.label} seed ${p.seed}: auroc ${m.auroc?.toFixed(4) ?? '-'}, ` +
-          `accuracy ${m.accuracy?.toFixed(4) ?? '-'}${reused ? ' (reused)' : ` (${read[0]!.seconds.toFixed(1)} s)`}\n`,
+        `[${phase}${k + 1}/${plan.length}] ${p.arm.label} seed ${p.seed}: ${shown.join(', ')}` +
+          `${reused ? ' (reused)' : ` (${read[0]!.seconds.toFixed(1)} s)`}\n`,
       );
     }
     return runs;

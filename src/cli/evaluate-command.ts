@@ -6,10 +6,19 @@ import {
   type BackendChoice,
   type HospitalConfig,
   type Scenario,
+  type SourceConfig,
 } from '../scenario/schema.ts';
 import { parameterSpec } from '../models/architecture.ts';
 import { inputShapeOf } from '../protocol/cdm.ts';
+import { headOf } from '../protocol/outcome.ts';
 import { MAX_HOSPITAL_EXAMPLES } from '../protocol/metric-names.ts';
+import type { MessageSizes } from '../protocol/kinds.ts';
+import { isOwnData, usesFederatedStatistics } from '../protocol/own-data-layout.ts';
+import { TRANSFORM_VECTORS } from '../common/column-stats.ts';
+import { MAX_RUN_FILE_BYTES, readBounded } from '../common/bounded-read.ts';
+import { sha256 } from '../common/hash.ts';
+import { evaluationVectors, ownDataSizes } from '../server/preprocessing.ts';
+import { TRANSFORM_FILE } from '../server/outputs/write-run.ts';
 import { evaluateReplyOf } from '../server/boundary.ts';
 import { Channel, type Received } from '../server/channel.ts';
 import { SetupError } from '../server/coordinator.ts';
@@ -39,37 +48,38 @@ export async function evaluateCommand(runDir: string, flags: EvaluateFlags): Pro
   const run = resolve(runDir);
   const scenario = readRun(run);
   const parameters = readParameters(run, scenario);
-  const { site, root } = siteFor(scenario, flags);
+  const { site, root, files } = siteFor(scenario, flags);
+  const transform =
+    isOwnData(scenario.data) && usesFederatedStatistics(scenario.data) ? readTransform(run, scenario) : [];
+  const sizes: MessageSizes = {
+    parameters: parameters.length,
+    histogramBins: scenario.evaluation.histogramBins,
+    ...ownDataSizes(scenario.data),
+  };
   const pool = await WorkerPool.start([SITE], 1, { timeoutMs: flags.timeout * 1000 });
-  const bins = scenario.evaluation.histogramBins;
   let received: Received;
   try {
     received = await new Channel(pool).exchange(
       0,
       SITE,
       'score-request',
-      Channel.body([['parameters', parameters]]),
+      Channel.body([['parameters', parameters], ...transform]),
       hostSetup(
         {
           ...scenario,
           hospitals: [site],
           faults: [],
-          data: { ...scenario.data, partition: { kind: 'natural' } },
+          data: { ...scenario.data, partition: { kind: 'natural' } } as Scenario['data'],
         },
         flags.backend ?? scenario.backend,
         root,
         SITE,
       ),
       {
-        sizes: { parameters: parameters.length, histogramBins: bins },
-        vectors: bins > 0 ? ['histogram'] : [],
+        sizes,
+        vectors: evaluationVectors(sizes),
         counts: { numExamples: { min: 0, max: MAX_HOSPITAL_EXAMPLES } },
-        files: (site.source.kind === 'csv'
-          ? [site.source.path]
-          : site.source.kind === 'dicom'
-            ? [site.source.folder, site.source.labels]
-            : []
-        ).map((f) => resolve(root, f)),
+        files: files.map((f) => resolve(root, f)),
       },
     );
   } finally {
@@ -105,7 +115,7 @@ function readParameters(run: string, scenario: Scenario): Float32Array {
   const file = join(run, 'model', 'parameters.f32');
   if (!existsSync(file)) throw new InputError(`${run}: no final model (model/parameters.f32)`);
   const bytes = readFileSync(file);
-  const expected = parameterSpec(scenario.model, inputShapeOf(scenario.data)).length;
+  const expected = parameterSpec(scenario.model, inputShapeOf(scenario.data), headOf(scenario.data)).length;
   if (bytes.byteLength !== expected * 4) {
     throw new InputError(`${file}: expected ${expected} float32 parameters for the run's model`);
   }
@@ -113,11 +123,14 @@ function readParameters(run: string, scenario: Scenario): Float32Array {
 }
 
 /**
- * The site whose data is scored: a hospital of the run (its EMR schema applies) or one on the common data
- * model. Its paths are relative to `root`, the folder holding the data named on the command line, which is
- * the data root its worker confines them to.
+ * The site whose data is scored: a hospital of the run (its EMR schema, or its own column names, units and
+ * codes, apply) or one on the run's declared layout. Its paths are relative to `root`, the folder holding the
+ * data named on the command line, which is the data root its worker confines them to.
  */
-function siteFor(scenario: Scenario, flags: EvaluateFlags): { site: HospitalConfig; root: string } {
+function siteFor(
+  scenario: Scenario,
+  flags: EvaluateFlags,
+): { site: HospitalConfig; root: string; files: string[] } {
   const base =
     flags.hospital === undefined ? undefined : scenario.hospitals.find((h) => h.id === flags.hospital);
   if (flags.hospital !== undefined && base === undefined) {
@@ -126,26 +139,81 @@ function siteFor(scenario: Scenario, flags: EvaluateFlags): { site: HospitalConf
   const data = resolve(flags.data);
   if (!existsSync(data)) throw new InputError(`--data ${flags.data}: no such file or folder`);
   const real = realpathSync(data);
-  let source: { kind: 'csv'; path: string } | { kind: 'dicom'; folder: string; labels: string };
+  const kind = scenario.data.kind;
+  const folder = statSync(real).isDirectory();
+  const images = kind === 'image-folder' || kind === 'synthetic-imaging';
+  if (folder !== images) {
+    throw new InputError(
+      `--data ${flags.data}: the run's data is ${kind}; expected ${images ? 'a folder of images' : 'a CSV file'}`,
+    );
+  }
+  let source: SourceConfig;
   let root: string;
-  if (statSync(real).isDirectory()) {
+  let files: string[];
+  if (folder) {
     const labels = resolve(flags.labels ?? join(data, 'labels.csv'));
     if (!existsSync(labels)) throw new InputError(`--labels ${labels}: no such file`);
     const realLabels = realpathSync(labels);
     root = commonFolder(real, dirname(realLabels));
-    source = { kind: 'dicom', folder: relative(root, real) || '.', labels: relative(root, realLabels) };
+    const where = { folder: relative(root, real) || '.', labels: relative(root, realLabels) };
+    const own = base?.source.kind === 'image-folder' ? base.source : undefined;
+    source =
+      kind === 'image-folder'
+        ? {
+            kind: 'image-folder',
+            ...where,
+            fileColumn: own?.fileColumn ?? 'file',
+            labelColumn: own?.labelColumn ?? 'label',
+            codes: own?.codes ?? {},
+            split: { kind: 'fraction' },
+          }
+        : { kind: 'dicom', ...where, fileColumn: 'file', labelColumn: 'lesion', split: { kind: 'fraction' } };
+    files = [where.folder, where.labels];
   } else {
     root = dirname(real);
-    source = { kind: 'csv', path: basename(real) };
+    const path = basename(real);
+    const own = base?.source.kind === 'table' ? base.source : undefined;
+    source =
+      kind === 'tabular'
+        ? {
+            kind: 'table',
+            path,
+            columns: own?.columns ?? {},
+            units: own?.units ?? {},
+            codes: own?.codes ?? {},
+            missing: own?.missing ?? [''],
+            split: { kind: 'fraction' },
+          }
+        : { kind: 'csv', path, split: { kind: 'fraction' } };
+    files = [path];
   }
   const site = hospitalSchema.parse({
     id: SITE,
     country: base?.country ?? 'ZZ',
     patients: 20,
     ...(base?.emr === undefined ? {} : { emr: base.emr }),
-    source: { ...source, split: { kind: 'fraction' } },
+    source,
   });
-  return { site, root };
+  return { site, root, files };
+}
+
+/**
+ * The run's federated input transform, as its worker needs it: read from the run folder and checked against
+ * the hash the manifest recorded, so a replaced file cannot silently rescale the site's data.
+ */
+function readTransform(run: string, scenario: Scenario): [string, Float64Array][] {
+  const file = join(run, TRANSFORM_FILE);
+  const columns = ownDataSizes(scenario.data).columns ?? 0;
+  const fail = (expected: string): never => {
+    throw new InputError(`${file}: expected ${expected}`);
+  };
+  const bytes = readBounded(file, 3 * 8 * columns, fail);
+  if (bytes.byteLength !== 3 * 8 * columns) fail(`${3 * columns} float64 values (centre, scale, fill)`);
+  const manifest = JSON.parse(readBounded(join(run, 'manifest.json'), MAX_RUN_FILE_BYTES, fail).toString());
+  const recorded: unknown = manifest?.preprocessing?.transformSha256;
+  if (recorded !== sha256(bytes)) fail("the transform whose SHA-256 the run's manifest records");
+  const all = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  return TRANSFORM_VECTORS.map((name, i) => [name, all.slice(i * columns, (i + 1) * columns)]);
 }
 
 /** The deepest folder holding both folders. */

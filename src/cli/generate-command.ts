@@ -9,6 +9,7 @@ import { openContainer, writeFileAtomic } from '../server/outputs/container.ts';
 import { WorkerPool } from '../server/worker-pool.ts';
 import { EXIT } from './exit-codes.ts';
 import { checkScenarioData, dataRoot } from './flags.ts';
+import { defaultThreads } from '../server/thread-count.ts';
 
 /** The column of each generated CSV that records the split. */
 const SPLIT_COLUMN = 'split';
@@ -66,7 +67,9 @@ async function exportAll(
   out: string,
   flags: GenerateFlags,
 ): Promise<SourceConfig[]> {
-  const pool = await WorkerPool.start(ids, flags.workers ?? ids.length, { timeoutMs: flags.timeout * 1000 });
+  const pool = await WorkerPool.start(ids, flags.workers ?? defaultThreads(ids.length), {
+    timeoutMs: flags.timeout * 1000,
+  });
   try {
     const channel = new Channel(pool);
     const received = await Promise.all(

@@ -50,7 +50,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--rounds <n>', 'override the number of rounds', integerFlag('--rounds', 1, 100_000))
     .option(
       '--workers <n>',
-      'most worker threads (default: one per hospital)',
+      'most worker threads (default: the cores, at most one per hospital)',
       integerFlag('--workers', 1, 1024),
     )
     .option('--out <dir>', 'output folder (default: runs/<name>-seed<seed>)')
@@ -72,7 +72,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     .argument('<scenario>', 'scenario JSON file')
     .requiredOption('--out <dir>', 'folder for the files')
     .option('--seed <n>', 'override the scenario seed', integerFlag('--seed', 0, 2 ** 31 - 1))
-    .option('--workers <n>', 'most worker threads', integerFlag('--workers', 1, 1024))
+    .option(
+      '--workers <n>',
+      'most worker threads (default: the cores, at most one per hospital)',
+      integerFlag('--workers', 1, 1024),
+    )
     .addOption(timeoutOption())
     .addOption(dataRootOption())
     .action(async (file: string, flags: GenerateFlags) => {
@@ -188,7 +192,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     )
     .argument('<run>', 'run folder written by fedmed run')
     .option('--rerun', 'also run the scenario again and compare the final model and the chain head')
-    .option('--workers <n>', 'worker threads for --rerun', integerFlag('--workers', 1, 1024))
+    .option(
+      '--workers <n>',
+      'worker threads for --rerun (default: the cores, at most one per hospital)',
+      integerFlag('--workers', 1, 1024),
+    )
     .addOption(timeoutOption())
     .action(async (run: string, flags: VerifyFlags) => {
       code = await verifyCommand(run, flags);
@@ -209,7 +217,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--runs <dir>', 'folder of run folders: runs are written and replayed here', 'runs')
     .option(
       '--workers <n>',
-      'most worker threads per run (default: one per hospital)',
+      'most worker threads per run (default: the cores, at most one per hospital)',
       integerFlag('--workers', 1, 1024),
     )
     .addOption(timeoutOption())

@@ -1,4 +1,5 @@
 import { runCountryMatrix } from '../server/outputs/country-matrix.ts';
+import { headOf } from '../protocol/outcome.ts';
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { applyOverrides, loadScenario, scenarioHash } from '../scenario/load.ts';
@@ -15,6 +16,7 @@ import { backendOverride, checkScenarioData, dataRoot, isInputFailure } from './
 import { interruptible } from './interrupt.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { WorkerFailure } from '../server/worker-pool.ts';
+import { defaultThreads } from '../server/thread-count.ts';
 
 /** Flags of `fedmed run`. */
 export interface RunFlags {
@@ -72,7 +74,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
           });
           if (once.code !== EXIT.ok) code = once.code;
         }
-        writeSweepTables(out, scenario.sweep!.parameter, rows);
+        writeSweepTables(out, scenario.sweep!.parameter, rows, headOf(scenario.data));
         process.stdout.write(`sweep of ${rows.length} runs: ${join(out, 'sweep.md')}\n`);
         return code;
       } finally {
@@ -95,7 +97,7 @@ async function runOnce(
   flags: RunFlags,
 ): Promise<{ code: number; result: RunResult; seconds: number; path: string }> {
   const startedAt = new Date();
-  const threads = flags.workers ?? scenario.hospitals.length;
+  const threads = flags.workers ?? defaultThreads(scenario.hospitals.length);
   // The signal handlers come first, so no moment has a folder or lock that an interruption would leave.
   let opened: { folder: RunFolder; progress: Progress } | undefined;
   return interruptible(

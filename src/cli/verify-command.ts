@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { verifyRun } from '../server/compliance/verify.ts';
 import { EXIT } from './exit-codes.ts';
+import { defaultThreads } from '../server/thread-count.ts';
 
 /** Flags of `fedmed verify`. */
 export interface VerifyFlags {
@@ -17,7 +18,7 @@ export interface VerifyFlags {
  */
 export async function verifyCommand(runDir: string, flags: VerifyFlags): Promise<number> {
   const dir = resolve(runDir);
-  const threads = flags.workers ?? hospitalCount(dir);
+  const threads = flags.workers ?? defaultThreads(hospitalCount(dir));
   const result = await verifyRun(
     dir,
     flags.rerun === true ? { threads, timeoutMs: flags.timeout * 1000 } : undefined,

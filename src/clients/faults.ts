@@ -95,6 +95,7 @@ export function breakReply(
     case 'drop':
     case 'slow':
     case 'label-flip':
+    case 'backdoor':
       return reply;
   }
 }

@@ -1,4 +1,6 @@
-import { stream } from '../common/rng.ts';
+import { stream, type Rng } from '../common/rng.ts';
+import type { BackdoorTrigger } from '../protocol/host-api.ts';
+import { attackSuccess, poisoned } from './backdoor.ts';
 import type {
   EvaluateInstructions,
   EvaluateReply,
@@ -11,7 +13,7 @@ import type { Examples, LocalTrainer, TrainOptions } from '../models/types.ts';
 import type { LocalData } from './data/index.ts';
 import { BINARY_HEAD, type OutputHead } from '../protocol/outcome.ts';
 import { clinicalMetrics, scoreHistogram } from './metrics.ts';
-import { meanLoss, multiclassMetrics, regressionMetrics } from './outcome-metrics.ts';
+import { classHistograms, meanLoss, multiclassMetrics, regressionMetrics } from './outcome-metrics.ts';
 
 /**
  * Metrics of a model's predictions on held-out examples, by the scenario's evaluation settings and the
@@ -31,7 +33,14 @@ export function evaluateOn(
       calibrationBins: evaluation.calibrationBins,
       minCellSize: evaluation.minSubgroupSize,
     });
-    return { numExamples: test.n, metrics, confusion: Array.from(confusion) };
+    return {
+      numExamples: test.n,
+      metrics,
+      confusion: Array.from(confusion),
+      ...(evaluation.histogramBins > 0
+        ? { classHistograms: classHistograms(test.y, probs, head.classes, evaluation.histogramBins) }
+        : {}),
+    };
   }
   if (head.kind === 'continuous') return { numExamples: test.n, metrics: regressionMetrics(test.y, probs) };
   const reportable = Object.fromEntries(
@@ -52,6 +61,18 @@ export function evaluateOn(
   };
 }
 
+/** A Byzantine attack on a hospital's own training data. */
+export type DataAttack =
+  | { readonly kind: 'label-flip' }
+  | {
+      readonly kind: 'backdoor';
+      readonly trigger: BackdoorTrigger;
+      /** Share of its training examples that carry the trigger. */
+      readonly fraction: number;
+      /** Chooses those examples (seeded per hospital, so the same ones every round). */
+      readonly rng: Rng;
+    };
+
 /** Name of SCAFFOLD's client control variate in a hospital's state. */
 const SCAFFOLD_CONTROL = 'scaffold.control';
 
@@ -63,6 +84,7 @@ export class Hospital {
   readonly #data: LocalData;
   readonly #evaluation: EvaluationConfig;
   readonly #head: OutputHead;
+  readonly #probe: BackdoorTrigger | undefined;
   /**
    * SCAFFOLD's client control variate c_i. Between rounds it lives in the hospital's state blob, which the
    * coordinator's process keeps for it ({@link exportState}, {@link importState}); no one else reads it.
@@ -76,6 +98,8 @@ export class Hospital {
     data: LocalData,
     evaluation: EvaluationConfig,
     head: OutputHead = BINARY_HEAD,
+    /** The scenario's backdoor trigger, measured on each global model it evaluates. */
+    probe?: BackdoorTrigger,
   ) {
     if (data.train.n === 0) throw new Error(`hospital ${config.id}: the training split is empty`);
     this.#config = config;
@@ -84,6 +108,7 @@ export class Hospital {
     this.#data = data;
     this.#evaluation = evaluation;
     this.#head = head;
+    this.#probe = probe;
   }
 
   get id(): string {
@@ -93,18 +118,22 @@ export class Hospital {
   /**
    * Local training from the global model; returns the new parameters and scalar training metrics. With
    * FedProx the proximal term pulls toward the received model; with SCAFFOLD gradients are corrected by
-   * (c − c_i), and c_i — kept here across rounds — is updated and its change returned. `flipLabels`: a
-   * label-flipping attacker trains on 1 − y (an injected Byzantine fault).
+   * (c − c_i), and c_i — kept here across rounds — is updated and its change returned. `attack`: an injected
+   * Byzantine fault in the data — a label-flipping attacker trains on 1 − y, a backdoor attacker on a split with
+   * its trigger planted.
    */
   fit(
     global: Float32Array,
     ins: FitInstructions,
     serverControl?: Float32Array,
-    flipLabels = false,
+    attack?: DataAttack,
   ): FitReply {
-    const train = flipLabels
-      ? { ...this.#data.train, y: this.#data.train.y.map((v) => 1 - v) }
-      : this.#data.train;
+    const train =
+      attack === undefined
+        ? this.#data.train
+        : attack.kind === 'label-flip'
+          ? { ...this.#data.train, y: this.#data.train.y.map((v) => 1 - v) }
+          : poisoned(this.#data.train, attack.trigger, attack.fraction, attack.rng);
     this.#trainer.setParameters(global);
     const metrics: Metrics = {};
     if (ins.reportInitialLoss === true) {
@@ -184,7 +213,22 @@ export class Hospital {
   /** Metrics of the given model on the held-out split. */
   evaluate(global: Float32Array, _ins: EvaluateInstructions): EvaluateReply {
     this.#trainer.setParameters(global);
-    return evaluateOn(this.#trainer, this.#data.test, this.#data.testGroups, this.#evaluation, this.#head);
+    const reply = evaluateOn(
+      this.#trainer,
+      this.#data.test,
+      this.#data.testGroups,
+      this.#evaluation,
+      this.#head,
+    );
+    if (this.#probe === undefined) return reply;
+    const backdoor = attackSuccess(
+      this.#trainer,
+      this.#data.test,
+      this.#probe,
+      this.#head,
+      this.#evaluation.threshold,
+    );
+    return { ...reply, metrics: { ...reply.metrics, ...backdoor } };
   }
 
   /** Trains alone for `epochs` epochs from `initial` and evaluates; only metrics leave. */

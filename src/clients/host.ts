@@ -1,4 +1,3 @@
-import { version_core as tfjsVersion } from '@tensorflow/tfjs-core';
 import { stream } from '../common/rng.ts';
 import { encodeEnvelope, openEnvelope, type TypedVector } from '../protocol/envelope.ts';
 import { kindLimits, type Kind } from '../protocol/kinds.ts';
@@ -10,12 +9,13 @@ import type {
   LocalOnlyInstructions,
   TrainingInstructions,
 } from '../protocol/messages.ts';
-import type { BackendChoice, ModelConfig } from '../scenario/schema.ts';
+import type { BackendChoice, FaultConfig, ModelConfig } from '../scenario/schema.ts';
 import { inputShapeOf } from '../protocol/cdm.ts';
 import { headOf } from '../protocol/outcome.ts';
 import { isOwnData } from '../protocol/own-data-layout.ts';
 import { selectBackend, type BackendName } from '../models/backend.ts';
 import { createTrainer, usesTfjs } from '../models/create-trainer.ts';
+import { loadedTfjs } from '../models/tfjs-runtime.ts';
 import type { LocalTrainer } from '../models/types.ts';
 import {
   buildLocalData,
@@ -28,7 +28,7 @@ import {
 import { BackendUnavailable, HospitalRefusal, logHospitalError, reportOf } from './error-reports.ts';
 import { decodeClientState, encodeClientState } from './client-state.ts';
 import { breakReply, failBeforeTraining, faultFor } from './faults.ts';
-import { evaluateOn, Hospital } from './hospital.ts';
+import { evaluateOn, Hospital, type DataAttack } from './hospital.ts';
 import type { SecureFitInstructions } from '../protocol/secure-sums.ts';
 import { SecureParticipant } from './privacy/secure-participant.ts';
 import { OutgoingCheck } from './jurisdiction-check.ts';
@@ -54,6 +54,16 @@ interface Hosted {
   readonly outgoing?: OutgoingCheck;
 }
 
+/**
+ * A hospital whose data the scenario has released between requests: its configuration, the counts it reported
+ * at setup and, for own data, the federation's transform; its data is rebuilt from these for each request.
+ */
+interface Dormant {
+  readonly setup: HostSetup;
+  readonly counts: { readonly train: number; readonly test: number };
+  readonly transform?: ReadonlyMap<string, TypedVector>;
+}
+
 /** A hospital of own data set up but waiting for the federation's input transform. */
 interface Awaiting {
   readonly own: OwnDataSetup;
@@ -70,6 +80,9 @@ interface Awaiting {
 export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
   readonly #hospitals = new Map<string, Hosted>();
   readonly #awaiting = new Map<string, Awaiting>();
+  readonly #dormant = new Map<string, Dormant>();
+  /** The one model the released hospitals of this thread train in turn (each sets its parameters first). */
+  #shared: { readonly key: string; readonly trainer: LocalTrainer } | undefined;
   #backend:
     { readonly requested: BackendChoice; readonly model: string; readonly name: BackendName } | undefined;
   #pooled:
@@ -111,6 +124,8 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
     } catch (e) {
       if (hospital !== undefined) logHospitalError(log.baseDir, log.logDir, hospital, kind, e);
       return encodeEnvelope('error', { error: reportOf(e) });
+    } finally {
+      if (hospital !== undefined && this.#dormant.has(hospital)) this.#hospitals.delete(hospital);
     }
   }
 
@@ -165,7 +180,7 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
         };
       }
       case 'score-request':
-        return this.#score(body as HostSetup, params());
+        return this.#score(body as HostSetup, params(), vectors);
       case 'secagg-fit-request':
         return this.#secureFit(this.#hosted(hospital), params(), body as SecureFitInstructions, vectors);
       case 'secagg-roster':
@@ -208,14 +223,16 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
       ? OwnDataSetup.read(s.hospital, s.data, s.data.seed ?? s.seed, s.baseDir)
       : undefined;
     const data = own === undefined ? buildLocalData(id, dataContext(s)) : own.localData();
-    const trainer = this.#trainer(s.model, s);
-    this.#hospitals.get(id)?.hospital.dispose();
+    const release = s.hospitalData === 'release';
+    const trainer = release ? this.#sharedTrainer(s) : this.#trainer(s.model, s);
+    if (!this.#dormant.delete(id)) this.#hospitals.get(id)?.hospital.dispose();
     this.#hospitals.delete(id);
-    this.#awaiting.get(id)?.trainer.dispose();
+    this.#dispose(this.#awaiting.get(id)?.trainer);
     this.#awaiting.delete(id);
     if (data === undefined) this.#awaiting.set(id, { own: own!, trainer, setup: s });
     else this.#host(s, trainer, data);
-    const host: BackendInfo = { backend: name, tfjs: usesTfjs(name) ? tfjsVersion : 'unused' };
+    if (release && data !== undefined) this.#release(s, data);
+    const host: BackendInfo = { backend: name, tfjs: usesTfjs(name) ? loadedTfjs().version : 'unused' };
     const counts = own?.counts() ?? { train: data!.train.n, test: data!.test.n };
     const missing = own?.missingCounts();
     return {
@@ -226,7 +243,15 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
   }
 
   #host(s: HostSetup, trainer: LocalTrainer, data: LocalData): void {
-    const hospital = new Hospital(s.hospital, s.seed, trainer, data, s.evaluation, headOf(s.data));
+    const hospital = new Hospital(
+      s.hospital,
+      s.seed,
+      trainer,
+      data,
+      s.evaluation,
+      headOf(s.data),
+      s.backdoorProbe,
+    );
     const outgoing =
       s.jurisdiction === undefined
         ? {}
@@ -246,6 +271,7 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
     const data = a.own.withTransform(vectors);
     this.#awaiting.delete(id!);
     this.#host(a.setup, a.trainer, data);
+    if (a.setup.hospitalData === 'release') this.#release(a.setup, data, vectors);
     return { kind: 'transform-reply', fields: a.own.counts() };
   }
 
@@ -267,7 +293,7 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
     const fault = faultFor(h.setup.faults, h.setup.seed, h.hospital.id, ins.round);
     failBeforeTraining(fault);
     h.hospital.importState(state === undefined ? new Map() : decodeClientState(h.hospital.id, state));
-    const reply = h.hospital.fit(global, ins, control, fault?.behaviour === 'label-flip');
+    const reply = h.hospital.fit(global, ins, control, dataAttack(fault, h.setup.seed, h.hospital.id));
     const kept = h.hospital.exportState();
     const draw = { seed: h.setup.seed, hospital: h.hospital.id, round: ins.round };
     const out =
@@ -289,9 +315,13 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
     const control = vectors.get('control');
     if (control !== undefined && !(control instanceof Float32Array))
       throw new HospitalRefusal('refused', 'control');
+    const state = vectors.get('state');
+    if (state !== undefined && !(state instanceof Uint8Array)) throw new HospitalRefusal('refused', 'state');
     const fault = faultFor(h.setup.faults, h.setup.seed, h.hospital.id, ins.round);
     failBeforeTraining(fault);
-    const trained = h.hospital.fit(global, ins, control);
+    h.hospital.importState(state === undefined ? new Map() : decodeClientState(h.hospital.id, state));
+    const trained = h.hospital.fit(global, ins, control, dataAttack(fault, h.setup.seed, h.hospital.id));
+    const kept = h.hospital.exportState();
     if (fault?.behaviour === 'throw') throw new HospitalRefusal('injected');
     const { participant, vectors: keys } = SecureParticipant.start(
       { hospital: h.hospital.id, seed: h.setup.seed, round: ins.round },
@@ -302,7 +332,9 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
       fault?.behaviour,
     );
     this.#secure.set(h.hospital.id, participant);
-    return { kind: 'secagg-keys', fields: {}, vectors: keys };
+    const reply: (readonly [string, TypedVector])[] = [...keys];
+    if (kept.size > 0) reply.push(['state', encodeClientState(h.hospital.id, kept)]);
+    return { kind: 'secagg-keys', fields: {}, vectors: reply };
   }
 
   #participant(id: string | undefined): SecureParticipant {
@@ -349,14 +381,19 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
     );
   }
 
-  async #score(s: HostSetup, parameters: Float32Array): Promise<Reply> {
+  async #score(
+    s: HostSetup,
+    parameters: Float32Array,
+    vectors: ReadonlyMap<string, TypedVector>,
+  ): Promise<Reply> {
     await this.#useBackend(s.backend, s.model);
-    if (isOwnData(s.data)) throw new HospitalRefusal('refused', 'data.kind');
-    const { test, testGroups } = buildScoringData(s.hospital, dataContext(s));
+    const { test, testGroups } = isOwnData(s.data)
+      ? OwnDataSetup.scoring(s.hospital, s.data, s.baseDir, vectors)
+      : buildScoringData(s.hospital, dataContext(s));
     const trainer = this.#trainer(s.model, s);
     try {
       trainer.setParameters(parameters);
-      return evaluation('score-reply', evaluateOn(trainer, test, testGroups, s.evaluation));
+      return evaluation('score-reply', evaluateOn(trainer, test, testGroups, s.evaluation, headOf(s.data)));
     } finally {
       trainer.dispose();
     }
@@ -380,9 +417,49 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
   }
 
   #hosted(id: string | undefined): Hosted {
-    const h = id === undefined ? undefined : this.#hospitals.get(id);
+    const h = id === undefined ? undefined : (this.#hospitals.get(id) ?? this.#rebuild(id));
     if (h === undefined) throw new HospitalRefusal('not-hosted');
     return h;
+  }
+
+  /** Keeps only what rebuilds the hospital's data (its data is dropped after the current request). */
+  #release(s: HostSetup, data: LocalData, transform?: ReadonlyMap<string, TypedVector>): void {
+    const kept =
+      transform === undefined ? undefined : new Map([...transform].map(([k, v]) => [k, v.slice()]));
+    this.#dormant.set(s.hospital.id, {
+      setup: s,
+      counts: { train: data.train.n, test: data.test.n },
+      ...(kept === undefined ? {} : { transform: kept }),
+    });
+  }
+
+  /** A released hospital hosted again for one request: its data built as at setup, the thread's shared model. */
+  #rebuild(id: string): Hosted | undefined {
+    const d = this.#dormant.get(id);
+    if (d === undefined) return undefined;
+    const s = d.setup;
+    let data: LocalData | undefined;
+    if (isOwnData(s.data)) {
+      const own = OwnDataSetup.read(s.hospital, s.data, s.data.seed ?? s.seed, s.baseDir);
+      data = d.transform === undefined ? own.localData() : own.withTransform(d.transform);
+    } else data = buildLocalData(id, dataContext(s));
+    if (data === undefined || data.train.n !== d.counts.train || data.test.n !== d.counts.test)
+      throw new Error(`hospital ${id}: its data rebuilt differs from its data at setup`);
+    this.#host(s, this.#sharedTrainer(s), data);
+    return this.#hospitals.get(id);
+  }
+
+  #sharedTrainer(s: HostSetup): LocalTrainer {
+    const key = JSON.stringify([this.#backend?.name, s.model, inputShapeOf(s.data), headOf(s.data)]);
+    if (this.#shared?.key !== key) {
+      this.#shared?.trainer.dispose();
+      this.#shared = { key, trainer: this.#trainer(s.model, s) };
+    }
+    return this.#shared.trainer;
+  }
+
+  #dispose(trainer: LocalTrainer | undefined): void {
+    if (trainer !== undefined && trainer !== this.#shared?.trainer) trainer.dispose();
   }
 
   #histogramBins(id: string | undefined): number {
@@ -409,6 +486,23 @@ function evaluation(kind: Kind, e: EvaluateReply): Reply {
   const h = e.histogram;
   const vectors: [string, TypedVector][] = [];
   if (h !== undefined) vectors.push(['histogram', Uint32Array.from([...h.positives, ...h.negatives])]);
+  if (e.classHistograms !== undefined)
+    vectors.push([
+      'histogram',
+      Uint32Array.from(e.classHistograms.flatMap((c) => [...c.positives, ...c.negatives])),
+    ]);
   if (e.confusion !== undefined) vectors.push(['confusion', Uint32Array.from(e.confusion)]);
   return { kind, fields: { numExamples: e.numExamples, metrics: e.metrics }, vectors };
+}
+
+/** The attack on its own training data an injected fault makes a hospital train with, if any. */
+function dataAttack(fault: FaultConfig | undefined, seed: number, hospital: string): DataAttack | undefined {
+  if (fault?.behaviour === 'label-flip') return { kind: 'label-flip' };
+  if (fault?.behaviour !== 'backdoor' || fault.trigger === undefined) return undefined;
+  return {
+    kind: 'backdoor',
+    trigger: fault.trigger,
+    fraction: fault.fraction ?? 0.3,
+    rng: stream(fault.seed ?? seed, 'fault-backdoor', hospital),
+  };
 }

@@ -1,7 +1,8 @@
 import { MAX_METRICS, type Metrics } from '../protocol/messages.ts';
 import { MAX_CLASS_METRICS } from '../protocol/metric-names.ts';
 import type { OutputHead } from '../protocol/outcome.ts';
-import { binaryMetrics, MetricsInputError } from './metrics.ts';
+import type { ScoreHistogram } from '../protocol/messages.ts';
+import { binaryMetrics, MetricsInputError, scoreHistogram } from './metrics.ts';
 
 const EPS = 1e-7;
 
@@ -161,6 +162,21 @@ export function meanLoss(head: OutputHead, y: Float32Array, predictions: Float32
   if (head.kind === 'binary') return binaryMetrics(y, predictions).loss;
   if (head.kind === 'continuous') return regressionMetrics(y, predictions).mse;
   return multiclassMetrics(y, predictions, head.classes, { calibrationBins: 1, minCellSize: 1 }).metrics.loss;
+}
+
+/**
+ * Each class's one-vs-rest score histogram: its examples are the positives, every other example a negative,
+ * binned by the class's predicted probability as a binary score is (see `scoreHistogram`).
+ */
+export function classHistograms(
+  labels: Float32Array,
+  probs: Float32Array,
+  classes: number,
+  bins: number,
+): ScoreHistogram[] {
+  return Array.from({ length: classes }, (_, k) =>
+    scoreHistogram(oneVsRest(labels, k), column(probs, k, classes), bins),
+  );
 }
 
 function oneVsRest(labels: Float32Array, k: number): Float32Array {

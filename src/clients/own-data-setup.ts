@@ -1,7 +1,7 @@
 import type { TypedVector } from '../protocol/envelope.ts';
 import type { TRANSFORM_VECTORS } from '../common/column-stats.ts';
-import { STATS_VECTORS, type ColumnTransform } from '../common/column-stats.ts';
-import { usesFederatedStatistics, type OwnDataConfig } from '../protocol/own-data-layout.ts';
+import { statisticsVectors, type ColumnTransform } from '../common/column-stats.ts';
+import { scalingOf, usesFederatedStatistics, type OwnDataConfig } from '../protocol/own-data-layout.ts';
 import type { HospitalConfig } from '../scenario/schema.ts';
 import type { LocalData } from './data/index.ts';
 import {
@@ -44,6 +44,20 @@ export class OwnDataSetup {
     return pooledOwnData(hospitals, data, seed, baseDir);
   }
 
+  /**
+   * A site's files for scoring a finished model, every row held out, scaled as the run scaled its hospitals:
+   * by the run's federated transform (`vectors`), or by the site's own statistics, or not at all.
+   */
+  static scoring(
+    h: HospitalConfig,
+    data: OwnDataConfig,
+    baseDir: string,
+    vectors: ReadonlyMap<string, TypedVector>,
+  ): LocalData {
+    const setup = new OwnDataSetup(readOwnData(h, data, 0, baseDir, true), data);
+    return setup.localData() ?? setup.withTransform(vectors);
+  }
+
   /** Training and held-out examples. */
   counts(): { train: number; test: number } {
     return { train: this.#own.train.n, test: this.#own.test.n };
@@ -65,7 +79,10 @@ export class OwnDataSetup {
   statistics(): [string, TypedVector][] {
     const s = ownStatistics(this.#own);
     const finite = (v: Float64Array) => v.map((x, j) => (s.count[j]! > 0 ? x : 0));
-    return STATS_VECTORS.map((name) => [name, name === 'min' || name === 'max' ? finite(s[name]) : s[name]]);
+    return statisticsVectors(scalingOf(this.#data)).map((name) => {
+      const v = s[name as keyof typeof s];
+      return [name, name === 'min' || name === 'max' ? finite(v) : v];
+    });
   }
 
   /** The data under the coordinator's transform; refuses vectors of the wrong type or length, or a zero scale. */

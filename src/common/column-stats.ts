@@ -18,6 +18,14 @@ export interface ColumnStats {
 /** The names of {@link ColumnStats}' vectors, in the order they cross the boundary. */
 export const STATS_VECTORS = ['count', 'sum', 'm2', 'min', 'max'] as const;
 
+/**
+ * The summaries a hospital sends for a scaling: the column extremes only for min–max, since each is one
+ * patient's value; standardisation and imputation by the mean need counts, sums and sums of squares alone.
+ */
+export function statisticsVectors(scaling: 'standardise' | 'min-max' | 'none'): readonly string[] {
+  return scaling === 'min-max' ? STATS_VECTORS : STATS_VECTORS.slice(0, 3);
+}
+
 /** How inputs are scaled: x ↦ ((x, or `fill` where missing) − centre) / scale, per column. */
 export interface ColumnTransform {
   readonly centre: Float64Array;

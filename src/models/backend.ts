@@ -1,8 +1,6 @@
-import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-wasm';
+import { createRequire } from 'node:module';
 import type { BackendChoice, ModelConfig } from '../scenario/schema.ts';
-import { registerWasmConv2DBackpropFilter } from './wasm-conv2d-grad.ts';
+import { loadTfjs, type TfjsRuntime } from './tfjs-runtime.ts';
 
 /**
  * A backend fedmed can train on: a tfjs backend, or fedmed's own fused engine, 'js' (products accumulated in
@@ -39,10 +37,15 @@ export async function selectBackend(requested: BackendChoice, model: ModelConfig
 /** Makes `name` the thread's backend and returns it; 'js' and 'js-f32' need no tfjs backend. */
 async function activate(name: BackendName, model: ModelConfig): Promise<BackendName> {
   if (name === 'js' || name === 'js-f32') return name;
-  if (name === 'tensorflow') await loadTfjsNode();
+  if (name === 'tensorflow' && !tfjsNodeInstalled()) {
+    throw new Error(`backend 'tensorflow' needs ${TFJS_NODE}, which is not installed`);
+  }
+  const runtime = await loadTfjs();
+  const { tf } = runtime;
+  if (name === 'tensorflow') await loadTfjsNode(runtime);
   if (name === 'wasm') {
     try {
-      registerWasmConv2DBackpropFilter();
+      runtime.registerWasmConv2DBackpropFilter();
     } catch (e) {
       // Only conv nets need the kernel; dense models still train on wasm without it.
       if (model.kind === 'cnn') {
@@ -62,10 +65,20 @@ async function activate(name: BackendName, model: ModelConfig): Promise<BackendN
   if (!ok || tf.getBackend() !== name) {
     throw new Error(`backend '${name}' could not initialise (tfjs reported failure; see its warnings above)`);
   }
-  return activeBackend();
+  return activeBackend(runtime);
 }
 
-async function loadTfjsNode(): Promise<void> {
+/** Whether the optional native package resolves, checked without loading TensorFlow.js. */
+function tfjsNodeInstalled(): boolean {
+  try {
+    createRequire(import.meta.url).resolve(TFJS_NODE);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function loadTfjsNode({ tf }: TfjsRuntime): Promise<void> {
   if (tf.findBackendFactory('tensorflow')) return;
   // A variable specifier keeps TypeScript from requiring the optional package's types.
   const specifier: string = TFJS_NODE;
@@ -86,7 +99,7 @@ async function loadTfjsNode(): Promise<void> {
   }
 }
 
-function activeBackend(): BackendName {
+function activeBackend({ tf }: TfjsRuntime): BackendName {
   const name = tf.getBackend();
   if (name !== 'tensorflow' && name !== 'wasm' && name !== 'cpu') {
     throw new Error(`unexpected active tfjs backend '${name}'`);

@@ -42,6 +42,19 @@ export interface HostSetup {
   readonly logDir?: string;
   /** Its country's policy, when the scenario declares policies: the worker checks its replies against it. */
   readonly jurisdiction?: HostJurisdiction;
+  /** 'release': the worker drops the hospital's data after each request and rebuilds it for the next. */
+  readonly hospitalData?: 'release';
+  /** The scenario's backdoor, when one hospital plants it: every hospital measures it on the global model. */
+  readonly backdoorProbe?: BackdoorTrigger;
+}
+
+/** A backdoor: these model inputs set to `value` (a patch of pixels, a feature) are to make the model predict `target`. */
+export interface BackdoorTrigger {
+  /** Indices into one example's model input (row-major, as the model sees it). */
+  readonly inputs: readonly number[];
+  readonly value: number;
+  /** The class the trigger is to produce (1 or 0 for a binary outcome). */
+  readonly target: number;
 }
 
 /** What the pooled oracle is told: every hospital's configuration (it builds them all), not one. */

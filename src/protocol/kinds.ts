@@ -307,7 +307,7 @@ export const KINDS = {
   'score-request': request(
     'tooling',
     'aggregate-model',
-    { parameters },
+    { parameters, centre: columnVector, scale: columnVector, fill: columnVector },
     'score-reply',
     'a finished model to score on a site’s files',
   ),
@@ -315,14 +315,14 @@ export const KINDS = {
   'secagg-fit-request': request(
     'federation',
     'aggregate-model',
-    { parameters, control: parameters },
+    { parameters, control: parameters, state },
     'secagg-keys',
     'the global model, the round’s training and its secure-aggregation settings (index, threshold, quantisation)',
   ),
   'secagg-keys': secaggReply(
     'setup',
-    { 'cipher-key': u8('key'), 'mask-key': u8('key') },
-    'two X25519 public keys',
+    { 'cipher-key': u8('key'), 'mask-key': u8('key'), state },
+    'two X25519 public keys, and the hospital’s state blob for the store when it keeps one',
   ),
   'secagg-roster': request(
     'federation',
@@ -556,7 +556,7 @@ export function ruleLength(rule: VectorRule, sizes: MessageSizes): number {
     case 'parameters':
       return sizes.parameters;
     case 'histogram':
-      return 2 * sizes.histogramBins;
+      return 2 * sizes.histogramBins * Math.max(1, sizes.classes ?? 0);
     case 'key':
       return KEY_BYTES;
     case 'roster-keys':

@@ -82,4 +82,6 @@ export interface EvaluateReply {
   readonly histogram?: ScoreHistogram;
   /** Multi-class outcomes: K × K counts (true class by row, predicted by column), small cells sent as 0. */
   readonly confusion?: readonly number[];
+  /** Multi-class outcomes: each class's one-vs-rest score histogram (its probability), when asked for. */
+  readonly classHistograms?: readonly ScoreHistogram[];
 }

@@ -75,6 +75,15 @@ export const PER_CLASS: Readonly<Record<string, MetricRule>> = {
   sensitivity: { min: 0, max: 1, meaning: 'recall of the class (true-positive rate one-vs-rest)' },
 };
 
+/** The group of held-out examples outside a backdoor's target class, with its trigger applied. */
+export const TRIGGERED_GROUP = 'triggered';
+
+/** Metrics of a backdoor's trigger on the global model, when the scenario has a backdoor attacker. */
+export const PER_TRIGGERED: Readonly<Record<string, MetricRule>> = {
+  n: { ...PER_SUBGROUP.n!, meaning: 'held-out examples outside the target class, with the trigger applied' },
+  attack_success: unit('share of those examples the model classifies as the target class'),
+};
+
 const CLASS_GROUP = /^class_(0|[1-9]\d?)$/;
 
 /** Separates a metric from its subgroup. */
@@ -93,6 +102,7 @@ export function metricRule(name: string): MetricRule | undefined {
       ? PER_CLASS[base]
       : undefined;
   }
+  if (group === TRIGGERED_GROUP) return Object.hasOwn(PER_TRIGGERED, base) ? PER_TRIGGERED[base] : undefined;
   if (!(SUBGROUPS as readonly string[]).includes(group)) return undefined;
   return Object.hasOwn(PER_SUBGROUP, base) ? PER_SUBGROUP[base] : undefined;
 }

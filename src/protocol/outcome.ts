@@ -22,6 +22,13 @@ export function headOf(data: DataConfig): OutputHead {
   return o.type === 'multiclass' ? { kind: 'multiclass', classes: o.classes.length } : { kind: o.type };
 }
 
+/** The three metrics a table of runs shows first for an outcome of this kind. */
+export function headlineMetrics(head: OutputHead): readonly [string, string, string] {
+  if (head.kind === 'multiclass') return ['accuracy', 'balanced_accuracy', 'auroc_macro'];
+  if (head.kind === 'continuous') return ['r2', 'mse', 'mae'];
+  return ['auroc', 'auprc', 'accuracy'];
+}
+
 /** Units of the output layer: one per class for a multi-class outcome, else one. */
 export function outputUnits(head: OutputHead): number {
   return head.kind === 'multiclass' ? head.classes : 1;

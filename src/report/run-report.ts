@@ -1,3 +1,4 @@
+import { headlineMetrics, type OutputHead } from '../protocol/outcome.ts';
 import type { Topology } from 'topojson-specification';
 import { countryName } from './atlas.ts';
 import { countryMatrixSection } from './country-matrix-section.ts';
@@ -216,7 +217,7 @@ export async function runReportBody(files: RunFiles, atlas: Topology): Promise<R
         : []),
     ),
   );
-  const finals = ['auroc', 'auprc', 'accuracy']
+  const finals = headlineMetrics(recordedHead(scenario))
     .map((m) => finalByHospital(p, m, scenario, summary, rounds[rounds.length - 1]))
     .filter((c): c is Chart => c !== undefined);
   sections.push(
@@ -270,4 +271,13 @@ export async function runReportBody(files: RunFiles, atlas: Topology): Promise<R
       </header>
       ${sections}`,
   };
+}
+
+/** The outcome's kind as the run's scenario.json records it (a file: anything unexpected reads as binary). */
+function recordedHead(scenario: Record<string, unknown>): OutputHead {
+  const data = scenario.data as { outcome?: { type?: unknown; classes?: unknown } } | undefined;
+  const type = data?.outcome?.type;
+  if (type === 'multiclass' && Array.isArray(data?.outcome?.classes))
+    return { kind: 'multiclass', classes: data.outcome.classes.length };
+  return type === 'continuous' ? { kind: 'continuous' } : { kind: 'binary' };
 }

@@ -7,7 +7,7 @@ import { describeErrno, kindOf } from '../common/bounded-read.ts';
 export const MAX_CSV_BYTES = 256 * 2 ** 20;
 /** Largest DICOM file a hospital reads: 16 MiB, far above a 128 × 128 16-bit image. */
 export const MAX_DICOM_BYTES = 16 * 2 ** 20;
-/** Largest PNG or JPEG file a hospital reads: 64 MiB (a 4096 × 4096 RGBA PNG stored uncompressed). */
+/** Largest PNG, JPEG or DICOM file of an image folder a hospital reads: 64 MiB (a 4096 × 4096 RGBA PNG stored uncompressed). */
 export const MAX_IMAGE_BYTES = 64 * 2 ** 20;
 
 /** A path that a hospital may open, or why it may not. */

@@ -393,7 +393,8 @@ export const evaluationSchema = z.strictObject({
     .max(1000)
     .default(0)
     .describe(
-      'bins of the score histogram each hospital sends, for the federation-wide global_auroc and global_auprc ' +
+      'bins of the score histogram each hospital sends (one per class, one-vs-rest, for a multi-class outcome), for ' +
+        'the federation-wide global_auroc and global_auprc (global_auroc_macro and _micro for multi-class) ' +
         '(0: none). The counts approach individual risk scores at small hospitals: for research on synthetic data',
     ),
 });

@@ -5,7 +5,9 @@ import { privacyIssues, privacySchema } from './privacy-schema.ts';
 import { countryCode, hospitalId } from './ids.ts';
 import { checkJurisdiction, jurisdictionSchema } from './jurisdiction-schema.ts';
 import { strategySchema } from './strategy-schema.ts';
+import { checkBackdoors } from './backdoor-check.ts';
 import { BUILT_IN_PROFILES, clockSchema } from './clock-schema.ts';
+import { hospitalDataSchema } from './hospital-data-schema.ts';
 
 const fraction = z.number().min(0).max(1);
 
@@ -99,6 +101,7 @@ export const faultSchema = z
         'scale',
         'noise',
         'label-flip',
+        'backdoor',
         'secagg-drop-after-advertising',
         'secagg-drop-after-sharing',
         'secagg-drop-after-masking',
@@ -111,7 +114,8 @@ export const faultSchema = z
           'crash: its worker thread exits; drop: it declines the round; corrupt: a seeded fraction of its ' +
           'parameters become random bit patterns; slow: its compute takes `factor` times longer on the virtual clock; ' +
           'Byzantine: sign-flip sends x − factor·(y − x) (factor 1 if absent), scale x + factor·(y − x), noise y plus ' +
-          'Gaussian noise of standard deviation `sigma`, label-flip trains on flipped labels; under secure ' +
+          'Gaussian noise of standard deviation `sigma`, label-flip trains on flipped labels, backdoor trains with ' +
+          '`trigger` planted in a `fraction` of its examples labelled `trigger.target`; under secure ' +
           'aggregation, the stage after which it drops out, or the message it sends malformed (a low-order mask ' +
           'key, share ciphertexts one byte short, a masked vector one word short)',
       ),
@@ -143,18 +147,33 @@ export const faultSchema = z
     sigma: z.number().gt(0).max(1e6).optional().describe('noise: standard deviation added to each parameter'),
     count: z
       .int()
-      .min(1)
+      .min(0)
       .optional()
       .describe(
         'without `hospital`: this many hospitals, drawn once for the run by the stream seed/fault-hospitals/<behaviour> ' +
-          '(every hospital if absent)',
+          '(every hospital if absent; 0 for a clean run that still measures a backdoor trigger)',
       ),
     fraction: z
       .number()
       .gt(0)
       .max(1)
       .optional()
-      .describe('corrupt: share of the parameters overwritten (default 0.01; only for corrupt)'),
+      .describe(
+        'corrupt: share of the parameters overwritten (default 0.01); backdoor: share of its training examples ' +
+          'that carry the trigger (default 0.3)',
+      ),
+    trigger: z
+      .strictObject({
+        inputs: z
+          .array(z.int().min(0))
+          .min(1)
+          .max(4096)
+          .describe("indices into one example's model input (row-major: a pixel patch, or feature columns)"),
+        value: z.number().min(-1e6).max(1e6).describe('value the trigger writes into those inputs'),
+        target: z.int().min(0).describe('class the trigger is to produce (0 or 1 for a binary outcome)'),
+      })
+      .optional()
+      .describe('backdoor: the trigger and its target class (required; only for backdoor)'),
   })
   .superRefine((f, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
@@ -168,8 +187,12 @@ export const faultSchema = z
       issue('sigma', 'expected a sigma for behaviour "noise"');
     if (f.behaviour !== 'noise' && f.sigma !== undefined)
       issue('sigma', 'expected no sigma: it applies to "noise" only');
-    if (f.behaviour !== 'corrupt' && f.fraction !== undefined)
-      issue('fraction', 'expected no fraction: it applies to "corrupt" only');
+    if (f.behaviour !== 'corrupt' && f.behaviour !== 'backdoor' && f.fraction !== undefined)
+      issue('fraction', 'expected no fraction: it applies to "corrupt" and "backdoor" only');
+    if (f.behaviour === 'backdoor' && f.trigger === undefined)
+      issue('trigger', 'expected a trigger for behaviour "backdoor"');
+    if (f.behaviour !== 'backdoor' && f.trigger !== undefined)
+      issue('trigger', 'expected no trigger: it applies to "backdoor" only');
     if (f.hospital !== undefined && f.count !== undefined)
       issue('count', 'expected no count with a hospital: count draws hospitals when none is named');
   });
@@ -253,7 +276,8 @@ export const scenarioSchema = z
           "sited there, that sums its hospitals' updates, and only country aggregates reach the coordinator",
       ),
     data: dataSchema,
-    hospitals: z.array(hospitalSchema).min(1).max(1000),
+    hospitals: z.array(hospitalSchema).min(1).max(100_000),
+    hospitalData: hospitalDataSchema.optional(),
     model: modelSchema,
     training: trainingSchema.default({ localEpochs: 1, batchSize: 32, learningRate: 0.05, optimizer: 'sgd' }),
     strategy: strategySchema.default({ name: 'fedavg', fractionFit: 1, fractionEvaluate: 1 }),
@@ -306,6 +330,7 @@ export const scenarioSchema = z
       .describe('run one variant per value of a field, each into its own folder, and tabulate them'),
   })
   .superRefine((s, ctx) => {
+    checkBackdoors(s, ctx);
     const seen = new Set<string>();
     s.hospitals.forEach((h, i) => {
       if (seen.has(h.id)) {
@@ -371,11 +396,11 @@ export const scenarioSchema = z
       });
     }
     if ((s.data.kind === 'tabular' || s.data.kind === 'image-folder') && s.evaluation.histogramBins > 0) {
-      if (s.data.outcome.type !== 'binary') {
+      if (s.data.outcome.type === 'continuous') {
         ctx.addIssue({
           code: 'custom',
           path: ['evaluation', 'histogramBins'],
-          message: 'score histograms need a binary outcome; use 0 for multi-class or continuous outcomes',
+          message: 'score histograms need a binary or multi-class outcome; use 0 for a continuous one',
         });
       }
     }

@@ -23,6 +23,7 @@ import { DASHBOARD_LIMITS } from './limits.ts';
 import { MAX_PACE_MS } from './session.ts';
 import { Busy, Sessions } from './sessions.ts';
 import { asScenarioFile, siteViews } from './views.ts';
+import { defaultThreads } from '../server/thread-count.ts';
 
 /** How `fedmed serve` runs. */
 export interface ServeOptions {
@@ -33,7 +34,7 @@ export interface ServeOptions {
   readonly runsDir: string;
   /** Folder of the shipped scenarios the page offers. */
   readonly scenariosDir: string;
-  /** Most worker threads per run (default: one per hospital). */
+  /** Most worker threads per run (default: the cores, at most one per hospital). */
   readonly workers?: number;
   /** Real-time guard on each call to a worker, in milliseconds. */
   readonly timeoutMs: number;
@@ -241,7 +242,7 @@ function routes(
   const liveOptions = (scenario: Scenario, baseDir: string, msPerMessage: number) => ({
     runsDir,
     baseDir,
-    threads: options.workers ?? scenario.hospitals.length,
+    threads: options.workers ?? defaultThreads(scenario.hospitals.length),
     timeoutMs: options.timeoutMs,
     msPerMessage,
   });

@@ -1,5 +1,5 @@
 import type { Metrics, ScoreHistogram } from '../protocol/messages.ts';
-import { globalRocMetrics } from './global-roc.ts';
+import { globalClassRocMetrics, globalRocMetrics } from './global-roc.ts';
 import { confusionMetrics, globalR2, summedConfusion } from './global-outcome-metrics.ts';
 import { AGGREGATION_RULE, type AggregatedEvaluation } from './strategies/strategy.ts';
 
@@ -14,6 +14,7 @@ type Reply = {
   readonly metrics: Metrics;
   readonly histogram?: ScoreHistogram;
   readonly confusion?: readonly number[];
+  readonly classHistograms?: readonly ScoreHistogram[];
 };
 
 /**
@@ -21,7 +22,8 @@ type Reply = {
  * A subgroup metric `<m>__<g>` is weighted by the reply's `n__<g>` (its examples in that subgroup) when
  * the reply reports a non-negative `n__<g>`, otherwise by `numExamples` like every other metric; the
  * counts `n__<g>` themselves are summed. When every reply carries a score histogram, `global_auroc` and
- * `global_auprc` rank all their patients at once (see {@link globalRocMetrics}); when every reply carries a
+ * `global_auprc` rank all their patients at once (see {@link globalRocMetrics}; for a multi-class outcome,
+ * `global_auroc_macro` and `global_auroc_micro` from each class's histograms); when every reply carries a
  * confusion matrix, they are summed and scored as one, and continuous outcomes get `global_r2` (see
  * global-outcome-metrics.ts). Replies must come in a
  * fixed order (ascending hospital id) for the sums to be reproducible.
@@ -49,6 +51,8 @@ export function weightedMetricMeans(replies: readonly Reply[]): AggregatedEvalua
   for (const [name, s] of sums) if (s.weight > 0) entries.push([name, s.weighted / s.weight]);
   const histograms = replies.flatMap((r) => (r.histogram === undefined ? [] : [r.histogram]));
   if (histograms.length === replies.length) entries.push(...Object.entries(globalRocMetrics(histograms)));
+  const perClass = replies.flatMap((r) => (r.classHistograms === undefined ? [] : [r.classHistograms]));
+  if (perClass.length === replies.length) entries.push(...Object.entries(globalClassRocMetrics(perClass)));
   const confusion = summedConfusion(replies);
   if (confusion !== undefined) entries.push(...Object.entries(confusionMetrics(confusion)));
   entries.push(...Object.entries(globalR2(replies)));

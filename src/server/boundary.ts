@@ -189,11 +189,15 @@ export function evaluateReplyOf(r: AdmittedReply): EvaluateReply {
     ...(c === undefined ? {} : { confusion: Array.from(c) }),
   };
   if (h === undefined) return base;
-  const bins = h.length / 2;
-  return {
-    ...base,
-    histogram: { positives: Array.from(h.subarray(0, bins)), negatives: Array.from(h.subarray(bins)) },
-  };
+  const split = (from: number, bins: number) => ({
+    positives: Array.from(h.subarray(from, from + bins)),
+    negatives: Array.from(h.subarray(from + bins, from + 2 * bins)),
+  });
+  if (c === undefined) return { ...base, histogram: split(0, h.length / 2) };
+  // A multi-class reply carries K one-vs-rest histograms end to end (K from its K × K confusion matrix).
+  const classes = Math.round(Math.sqrt(c.length));
+  const bins = h.length / (2 * classes);
+  return { ...base, classHistograms: Array.from({ length: classes }, (_, k) => split(2 * k * bins, bins)) };
 }
 
 /** An admitted setup reply: the thread's report and the hospital's counts. */
@@ -468,15 +472,20 @@ function crossChecks(
   }
   const histogram = vectors.get('histogram');
   if (histogram !== undefined) {
-    let total = 0;
-    for (let i = 0; i < histogram.length; i++) total += histogram[i]!;
-    if (total !== n)
-      throw new ProtocolViolation(
-        c.hospital,
-        'vectors.histogram',
-        'counts adding up to numExamples',
-        'another total',
-      );
+    // One histogram per class for a multi-class outcome (one-vs-rest), each over every example.
+    const blocks = Math.max(1, c.sizes.classes ?? 0);
+    const size = histogram.length / blocks;
+    for (let b = 0; b < blocks; b++) {
+      let total = 0;
+      for (let i = b * size; i < (b + 1) * size; i++) total += histogram[i]!;
+      if (total !== n)
+        throw new ProtocolViolation(
+          c.hospital,
+          'vectors.histogram',
+          blocks === 1 ? 'counts adding up to numExamples' : "each class's counts adding up to numExamples",
+          'another total',
+        );
+    }
   }
   const confusion = vectors.get('confusion');
   if (confusion !== undefined) {

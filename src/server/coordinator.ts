@@ -30,7 +30,7 @@ import type {
   HospitalRef,
 } from './strategies/strategy.ts';
 import { WorkerFailure, WorkerPool } from './worker-pool.ts';
-import { sendSurviving, type ThreadFailure } from './recovery.ts';
+import { secureRoundSurviving, sendSurviving, type ThreadFailure } from './recovery.ts';
 import { addFaults, roundFaults, type FaultEvent, type FaultSummary } from './fault-record.ts';
 import { ClientStateStore, STATE_VECTOR } from './state-store.ts';
 import { VirtualClock, type ClockRecord } from './clock/virtual-clock.ts';
@@ -163,6 +163,8 @@ export interface RunResult {
   readonly compliance: Compliance;
   /** Own data: how inputs were scaled and imputed, and what each hospital reported missing. */
   readonly preprocessing?: PreprocessingRecord;
+  /** Own data scaled by federated statistics: the transform's centre, scale and fill laid end to end. */
+  readonly transform?: Float64Array;
 }
 
 /** Real seconds spent in each part of a run. */
@@ -235,8 +237,11 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
     options.sink.crossings(ledger.takeUnflushed());
     const train = new Map([...holdings].map(([h, x]) => [h, x.train]));
     if (plan !== undefined) checkWeights(plan, train);
+    const states = new ClientStateStore(spec.length);
     const secure =
-      plan === undefined ? undefined : new SecureFit({ scenario, strategy, plan, channel, sizes, train });
+      plan === undefined
+        ? undefined
+        : new SecureFit({ scenario, strategy, plan, channel, sizes, train, states });
     const fitContract = (hospital: string) => ({
       sizes,
       vectors: strategy.vectors,
@@ -250,7 +255,6 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       counts: { numExamples: exactly(holdings.get(hospital)!.test) },
     });
 
-    const states = new ClientStateStore(spec.length);
     const virtualClock =
       scenario.clock === undefined
         ? undefined
@@ -294,7 +298,15 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
           ]);
         const fitResults: FitResult[] = [];
         const fitFailures: Failure[] = [...(timing?.dropped ?? [])];
-        const outcome = await secure?.round(round, global, assignments);
+        const again = (ids: readonly string[]) =>
+          setUpAgain(channel, scenario, options, sizes, holdings, round, ids, prepared.transform);
+        const lostThreads: ThreadFailure[] = [];
+        const outcome =
+          secure === undefined
+            ? undefined
+            : await secureRoundSurviving(pool, lostThreads, again, (excluded) =>
+                secure.round(round, global, assignments, excluded),
+              );
         if (outcome !== undefined && outcome.kind !== 'aggregated') {
           if (outcome.kind === 'failed') stopReason = outcome.reason;
           break;
@@ -321,9 +333,6 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
             return channel.send(round, hospital, 'fit-request', body, instructions);
           },
         });
-        const again = (ids: readonly string[]) =>
-          setUpAgain(channel, scenario, options, sizes, holdings, round, ids, prepared.transform);
-        const lostThreads: ThreadFailure[] = [];
         if (outcome !== undefined) {
           fitFailures.push(...outcome.fit.failures);
         } else if (strategy.sequential === true) {
@@ -513,6 +522,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       ledger: ledger.chain,
       compliance: complianceReport(scenario, ledger.entries),
       ...(prepared.record === undefined ? {} : { preprocessing: prepared.record }),
+      ...(prepared.transformVector === undefined ? {} : { transform: prepared.transformVector }),
     };
   } finally {
     if (options.pool === undefined) await pool.close();
@@ -590,13 +600,12 @@ function setupContract(
   sizes: MessageSizes,
   h: Scenario['hospitals'][number],
 ): Omit<ReplyContract, 'hospital' | 'kind'> {
-  const pooledTotal = scenario.hospitals.reduce((s, x) => s + x.patients, 0);
   const holds =
     h.source.kind !== 'generate'
       ? MAX_HOSPITAL_EXAMPLES
       : scenario.data.partition.kind === 'natural'
         ? h.patients
-        : pooledTotal;
+        : scenario.hospitals.reduce((s, x) => s + x.patients, 0);
   return {
     sizes,
     vectors: setupVectors(scenario.data),

@@ -33,6 +33,31 @@ export function globalRocMetrics(histograms: readonly ScoreHistogram[]): Metrics
   return metrics;
 }
 
+/**
+ * Multi-class outcomes: `global_auroc_macro`, the mean over classes of each class's one-vs-rest AUROC over every
+ * hospital's held-out patients at once (classes without both positives and negatives left out, as a
+ * hospital's own `auroc_macro` does), and `global_auroc_micro` / `global_auprc_micro`, from every class's
+ * histograms summed (each patient–class pair one example). `perReply` holds each hospital's K histograms.
+ */
+export function globalClassRocMetrics(perReply: readonly (readonly ScoreHistogram[])[]): Metrics {
+  const first = perReply[0];
+  if (first === undefined) return {};
+  const classes = first.length;
+  if (perReply.some((h) => h.length !== classes))
+    throw new RangeError('class histograms of different class counts');
+  const aurocs: number[] = [];
+  for (let k = 0; k < classes; k++) {
+    const auroc = globalRocMetrics(perReply.map((h) => h[k]!)).global_auroc;
+    if (auroc !== undefined) aurocs.push(auroc);
+  }
+  const micro = globalRocMetrics(perReply.flat());
+  const metrics: Metrics = {};
+  if (aurocs.length > 0) metrics.global_auroc_macro = aurocs.reduce((a, b) => a + b, 0) / aurocs.length;
+  if (micro.global_auroc !== undefined) metrics.global_auroc_micro = micro.global_auroc;
+  if (micro.global_auprc !== undefined) metrics.global_auprc_micro = micro.global_auprc;
+  return metrics;
+}
+
 function rankAuroc(pos: Float64Array, neg: Float64Array): number | undefined {
   let below = 0;
   let wins = 0;

@@ -1,4 +1,4 @@
-import type { HostJurisdiction, HostSetup, PooledSetup } from '../protocol/host-api.ts';
+import type { BackdoorTrigger, HostJurisdiction, HostSetup, PooledSetup } from '../protocol/host-api.ts';
 import { scenarioFaults } from '../scenario/fault-plan.ts';
 import type { BackendChoice, HospitalConfig, Scenario } from '../scenario/schema.ts';
 
@@ -13,7 +13,7 @@ export function hostSetup(
   baseDir: string,
   hospital: string,
 ): HostSetup {
-  const own = scenario.hospitals.find((h) => h.id === hospital);
+  const own = hospitalsById(scenario).get(hospital);
   if (own === undefined) throw new Error(`hospital ${hospital} is not in the scenario`);
   return {
     ...shared(scenario, backend, baseDir),
@@ -21,10 +21,37 @@ export function hostSetup(
     ...(scenario.data.partition.kind === 'natural'
       ? {}
       : { peers: scenario.hospitals.map((h) => (h.id === hospital ? h : partitionView(h))) }),
-    faults: scenarioFaults(scenario).filter((f) => f.hospital === undefined || f.hospital === hospital),
+    faults: resolvedFaults(scenario).filter((f) => f.hospital === undefined || f.hospital === hospital),
     ...(scenario.jurisdiction === undefined ? {} : { jurisdiction: ownJurisdiction(scenario, own) }),
+    ...backdoorProbe(scenario),
   };
 }
+
+/** The scenario's backdoor trigger, which every hospital measures on the global model (none without one). */
+function backdoorProbe(scenario: Scenario): { backdoorProbe?: BackdoorTrigger } {
+  const trigger = scenario.faults.find((f) => f.behaviour === 'backdoor')?.trigger;
+  return trigger === undefined ? {} : { backdoorProbe: trigger };
+}
+
+const lookups = new WeakMap<
+  Scenario,
+  { readonly byId: Map<string, HospitalConfig>; readonly faults: ReturnType<typeof scenarioFaults> }
+>();
+
+/** The scenario's hospitals by id and its resolved faults, computed once per scenario (setup is per hospital). */
+function lookup(scenario: Scenario) {
+  let found = lookups.get(scenario);
+  if (found === undefined) {
+    found = {
+      byId: new Map(scenario.hospitals.map((h) => [h.id, h])),
+      faults: scenarioFaults(scenario),
+    };
+    lookups.set(scenario, found);
+  }
+  return found;
+}
+const hospitalsById = (scenario: Scenario) => lookup(scenario).byId;
+const resolvedFaults = (scenario: Scenario) => lookup(scenario).faults;
 
 /**
  * What a hospital's worker needs to check its own replies: its country's policy (with, of the
@@ -67,6 +94,7 @@ function shared(scenario: Scenario, backend: BackendChoice, baseDir: string) {
     ...(scenario.diagnostics.hospitalLogDir === undefined
       ? {}
       : { logDir: scenario.diagnostics.hospitalLogDir }),
+    ...(scenario.hospitalData === 'release' ? { hospitalData: 'release' as const } : {}),
   };
 }
 

@@ -4,6 +4,7 @@ import {
   means,
   standardDeviations,
   STATS_VECTORS,
+  statisticsVectors,
   transformFrom,
   TRANSFORM_VECTORS,
   type ColumnStats,
@@ -89,7 +90,13 @@ export async function preprocess(
   holdings: ReadonlyMap<string, { readonly train: number; readonly test: number }>,
   sizes: MessageSizes,
   missing: ReadonlyMap<string, Record<string, number>>,
-): Promise<{ record?: PreprocessingRecord; transform?: EnvelopeBody; failures: ExchangeFailure[] }> {
+): Promise<{
+  record?: PreprocessingRecord;
+  transform?: EnvelopeBody;
+  /** The transform's vectors centre, scale and fill laid end to end (what `transformSha256` hashes). */
+  transformVector?: Float64Array;
+  failures: ExchangeFailure[];
+}> {
   const data = scenario.data;
   if (!isOwnData(data)) return { failures: [] };
   const columns = data.kind === 'tabular' ? tabularColumns(data).map((c) => c.name) : (sizes.columns ?? 0);
@@ -109,7 +116,7 @@ export async function preprocess(
   ids.forEach((id, i) => {
     const r = channel.receive(0, id, 'statistics-request', asked[i]!, {
       sizes,
-      vectors: [...STATS_VECTORS],
+      vectors: [...statisticsVectors(scalingOf(data))],
       counts: { train: exactly(holdings.get(id)!.train) },
     });
     if ('reason' in r) failures.push(r);
@@ -128,11 +135,11 @@ export async function preprocess(
     });
     if ('reason' in r) failures.push(r);
   });
-  const transformSha256 = sha256(
-    new Uint8Array(Float64Array.from([...t.centre, ...t.scale, ...t.fill]).buffer),
-  );
+  const transformVector = Float64Array.from([...t.centre, ...t.scale, ...t.fill]);
+  const transformSha256 = sha256(new Uint8Array(transformVector.buffer));
   return {
     transform: body,
+    transformVector,
     record: {
       ...base,
       federated: true,
@@ -170,7 +177,13 @@ function statsOf(
   hospital: string,
   failures: ExchangeFailure[],
 ): ColumnStats {
-  const [count, sum, m2, min, max] = STATS_VECTORS.map((n) => vectors.get(n) as Float64Array);
+  // Without the extremes (all but min–max scaling), only the bounds every table value keeps are known.
+  const bound = (name: string, x: number) =>
+    (vectors.get(name) as Float64Array | undefined) ??
+    new Float64Array((vectors.get('count') as Float64Array).length).fill(x);
+  const [count, sum, m2] = STATS_VECTORS.slice(0, 3).map((n) => vectors.get(n) as Float64Array);
+  const min = bound('min', -MAX_CELL_MAGNITUDE);
+  const max = bound('max', MAX_CELL_MAGNITUDE);
   for (let j = 0; j < count!.length; j++) {
     const n = count![j]!;
     if (
@@ -178,7 +191,7 @@ function statsOf(
       n < 0 ||
       n > train ||
       m2![j]! < 0 ||
-      (n > 0 && !consistent(n, sum![j]!, m2![j]!, min![j]!, max![j]!))
+      (n > 0 && !consistent(n, sum![j]!, m2![j]!, min[j]!, max[j]!))
     ) {
       failures.push({
         hospital,
@@ -190,5 +203,5 @@ function statsOf(
     }
   }
   const inf = (v: Float64Array, x: number) => v.map((y, j) => (count![j]! > 0 ? y : x));
-  return { count: count!, sum: sum!, m2: m2!, min: inf(min!, Infinity), max: inf(max!, -Infinity) };
+  return { count: count!, sum: sum!, m2: m2!, min: inf(min, Infinity), max: inf(max, -Infinity) };
 }

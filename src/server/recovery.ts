@@ -94,3 +94,45 @@ export async function sendSurviving(
   }
   return { answers, failures };
 }
+
+/**
+ * Runs a secure round (`attempt`) and survives worker threads that die or hang in it. A secure round cannot
+ * resume halfway (its keys, shares and masks are spent), so the failed thread is replaced and its hospitals
+ * set up again, the hospital whose call it was serving drops out before advertising its keys, and the round
+ * starts again from its first exchange for the others. Their training is redone from the store's state (which
+ * only a completed round updates), so the sum is the one the round would have had if that hospital had
+ * declined it, whichever hospitals shared its thread. Throws {@link WorkerFailure} when threads keep failing
+ * or a replacement cannot start.
+ */
+export async function secureRoundSurviving<T>(
+  pool: WorkerPool,
+  failures: ThreadFailure[],
+  setUpAgain: (hospitals: readonly string[]) => Promise<void>,
+  attempt: (excluded: ReadonlyMap<string, string>) => Promise<T>,
+): Promise<T> {
+  const excluded = new Map<string, string>();
+  for (let pass = 0; ; pass++) {
+    try {
+      return await attempt(excluded);
+    } catch (e) {
+      if (!(e instanceof WorkerFailure) || e.where === undefined || pass > pool.assignment.size) throw e;
+      const { thread, inFlight } = e.where;
+      const replacement = await pool.replace(thread);
+      await setUpAgain(pool.hospitalsOn(thread));
+      if (inFlight !== undefined)
+        excluded.set(inFlight, `hospital ${inFlight}: ${e.message}; it dropped out of the round`);
+      failures.push({
+        phase: 'fit',
+        thread,
+        cause: e.message,
+        ...(inFlight === undefined ? {} : { dropped: inFlight }),
+        redone: pool.hospitalsOn(thread).filter((h) => h !== inFlight),
+        replacement,
+        handled:
+          `thread ${thread} replaced and its hospitals set up again` +
+          (inFlight === undefined ? '' : `; ${inFlight} dropped out of the round`) +
+          '; the secure round started again without it',
+      });
+    }
+  }
+}

@@ -16,6 +16,7 @@ import { poissonSample } from './privacy/poisson-sampling.ts';
 import { SecAggCoordinator } from './privacy/secagg-coordinator.ts';
 import { thresholdFor, type SecurePlan } from './privacy/secure-plan.ts';
 import { compareIds } from './sampling.ts';
+import { STATE_VECTOR, type ClientStateStore } from './state-store.ts';
 import type { Failure, FitAssignment, RoundSums, Strategy } from './strategies/strategy.ts';
 import type { RoundRecord } from './coordinator.ts';
 
@@ -95,6 +96,8 @@ export interface SecureFitContext {
   readonly sizes: MessageSizes;
   /** Each hospital's training examples, as it reported at setup. */
   readonly train: ReadonlyMap<string, number>;
+  /** Hospitals' state blobs: sent with each fit request, kept again only for hospitals in the round's sum. */
+  readonly states: ClientStateStore;
 }
 
 const FIELD_TO_VECTOR: Readonly<Record<string, string>> = {
@@ -133,6 +136,8 @@ export class SecureFit {
     round: number,
     global: Float32Array,
     assignments: readonly FitAssignment[],
+    /** Hospitals whose worker thread failed in an earlier attempt at this round: dropouts before advertising. */
+    excluded: ReadonlyMap<string, string> = new Map(),
   ): Promise<SecureRoundOutcome> {
     const { scenario, plan } = this.#c;
     const dp = plan.dp;
@@ -163,7 +168,7 @@ export class SecureFit {
         reason: `round ${round}: secure aggregation needs at least 3 hospitals, ${chosen.length} were sampled`,
       };
     }
-    const exchanged = chosen.length >= 3 ? await this.#exchange(round, global, chosen) : undefined;
+    const exchanged = chosen.length >= 3 ? await this.#exchange(round, global, chosen, excluded) : undefined;
     if (exchanged !== undefined && 'reason' in exchanged) return { kind: 'failed', reason: exchanged.reason };
     const survivors = exchanged?.survivors ?? [];
     if (dp === undefined && survivors.length < scenario.minClients) {
@@ -297,6 +302,7 @@ export class SecureFit {
     round: number,
     global: Float32Array,
     chosen: readonly FitAssignment[],
+    excluded: ReadonlyMap<string, string>,
   ): Promise<
     | {
         parts: Float64Array[];
@@ -323,9 +329,10 @@ export class SecureFit {
     const stage = async (
       kind: RequestKind,
       requests: ReadonlyMap<number, { vectors: readonly (readonly [string, TypedVector])[]; body: unknown }>,
-      expect: (u: number) => { vectors: readonly string[]; secagg: SecAggSizes },
+      expect: (u: number) => { vectors: readonly string[]; secagg: SecAggSizes; optional?: string[] },
       message: (u: number, r: AdmittedReply) => SecAggMessage,
-    ): Promise<void> => {
+    ): Promise<Map<string, AdmittedReply>> => {
+      const admitted = new Map<string, AdmittedReply>();
       const order = [...requests.keys()].sort((a, b) => a - b);
       const pending: Pending[] = await Promise.all(
         order.map((u) => {
@@ -339,6 +346,7 @@ export class SecureFit {
         const received = channel.receive(round, hospital, kind, pending[i]!, {
           sizes: { ...this.#c.sizes, secagg: e.secagg },
           vectors: e.vectors,
+          ...(e.optional === undefined ? {} : { optionalVectors: e.optional }),
           counts: {},
           check: (reply) => {
             try {
@@ -351,17 +359,22 @@ export class SecureFit {
           },
         });
         if ('reason' in received) failures.push({ hospital, reason: received.reason });
+        else admitted.set(hospital, received.reply);
       });
+      return admitted;
     };
     const none: SecAggSizes = { peers: 0, encoded: 0, survivors: 0, dropouts: 0 };
     const extra = strategy.broadcastVectors?.(round, global) ?? {};
     const fitVectors: [string, TypedVector][] = [['parameters', global]];
     if (extra.control !== undefined) fitVectors.push(['control', extra.control]);
+    for (const [hospital, reason] of excluded) failures.push({ hospital, reason });
     try {
-      await stage(
+      const trained = await stage(
         'secagg-fit-request',
         new Map(
-          chosen.map((a, i) => {
+          chosen.flatMap((a, i) => {
+            if (excluded.has(a.hospital)) return [];
+            const state = this.#c.states.get(a.hospital);
             const secure: SecureRoundSettings = {
               index: i + 1,
               participants: n,
@@ -383,10 +396,12 @@ export class SecureFit {
                   }),
             };
             const body: SecureFitInstructions = { ...a.instructions, secure };
-            return [i + 1, { vectors: fitVectors, body }] as const;
+            const vectors =
+              state === undefined ? fitVectors : [...fitVectors, [STATE_VECTOR, state] as const];
+            return [[i + 1, { vectors, body }] as const];
           }),
         ),
-        () => ({ vectors: ['cipher-key', 'mask-key'], secagg: none }),
+        () => ({ vectors: ['cipher-key', 'mask-key'], secagg: none, optional: [STATE_VECTOR] }),
         (_u, r) => ({
           kind: 'secagg/advertise-keys',
           cipherPublicKey: r.vectors.get('cipher-key') as Uint8Array,
@@ -480,6 +495,8 @@ export class SecureFit {
             `${result.survivors.length} honest hospitals can send (a masked input or a share was not the protocol's)`,
         };
       }
+      // Only hospitals in the sum keep the state they trained to: the others' updates were not counted.
+      for (const u of result.survivors) this.#c.states.take(idOf(u), trained.get(idOf(u))!);
       return {
         parts: decode(plan.quantisation, result.sum),
         survivors: Array.from(result.survivors, idOf),

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { readOwnData } from '../../src/clients/data/own-data.ts';
+import { OwnDataSetup } from '../../src/clients/own-data-setup.ts';
 import type { OwnDataConfig } from '../../src/protocol/own-data-layout.ts';
 import { parseScenario } from '../../src/scenario/load.ts';
 import type { HospitalConfig } from '../../src/scenario/schema.ts';
@@ -55,6 +56,21 @@ const mapping = {
   missing: ['', 'NA'],
 };
 const good = rows('5.5,N,1\n6.1,J,2\nNA,N,3\n7.0,,1\n4.9,J,2\n6.6,N,3\n5.2,J,1\n');
+
+describe('what a hospital sends for federated scaling', () => {
+  it('counts, sums and sums of squares for standardisation; the extremes (one patient each) only for min–max', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedmed-stats-'));
+    writeFileSync(join(dir, 'kr.csv'), good);
+    const sent = (scaling: string) => {
+      const s = scenarioWith({ ...table, preprocessing: { scaling } }, mapping);
+      return OwnDataSetup.read(s.hospitals[0] as HospitalConfig, s.data as OwnDataConfig, 1, dir)
+        .statistics()
+        .map(([name]) => name);
+    };
+    expect(sent('federated-standardise')).toEqual(['count', 'sum', 'm2']);
+    expect(sent('federated-min-max')).toEqual(['count', 'sum', 'm2', 'min', 'max']);
+  });
+});
 
 describe("a hospital's own table is read through its mapping", () => {
   it('maps names, units and codes; counts missing cells; drops and imputes with an indicator as declared', () => {

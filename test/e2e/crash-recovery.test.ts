@@ -87,3 +87,38 @@ describe('a worker thread that exits while hospitals scale their own data by the
     expect(sha256(crashed.result.parameters)).toBe(sha256(dropped.result.parameters));
   }, 600_000);
 });
+
+describe('a worker thread that exits inside a secure round', () => {
+  const secure = (faults: FaultConfig[], strategy: { name: 'fedavg' | 'scaffold' }) =>
+    smallScenario({
+      rounds: 2,
+      minClients: 2,
+      backend: 'js',
+      model: { kind: 'logistic' },
+      strategy,
+      privacy: { secureAggregation: { range: 4, bits: 16 } },
+      faults,
+    });
+
+  it('is replaced and the round starts again without that hospital: the model of the run where it declined, at 1 and 2 threads, with SCAFFOLD state kept in the store', async () => {
+    for (const strategy of [{ name: 'fedavg' as const }, { name: 'scaffold' as const }]) {
+      const dropped = await runInMemory(secure([{ ...crash, behaviour: 'drop' }], strategy), { threads: 2 });
+      expect(dropped.result.status, dropped.result.stopReason).toBe('completed');
+      const expected = sha256(dropped.result.parameters);
+      for (const threads of [1, 2]) {
+        const run = await runInMemory(secure([crash], strategy), { threads });
+        const where = `${strategy.name}, ${threads} threads`;
+        expect(run.result.status, `${where}: ${run.result.stopReason}`).toBe('completed');
+        expect(sha256(run.result.parameters), where).toBe(expected);
+        expect(run.rounds[1]!.fit.admitted, where).toEqual(['cn-a', 'cn-b', 'kr-a']);
+        expect(run.rounds[1]!.faults, where).toEqual([
+          expect.objectContaining({
+            hospital: 'kr-b',
+            kind: 'crash',
+            handled: expect.stringMatching(/kr-b dropped out of the round; the secure round started again/),
+          }),
+        ]);
+      }
+    }
+  }, 600_000);
+});

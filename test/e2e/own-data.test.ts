@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -68,6 +68,47 @@ const base = {
 /** A run with the pooled baseline takes ~15–45 s on 2 cores; more on a machine shared with other work. */
 const RUN_TIMEOUT = 300_000;
 
+/**
+ * `fedmed evaluate` on a hospital's held-out rows alone (written to a file of their own, in its own names and
+ * codes) must reproduce exactly what that hospital reported for the final model in the run's last round.
+ */
+function expectEvaluateMatchesRun(
+  ran: Ran,
+  hospital: string,
+  data: string,
+  extra: readonly string[] = [],
+): void {
+  const metricsOut = join(ran.out, '..', `evaluate-${hospital}.json`);
+  const r = fedmed([
+    'evaluate',
+    ran.out,
+    '--data',
+    data,
+    '--hospital',
+    hospital,
+    '--out',
+    metricsOut,
+    ...extra,
+  ]);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const scored = json(metricsOut) as { numExamples: number; metrics: Record<string, number> };
+  const rounds = readFileSync(join(ran.out, 'metrics.jsonl'), 'utf8').trim().split('\n');
+  const last = JSON.parse(rounds[rounds.length - 1]!) as {
+    evaluate: { hospitals: Record<string, { numExamples: number; metrics: Record<string, number> }> };
+  };
+  expect(scored.numExamples).toBe(last.evaluate.hospitals[hospital]!.numExamples);
+  expect(scored.metrics).toEqual(last.evaluate.hospitals[hospital]!.metrics);
+}
+
+/** The rows of a CSV (plain, unquoted cells) whose `column` is `value`, with its header, as a new file. */
+function writeRowsWhere(from: string, to: string, column: string, value: string): string {
+  const [header, ...rows] = readFileSync(from, 'utf8').trim().split('\n');
+  const at = header!.split(',').indexOf(column);
+  writeFileSync(to, [header, ...rows.filter((r) => r.split(',')[at] === value)].join('\n') + '\n');
+  return to;
+}
+
 /** Federated means and SDs by column name, beside NumPy's, within 1e-9. */
 function expectNumpyStats(ran: Ran, expected: { mean: Record<string, number>; sd: Record<string, number> }) {
   const p = ran.manifest.preprocessing;
@@ -92,7 +133,7 @@ describe.skipIf(!existsSync(SKLEARN_DATA))('own data: public tables and images s
         hospitals: writeWine(dir),
         model: { kind: 'logistic' },
         training: { localEpochs: 1, batchSize: 16, learningRate: 0.3, optimizer: 'sgd' },
-        evaluation: { minSubgroupSize: 3 },
+        evaluation: { minSubgroupSize: 3, histogramBins: 200 },
       });
       expect(ran.stderr).toBe('');
       expect(ran.code).toBe(0);
@@ -116,6 +157,9 @@ describe.skipIf(!existsSync(SKLEARN_DATA))('own data: public tables and images s
       ])
         expect(fed[m], m).toBeTypeOf('number');
       expect(fed.global_accuracy).toBeTypeOf('number');
+      // One-vs-rest histograms per class give the federation's own macro and micro AUROC.
+      expect(fed.global_auroc_macro).toBeGreaterThan(0.9);
+      expect(fed.global_auroc_micro).toBeGreaterThan(0.9);
       expect(ran.summary.federated.confusion).toHaveLength(9);
       const crossings = readFileSync(join(ran.out, 'crossings.jsonl'), 'utf8');
       expect(crossings).toContain('"statistics-reply"');
@@ -123,6 +167,17 @@ describe.skipIf(!existsSync(SKLEARN_DATA))('own data: public tables and images s
       expect(crossings).toContain('"transform-request"');
       const model = json(join(ran.out, 'model/tfjs/model.json'));
       expect(JSON.stringify(model)).toContain('softmax');
+      // Scoring the final model on wine-b's held-out rows (German names, units, codes) with the run's transform.
+      const holdout = writeRowsWhere(join(dir, 'wine-b.csv'), join(dir, 'holdout-b.csv'), 'Satz', 'test');
+      expectEvaluateMatchesRun(ran, 'wine-b', holdout);
+      // A replaced transform file is refused rather than silently rescaling the site's data.
+      const transform = join(ran.out, 'model/transform.f64');
+      const bytes = readFileSync(transform);
+      bytes[0] = bytes[0]! ^ 1;
+      writeFileSync(transform, bytes);
+      const tampered = fedmed(['evaluate', ran.out, '--data', holdout, '--hospital', 'wine-b']);
+      expect(tampered.code).toBe(2);
+      expect(tampered.stderr).toContain('transform.f64');
     },
     RUN_TIMEOUT,
   );
@@ -174,6 +229,43 @@ describe.skipIf(!existsSync(SKLEARN_DATA))('own data: public tables and images s
       expect(fed.accuracy).toBeGreaterThan(0.85);
       expect(Math.abs(fed.accuracy! - pooled.accuracy!)).toBeLessThanOrEqual(0.05);
       expect(ran.summary.federated.confusion).toHaveLength(100);
+      const folder = join(dir, 'digits-1');
+      writeRowsWhere(join(folder, 'labels.csv'), join(folder, 'holdout.csv'), 'set', 'test');
+      expectEvaluateMatchesRun(ran, 'digits-1', folder, ['--labels', join(folder, 'holdout.csv')]);
+    },
+    RUN_TIMEOUT,
+  );
+});
+
+describe('a sweep on own data', () => {
+  it(
+    "runs the shipped wine federation under strategies with server and client state, tabled in the outcome's metrics",
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'fedmed-wine-sweep-'));
+      const shipped = join(import.meta.dirname, '../../scenarios/wine');
+      for (const f of ['wine-a.csv', 'wine-b.csv', 'wine-c.csv'])
+        copyFileSync(join(shipped, f), join(dir, f));
+      const scenario = {
+        ...json(join(shipped, 'scenario.json')),
+        rounds: 2,
+        strategy: { name: 'fedavg' },
+        sweep: { parameter: 'strategy.name', values: ['fedadam', 'scaffold', 'qfedavg'] },
+      };
+      writeFileSync(join(dir, 'sweep.json'), JSON.stringify(scenario));
+      const out = join(dir, 'out');
+      const r = fedmed(['run', join(dir, 'sweep.json'), '--out', out, '--quiet', '--workers', '1']);
+      expect(r.stderr).not.toMatch(/error|refused|expected/i);
+      expect(r.code).toBe(0);
+      const [header, ...rows] = readFileSync(join(out, 'sweep.csv'), 'utf8').trim().split('\n');
+      const columns = header!.split(',');
+      expect(columns).toContain('federated balanced_accuracy');
+      expect(columns).toContain('federated auroc_macro');
+      expect(rows).toHaveLength(3);
+      for (const row of rows) {
+        const cells = row.split(',');
+        expect(cells[columns.indexOf('status')]).toBe('completed');
+        expect(Number(cells[columns.indexOf('federated accuracy')])).toBeGreaterThan(0.4);
+      }
     },
     RUN_TIMEOUT,
   );

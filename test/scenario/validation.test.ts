@@ -93,6 +93,24 @@ describe('scenario files', () => {
   });
 });
 
+describe('score histograms and the outcome', () => {
+  const tabular = (outcome: object) => ({
+    ...base,
+    data: { kind: 'tabular', features: [{ name: 'x', type: 'numeric' }], outcome },
+    hospitals: [{ id: 'kr-1', country: 'KR', patients: 20, source: { kind: 'table', path: 'kr.csv' } }],
+    evaluation: { histogramBins: 50 },
+  });
+
+  it('a multi-class outcome takes one histogram per class; a continuous one is refused with the JSON path', () => {
+    expect(() =>
+      parseScenario(tabular({ name: 'y', type: 'multiclass', classes: ['a', 'b', 'c'] })),
+    ).not.toThrow();
+    expect(rejection(tabular({ name: 'y', type: 'continuous' }))).toMatch(
+      /evaluation\.histogramBins.*binary or multi-class outcome/,
+    );
+  });
+});
+
 describe('sweep folder names', () => {
   const sweep = (values: (number | string | boolean)[]) =>
     parseScenario({ ...base, description: 'x', sweep: { parameter: 'description', values } });

@@ -3,7 +3,8 @@ import { clinicalMetrics, scoreHistogram } from '../../src/clients/metrics.ts';
 import { stream } from '../../src/common/rng.ts';
 import { HISTOGRAM_LOGIT_RANGE } from '../../src/protocol/messages.ts';
 import { weightedMetricMeans } from '../../src/server/aggregate-metrics.ts';
-import { globalRocMetrics } from '../../src/server/global-roc.ts';
+import { globalClassRocMetrics, globalRocMetrics } from '../../src/server/global-roc.ts';
+import { classHistograms, multiclassMetrics } from '../../src/clients/outcome-metrics.ts';
 
 const OPTS = { threshold: 0.5, calibrationBins: 10 } as const;
 const f = (v: readonly number[]) => Float32Array.from(v);
@@ -101,5 +102,38 @@ describe('globalRocMetrics (coordinator side)', () => {
     const huge = globalRocMetrics([{ positives: [0, 2 ** 53 - 2], negatives: [1, 0] }]);
     expect(huge.global_auprc).toBeCloseTo(1, 12);
     expect(huge.global_auroc).toBe(1);
+  });
+});
+
+describe('globalClassRocMetrics (multi-class, coordinator side)', () => {
+  it("equals the pooled patients' exact macro and micro one-vs-rest AUROC when scores sit on distinct bin centres", () => {
+    const K = 3;
+    const y = [0, 1, 2, 0, 1, 2, 2, 0, 1];
+    // Every (patient, class) probability on its own bin centre: no two pairs tie, so binning loses nothing.
+    const p = y.flatMap((_, i) => [0, 1, 2].map((k) => centre(3 + 11 * i + 3 * k + ((i * 7 + k * 5) % 3))));
+    const exact = multiclassMetrics(f(y), f(p), K, { calibrationBins: 10, minCellSize: 1 }).metrics;
+    const hospital = (from: number, to: number) =>
+      classHistograms(f(y.slice(from, to)), f(p.slice(K * from, K * to)), K, BINS);
+    const g = globalClassRocMetrics([hospital(0, 4), hospital(4, 9)]);
+    expect(g.global_auroc_macro).toBeCloseTo(exact.auroc_macro!, 12);
+    expect(g.global_auroc_micro).toBeCloseTo(exact.auroc_micro!, 12);
+    expect(g.global_auprc_micro).toBeGreaterThan(0);
+    // The coordinator's mean of the per-hospital macro AUROCs is not the pooled one.
+    const means = weightedMetricMeans(
+      [hospital(0, 4), hospital(4, 9)].map((h, i) => ({
+        numExamples: i === 0 ? 4 : 5,
+        metrics: {},
+        classHistograms: h,
+      })),
+    ).metrics;
+    expect(means.global_auroc_macro).toBe(g.global_auroc_macro);
+  });
+
+  it('a class no patient has is left out of the macro mean, as a hospital leaves it out of its own', () => {
+    const y = [0, 1, 0, 1];
+    const p = [0.9, 0.05, 0.05, 0.2, 0.7, 0.1, 0.6, 0.3, 0.1, 0.3, 0.6, 0.1];
+    const g = globalClassRocMetrics([classHistograms(f(y), f(p), 3, BINS)]);
+    const exact = multiclassMetrics(f(y), f(p), 3, { calibrationBins: 10, minCellSize: 1 }).metrics;
+    expect(g.global_auroc_macro).toBeCloseTo(exact.auroc_macro!, 12);
   });
 });

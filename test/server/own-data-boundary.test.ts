@@ -64,6 +64,32 @@ describe('own data crosses the boundary only as declared kinds and lengths', () 
     expect(violation(admit(evaluation(Uint32Array.from([5, 0, 4]), 3), evalContract))).toMatch(/length 4/);
   });
 
+  it('a multi-class histogram is one one-vs-rest histogram per class, each adding up to the held-out count', () => {
+    const contract: ReplyContract = {
+      ...evalContract,
+      sizes: { ...sizes, histogramBins: 2 },
+      vectors: ['confusion', 'histogram'],
+    };
+    // Two classes × (2 positive bins, 2 negative bins); class 0: 5 positives and 7 negatives, class 1: 7 and 5.
+    const reply = (histogram: number[]) =>
+      encodeEnvelope('evaluate-reply', { numExamples: 12, metrics: { confusion_suppressed: 3 } }, [
+        ['confusion', Uint32Array.from([5, 0, 0, 4])],
+        ['histogram', Uint32Array.from(histogram)],
+      ]);
+    const ok = admit(reply([1, 4, 6, 1, 6, 1, 1, 4]), contract);
+    expect(ok.status).toBe('admitted');
+    if (ok.status === 'admitted')
+      expect(evaluateReplyOf(ok.reply).classHistograms).toEqual([
+        { positives: [1, 4], negatives: [6, 1] },
+        { positives: [6, 1], negatives: [1, 4] },
+      ]);
+    // The same total (24) split unevenly between the classes: one class claims patients the other lacks.
+    expect(violation(admit(reply([2, 4, 6, 1, 5, 1, 1, 4]), contract))).toMatch(
+      /vectors\.histogram must be each class's counts adding up to numExamples/,
+    );
+    expect(violation(admit(reply([1, 4, 6, 1]), contract))).toMatch(/length 8/);
+  });
+
   it('per-class metrics are registered for class indices below the cap only', () => {
     expect(metricRule('sensitivity__class_3')).toBeDefined();
     expect(metricRule('n__class_23')).toBeDefined();

@@ -5,6 +5,7 @@ import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { data as dcm } from 'dcmjs';
 import type { DicomDataset, DicomElement } from 'dcmjs';
+import { EXPLICIT_VR_LE, parseDicom, TAG, type TagFail } from './dicom-parse.ts';
 import { describeErrno, MAX_CSV_BYTES, MAX_DICOM_BYTES } from '../../scenario/data-paths.ts';
 import { PIXEL_QUANTUM } from './imaging.ts';
 import { readLocalFile, utf8Text } from './local-files.ts';
@@ -67,30 +68,9 @@ export interface DicomImageSet extends ImageSet {
 
 /** Secondary Capture Image Storage: the SOP class for images with no acquiring modality. */
 const SC_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.7';
-const EXPLICIT_VR_LE = '1.2.840.10008.1.2.1';
-const IMPLICIT_VR_LE = '1.2.840.10008.1.2';
 /** Stored value × slope = intensity; 2⁻¹⁰ is exact in decimal, in float64 and in float32. */
 const RESCALE_SLOPE = '0.0009765625';
 const IMPLEMENTATION_VERSION = 'FEDMED_0_1';
-
-const TAG = {
-  transferSyntax: ['00020010', '(0002,0010) TransferSyntaxUID'],
-  sex: ['00100040', '(0010,0040) PatientSex'],
-  age: ['00101010', '(0010,1010) PatientAge'],
-  samples: ['00280002', '(0028,0002) SamplesPerPixel'],
-  photometric: ['00280004', '(0028,0004) PhotometricInterpretation'],
-  frames: ['00280008', '(0028,0008) NumberOfFrames'],
-  rows: ['00280010', '(0028,0010) Rows'],
-  columns: ['00280011', '(0028,0011) Columns'],
-  bitsAllocated: ['00280100', '(0028,0100) BitsAllocated'],
-  bitsStored: ['00280101', '(0028,0101) BitsStored'],
-  highBit: ['00280102', '(0028,0102) HighBit'],
-  pixelRepresentation: ['00280103', '(0028,0103) PixelRepresentation'],
-  intercept: ['00281052', '(0028,1052) RescaleIntercept'],
-  slope: ['00281053', '(0028,1053) RescaleSlope'],
-  pixelData: ['7FE00010', '(7FE0,0010) PixelData'],
-} as const satisfies Record<string, readonly [string, string]>;
-type TagName = keyof typeof TAG;
 
 /**
  * Writes one image as a DICOM Part 10 file (Secondary Capture, explicit VR little endian, MONOCHROME2,
@@ -313,51 +293,10 @@ function readImage(
   file: string,
   expectedSize: number | undefined,
 ): { size: number; pixels: Float32Array; sex: number; age: number } {
-  const fail = (tag: TagName | undefined, expected: string): never => {
+  const fail: TagFail = (tag, expected) => {
     throw new DicomError(hospital, file, tag === undefined ? undefined : TAG[tag][1], expected);
   };
-  if (bytes.length < 132 || bytes.toString('latin1', 128, 132) !== 'DICM') {
-    fail(undefined, "expected a DICOM Part 10 file ('DICM' after the 128-byte preamble)");
-  }
-  let meta: DicomDataset;
-  let ds: DicomDataset;
-  try {
-    const buffer = new Uint8Array(bytes).buffer;
-    const parsed = dcm.DicomMessage.readFile(buffer);
-    meta = parsed.meta;
-    ds = parsed.dict;
-  } catch {
-    // dcmjs's messages can quote element values; the file is named, its content is not.
-    return fail(undefined, 'expected a well-formed DICOM Part 10 file; it could not be parsed');
-  }
-  const element = (tag: TagName, from: DicomDataset = ds): DicomElement | undefined => from[TAG[tag][0]];
-  const text = (tag: TagName, from: DicomDataset = ds): string | undefined => {
-    const v = element(tag, from)?.Value[0];
-    return typeof v === 'string' ? v.trim() : undefined;
-  };
-  const integer = (tag: TagName, fallback?: number): number => {
-    const v = element(tag)?.Value[0];
-    const x = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : undefined;
-    if (x === undefined) {
-      if (fallback !== undefined) return fallback;
-      return fail(tag, 'expected a value; the element is missing or empty');
-    }
-    if (!Number.isInteger(x)) return fail(tag, 'expected an integer');
-    return x;
-  };
-  const decimal = (tag: TagName, fallback: number): number => {
-    const el = element(tag);
-    const v = el?.Value[0];
-    if (v === undefined || v === '') return fallback;
-    const x = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
-    if (!Number.isFinite(x)) fail(tag, 'expected a finite decimal number');
-    return x;
-  };
-
-  const syntax = text('transferSyntax', meta);
-  if (syntax !== EXPLICIT_VR_LE && syntax !== IMPLICIT_VR_LE) {
-    fail('transferSyntax', `expected uncompressed little endian (${EXPLICIT_VR_LE} or ${IMPLICIT_VR_LE})`);
-  }
+  const { integer, decimal, text, pixelBytes } = parseDicom(bytes, fail);
   const rows = integer('rows');
   const columns = integer('columns');
   if (rows < 1) fail('rows', 'expected at least 1');
@@ -380,17 +319,7 @@ function readImage(
   if (slope === 0) fail('slope', 'expected a non-zero slope');
 
   const area = rows * columns;
-  const data = element('pixelData')?.Value[0];
-  if (!(data instanceof ArrayBuffer)) return fail('pixelData', 'expected native (uncompressed) pixel data');
-  if (data.byteLength !== 2 * area) fail('pixelData', `expected Rows × Columns × 2 = ${2 * area} bytes`);
-  if (!pixelDataEndsFile(bytes, 2 * area, syntax === EXPLICIT_VR_LE)) {
-    fail(
-      'pixelData',
-      `expected ${2 * area} bytes ending the file; the file is truncated or has trailing data`,
-    );
-  }
-
-  const view = new DataView(data);
+  const view = pixelBytes(2 * area, 'Rows × Columns × 2');
   const pixels = new Float32Array(area);
   const unused = 16 - bitsStored;
   for (let p = 0; p < area; p++) {
@@ -410,19 +339,6 @@ function readImage(
   const years = Math.floor(count / { Y: 1, M: 12, W: 52, D: 365 }[ageMatch[2] as 'Y' | 'M' | 'W' | 'D']);
   if (years > 255) fail('age', 'expected an age below 256 years');
   return { size: rows, pixels, sex: sexCode === 'M' ? 1 : 0, age: years };
-}
-
-/** Whether the file ends with a (7FE0,0010) element header declaring `length` bytes followed by those bytes. */
-function pixelDataEndsFile(bytes: Buffer, length: number, explicitVr: boolean): boolean {
-  const header = explicitVr ? 12 : 8;
-  const at = bytes.length - length - header;
-  if (at < 132) return false;
-  if (bytes.readUInt16LE(at) !== 0x7fe0 || bytes.readUInt16LE(at + 2) !== 0x0010) return false;
-  if (!explicitVr) return bytes.readUInt32LE(at + 4) === length;
-  const vr = bytes.toString('latin1', at + 4, at + 6);
-  return (
-    (vr === 'OW' || vr === 'OB') && bytes.readUInt16LE(at + 6) === 0 && bytes.readUInt32LE(at + 8) === length
-  );
 }
 
 function encodeDicomImage(path: string, image: DicomImage, meta: DicomWriteMeta): ArrayBuffer {

@@ -7,6 +7,8 @@ import { MAX_IMAGE_BYTES } from '../../scenario/data-paths.ts';
 import { readCsv } from './csv.ts';
 import { readLocalFile } from './local-files.ts';
 import { EmrError } from './emr.ts';
+import { TAG } from './dicom-parse.ts';
+import { readDicomPixels, type DicomPixels } from './dicom-pixels.ts';
 import type { EncodedTable } from './table.ts';
 
 /** An image-folder source of the scenario. */
@@ -14,15 +16,16 @@ export type ImageFolderSource = Extract<SourceConfig, { kind: 'image-folder' }>;
 /** Image-folder data of the scenario. */
 export type ImageFolderConfig = Extract<OwnDataConfig, { kind: 'image-folder' }>;
 
-/** Decoded pixels: `height × width` RGBA bytes. */
-interface Rgba {
+/** A decoded image: its size, and a way to lay its pixels out as `channels` values in [0, 1] each. */
+interface Decoded {
   readonly width: number;
   readonly height: number;
-  readonly data: Uint8Array;
+  /** Writes the image's `width × height × channels` values into `x` from `offset`. */
+  fill(x: Float64Array, offset: number, channels: number): void;
 }
 
 /**
- * Reads an image folder: one row of the labels CSV per image, its file (PNG or JPEG, inside the folder) and its
+ * Reads an image folder: one row of the labels CSV per image, its file (PNG, JPEG or DICOM, inside the folder) and its
  * label (a declared class, or the hospital's code of one; a number for a continuous outcome). Each image must
  * be exactly the declared height × width; its pixels become `channels` values in [0, 1] (grey: the mean of
  * red, green and blue). Throws an {@link EmrError} naming hospital and file (and the labels row and column, or
@@ -101,15 +104,7 @@ export function readImageFolder(
         expected: `an image of ${width}×${height} pixels (width × height, as the scenario declares); this one is ${image.width}×${image.height}`,
       });
     }
-    const px = image.data;
-    for (let p = 0, o = i * size; p < height * width; p++) {
-      const rgba = 4 * p;
-      if (channels === 1) {
-        x[o + p] = (px[rgba]! + px[rgba + 1]! + px[rgba + 2]!) / (3 * 255);
-      } else {
-        for (let c = 0; c < channels; c++) x[o + p * channels + c] = px[rgba + c]! / 255;
-      }
-    }
+    image.fill(x, i * size, channels);
   });
   return {
     n,
@@ -122,32 +117,78 @@ export function readImageFolder(
   };
 }
 
-/** Width and height of a PNG or JPEG file (decoded whole); an {@link EmrError} names a file that is not one. */
+/** Width and height of an image file (decoded whole); an {@link EmrError} names a file that is not one. */
 export function imageSize(file: string, hospital: string): { width: number; height: number } {
   const { width, height } = decode(file, hospital, undefined);
   return { width, height };
 }
 
 /**
- * An image file's pixels as RGBA bytes, by its extension: .png, or .jpg / .jpeg; read as every hospital file
- * is (a regular file inside the data root, at most {@link MAX_IMAGE_BYTES}).
+ * An image file's pixels, by its extension: .png, .jpg / .jpeg (8-bit RGBA; grey is the mean of red, green and
+ * blue), or .dcm (see {@link readDicomPixels}); read as every hospital file is (a regular file inside the data
+ * root, at most {@link MAX_IMAGE_BYTES}).
  */
-function decode(file: string, hospital: string, root: string | undefined): Rgba {
+function decode(file: string, hospital: string, root: string | undefined): Decoded {
   const fail = (expected: string): never => {
     throw new EmrError({ hospital, file, expected });
   };
   const ext = extname(file).toLowerCase();
-  if (ext !== '.png' && ext !== '.jpg' && ext !== '.jpeg') fail('a .png, .jpg or .jpeg file');
+  if (ext !== '.png' && ext !== '.jpg' && ext !== '.jpeg' && ext !== '.dcm')
+    fail('a .png, .jpg, .jpeg or .dcm file');
   const bytes = readLocalFile(file, MAX_IMAGE_BYTES, fail, root);
+  if (ext === '.dcm') {
+    const d = readDicomPixels(bytes, (tag, expected) =>
+      fail(tag === undefined ? expected : `${TAG[tag][1]}: ${expected}`),
+    );
+    return { width: d.width, height: d.height, fill: (x, o, channels) => fillDicom(d, x, o, channels) };
+  }
+  let rgba: { width: number; height: number; data: Uint8Array };
   try {
     if (ext === '.png') {
       const png = PNG.sync.read(bytes);
-      return { width: png.width, height: png.height, data: png.data };
+      rgba = { width: png.width, height: png.height, data: png.data };
+    } else {
+      const jpg = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: 16 });
+      rgba = { width: jpg.width, height: jpg.height, data: jpg.data };
     }
-    const jpg = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: 16 });
-    return { width: jpg.width, height: jpg.height, data: jpg.data };
   } catch {
     // A decoder's message may quote the file's bytes; the file is named, its content is not.
     return fail(`a well-formed ${ext === '.png' ? 'PNG' : 'JPEG'} image; it could not be decoded`);
+  }
+  return { width: rgba.width, height: rgba.height, fill: (x, o, channels) => fillRgba(rgba, x, o, channels) };
+}
+
+function fillRgba(
+  image: { width: number; height: number; data: Uint8Array },
+  x: Float64Array,
+  o: number,
+  channels: number,
+): void {
+  const px = image.data;
+  for (let p = 0; p < image.height * image.width; p++) {
+    const rgba = 4 * p;
+    if (channels === 1) {
+      x[o + p] = (px[rgba]! + px[rgba + 1]! + px[rgba + 2]!) / (3 * 255);
+    } else {
+      for (let c = 0; c < channels; c++) x[o + p * channels + c] = px[rgba + c]! / 255;
+    }
+  }
+}
+
+/** Grey fills every colour channel; RGB averages to grey; a fourth (alpha) channel is opaque. */
+function fillDicom(d: DicomPixels, x: Float64Array, o: number, channels: number): void {
+  const v = d.values;
+  for (let p = 0; p < d.height * d.width; p++) {
+    const s = p * d.samples;
+    for (let c = 0; c < channels; c++) {
+      x[o + p * channels + c] =
+        c === 3
+          ? 1
+          : d.samples === 1
+            ? v[s]!
+            : channels === 1
+              ? (v[s]! + v[s + 1]! + v[s + 2]!) / 3
+              : v[s + c]!;
+    }
   }
 }

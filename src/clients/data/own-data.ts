@@ -57,7 +57,14 @@ function confined(hospital: string, root: string, written: string): string {
  * of its files, or a seeded split (`seed/split/<id>`) that holds out `testFraction` of each class (of all rows
  * for a continuous outcome), at least one and at most all but one of a class with two or more rows.
  */
-export function readOwnData(h: HospitalConfig, data: OwnDataConfig, seed: number, baseDir: string): OwnData {
+export function readOwnData(
+  h: HospitalConfig,
+  data: OwnDataConfig,
+  seed: number,
+  baseDir: string,
+  /** Scoring a finished model: every row is held out (and is the split local scaling is computed from). */
+  everyRow = false,
+): OwnData {
   const source = h.source;
   let encoded: EncodedTable;
   let splitTable: { table: EmrTable; file: string } | undefined;
@@ -85,15 +92,14 @@ export function readOwnData(h: HospitalConfig, data: OwnDataConfig, seed: number
       splitTable = { table: readCsv(labels, { hospital: h.id, root: baseDir }), file: labels };
     }
   }
-  const isTest =
-    split === undefined
+  const isTest = everyRow
+    ? undefined
+    : split === undefined
       ? seededSplit(encoded, data, stream(seed, 'split', h.id))
       : columnSplit(encoded, splitTable!, split, h.id);
   const pick = (test: boolean): RawSplit => {
     const rows: number[] = [];
-    isTest.forEach((t, i) => {
-      if (t === test) rows.push(i);
-    });
+    for (let i = 0; i < encoded.n; i++) if (isTest === undefined || isTest[i] === test) rows.push(i);
     const x = new Float64Array(rows.length * encoded.width);
     const y = new Float32Array(rows.length);
     rows.forEach((r, k) => {

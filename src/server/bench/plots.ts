@@ -19,7 +19,16 @@ const LABELS: Readonly<Record<string, string>> = {
   loss: 'Loss',
 };
 /** Metrics that live in [0, 1]: their axis stops at the bounds and bands are clipped there. */
-const UNIT_INTERVAL = new Set<string>(['accuracy', 'auroc', 'auprc', ...GLOBAL_METRICS]);
+const UNIT_INTERVAL = new Set<string>([
+  'accuracy',
+  'auroc',
+  'auprc',
+  'balanced_accuracy',
+  'auroc_macro',
+  'global_accuracy',
+  'global_auroc_macro',
+  ...GLOBAL_METRICS,
+]);
 const STEP = 0.05;
 const round2 = (v: number): number => Math.round(v * 100) / 100;
 

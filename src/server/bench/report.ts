@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { RESERVED_METRIC_PREFIX } from '../../protocol/messages.ts';
 import { GLOBAL_METRICS } from '../global-roc.ts';
 import { DP_EPSILON_METRIC } from './read-run.ts';
+import { BINARY_HEAD, headlineMetrics, type OutputHead } from '../../protocol/outcome.ts';
 import { compareIds } from '../sampling.ts';
 import { BenchInputError, finite, groupArms, type Arm } from './arms.ts';
 import { lowerIsBetter, meanCi, pairedDifference, roundsToTarget, type MeanCi } from './stats.ts';
@@ -19,6 +20,23 @@ export const DEFAULT_BENCH_METRICS: readonly string[] = [
   ...GLOBAL_METRICS,
   DP_EPSILON_METRIC,
 ];
+
+/** A backdoor's success on the global model (see the faults), shown when some run reports it. */
+const ATTACK_SUCCESS = 'attack_success__triggered';
+
+/** The metrics a bench table shows unless told otherwise, for the outcome the scenario declares. */
+export function benchMetricsFor(head: OutputHead): readonly string[] {
+  if (head.kind === 'multiclass')
+    return [
+      ...headlineMetrics(head),
+      'global_accuracy',
+      'global_auroc_macro',
+      DP_EPSILON_METRIC,
+      ATTACK_SUCCESS,
+    ];
+  if (head.kind === 'continuous') return [...headlineMetrics(head), 'global_r2', DP_EPSILON_METRIC];
+  return [...DEFAULT_BENCH_METRICS, ATTACK_SUCCESS];
+}
 
 /** Whether hospitals report the metric themselves; `global_…` metrics exist only for the whole federation. */
 export const reportedByHospitals = (metric: string): boolean => !metric.startsWith(RESERVED_METRIC_PREFIX);
@@ -48,7 +66,7 @@ export interface BenchRow {
   /** Final aggregated metrics: mean ± 95% CI over seeds. */
   readonly overall: Readonly<Record<string, MeanCi>>;
   /**
-   * Per seed the worst hospital's final metric (the lowest; the highest where lower is better: losses, brier, ece) among the
+   * Per seed the worst hospital's final metric (the lowest; the highest where lower is better: losses, brier, ece, mse, mae, attack success) among the
    * hospitals that report it, then mean ± 95% CI over seeds.
    */
   readonly worstHospital: Readonly<Record<string, MeanCi>>;
@@ -75,7 +93,7 @@ export interface MetricComparison {
   readonly difference: MeanCi;
   /** Both arms' 95% CIs of the metric exist and do not overlap (unpaired, so stricter than the paired test). */
   readonly separated: boolean;
-  /** Better or worse when the paired CI excludes 0 (lower is better for losses, brier and ece), else unclear. */
+  /** Better or worse when the paired CI excludes 0 (lower is better for losses, brier, ece, mse, mae and attack success), else unclear. */
   readonly direction: Direction;
 }
 
@@ -108,8 +126,10 @@ export interface BenchTable {
 
 /** Options of `summarize`. */
 export interface SummarizeOptions {
-  /** Metrics to report; default {@link DEFAULT_BENCH_METRICS}, less the `global_…` ones no run reports. */
+  /** Metrics to report; default {@link benchMetricsFor} the outcome, less the `global_…` ones no run reports. */
   readonly metrics?: readonly string[];
+  /** The outcome the runs predict (default binary). */
+  readonly head?: OutputHead;
   /** Counts the rounds each strategy's seeds needed to reach it. */
   readonly target?: BenchTarget;
   /** Strategy arm the others are compared with, paired by seed; default the first strategy arm. */
@@ -210,8 +230,10 @@ export function summarize(runs: readonly BenchRun[], options: SummarizeOptions =
   const metrics =
     options.metrics !== undefined
       ? [...options.metrics]
-      : DEFAULT_BENCH_METRICS.filter(
-          (m) => reportedByHospitals(m) || runs.some((r) => finite(r.final.metrics, m) !== undefined),
+      : benchMetricsFor(options.head ?? BINARY_HEAD).filter(
+          (m) =>
+            (reportedByHospitals(m) && m !== ATTACK_SUCCESS) ||
+            runs.some((r) => finite(r.final.metrics, m) !== undefined),
         );
   const { target } = options;
   const hospitals = [...new Set(runs.flatMap((r) => Object.keys(r.final.hospitals)))].sort(compareIds);
@@ -426,7 +448,7 @@ function markdown(table: BenchTable): string {
             `fixes the partition, the initial model and the sampling) of the arm's final metric minus ` +
             `${comparison.reference}'s, ± the half-width of a two-sided Student t 95% interval of those ` +
             `differences (n − 1 degrees of freedom, n the shared seeds). ▲ / ▼: the interval excludes 0 and the ` +
-            `arm is better / worse than ${comparison.reference} (lower is better for losses, brier and ece). "CIs separate" ` +
+            `arm is better / worse than ${comparison.reference} (lower is better for losses, brier, ece, mse, mae and attack success). "CIs separate" ` +
             `lists the metrics whose unpaired 95% intervals in the table above do not overlap: a stricter test, ` +
             `which can miss differences that the pairing reveals.`,
         ]

@@ -78,5 +78,5 @@ export function roundsToTarget(
 
 /** Whether smaller is better for a metric: losses, the Brier score and calibration error, and their subgroup forms. */
 export function lowerIsBetter(metric: string): boolean {
-  return /^(.*loss|brier|ece)(__.*)?$/i.test(metric);
+  return /^(.*loss|brier|ece|mse|mae|attack_success)(__.*)?$/i.test(metric);
 }

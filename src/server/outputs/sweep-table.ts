@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { RunResult } from '../coordinator.ts';
 import { writeFileAtomic } from './container.ts';
+import { headlineMetrics, type OutputHead } from '../../protocol/outcome.ts';
 
 /** One run of a sweep. */
 export interface SweepRow {
@@ -10,10 +11,17 @@ export interface SweepRow {
   readonly seconds: number;
 }
 
-const METRICS = ['auroc', 'auprc', 'accuracy'] as const;
-
-/** Writes sweep.md and sweep.csv: one row per value, the federated model beside its baselines. */
-export function writeSweepTables(out: string, parameter: string, rows: readonly SweepRow[]): void {
+/**
+ * Writes sweep.md and sweep.csv: one row per value, the federated model beside its baselines, in the
+ * headline metrics of the outcome's kind.
+ */
+export function writeSweepTables(
+  out: string,
+  parameter: string,
+  rows: readonly SweepRow[],
+  head: OutputHead,
+): void {
+  const METRICS = headlineMetrics(head);
   const columns = [
     parameter,
     'status',

@@ -8,6 +8,12 @@ import type { ChainHead } from '../ledger.ts';
 import type { RunFolder } from './run-folder.ts';
 import { FEDMED_VERSION } from './version.ts';
 
+/**
+ * The federated input transform of a run on own data (little-endian float64: centre, scale, fill per input
+ * column), which scoring new data needs; its SHA-256 is the manifest's `preprocessing.transformSha256`.
+ */
+export const TRANSFORM_FILE = 'model/transform.f64';
+
 /** What identifies a run and what it produced; written as manifest.json. */
 export interface Manifest {
   readonly fedmed: string;
@@ -80,6 +86,7 @@ export async function writeRunResult(
 ): Promise<Manifest> {
   const finalModelSha256 = sha256(result.parameters);
   folder.writeBytes('model/parameters.f32', result.parameters);
+  if (result.transform !== undefined) folder.writeBytes(TRANSFORM_FILE, result.transform);
   folder.writeJson('model/spec.json', {
     format: 'flat little-endian float32, tensors laid end to end in this order',
     model: scenario.model,

@@ -16,6 +16,7 @@ import type {
   Strategy,
   SumsNeeded,
 } from './strategy.ts';
+import { StreamingMean } from '../streaming-mean.ts';
 
 /** Options of {@link FedAvg}. */
 export interface FedAvgOptions {
@@ -119,22 +120,12 @@ export function meanUpdate(strategy: string, length: number, sums: RoundSums): F
   return out;
 }
 
-/** Σ wᵢ·vᵢ / Σ wᵢ, accumulated in Float64 in the order given. */
+/** Σ wᵢ·vᵢ / Σ wᵢ, accumulated in Float64 in the order given (see {@link StreamingMean}). */
 export function weightedAverage(
   length: number,
   items: readonly { readonly vector: Float32Array; readonly weight: number }[],
 ): Float32Array {
-  if (items.length === 0) throw new Error('weightedAverage: no vectors to average');
-  const acc = new Float64Array(length);
-  let total = 0;
-  for (const { vector, weight } of items) {
-    if (vector.length !== length)
-      throw new Error(`weightedAverage: vector of length ${vector.length}, expected ${length}`);
-    for (let i = 0; i < length; i++) acc[i]! += weight * vector[i]!;
-    total += weight;
-  }
-  if (!(total > 0)) throw new Error('weightedAverage: weights sum to zero');
-  const out = new Float32Array(length);
-  for (let i = 0; i < length; i++) out[i] = acc[i]! / total;
-  return out;
+  const mean = new StreamingMean(length);
+  for (const { vector, weight } of items) mean.add(vector, weight);
+  return mean.mean();
 }

@@ -318,3 +318,37 @@ describe('writeBenchTables', () => {
     expect(csv).not.toMatch(/NaN|undefined|Infinity/);
   });
 });
+
+describe('bench metrics follow the outcome', () => {
+  const run = (arm: string, seed: number, metrics: Record<string, number>) => ({
+    arm,
+    seed,
+    kind: 'strategy' as const,
+    curve: [],
+    final: { metrics, hospitals: { 'h-1': metrics } },
+    bytes: { total: 0, crossBorder: 0 },
+    seconds: 1,
+  });
+
+  it('a continuous outcome is tabled in R², MSE and MAE, and a lower error is the better one', () => {
+    const runs = [1, 2].flatMap((seed) => [
+      run('fedavg', seed, { r2: 0.5, mse: 2 + seed, mae: 1, global_r2: 0.5 }),
+      run('fedprox', seed, { r2: 0.6, mse: 1 + seed, mae: 1, global_r2: 0.6 }),
+    ]);
+    const table = summarize(runs, { head: { kind: 'continuous' } });
+    expect(table.metrics).toEqual(['r2', 'mse', 'mae', 'global_r2']);
+    const fedprox = table.comparison!.arms.find((r) => r.arm === 'fedprox')!;
+    expect(fedprox.metrics.mse!.difference.mean).toBe(-1);
+    expect(fedprox.metrics.mse!.direction).toBe('better');
+  });
+
+  it('a multi-class outcome is tabled in accuracy, balanced accuracy and macro AUROC', () => {
+    const table = summarize(
+      [run('fedavg', 1, { accuracy: 0.9, balanced_accuracy: 0.8, auroc_macro: 0.95 })],
+      {
+        head: { kind: 'multiclass', classes: 3 },
+      },
+    );
+    expect(table.metrics).toEqual(['accuracy', 'balanced_accuracy', 'auroc_macro']);
+  });
+});

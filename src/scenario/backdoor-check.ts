@@ -1,0 +1,36 @@
+import type { z } from 'zod';
+import { inputShapeOf } from '../protocol/cdm.ts';
+import { headOf } from '../protocol/outcome.ts';
+import type { DataConfig, FaultConfig } from './schema.ts';
+
+/**
+ * A backdoor needs classes (not a continuous outcome), a target among them, trigger inputs inside one example's
+ * input, and one trigger for the whole scenario (every hospital measures that one on the global model).
+ */
+export function checkBackdoors(
+  s: { readonly data: DataConfig; readonly faults: readonly FaultConfig[] },
+  ctx: z.RefinementCtx,
+): void {
+  const head = headOf(s.data);
+  const width = inputShapeOf(s.data).reduce((a, b) => a * b, 1);
+  const classes = head.kind === 'multiclass' ? head.classes : 2;
+  let first: string | undefined;
+  s.faults.forEach((f, i) => {
+    if (f.behaviour !== 'backdoor' || f.trigger === undefined) return;
+    const issue = (path: (string | number)[], message: string) =>
+      ctx.addIssue({ code: 'custom', path: ['faults', i, ...path], message });
+    if (head.kind === 'continuous') issue(['behaviour'], 'a backdoor needs a binary or multi-class outcome');
+    else if (f.trigger.target >= classes)
+      issue(['trigger', 'target'], `expected a class index below ${classes}`);
+    const outside = f.trigger.inputs.findIndex((k) => k >= width);
+    if (outside >= 0)
+      issue(
+        ['trigger', 'inputs', outside],
+        `expected an input index below ${width}, the model's input width`,
+      );
+    const key = JSON.stringify(f.trigger);
+    if (first !== undefined && key !== first)
+      issue(['trigger'], 'expected the same trigger as the first backdoor: hospitals measure one');
+    first ??= key;
+  });
+}
