@@ -7,6 +7,23 @@ export interface Arm {
   readonly strategy: Record<string, unknown>;
   /** DP-SGD's noise multiplier for this arm (0: without DP-SGD); absent: as the scenario says. */
   readonly dpSgdNoise?: number;
+  /** The topology its runs use, when not the scenario's (`--topologies`; the label then ends in `@<topology>`). */
+  readonly topology?: 'flat' | 'hierarchical';
+}
+
+/**
+ * Each arm under each topology of `--topologies`, in that order: under the scenario's own topology it keeps its
+ * label, under another its label gains `@<topology>` (`fedavg@hierarchical`).
+ */
+export function withTopologies(
+  arms: readonly Arm[],
+  topologies: readonly ('flat' | 'hierarchical')[] | undefined,
+  own: 'flat' | 'hierarchical',
+): Arm[] {
+  if (topologies === undefined || topologies.length === 0) return [...arms];
+  return topologies.flatMap((t) =>
+    arms.map((a) => ({ ...a, label: t === own ? a.label : `${a.label}@${t}`, topology: t })),
+  );
 }
 
 /**

@@ -1,7 +1,7 @@
 import { headlineMetrics, headOf } from '../protocol/outcome.ts';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { applyOverrides, InputError, loadScenario, parseScenario, scenarioHash } from '../scenario/load.ts';
 import type { BackendChoice, BaselineName, Scenario } from '../scenario/schema.ts';
@@ -22,7 +22,8 @@ import { selectCandidate, type Selection } from '../server/bench/selection.ts';
 import type { BenchRun } from '../server/bench/types.ts';
 import { createStrategy } from '../server/strategies/index.ts';
 import { WorkerFailure, WorkerPool } from '../server/worker-pool.ts';
-import { type Arm, type ArmSpec } from './bench-arms.ts';
+import { withTopologies, type Arm, type ArmSpec } from './bench-arms.ts';
+import { benchCountryMatrix, countryMatrixMarkdown } from '../server/bench/country-matrix.ts';
 import { EXIT } from './exit-codes.ts';
 import { backendOverride, checkScenarioData, dataRoot, isInputFailure } from './flags.ts';
 import { exitInterrupted, interruptible, stopRequested } from './interrupt.ts';
@@ -45,6 +46,8 @@ export interface BenchFlags {
   /** Label of the arm the others are compared with (default: the first). */
   reference?: string;
   baselines?: BaselineName[];
+  /** Run every arm under each of these topologies (default: the scenario's). */
+  topologies?: ('flat' | 'hierarchical')[];
   workers?: number;
   backend?: BackendChoice;
   rounds?: number;
@@ -153,7 +156,7 @@ export async function benchCommand(file: string, given: BenchFlags): Promise<num
         const chosen = (spec: ArmSpec): Arm =>
           spec.candidates.find((c) => c.label === selections.find((s) => s.arm === spec.label)?.chosen) ??
           spec.candidates[0]!;
-        const arms = flags.strategies.map(chosen);
+        const arms = withTopologies(flags.strategies.map(chosen), flags.topologies, base.topology ?? 'flat');
         const plan = flags.seeds.flatMap((seed) =>
           arms.map((arm, i) => ({ arm, seed, scenario: variant(base, arm, seed, i === 0 ? baselines : []) })),
         );
@@ -170,7 +173,13 @@ export async function benchCommand(file: string, given: BenchFlags): Promise<num
         const files = writeBenchTables(out, table);
         for (const m of benchMetricsFor(headOf(base.data))) await writeBenchPlots(out, runs, m);
         await writeTradeoffPlots(out, runs);
-        process.stdout.write(`${benchOverview(table)}\nbench: ${files.markdown}\n`);
+        const matrix = benchCountryMatrix(runs);
+        const matrixText = matrix === undefined ? '' : `\n${countryMatrixMarkdown(matrix).join('\n')}`;
+        if (matrix !== undefined) {
+          appendFileSync(files.markdown, matrixText);
+          writeFileSync(join(out, 'country-matrix.json'), JSON.stringify(matrix, null, 2) + '\n');
+        }
+        process.stdout.write(`${benchOverview(table)}${matrixText}\nbench: ${files.markdown}\n`);
         return EXIT.ok;
       } finally {
         await runner.close();
@@ -256,6 +265,7 @@ function variant(base: Scenario, arm: Arm, seed: number, baselines: readonly Bas
         strategy: arm.strategy,
         baselines: [...baselines],
         ...(arm.dpSgdNoise === undefined ? {} : privacyWithNoise(base, arm.dpSgdNoise)),
+        ...(arm.topology === undefined ? {} : { topology: arm.topology }),
       },
       `${arm.label} with seed ${seed}`,
     );

@@ -58,8 +58,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addOption(backendOption())
     .option(
       '--baselines <list>',
-      'override the scenario baselines: local-only,pooled (empty for none)',
-      listFlag('--baselines', ['local-only', 'pooled'] as const),
+      'override the scenario baselines: local-only,pooled,country-only (empty for none)',
+      listFlag('--baselines', ['local-only', 'pooled', 'country-only'] as const),
     )
     .addOption(timeoutOption())
     .addOption(dataRootOption())
@@ -125,7 +125,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option(
       '--baselines <list>',
       'baselines per seed (default local-only,pooled; empty for none)',
-      listFlag('--baselines', ['local-only', 'pooled'] as const),
+      listFlag('--baselines', ['local-only', 'pooled', 'country-only'] as const),
+    )
+    .option(
+      '--topologies <list>',
+      "run every arm under each topology: flat,hierarchical (default: the scenario's)",
+      listFlag('--topologies', ['flat', 'hierarchical'] as const),
     )
     .option('--rounds <n>', 'override the number of rounds', integerFlag('--rounds', 1, 100_000))
     .option(

@@ -1,3 +1,4 @@
+import { runCountryMatrix } from '../server/outputs/country-matrix.ts';
 import { headOf } from '../protocol/outcome.ts';
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -228,10 +229,34 @@ function report(result: RunResult, seconds: number, out: string): void {
     `bytes crossed: ${result.bytes.toHospitals} to hospitals, ${result.bytes.toCoordinator} to the coordinator, ` +
       `${result.bytes.crossBorder} across borders; ${result.bytes.rejected} replies rejected, ` +
       `${result.bytes.errors} error reports from hospitals`,
+    ...countryLines(result),
     ...privacyLines(result.privacy),
     `outputs: ${out}`,
   );
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** Bytes across each border, and the country matrix when the country-only baseline ran. */
+function countryLines(result: RunResult): string[] {
+  const borders = Object.entries(result.borders ?? {});
+  const lines =
+    borders.length === 0
+      ? []
+      : [
+          'across borders: ' +
+            borders.map(([b, t]) => `${b} ${t.bytes} bytes in ${t.messages} messages`).join(', '),
+        ];
+  const matrix = runCountryMatrix(result);
+  if (matrix === undefined) return lines;
+  const cell = (v: number | null) => (v === null ? '-' : v.toFixed(4)).padStart(9);
+  lines.push(
+    `${matrix.metric} by country: trained on ↓ × evaluated on →`.padEnd(28) +
+      matrix.evaluatedOn.map((c) => c.padStart(9)).join(''),
+    ...matrix.rows.map(
+      (r) => `  ${r.trainedOn}`.padEnd(28) + matrix.evaluatedOn.map((c) => cell(r.values[c]!)).join(''),
+    ),
+  );
+  return lines;
 }
 
 /** What the run's privacy settings hid and spent, in a line or two; none without them. */

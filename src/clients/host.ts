@@ -35,6 +35,7 @@ import { OutgoingCheck } from './jurisdiction-check.ts';
 import { OwnDataSetup } from './own-data-setup.ts';
 import { splitDataset, type SplitRequest } from './data/split-dataset.ts';
 import type { AuditInstructions } from '../protocol/membership-audit.ts';
+import { countryAggregate, type CountryAggregateInstructions } from './country-aggregator.ts';
 
 /** A reply before it is encoded. */
 interface Reply {
@@ -197,6 +198,22 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
         return { kind: 'split-reply', fields: { rows: splitDataset(body as SplitRequest) } };
       case 'audit-request':
         return this.#audit(this.#hosted(hospital), params(), body as AuditInstructions, vectors.get('state'));
+      case 'country-only-fit-request': {
+        const reply = this.#fit(
+          this.#hosted(hospital),
+          params(),
+          body as FitInstructions,
+          vectors.get('control'),
+          vectors.get('state'),
+        );
+        return { ...reply, kind: 'country-only-fit-reply' };
+      }
+      case 'country-only-evaluate-request': {
+        const h = this.#hosted(hospital);
+        return evaluation('country-only-reply', h.hospital.evaluate(params(), body as EvaluateInstructions));
+      }
+      case 'country-fit-request':
+        return countryAggregate(params(), vectors.get('updates'), body as CountryAggregateInstructions);
       default:
         throw new HospitalRefusal('refused', 'kind');
     }

@@ -7,10 +7,13 @@ import { AUDIT_BINS } from './membership-audit.ts';
 export type Direction = 'to-hospital' | 'to-coordinator';
 
 /** What a message serves: the federation, a baseline run beside it, or a tool outside any run. */
-export type Purpose = 'federation' | 'local-only' | 'pooled' | 'tooling';
+export type Purpose = 'federation' | 'local-only' | 'pooled' | 'tooling' | 'country-only';
 
-/** Who may send a kind: the coordinator, a hospital's worker, or the pooled oracle's thread. */
-export type Sender = 'coordinator' | 'hospital' | 'pooled-oracle';
+/**
+ * Who may send a kind: the coordinator, a hospital's worker, the pooled oracle's thread, or a country aggregator's
+ * thread (hierarchical topology: its messages go `to-hospital` from the coordinator, `to-coordinator` back).
+ */
+export type Sender = 'coordinator' | 'hospital' | 'pooled-oracle' | 'country-aggregator';
 
 /**
  * What a message can carry, as the jurisdiction policies weigh it. A message's classes are computed by fedmed
@@ -446,6 +449,65 @@ export const KINDS = {
     meaning:
       'membership-inference attack success on the hospital’s training (members) versus held-out (non-members) patients: per attack its AUC, advantage and TPR at low FPR, and counts of each group per score bin',
   },
+  'country-only-fit-request': request(
+    'country-only',
+    'aggregate-model',
+    { parameters, control: parameters, state },
+    'country-only-fit-reply',
+    'country-only baseline: its country’s model (the hospital federates with its own country only) and the round’s training',
+  ),
+  'country-only-fit-reply': {
+    direction: 'to-coordinator',
+    sender: 'hospital',
+    purpose: 'country-only',
+    dataClass: 'parameters-clear',
+    vectors: { parameters, control: parameters, state },
+    fields: { numExamples: 'count', metrics: 'metrics' },
+    maxJsonBytes: REPLY_JSON,
+    meaning: 'country-only baseline: locally trained parameters, as a fit reply',
+  },
+  'country-only-evaluate-request': request(
+    'country-only',
+    'aggregate-model',
+    { parameters },
+    'country-only-reply',
+    'country-only baseline: one country’s model to score on this hospital’s held-out split (every country’s model goes to every hospital)',
+  ),
+  'country-only-reply': evaluation(
+    'hospital',
+    'country-only',
+    'metrics of one country’s model on the held-out split',
+  ),
+  'country-fit-request': request(
+    'federation',
+    'aggregate-model',
+    { parameters },
+    'country-aggregate',
+    'hierarchical topology: the global model to a country aggregator, which relays it to its hospitals and sums their updates',
+  ),
+  'country-aggregate': {
+    direction: 'to-coordinator',
+    sender: 'country-aggregator',
+    purpose: 'federation',
+    dataClass: 'aggregate-model',
+    vectors: { sum: { dtype: 'f64', length: 'parameters' } },
+    fields: { numExamples: 'count', contributors: 'count' },
+    maxJsonBytes: REPLY_JSON,
+    meaning:
+      "a country aggregator's Float64 sum of its hospitals' weighted updates Σ w_k (x_k − g), their training examples and how many contributed",
+  },
+  'country-evaluate-request': request(
+    'federation',
+    'aggregate-model',
+    { parameters },
+    'country-evaluation',
+    'hierarchical topology: the global model to a country aggregator, to relay to its hospitals for scoring',
+  ),
+  'country-evaluation': evaluation(
+    'country-aggregator',
+    'federation',
+    "a country aggregator relaying its hospitals' evaluation replies (metrics, never parameters) as they came",
+  ),
   error: {
     direction: 'to-coordinator',
     sender: 'hospital',

@@ -1,6 +1,7 @@
 import { headlineMetrics, type OutputHead } from '../protocol/outcome.ts';
 import type { Topology } from 'topojson-specification';
 import { countryName } from './atlas.ts';
+import { countryMatrixSection } from './country-matrix-section.ts';
 import type { Chart } from './charts.ts';
 import { figure, figures, section } from './figure.ts';
 import { exact, integer, metric as formatMetric } from './format.ts';
@@ -222,6 +223,8 @@ export async function runReportBody(files: RunFiles, atlas: Topology): Promise<R
   sections.push(
     section('final', 'Final model against the baselines', finalTable(files), await figures(finals)),
   );
+  const matrix = countryMatrixSection(summary);
+  if (matrix) sections.push(section('countries', 'What joining buys each country', matrix));
   const events = eventsChart(p, rounds, crossings, scenario);
   sections.push(
     section(

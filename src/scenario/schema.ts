@@ -269,6 +269,13 @@ export const scenarioSchema = z
         name: z.string().optional(),
       })
       .describe('where the coordinator runs: decides which crossings cross a border'),
+    topology: z
+      .enum(['flat', 'hierarchical'])
+      .optional()
+      .describe(
+        'flat (absent): every hospital talks to the coordinator; hierarchical: each country has an aggregator, ' +
+          "sited there, that sums its hospitals' updates, and only country aggregates reach the coordinator",
+      ),
     data: dataSchema,
     hospitals: z.array(hospitalSchema).min(1).max(100_000),
     hospitalData: hospitalDataSchema.optional(),
@@ -283,7 +290,7 @@ export const scenarioSchema = z
       histogramBins: 0,
     }),
     baselines: z
-      .array(z.enum(['local-only', 'pooled']))
+      .array(z.enum(['local-only', 'pooled', 'country-only']))
       .default([])
       .describe('comparisons run beside the federation; pooled breaks data sovereignty and is marked so'),
     faults: z.array(faultSchema).default([]),

@@ -1,3 +1,4 @@
+import { borderTraffic, type BorderTraffic } from './outputs/country-matrix.ts';
 import { resolve } from 'node:path';
 import { stream } from '../common/rng.ts';
 import type { ParamSpec } from '../common/params.ts';
@@ -42,6 +43,8 @@ import { headOf } from '../protocol/outcome.ts';
 import { captureRound, restoreRound, type ResumePoint, type RoundState } from './checkpoint/run-state.ts';
 import { killPoint } from './checkpoint/test-hook.ts';
 import { runMembershipAudits, type AuditRecord } from './membership-audit.ts';
+import { runHierarchical } from './topology/hierarchical.ts';
+import { runCountryOnly, type CountryOnlyResult } from './baselines/country-only.ts';
 import {
   evaluationVectors,
   missingByField,
@@ -153,6 +156,10 @@ export interface RunResult {
   readonly final?: RoundRecord;
   readonly localOnly?: BaselineResult;
   readonly pooled?: BaselineResult;
+  /** Each country federating alone, each country's model scored in every country. */
+  readonly countryOnly?: CountryOnlyResult;
+  /** The federation's bytes and messages across each border, by direction (`CN→KR`). */
+  readonly borders?: Readonly<Record<string, BorderTraffic>>;
   /** Bytes the federation's own messages crossed. */
   readonly bytes: ByteTotals;
   /** Bytes of the baselines' crossings, kept apart (the pooled oracle's are what a real pooling would send). */
@@ -198,13 +205,14 @@ export class SetupError extends Error {
 }
 
 /** What the coordinator learned of each hospital at setup, through the boundary. */
-interface Holdings {
+export interface Holdings {
   readonly train: number;
   readonly test: number;
 }
 
 /** Runs the scenario's federation: sample → broadcast → fit → admit → aggregate → evaluate → record. */
 export async function runFederation(scenario: Scenario, options: RunOptions): Promise<RunResult> {
+  if (scenario.topology === 'hierarchical') return runHierarchical(scenario, options);
   const clock = stopwatch();
   const inputShape = inputShapeOf(scenario.data);
   const spec = parameterSpec(scenario.model, inputShape, headOf(scenario.data));
@@ -511,6 +519,20 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
         ? await runPooled(ledger, scenario, initial, options, sizes, holdings)
         : undefined;
     const pooledSeconds = clock.lap();
+    const countryOnly =
+      !workerFailure && violation === undefined && scenario.baselines.includes('country-only')
+        ? await runCountryOnly({
+            scenario,
+            baseDir: options.baseDir,
+            channel,
+            ledger,
+            hospitals,
+            initial,
+            fitContract,
+            evaluateContract,
+            checked: (m, name) => checkedModel(m, spec.length, name),
+          })
+        : undefined;
     options.sink.crossings(ledger.takeUnflushed());
     return {
       status: stopReason === undefined ? 'completed' : 'stopped',
@@ -531,6 +553,8 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       ...(final === undefined ? {} : { final }),
       ...(localOnly === undefined ? {} : { localOnly }),
       ...(pooled === undefined ? {} : { pooled }),
+      ...(countryOnly === undefined ? {} : { countryOnly }),
+      borders: borderTraffic(ledger.entries, scenario.coordinator.site),
       bytes: ledger.totals(),
       baselineBytes: {
         localOnly: ledger.totals(undefined, 'local-only'),
@@ -553,13 +577,13 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
   }
 }
 
-const exactly = (n: number) => ({ min: n, max: n });
+export const exactly = (n: number) => ({ min: n, max: n });
 
 /**
  * Sets up every hospital in its thread (configuration only) and learns, through the boundary, how many
  * training and held-out examples it holds — at most what the scenario says it has — and each thread's backend.
  */
-async function setUp(
+export async function setUp(
   channel: Channel,
   pool: WorkerPool,
   scenario: Scenario,
@@ -702,7 +726,7 @@ function declaredFiles(h: Scenario['hospitals'][number], baseDir: string): strin
 }
 
 /** A strategy's aggregate, checked like a reply: the model's length, every value finite. */
-function checkedModel(model: Float32Array, length: number, strategy: string): Float32Array {
+export function checkedModel(model: Float32Array, length: number, strategy: string): Float32Array {
   if (!(model instanceof Float32Array) || model.length !== length) {
     throw new RangeError(`its aggregate must be a Float32Array of ${length} parameters`);
   }
@@ -717,7 +741,7 @@ function checkedModel(model: Float32Array, length: number, strategy: string): Fl
 }
 
 /** Evaluation replies in a fixed order (ascending hospital id), and the hospitals that gave none. */
-function collect(
+export function collect(
   chosen: readonly string[],
   received: readonly Received[],
 ): { results: EvaluateResult[]; failures: Failure[] } {
@@ -732,7 +756,7 @@ function collect(
   return { results, failures };
 }
 
-async function runLocalOnly(
+export async function runLocalOnly(
   channel: Channel,
   scenario: Scenario,
   hospitals: readonly HospitalRef[],
@@ -762,7 +786,7 @@ const POOLED_ORACLE = 'pooled-oracle';
  * and are not recorded; the records each hospital would have had to export are, as violations, and so is
  * each hospital's evaluation.
  */
-async function runPooled(
+export async function runPooled(
   ledger: Ledger,
   scenario: Scenario,
   initial: Float32Array,
@@ -844,11 +868,11 @@ function baseline(
   };
 }
 
-function withCountry(results: readonly EvaluateResult[], countryOf: ReadonlyMap<string, string>) {
+export function withCountry(results: readonly EvaluateResult[], countryOf: ReadonlyMap<string, string>) {
   return results.map((r) => ({ country: countryOf.get(r.hospital)!, ...r.reply }));
 }
 
-function byHospital(results: readonly EvaluateResult[]): HospitalMetrics {
+export function byHospital(results: readonly EvaluateResult[]): HospitalMetrics {
   return Object.fromEntries(
     results.map((r) => [r.hospital, { numExamples: r.reply.numExamples, metrics: r.reply.metrics }]),
   );
@@ -866,7 +890,7 @@ function unweightedMeans(replies: readonly EvaluateReply[]): Metrics {
 }
 
 /** Real seconds since the previous lap (or the start); used only to report how long parts took. */
-function stopwatch(): { lap(): number } {
+export function stopwatch(): { lap(): number } {
   let last = performance.now();
   return {
     lap() {

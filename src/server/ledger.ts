@@ -10,6 +10,7 @@ import { KINDS, type DataClass, type Direction, type Kind, type Purpose } from '
 import { scenarioHash } from '../scenario/load.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { JurisdictionGate } from './jurisdiction/gate.ts';
+import { topologyHops, type Hops, type Party } from './topology/hops.ts';
 import type { Violation } from './jurisdiction/violation.ts';
 
 export type { DataClass, Direction, Kind as CrossingKind, Purpose };
@@ -43,6 +44,11 @@ export interface Crossing {
   readonly sha256?: string;
   /** True when the hospital's country differs from the coordinator's site (always, for a neutral site). */
   readonly crossesBorder: boolean;
+  /**
+   * The other end when it is not the coordinator (hierarchical topology: a hospital's country aggregator, or the
+   * coordinator for an aggregator's messages); `crossesBorder` then compares the two ends' countries.
+   */
+  readonly peer?: Party;
   /** False when the boundary rejected the message or a policy had it discarded. */
   readonly admitted: boolean;
   /** False for a request the coordinator did not send because a policy forbids it or its reply. */
@@ -124,6 +130,7 @@ export class Ledger {
   readonly #countryOf: ReadonlyMap<string, string>;
   readonly #genesis: string;
   readonly #gate: JurisdictionGate | undefined;
+  readonly #hops: Hops | undefined;
   #head: string;
   #flushed = 0;
 
@@ -134,10 +141,15 @@ export class Ledger {
   constructor(
     site: string,
     countryOf: ReadonlyMap<string, string>,
-    options: { readonly genesis?: string; readonly jurisdiction?: JurisdictionGate } = {},
+    options: {
+      readonly genesis?: string;
+      readonly jurisdiction?: JurisdictionGate;
+      readonly hops?: Hops;
+    } = {},
   ) {
     this.#site = site;
-    this.#countryOf = countryOf;
+    this.#countryOf = options.hops?.countryOf ?? countryOf;
+    this.#hops = options.hops;
     this.#genesis = options.genesis ?? '0'.repeat(64);
     this.#head = this.#genesis;
     this.#gate = options.jurisdiction;
@@ -145,9 +157,11 @@ export class Ledger {
 
   /** The ledger of a run of `scenario` whose initial model is `initial`. */
   static forRun(scenario: Scenario, initial: Float32Array): Ledger {
+    const hops = topologyHops(scenario);
     return new Ledger(scenario.coordinator.site, new Map(scenario.hospitals.map((h) => [h.id, h.country])), {
       genesis: scenarioHash(scenario),
       jurisdiction: new JurisdictionGate(scenario, initial),
+      ...(hops === undefined ? {} : { hops }),
     });
   }
 
@@ -172,6 +186,8 @@ export class Ledger {
     if (country === undefined) throw new Error(`ledger: unknown hospital ${hospital}`);
     const spec = KINDS[kind];
     const sources = judged?.facts.sources ?? [];
+    const peer = this.#hops?.peerOf(hospital);
+    const site = peer?.country ?? this.#site;
     const origins = [...new Set(sources.map((s) => this.#countryOf.get(hospitalOf(s)) ?? '?'))].sort();
     const draft = {
       seq: this.#entries.length + 1,
@@ -187,7 +203,8 @@ export class Ledger {
       ...(sources.length === 0 ? {} : { sources }),
       bytes: message.bytes,
       ...(message.sha256 === undefined ? {} : { sha256: message.sha256 }),
-      crossesBorder: this.#site === 'neutral' || this.#site !== country,
+      crossesBorder: site === 'neutral' || site !== country,
+      ...(peer === undefined ? {} : { peer }),
       admitted: handling.admitted,
       ...(handling.sent === false ? { sent: false as const } : {}),
       ...(handling.reason === undefined ? {} : { reason: handling.reason }),

@@ -51,6 +51,7 @@ export function expectedReplyClasses(kind: Kind, asked: EvaluationAsked): DataCl
 export function replySources(kind: Kind, hospital: string): Source[] {
   switch (kind) {
     case 'fit-reply':
+    case 'country-only-fit-reply':
     case 'secagg-masked':
     case 'statistics-reply':
     case 'pooled-records':
@@ -59,6 +60,7 @@ export function replySources(kind: Kind, hospital: string): Source[] {
     case 'audit-reply':
       return [`${hospital}:train`, `${hospital}:test`];
     case 'evaluate-reply':
+    case 'country-only-reply':
     case 'pooled-reply':
     case 'score-reply':
       return [`${hospital}:test`];

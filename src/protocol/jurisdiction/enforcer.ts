@@ -20,6 +20,16 @@ export interface Facts {
   readonly sources: readonly Source[];
 }
 
+/** Where each party's messages go in a topology other than flat (see the server's topology hops). */
+export interface TopologyHops {
+  /** Every party's country, hospitals and aggregators. */
+  readonly countryOf: ReadonlyMap<string, string>;
+  /** Parties that relay their country's hospitals' data and hold none of their own. */
+  readonly relays: ReadonlySet<string>;
+  /** The country (or `neutral`) at the other end of a party's messages. */
+  peerOf(party: string): { readonly country: string };
+}
+
 /** A basis a crossing relied on, the rule that asked for it, and the step it covered. */
 export interface Reliance {
   readonly rule: string;
@@ -86,14 +96,24 @@ export class Enforcer {
   readonly #consortium: Consortium;
   readonly #countryOf: ReadonlyMap<string, string>;
   readonly #site: string;
+  readonly #hops: TopologyHops | undefined;
   readonly #holdings = new Map<string, Holding>();
   readonly #exported = new Map<string, Set<Source>>();
 
-  /** `site` is the coordinator's country or `neutral`; `countryOf` maps each hospital to its country. */
-  constructor(consortium: Consortium, countryOf: ReadonlyMap<string, string>, site: string) {
+  /**
+   * `site` is the coordinator's country or `neutral`; `countryOf` maps each hospital to its country. `hops`, for a
+   * topology other than flat, says where each party's messages go and which parties only relay others' data.
+   */
+  constructor(
+    consortium: Consortium,
+    countryOf: ReadonlyMap<string, string>,
+    site: string,
+    hops?: TopologyHops,
+  ) {
     this.#consortium = consortium;
-    this.#countryOf = countryOf;
+    this.#countryOf = hops?.countryOf ?? countryOf;
     this.#site = site;
+    this.#hops = hops;
   }
 
   get consortium(): Consortium {
@@ -208,11 +228,17 @@ export class Enforcer {
   #transfers(f: Facts): Transfer[] {
     const country = this.#country(f.hospital);
     if (f.direction === 'to-coordinator') {
-      const base = { origin: country, destination: this.#site, classes: f.classes, exporter: f.hospital };
+      const site = this.#hops?.peerOf(f.hospital).country ?? this.#site;
+      const base = { origin: country, destination: site, classes: f.classes, exporter: f.hospital };
+      if (this.#hops?.relays.has(f.hospital) === true) {
+        // A country aggregator sends on what its hospitals sent it: only the border is a new step.
+        const sources = f.sources.filter((s) => this.#country(hospitalOf(s)) === country);
+        return site === country ? [] : [{ ...base, leg: 'leave-country', sources }];
+      }
       const sources = f.sources.filter((s) => hospitalOf(s) === f.hospital);
       return [
         { ...base, leg: 'leave-hospital', sources },
-        ...(this.#site === country ? [] : [{ ...base, leg: 'leave-country' as const, sources }]),
+        ...(site === country ? [] : [{ ...base, leg: 'leave-country' as const, sources }]),
       ];
     }
     const byOrigin = new Map<string, Source[]>();

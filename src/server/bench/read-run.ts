@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Metrics } from '../../protocol/messages.ts';
+import type { CountryMatrix } from '../outputs/country-matrix.ts';
 import type { BenchRun } from './types.ts';
 import { auditBenchMetrics, type StoredAudit } from './audit-metrics.ts';
 
@@ -81,6 +82,19 @@ export function readBenchRuns(dir: string, arm: string, seed: number): BenchRun[
     localOnly?: StoredBaseline;
     pooled?: StoredBaseline;
     audit?: StoredAudit;
+    borders?: Record<string, { messages: number }>;
+    countryMatrix?: CountryMatrix;
+  };
+  const strategy = runs[0]!;
+  runs[0] = {
+    ...strategy,
+    bytes: {
+      ...strategy.bytes,
+      ...(summary.borders === undefined
+        ? {}
+        : { crossBorderMessages: Object.values(summary.borders).reduce((s, b) => s + b.messages, 0) }),
+    },
+    ...(summary.countryMatrix === undefined ? {} : { countryMatrix: summary.countryMatrix }),
   };
   if (summary.audit !== undefined) {
     const federation = runs[0]!;

@@ -77,8 +77,12 @@ export interface BenchRow {
   readonly hospitals: Readonly<Record<string, Readonly<Record<string, MeanCi>>>>;
   /** Only for strategies, when a target was given. */
   readonly target?: TargetSummary;
-  /** Mean bytes per run. */
-  readonly bytes: { readonly total: number; readonly crossBorder: number };
+  /** Mean bytes per run, and mean messages across borders when the runs record them. */
+  readonly bytes: {
+    readonly total: number;
+    readonly crossBorder: number;
+    readonly crossBorderMessages?: number;
+  };
   /** Mean wall-clock seconds per run. */
   readonly seconds: number;
 }
@@ -271,6 +275,9 @@ export function summarize(runs: readonly BenchRun[], options: SummarizeOptions =
       bytes: {
         total: mean(armRuns.map((r) => r.bytes.total)),
         crossBorder: mean(armRuns.map((r) => r.bytes.crossBorder)),
+        ...(armRuns.every((r) => r.bytes.crossBorderMessages !== undefined)
+          ? { crossBorderMessages: mean(armRuns.map((r) => r.bytes.crossBorderMessages!)) }
+          : {}),
       },
       seconds: mean(armRuns.map((r) => r.seconds)),
     };
@@ -369,6 +376,7 @@ function comparisonSection(table: BenchTable): string[] {
 function overviewLines(table: BenchTable): string[] {
   const { metrics, rows, target } = table;
   const local = metrics.filter(reportedByHospitals);
+  const messages = rows.some((r) => r.bytes.crossBorderMessages !== undefined);
   const overall = mdTable(
     [
       'arm',
@@ -377,6 +385,7 @@ function overviewLines(table: BenchTable): string[] {
       ...local.map((m) => `worst hospital ${m}`),
       ...(target ? [targetLabel(target)] : []),
       'bytes across borders',
+      ...(messages ? ['messages across borders'] : []),
       'seconds',
     ],
     rows.map((r) => [
@@ -386,6 +395,7 @@ function overviewLines(table: BenchTable): string[] {
       ...local.map((m) => formatCi(r.worstHospital[m], r.seeds, 3)),
       ...(target ? [formatTarget(r)] : []),
       formatBytes(r.bytes.crossBorder),
+      ...(messages ? [r.bytes.crossBorderMessages?.toFixed(0) ?? DASH] : []),
       r.seconds.toFixed(1),
     ]),
   );

@@ -1,3 +1,5 @@
+import type { CountryMatrix } from '../outputs/country-matrix.ts';
+
 /** Whether a run trained a federation with a strategy or a baseline beside it. */
 export type BenchKind = 'strategy' | 'baseline';
 
@@ -27,8 +29,17 @@ export interface BenchRun {
     /** Hospital id → that hospital's held-out metrics of the final model. */
     readonly hospitals: Readonly<Record<string, Readonly<Record<string, number>>>>;
   };
-  /** Bytes over the whole run, and the part of them that crossed a country border. */
-  readonly bytes: { readonly total: number; readonly crossBorder: number };
+  /**
+   * Bytes over the whole run, and the part of them that crossed a country border; with the messages that
+   * crossed one, when the run folder records traffic per border.
+   */
+  readonly bytes: {
+    readonly total: number;
+    readonly crossBorder: number;
+    readonly crossBorderMessages?: number;
+  };
+  /** The run's country matrix, when it ran the country-only baseline. */
+  readonly countryMatrix?: CountryMatrix;
   /** Wall-clock seconds of the run. */
   readonly seconds: number;
 }

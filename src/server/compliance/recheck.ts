@@ -6,6 +6,7 @@ import { JurisdictionGate } from '../jurisdiction/gate.ts';
 import { refusalViolation, type Violation } from '../jurisdiction/violation.ts';
 import { hospitalOf } from '../../protocol/jurisdiction/enforcer.ts';
 import type { Crossing } from '../ledger.ts';
+import { topologyHops } from '../topology/hops.ts';
 
 /** A crossing whose recorded verdict differs from what the policies say of its recorded facts. */
 export interface RecheckProblem {
@@ -24,7 +25,8 @@ export function recheckPolicies(
   crossings: readonly Crossing[],
 ): RecheckProblem | undefined {
   const gate = new JurisdictionGate(scenario, new Float32Array(0));
-  const countryOf = new Map(scenario.hospitals.map((h) => [h.id, h.country]));
+  const countryOf =
+    topologyHops(scenario)?.countryOf ?? new Map(scenario.hospitals.map((h) => [h.id, h.country]));
   for (const e of crossings) {
     const line = e.seq;
     if (!countryOf.has(e.hospital)) return { line, problem: `hospital ${e.hospital} is not in the scenario` };

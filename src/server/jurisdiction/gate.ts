@@ -13,6 +13,7 @@ import type { TypedVector } from '../../protocol/envelope.ts';
 import { KINDS, type DataClass, type Kind, type ReplyKind, type RequestKind } from '../../protocol/kinds.ts';
 import type { Scenario } from '../../scenario/schema.ts';
 import type { AdmittedReply } from '../boundary.ts';
+import { topologyHops } from '../topology/hops.ts';
 
 /** Where a model's content comes from: its classes and the patients whose records trained it. */
 export interface Provenance {
@@ -47,6 +48,7 @@ export class JurisdictionGate {
       new Consortium(scenario.jurisdiction),
       this.#countryOf,
       scenario.coordinator.site,
+      topologyHops(scenario),
     );
     this.#asked = scenario.evaluation;
     this.#records = recordClasses(scenario.data.kind);

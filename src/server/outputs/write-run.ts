@@ -1,3 +1,4 @@
+import { runCountryMatrix } from './country-matrix.ts';
 import { sha256 } from '../../common/hash.ts';
 import { headOf } from '../../protocol/outcome.ts';
 import type { Scenario } from '../../scenario/schema.ts';
@@ -63,6 +64,17 @@ export interface Manifest {
 }
 
 /** Writes the model, the final summary and the manifest of a finished or stopped run. */
+/** The topology, traffic per border, the country-only baseline and the country matrix, for summary.json. */
+function countrySummary(scenario: Scenario, result: RunResult): Record<string, unknown> {
+  const matrix = runCountryMatrix(result);
+  return {
+    ...(scenario.topology === undefined ? {} : { topology: scenario.topology }),
+    ...(result.borders === undefined ? {} : { borders: result.borders }),
+    ...(result.countryOnly === undefined ? {} : { countryOnly: result.countryOnly }),
+    ...(matrix === undefined ? {} : { countryMatrix: matrix }),
+  };
+}
+
 export async function writeRunResult(
   folder: RunFolder,
   scenario: Scenario,
@@ -100,6 +112,7 @@ export async function writeRunResult(
     federated: result.final?.evaluate ?? null,
     ...(result.localOnly === undefined ? {} : { localOnly: result.localOnly }),
     ...(result.pooled === undefined ? {} : { pooled: result.pooled }),
+    ...countrySummary(scenario, result),
     bytes: result.bytes,
     ...(result.privacy === undefined ? {} : { privacy: result.privacy }),
     ...(result.faults === undefined ? {} : { faults: result.faults }),

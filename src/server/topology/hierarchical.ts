@@ -1,0 +1,526 @@
+import { borderTraffic } from '../outputs/country-matrix.ts';
+import { stream } from '../../common/rng.ts';
+import { EnvelopeBody } from '../../protocol/envelope.ts';
+import { describeError } from '../../protocol/error-report.ts';
+import { modelClass } from '../../protocol/jurisdiction/classes.ts';
+import type { Facts, Source } from '../../protocol/jurisdiction/enforcer.ts';
+import type { Kind, MessageSizes, ReplyKind } from '../../protocol/kinds.ts';
+import type { EvaluateInstructions } from '../../protocol/messages.ts';
+import { headOf } from '../../protocol/outcome.ts';
+import { inputShapeOf } from '../../protocol/cdm.ts';
+import type { Scenario } from '../../scenario/schema.ts';
+import { initialParameters, parameterSpec } from '../../models/architecture.ts';
+import { admit, fitReplyOf } from '../boundary.ts';
+import { Channel } from '../channel.ts';
+import { complianceReport } from '../compliance/report.ts';
+import {
+  byHospital,
+  checkedModel,
+  collect,
+  exactly,
+  runLocalOnly,
+  runPooled,
+  RoundFailure,
+  setUp,
+  SetupError,
+  stopwatch,
+  withCountry,
+  type RoundRecord,
+  type RunOptions,
+  type RunResult,
+} from '../coordinator.ts';
+import { perCountry, weightedMetricMeans } from '../aggregate-metrics.ts';
+import { JurisdictionViolation, describeViolation, type ViolationStop } from '../jurisdiction/violation.ts';
+import type { JurisdictionGate } from '../jurisdiction/gate.ts';
+import { Ledger } from '../ledger.ts';
+import { evaluationVectors, ownDataSizes, preprocess } from '../preprocessing.ts';
+import { compareIds } from '../sampling.ts';
+import { ClientStateStore, STATE_VECTOR } from '../state-store.ts';
+import { createStrategy } from '../strategies/index.ts';
+import type { Failure, FitResult, HospitalRef } from '../strategies/strategy.ts';
+import { WorkerFailure, WorkerPool } from '../worker-pool.ts';
+import { checkHierarchical } from './hierarchical-check.ts';
+import { aggregatorId, countriesOf } from './hops.ts';
+import { runCountryOnly } from '../baselines/country-only.ts';
+
+/**
+ * The federation in the hierarchical topology: one aggregator per country, sited there, in a worker thread of
+ * its own. Each round the coordinator sends the global model to each country's aggregator, which relays it to its
+ * sampled hospitals; their fit replies go to their aggregator (domestic crossings); each aggregator returns the
+ * Float64 sum Σ w_k (x_k − g) of its hospitals' weighted updates, checked at the boundary like any worker's reply
+ * (its counts must equal what its hospitals reported); only these country aggregates cross the border. The
+ * coordinator adds them in ascending country order and applies the strategy's server step (`aggregateSums`).
+ * Evaluation goes the same way: the model down through the aggregator, the hospitals' metrics back through it.
+ *
+ * In the simulation every message passes the coordinator's process, which relays between threads; the record
+ * holds the hops of the arrangement simulated, each with the countries at both ends.
+ */
+export async function runHierarchical(scenario: Scenario, options: RunOptions): Promise<RunResult> {
+  const clock = stopwatch();
+  const inputShape = inputShapeOf(scenario.data);
+  const spec = parameterSpec(scenario.model, inputShape, headOf(scenario.data));
+  const initial = initialParameters(spec, stream(scenario.seed, 'init'));
+  const strategy = await createStrategy(scenario, options.baseDir);
+  const weighting = checkHierarchical(scenario, strategy);
+  const hospitals: HospitalRef[] = scenario.hospitals.map((h) => ({ id: h.id, country: h.country }));
+  const countryOf = new Map(hospitals.map((h) => [h.id, h.country]));
+  const countries = countriesOf(scenario);
+  const ledger = Ledger.forRun(scenario, initial);
+  const gate = ledger.jurisdiction;
+  const sizes: MessageSizes = {
+    parameters: spec.length,
+    histogramBins: scenario.evaluation.histogramBins,
+    ...ownDataSizes(scenario.data),
+  };
+  const histogramVectors = evaluationVectors(sizes);
+
+  const pool =
+    options.pool ??
+    (await WorkerPool.start(
+      hospitals.map((h) => h.id),
+      options.threads,
+      { timeoutMs: options.timeoutMs },
+    ));
+  const ids = countries.map(aggregatorId);
+  let aggregators: WorkerPool | undefined;
+  try {
+    aggregators = await WorkerPool.start(ids, ids.length, { timeoutMs: options.timeoutMs });
+    const channel = new Channel(pool, ledger);
+    const { holdings, threads, missing } = await setUp(channel, pool, scenario, options, sizes);
+    const prepared = await preprocess(channel, scenario, holdings, sizes, missing);
+    if (prepared.failures.length > 0) {
+      const badInput = prepared.failures.every((f) => f.report?.category === 'bad-input');
+      throw new SetupError(prepared.failures.map((f) => f.reason).join('; '), badInput);
+    }
+    const backends = [...new Set(threads.map((t) => t.backend))];
+    if (backends.length !== 1)
+      throw new WorkerFailure(`worker threads run different backends: ${backends.join(', ')}`);
+    options.sink.crossings(ledger.takeUnflushed());
+    const fitContract = (hospital: string) => ({
+      sizes,
+      vectors: strategy.vectors,
+      optionalVectors: [STATE_VECTOR],
+      requiredMetrics: strategy.fitMetrics ?? [],
+      counts: { numExamples: exactly(holdings.get(hospital)!.train) },
+    });
+    const evaluateContract = (hospital: string) => ({
+      sizes,
+      vectors: histogramVectors,
+      counts: { numExamples: exactly(holdings.get(hospital)!.test) },
+    });
+    const relay = new Relay(ledger, gate);
+    const states = new ClientStateStore(spec.length);
+
+    let global = initial;
+    let completed = initial;
+    let final: RoundRecord | undefined;
+    let stopReason: string | undefined;
+    let workerFailure = false;
+    let violation: ViolationStop | undefined;
+    let round = 1;
+    try {
+      for (; round <= scenario.rounds; round++) {
+        const sampled = strategy.configureFit(
+          round,
+          hospitals,
+          stream(scenario.seed, 'sample-fit', `round-${round}`),
+        );
+        const down = countriesIn(
+          sampled.map((a) => a.hospital),
+          countryOf,
+        );
+        for (const c of down) relay.down(round, aggregatorId(c), 'country-fit-request', global);
+        const shared = Channel.body([['parameters', global]]);
+        const pending = await Promise.all(
+          sampled.map(({ hospital, instructions }) => {
+            const state = states.get(hospital);
+            const body =
+              state === undefined
+                ? shared
+                : Channel.body([
+                    ['parameters', global],
+                    [STATE_VECTOR, state],
+                  ]);
+            return channel.send(round, hospital, 'fit-request', body, instructions);
+          }),
+        );
+        const fitResults: FitResult[] = [];
+        const fitFailures: Failure[] = [];
+        sampled.forEach(({ hospital }, i) => {
+          const received = channel.receive(
+            round,
+            hospital,
+            'fit-request',
+            pending[i]!,
+            fitContract(hospital),
+          );
+          if ('reason' in received) fitFailures.push({ hospital, reason: received.reason });
+          else fitResults.push({ hospital, reply: fitReplyOf(states.take(hospital, received.reply)) });
+        });
+        fitResults.sort((a, b) => compareIds(a.hospital, b.hospital));
+        if (fitResults.length < scenario.minClients) {
+          stopReason =
+            `round ${round}: ${fitResults.length} valid fit replies, fewer than minClients = ${scenario.minClients}` +
+            (fitFailures.length > 0 ? `; ${fitFailures.map((f) => f.reason).join('; ')}` : '');
+          break;
+        }
+        const sum = new Float64Array(spec.length);
+        let totalWeight = 0;
+        for (const c of countriesIn(
+          fitResults.map((r) => r.hospital),
+          countryOf,
+        )) {
+          const mine = fitResults.filter((r) => countryOf.get(r.hospital) === c);
+          const weights = mine.map((r) => (weighting === 'one' ? 1 : r.reply.numExamples));
+          const part = await countryAggregate(aggregators, relay, round, c, global, mine, weights, sizes);
+          for (let i = 0; i < sum.length; i++) sum[i]! += part[i]!;
+          totalWeight += weights.reduce((a, b) => a + b, 0);
+        }
+        try {
+          const from = global;
+          global = checkedModel(
+            strategy.aggregateSums!(round, global, {
+              values: { update: sum },
+              totalWeight,
+              contributors: fitResults.map((r) => ({
+                hospital: r.hospital,
+                numExamples: r.reply.numExamples,
+              })),
+            }),
+            spec.length,
+            strategy.name,
+          );
+          gate?.aggregatedSecurely(
+            global,
+            from,
+            fitResults.map((r) => r.hospital),
+          );
+        } catch (e) {
+          if (!(e instanceof RangeError)) throw e;
+          stopReason = `round ${round}: ${strategy.name} cannot aggregate: ${e.message}`;
+          break;
+        }
+
+        const chosen = strategy.configureEvaluate(
+          round,
+          hospitals,
+          stream(scenario.seed, 'sample-evaluate', `round-${round}`),
+        );
+        for (const c of countriesIn(chosen, countryOf))
+          relay.down(round, aggregatorId(c), 'country-evaluate-request', global);
+        const evalBody = Channel.body([['parameters', global]]);
+        const instructions: EvaluateInstructions = { round };
+        const evalPending = await Promise.all(
+          chosen.map((h) => channel.send(round, h, 'evaluate-request', evalBody, instructions)),
+        );
+        const before = ledger.entries.length;
+        const evaluated = collect(
+          chosen,
+          chosen.map((h, i) =>
+            channel.receive(round, h, 'evaluate-request', evalPending[i]!, evaluateContract(h)),
+          ),
+        );
+        const replies = ledger.entries.slice(before);
+        for (const c of countriesIn(chosen, countryOf)) {
+          relay.up(
+            round,
+            aggregatorId(c),
+            replies.filter((e) => countryOf.get(e.hospital) === c && e.admitted),
+          );
+        }
+        const record: RoundRecord = {
+          round,
+          fit: {
+            sampled: sampled.map((a) => a.hospital),
+            admitted: fitResults.map((r) => r.hospital),
+            failures: fitFailures,
+            metrics: weightedMetricMeans(fitResults.map((r) => r.reply)).metrics,
+            hospitals: Object.fromEntries(
+              fitResults.map((r) => [
+                r.hospital,
+                { numExamples: r.reply.numExamples, metrics: r.reply.metrics },
+              ]),
+            ),
+          },
+          evaluate: {
+            ...strategy.aggregateEvaluate(round, evaluated.results),
+            hospitals: byHospital(evaluated.results),
+            countries: perCountry(withCountry(evaluated.results, countryOf)),
+            failures: evaluated.failures,
+          },
+          bytes: ledger.totals(round),
+        };
+        options.sink.round(record, ledger.takeUnflushed());
+        final = record;
+        completed = global;
+      }
+    } catch (e) {
+      if (e instanceof JurisdictionViolation) {
+        stopReason = e.message;
+        violation = e.stop;
+      } else if (e instanceof WorkerFailure) {
+        stopReason = `round ${round}: ${e.message}`;
+        workerFailure = true;
+      } else if (e instanceof RoundFailure) {
+        stopReason = `round ${round}: ${e.message}`;
+      } else throw e;
+    }
+    const federationSeconds = clock.lap();
+    const ok = !workerFailure && violation === undefined;
+    const localOnly =
+      ok && scenario.baselines.includes('local-only')
+        ? await runLocalOnly(channel, scenario, hospitals, initial, evaluateContract)
+        : undefined;
+    const localOnlySeconds = clock.lap();
+    const pooled =
+      ok && scenario.baselines.includes('pooled')
+        ? await runPooled(ledger, scenario, initial, options, sizes, holdings)
+        : undefined;
+    const pooledSeconds = clock.lap();
+    const countryOnly =
+      ok && scenario.baselines.includes('country-only')
+        ? await runCountryOnly({
+            scenario,
+            baseDir: options.baseDir,
+            channel,
+            ledger,
+            hospitals,
+            initial,
+            fitContract,
+            evaluateContract,
+            checked: (m, name) => checkedModel(m, spec.length, name),
+          })
+        : undefined;
+    options.sink.crossings(ledger.takeUnflushed());
+    return {
+      status: stopReason === undefined ? 'completed' : 'stopped',
+      ...(stopReason === undefined ? {} : { stopReason }),
+      ...(workerFailure ? { workerFailure } : {}),
+      ...(violation === undefined ? {} : { violation }),
+      roundsCompleted: final?.round ?? 0,
+      spec,
+      inputShape,
+      parameters: completed,
+      backend: backends[0]!,
+      threads,
+      assignment: Object.fromEntries(pool.assignment),
+      strategy: { ...strategy.summary(), topology: 'hierarchical', countryAggregators: ids },
+      ...(final === undefined ? {} : { final }),
+      ...(localOnly === undefined ? {} : { localOnly }),
+      ...(pooled === undefined ? {} : { pooled }),
+      ...(countryOnly === undefined ? {} : { countryOnly }),
+      borders: borderTraffic(ledger.entries, scenario.coordinator.site),
+      bytes: ledger.totals(),
+      baselineBytes: {
+        localOnly: ledger.totals(undefined, 'local-only'),
+        pooled: ledger.totals(undefined, 'pooled'),
+      },
+      seconds: {
+        federation: federationSeconds,
+        ...(localOnly === undefined ? {} : { localOnly: localOnlySeconds }),
+        ...(pooled === undefined ? {} : { pooled: pooledSeconds }),
+      },
+      ledger: ledger.chain,
+      compliance: complianceReport(scenario, ledger.entries),
+      ...(prepared.record === undefined ? {} : { preprocessing: prepared.record }),
+    };
+  } finally {
+    await aggregators?.close();
+    if (options.pool === undefined) await pool.close();
+  }
+}
+
+/** The reply kind of a request a country aggregator gets. */
+function replyOf(kind: Kind): Kind {
+  return kind === 'country-fit-request' ? 'country-aggregate' : 'country-evaluation';
+}
+
+/** The countries of some hospitals, sorted. */
+function countriesIn(ids: readonly string[], countryOf: ReadonlyMap<string, string>): string[] {
+  return [...new Set(ids.map((h) => countryOf.get(h)!))].sort();
+}
+
+/**
+ * Asks country `c`'s aggregator thread for the Float64 sum of its hospitals' weighted updates (in ascending
+ * hospital id), admits its reply at the boundary (a `country-aggregate` whose counts must be exactly its
+ * contributors' and their examples) and records it crossing to the coordinator.
+ */
+async function countryAggregate(
+  aggregators: WorkerPool,
+  relay: Relay,
+  round: number,
+  c: string,
+  global: Float32Array,
+  results: readonly FitResult[],
+  weights: readonly number[],
+  sizes: MessageSizes,
+): Promise<Float64Array> {
+  const id = aggregatorId(c);
+  const p = global.length;
+  const updates = new Float32Array(results.length * p);
+  results.forEach((r, j) => updates.set(r.reply.vectors.parameters!, j * p));
+  const numExamples = results.map((r) => r.reply.numExamples);
+  const request = new EnvelopeBody([
+    ['parameters', global],
+    ['updates', updates],
+  ]).bytes('country-fit-request', { hospital: id, request: { round, weights, numExamples } });
+  let raw: unknown;
+  try {
+    raw = await aggregators.exchange(id, request, 'country aggregator');
+  } catch (e) {
+    if (e instanceof WorkerFailure) throw e;
+    throw new RoundFailure(`country aggregator ${id}: its call failed outside the protocol`);
+  }
+  const verdict = admit(raw, {
+    hospital: id,
+    kind: 'country-aggregate',
+    sizes,
+    vectors: ['sum'],
+    counts: {
+      numExamples: exactly(numExamples.reduce((a, b) => a + b, 0)),
+      contributors: exactly(results.length),
+    },
+  });
+  if (verdict.status !== 'admitted') {
+    const reason = verdict.status === 'error' ? describeError(id, verdict.report) : verdict.violation.message;
+    relay.rejected(round, id, verdict.bytes, reason);
+    throw new RoundFailure(`country aggregator ${id}: ${reason}`);
+  }
+  const sum = verdict.reply.vectors.get('sum');
+  if (!(sum instanceof Float64Array)) throw new RoundFailure(`country aggregator ${id}: no sum`);
+  for (let i = 0; i < sum.length; i++) {
+    if (!Number.isFinite(sum[i]!))
+      throw new RoundFailure(`country aggregator ${id}: its sum has a non-finite value at index ${i}`);
+  }
+  relay.aggregate(
+    round,
+    id,
+    verdict,
+    results.map((r) => r.hospital),
+  );
+  return sum;
+}
+
+/**
+ * Records the hops through a country aggregator, weighed by the run's jurisdiction policies: the model it gets
+ * from the coordinator, the country aggregate it sends back, the evaluation replies it relays. A forbidden
+ * one is recorded (by size) and stops the run, as the channel does for a hospital's.
+ */
+class Relay {
+  readonly #ledger: Ledger;
+  readonly #gate: JurisdictionGate | undefined;
+
+  constructor(ledger: Ledger, gate: JurisdictionGate | undefined) {
+    this.#ledger = ledger;
+    this.#gate = gate;
+  }
+
+  /** The coordinator sends `model` to aggregator `id` (for it to relay to its hospitals). */
+  down(
+    round: number,
+    id: string,
+    kind: 'country-fit-request' | 'country-evaluate-request',
+    model: Float32Array,
+  ): void {
+    const { bytes, sha256 } = Channel.body([['parameters', model]]).seal(kind, {
+      hospital: id,
+      request: { round },
+    });
+    const facts = this.#gate?.requestFacts(kind, id, model);
+    const expected = this.#gate?.expectedReplyFacts(replyOf(kind) as ReplyKind, id);
+    this.#cross(round, id, kind, { bytes: bytes.byteLength, sha256 }, facts, { admitted: true }, expected);
+  }
+
+  /** Aggregator `id`'s country aggregate of `contributors`, admitted at the boundary. */
+  aggregate(
+    round: number,
+    id: string,
+    verdict: { readonly bytes: number; readonly sha256: string },
+    contributors: readonly string[],
+  ): void {
+    const facts: Facts | undefined =
+      this.#gate === undefined
+        ? undefined
+        : {
+            direction: 'to-coordinator',
+            hospital: id,
+            classes: [modelClass(contributors.length, this.#gate.enforcer.consortium.minHospitals)],
+            sources: contributors.map((h) => `${h}:train` as Source),
+          };
+    this.#cross(round, id, 'country-aggregate', verdict, facts, { admitted: true });
+  }
+
+  /** Aggregator `id` relays its hospitals' admitted evaluation replies (their crossings `from`) in one message. */
+  up(
+    round: number,
+    id: string,
+    from: readonly {
+      readonly bytes: number;
+      readonly classes: readonly string[];
+      readonly sources?: readonly Source[];
+    }[],
+  ): void {
+    if (from.length === 0) return;
+    const classes = [...new Set(from.flatMap((e) => e.classes))] as Facts['classes'];
+    const sources = [...new Set(from.flatMap((e) => e.sources ?? []))].sort();
+    const facts: Facts | undefined =
+      this.#gate === undefined ? undefined : { direction: 'to-coordinator', hospital: id, classes, sources };
+    const bytes = from.reduce((s, e) => s + e.bytes, 0);
+    this.#cross(round, id, 'country-evaluation', { bytes }, facts, { admitted: true });
+  }
+
+  /** A country aggregate the boundary rejected: measured, not hashed. */
+  rejected(round: number, id: string, bytes: number, reason: string): void {
+    this.#ledger.record(round, id, 'country-aggregate', { bytes }, { admitted: false, reason });
+  }
+
+  #cross(
+    round: number,
+    id: string,
+    kind: Kind,
+    message: { readonly bytes: number; readonly sha256?: string },
+    facts: Facts | undefined,
+    handling: { readonly admitted: boolean },
+    expectedReply?: Facts,
+  ): void {
+    if (this.#gate === undefined || facts === undefined) {
+      this.#ledger.record(round, id, kind, message, handling);
+      return;
+    }
+    const { relied, breaches } = this.#gate.check(facts);
+    const violations = [
+      ...breaches.map((b) => ({ ...b, kind })),
+      ...(expectedReply === undefined
+        ? []
+        : this.#gate.check(expectedReply).breaches.map((b) => ({
+            ...b,
+            kind: replyOf(kind),
+          }))),
+    ];
+    if (violations.length > 0) {
+      const enforcement = facts.direction === 'to-hospital' ? 'not sent' : 'discarded';
+      const stop: ViolationStop = {
+        round,
+        hospital: id,
+        message: kind,
+        enforcement,
+        violation: violations[0]!,
+      };
+      this.#ledger.record(
+        round,
+        id,
+        kind,
+        { bytes: message.bytes },
+        {
+          admitted: false,
+          reason: describeViolation(stop),
+          ...(enforcement === 'not sent' ? { sent: false as const } : {}),
+        },
+        { facts, violations },
+      );
+      throw new JurisdictionViolation(stop);
+    }
+    this.#gate.commit(facts);
+    this.#ledger.record(round, id, kind, message, handling, { facts, relied, violations });
+  }
+}
