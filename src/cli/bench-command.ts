@@ -7,7 +7,7 @@ import { applyOverrides, InputError, loadScenario, parseScenario, scenarioHash }
 import type { BackendChoice, BaselineName, Scenario } from '../scenario/schema.ts';
 import { runFederation, type RunResult } from '../server/coordinator.ts';
 import { openContainer } from '../server/outputs/container.ts';
-import { RunFolder } from '../server/outputs/run-folder.ts';
+import type { RunFolder } from '../server/outputs/run-folder.ts';
 import { writeRunResult } from '../server/outputs/write-run.ts';
 import { writeBenchPlots } from '../server/bench/plots.ts';
 import { readBenchRuns, readManifest } from '../server/bench/read-run.ts';
@@ -26,7 +26,10 @@ import { withTopologies, type Arm, type ArmSpec } from './bench-arms.ts';
 import { benchCountryMatrix, countryMatrixMarkdown } from '../server/bench/country-matrix.ts';
 import { EXIT } from './exit-codes.ts';
 import { backendOverride, checkScenarioData, dataRoot, isInputFailure } from './flags.ts';
-import { interruptible } from './interrupt.ts';
+import { exitInterrupted, interruptible, stopRequested } from './interrupt.ts';
+import { canResume, openRun } from './checkpointed-run.ts';
+import { CHECKPOINT_FILE } from '../server/checkpoint/file.ts';
+import { existsSync } from 'node:fs';
 
 /** Flags of `fedmed bench`. */
 export interface BenchFlags {
@@ -262,9 +265,10 @@ function variant(base: Scenario, arm: Arm, seed: number, baselines: readonly Bas
 }
 
 /**
- * Runs one planned run into `dir` and returns where it was committed (`dir`, or beside it for a stopped run
- * when `dir` holds a completed one). A thread that died or hung ends the bench (exit 4) once the run's
- * completed rounds are written.
+ * Runs one planned run into `dir` (continuing an interrupted run of the same scenario there) and returns where
+ * it was committed (`dir`, or beside it for a stopped run when `dir` holds a completed one). A thread that died
+ * or hung ends the bench (exit 4) once the run's completed rounds are written. A first SIGINT or SIGTERM stops
+ * the run after its round and the bench with it, the run kept to be resumed by the next `fedmed bench`.
  */
 async function runInto(
   dir: string,
@@ -280,29 +284,42 @@ async function runInto(
   let opened: RunFolder | undefined;
   return interruptible(
     (signal) => {
-      opened?.discard();
-      process.stderr.write(`\nfedmed: ${signal}: bench interrupted; the unfinished run ${dir} was removed\n`);
+      const resumable = opened !== undefined && existsSync(join(opened.folder, CHECKPOINT_FILE));
+      if (resumable) opened?.keep();
+      else opened?.discard();
+      process.stderr.write(
+        `\nfedmed: ${signal}: bench interrupted; the unfinished run ${dir} was ` +
+          `${resumable ? 'kept: the next fedmed bench into the same folder resumes it' : 'removed'}\n`,
+      );
     },
     async () => {
-      const folder = RunFolder.open(dir);
+      const run = openRun(dir, scenario, hash, baseDir, canResume(dir, scenario, hash, baseDir));
+      const folder = run.folder;
       opened = folder;
       let result: RunResult;
       try {
-        folder.writeJson('scenario.json', scenario);
         result = await runFederation(scenario, {
           threads,
           backend: scenario.backend,
           baseDir,
           timeoutMs: timeout * 1000,
           pool,
-          sink: { round: (r, c) => folder.round(r, c), crossings: (c) => folder.crossings(c) },
+          sink: {
+            round: (r, c) => folder.round(r, c),
+            crossings: (c) => folder.crossings(c),
+            checkpoint: (state) => folder.saveCheckpoint(state, run.identity),
+          },
+          ...(run.resume === undefined ? {} : { resume: run.resume }),
+          stopRequested: () => stopRequested() !== undefined,
         });
       } catch (e) {
-        if (e instanceof WorkerFailure || isInputFailure(e) || e instanceof InputError) folder.discard();
+        if (run.resume !== undefined) folder.keep();
+        else if (e instanceof WorkerFailure || isInputFailure(e) || e instanceof InputError) folder.discard();
         else
           process.stderr.write(`fedmed: the unfinished records of this run are kept in ${folder.keep()}\n`);
         throw e;
       }
+      if (result.interrupted === true) exitInterrupted(stopRequested() ?? 'SIGINT');
       await writeRunResult(folder, scenario, hash, result, threads, startedAt, baseDir);
       const committed = folder.commit(result.status);
       if (result.workerFailure === true) {
@@ -310,6 +327,7 @@ async function runInto(
       }
       return committed.path;
     },
+    { graceful: true },
   );
 }
 

@@ -51,7 +51,10 @@ export function backendOverride(flag: BackendChoice | undefined): BackendChoice 
 /** Errors raised while a worker set up its hospitals or read their files: bad input, not bugs. */
 export function isInputFailure(e: unknown): boolean {
   if (e instanceof SetupError) return e.badInput;
-  return e instanceof Error && /^(StrategyConfigError|StrategyModuleError|PrivacySettingError)$/.test(e.name);
+  return (
+    e instanceof Error &&
+    /^(StrategyConfigError|StrategyModuleError|PrivacySettingError|CheckpointError)$/.test(e.name)
+  );
 }
 
 /**

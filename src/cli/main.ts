@@ -45,7 +45,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   program
     .command('run')
     .description('run a scenario and write its outputs to a folder')
-    .argument('<scenario>', 'scenario JSON file')
+    .argument('[scenario]', 'scenario JSON file (optional with --resume)')
     .option('--seed <n>', 'override the scenario seed', integerFlag('--seed', 0, 2 ** 31 - 1))
     .option('--rounds <n>', 'override the number of rounds', integerFlag('--rounds', 1, 100_000))
     .option(
@@ -63,7 +63,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addOption(timeoutOption())
     .addOption(dataRootOption())
     .option('--quiet', 'no progress display')
-    .action(async (file: string, flags: RunFlags) => {
+    .option('--resume <out>', 'continue the run in <out> that Ctrl-C, SIGTERM or a kill interrupted')
+    .action(async (file: string | undefined, flags: RunFlags) => {
       code = await runCommand(file, flags);
     });
   program

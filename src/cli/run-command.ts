@@ -11,9 +11,12 @@ import { openContainer } from '../server/outputs/container.ts';
 import { RunFolder } from '../server/outputs/run-folder.ts';
 import { writeRunResult } from '../server/outputs/write-run.ts';
 import { FEDMED_VERSION } from '../server/outputs/version.ts';
+import { CHECKPOINT_FILE } from '../server/checkpoint/file.ts';
 import { EXIT } from './exit-codes.ts';
 import { backendOverride, checkScenarioData, dataRoot, isInputFailure } from './flags.ts';
-import { interruptible } from './interrupt.ts';
+import { interruptible, SIGNAL_EXIT, stopRequested } from './interrupt.ts';
+import { interruptedRun, openRun } from './checkpointed-run.ts';
+import { InputError } from '../scenario/load.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { WorkerFailure } from '../server/worker-pool.ts';
 import { defaultThreads } from '../server/thread-count.ts';
@@ -29,13 +32,23 @@ export interface RunFlags {
   timeout: number;
   quiet?: boolean;
   dataRoot?: string;
+  /** Continue the interrupted run in this folder. */
+  resume?: string;
 }
 
 /**
  * `fedmed run`: runs a scenario (or each variant of its sweep) and writes its run folder; returns the exit code.
  * Every output folder is checked before any work starts.
  */
-export async function runCommand(file: string, flags: RunFlags): Promise<number> {
+export async function runCommand(given: string | undefined, flags: RunFlags): Promise<number> {
+  if (flags.resume !== undefined && flags.out !== undefined && resolve(flags.out) !== resolve(flags.resume))
+    throw new InputError(
+      '--resume names the folder to continue; leave out --out (or give it the same folder)',
+    );
+  const interrupted =
+    given === undefined && flags.resume !== undefined ? interruptedRun(resolve(flags.resume)) : undefined;
+  const file = given ?? interrupted?.scenarioFile;
+  if (file === undefined) throw new InputError('fedmed run: expected a scenario file (or --resume <out>)');
   const backend = backendOverride(flags.backend);
   const scenario = applyOverrides(loadScenario(file), {
     ...(flags.seed === undefined ? {} : { seed: flags.seed }),
@@ -43,14 +56,21 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     ...(backend === undefined ? {} : { backend }),
     ...(flags.baselines === undefined ? {} : { baselines: flags.baselines }),
   });
-  const baseDir = dataRoot(flags.dataRoot, file);
+  const baseDir =
+    interrupted !== undefined && flags.dataRoot === undefined
+      ? interrupted.baseDir
+      : dataRoot(flags.dataRoot, file);
   checkScenarioData(scenario, baseDir);
-  const out = resolve(flags.out ?? `runs/${scenario.name}-seed${scenario.seed}`);
+  const out = resolve(flags.resume ?? flags.out ?? `runs/${scenario.name}-seed${scenario.seed}`);
   const variants = sweepVariants(scenario);
   if (variants.length === 0) {
     RunFolder.check(out);
     return (await runOnce(scenario, baseDir, out, flags)).code;
   }
+  if (flags.resume !== undefined)
+    throw new InputError(
+      `--resume ${out}: a sweep is resumed one variant at a time: fedmed run --resume ${join(out, '<variant>')}`,
+    );
   for (const v of variants) {
     checkScenarioData(v.scenario, baseDir);
     RunFolder.check(join(out, v.label));
@@ -73,6 +93,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
             seconds: once.seconds,
           });
           if (once.code !== EXIT.ok) code = once.code;
+          if (once.result.interrupted === true) return code;
         }
         writeSweepTables(out, scenario.sweep!.parameter, rows, headOf(scenario.data));
         process.stdout.write(`sweep of ${rows.length} runs: ${join(out, 'sweep.md')}\n`);
@@ -85,10 +106,12 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
 }
 
 /**
- * One run into `out`. Bad input or a thread that fails before the first round leaves nothing; a completed
- * run replaces the one at `out`; a stopped run (exit 3, or 4 for a thread that died or hung) keeps its rounds
- * and goes beside a completed run rather than over it; an internal error leaves the unfinished folder, named
- * on stderr; SIGINT or SIGTERM removes it.
+ * One run into `out` (with `--resume`, the interrupted run there, continued). Bad input or a thread that fails
+ * before the first round leaves nothing; a completed run replaces the one at `out`; a stopped run (exit 3, or 4
+ * for a thread that died or hung) keeps its rounds and goes beside a completed run rather than over it; an
+ * internal error leaves the unfinished folder, named on stderr. A first SIGINT or SIGTERM stops the run after
+ * its current round, a second at once: either way it is kept, unlinked, to be resumed (removed if no round's
+ * checkpoint was written yet), and `out` still shows what it showed before.
  */
 async function runOnce(
   scenario: Scenario,
@@ -100,22 +123,28 @@ async function runOnce(
   const threads = flags.workers ?? defaultThreads(scenario.hospitals.length);
   // The signal handlers come first, so no moment has a folder or lock that an interruption would leave.
   let opened: { folder: RunFolder; progress: Progress } | undefined;
+  const hash = scenarioHash(scenario);
   return interruptible(
     (signal) => {
       opened?.progress.stop();
-      opened?.folder.discard();
+      const resumable = opened !== undefined && existsSync(join(opened.folder.folder, CHECKPOINT_FILE));
+      if (resumable) opened?.folder.keep();
+      else opened?.folder.discard();
       process.stderr.write(
-        `\nfedmed: ${signal}: run interrupted; its unfinished records were removed and ${out} ` +
-          `${existsSync(out) ? 'still holds the earlier run' : 'was not written'}\n`,
+        `\nfedmed: ${signal}: run interrupted; ` +
+          (resumable
+            ? `continue it with: fedmed run --resume ${out}; `
+            : 'its unfinished records were removed; ') +
+          `${out} ${existsSync(out) ? 'still holds the earlier run' : 'was not written'}\n`,
       );
     },
     async () => {
-      const folder = RunFolder.open(out);
+      const run = openRun(out, scenario, hash, baseDir, flags.resume !== undefined);
+      const folder = run.folder;
       const progress = createProgress(scenario.rounds, flags.quiet === true);
       opened = { folder, progress };
       let result: RunResult;
       try {
-        folder.writeJson('scenario.json', scenario);
         result = await runFederation(scenario, {
           threads,
           backend: scenario.backend,
@@ -127,17 +156,31 @@ async function runOnce(
               progress.round(record);
             },
             crossings: (c) => folder.crossings(c),
+            checkpoint: (state) => folder.saveCheckpoint(state, run.identity),
           },
+          ...(run.resume === undefined ? {} : { resume: run.resume }),
+          stopRequested: () => stopRequested() !== undefined,
         });
       } catch (e) {
         progress.stop();
-        if (e instanceof WorkerFailure || isInputFailure(e)) folder.discard();
+        if (run.resume !== undefined) {
+          process.stderr.write(`fedmed: the interrupted run stays in ${folder.keep()} (resumable)\n`);
+        } else if (e instanceof WorkerFailure || isInputFailure(e)) folder.discard();
         else
           process.stderr.write(`fedmed: the unfinished records of this run are kept in ${folder.keep()}\n`);
         throw e;
       }
       progress.stop();
-      const hash = scenarioHash(scenario);
+      if (result.interrupted === true) {
+        folder.keep();
+        const signal = stopRequested() ?? 'SIGINT';
+        process.stderr.write(
+          `fedmed: ${signal}: run stopped after ${result.roundsCompleted} rounds; continue it with: ` +
+            `fedmed run --resume ${out}\n` +
+            `fedmed: ${out} ${existsSync(out) ? 'still holds the earlier run' : 'was not written'}\n`,
+        );
+        return { code: SIGNAL_EXIT[signal], result, seconds: 0, path: folder.folder };
+      }
       const manifest = await writeRunResult(folder, scenario, hash, result, threads, startedAt, baseDir);
       const committed = folder.commit(result.status);
       report(result, manifest.wallSeconds, committed.path);
@@ -156,6 +199,7 @@ async function runOnce(
             : EXIT.tooFewClients;
       return { code, result, seconds, path: committed.path };
     },
+    { graceful: true },
   );
 }
 

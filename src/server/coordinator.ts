@@ -42,6 +42,8 @@ import { checkWeights, securePlan } from './privacy/secure-plan.ts';
 import { headOf } from '../protocol/outcome.ts';
 import { runHierarchical } from './topology/hierarchical.ts';
 import { runCountryOnly, type CountryOnlyResult } from './baselines/country-only.ts';
+import { captureRound, restoreRound, type ResumePoint, type RoundState } from './checkpoint/run-state.ts';
+import { killPoint } from './checkpoint/test-hook.ts';
 import {
   evaluationVectors,
   missingByField,
@@ -68,6 +70,10 @@ export interface RunOptions {
   readonly pool?: WorkerPool;
   /** Receives every record as soon as it exists, so nothing is lost if the run stops. */
   readonly sink: RunSink;
+  /** A checkpointed run to continue from its last completed round (`fedmed run --resume`). */
+  readonly resume?: ResumePoint;
+  /** Asked before each round: true stops the run there, resumable (a first Ctrl-C). */
+  readonly stopRequested?: () => boolean;
 }
 
 /** Where a run's records go as they are made. */
@@ -75,6 +81,8 @@ export interface RunSink {
   round(record: RoundRecord, crossings: readonly Crossing[]): void;
   /** Crossings outside rounds (setup, baselines). */
   crossings(crossings: readonly Crossing[]): void;
+  /** The run's state after each completed round (round 0: after setup), to write as its checkpoint. */
+  checkpoint?(state: RoundState): void;
 }
 
 /** Per-hospital evaluation of one model. */
@@ -130,6 +138,8 @@ export interface RunResult {
   readonly workerFailure?: boolean;
   /** A jurisdiction violation stopped the run after its last completed round (the CLI exits 5). */
   readonly violation?: ViolationStop;
+  /** A stop was requested (a signal): the run stopped before a round and can be resumed from its checkpoint. */
+  readonly interrupted?: boolean;
   /** Injected faults, dropouts and replaced threads over the run, when there were any. */
   readonly faults?: FaultSummary;
   /** Simulated seconds the completed rounds took, when the scenario has a virtual clock. */
@@ -234,7 +244,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
     const backends = [...new Set(threads.map((t) => t.backend))];
     if (backends.length !== 1)
       throw new WorkerFailure(`worker threads run different backends: ${backends.join(', ')}`);
-    options.sink.crossings(ledger.takeUnflushed());
+    if (options.resume === undefined) options.sink.crossings(ledger.takeUnflushed());
     const train = new Map([...holdings].map(([h, x]) => [h, x.train]));
     if (plan !== undefined) checkWeights(plan, train);
     const states = new ClientStateStore(spec.length);
@@ -263,19 +273,35 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
             new Map([...holdings].map(([id, h]) => [id, h.train])),
             4 * spec.length * strategy.vectors.length,
           );
+    const parts = {
+      strategy,
+      states,
+      ledger,
+      clock: virtualClock,
+      secure: plan !== undefined,
+      custom: scenario.strategy.name === 'custom',
+    };
     /** The global model: coordinator memory that never leaves; every recipient gets its own copy. */
-    let global = initial;
-    let final: RoundRecord | undefined;
+    let global = options.resume === undefined ? initial : restoreRound(parts, options.resume);
+    let final: RoundRecord | undefined = options.resume?.final;
     let stopReason: string | undefined;
     // A dead or hung worker is replaced (see recovery.ts); a lost quorum, a replacement that cannot start
     // (exit 4) or a jurisdiction violation (exit 5) stops the run, keeping the rounds before it.
-    let round = 1;
+    let round = (options.resume?.state.round ?? 0) + 1;
     let completed = global;
     let workerFailure = false;
     let violation: ViolationStop | undefined;
-    let faultTotals: FaultSummary | undefined;
+    let faultTotals: FaultSummary | undefined = options.resume?.state.faults;
+    let interrupted = false;
+    if (options.resume === undefined) options.sink.checkpoint?.(captureRound(parts, 0, global, undefined));
     try {
       for (; round <= scenario.rounds; round++) {
+        if (options.stopRequested?.() === true) {
+          interrupted = true;
+          stopReason = `interrupted before round ${round}`;
+          break;
+        }
+        killPoint('fit', round);
         const candidates = virtualClock?.available(hospitals) ?? hospitals;
         const sampled = strategy.configureFit(
           round,
@@ -370,6 +396,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
             (fitFailures.length > 0 ? `; ${fitFailures.map((f) => f.reason).join('; ')}` : '');
           break;
         }
+        killPoint('aggregate', round);
         try {
           const from = global;
           global = checkedModel(
@@ -451,6 +478,8 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
         options.sink.round(record, ledger.takeUnflushed());
         final = record;
         completed = global;
+        killPoint('round-written', round);
+        options.sink.checkpoint?.(captureRound(parts, round, global, faultTotals));
       }
     } catch (e) {
       if (e instanceof JurisdictionViolation) {
@@ -464,17 +493,17 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
 
     const federationSeconds = clock.lap();
     const localOnly =
-      !workerFailure && violation === undefined && scenario.baselines.includes('local-only')
+      !workerFailure && !interrupted && violation === undefined && scenario.baselines.includes('local-only')
         ? await runLocalOnly(channel, scenario, hospitals, initial, (h) => evaluateContract(h))
         : undefined;
     const localOnlySeconds = clock.lap();
     const pooled =
-      !workerFailure && violation === undefined && scenario.baselines.includes('pooled')
+      !workerFailure && !interrupted && violation === undefined && scenario.baselines.includes('pooled')
         ? await runPooled(ledger, scenario, initial, options, sizes, holdings)
         : undefined;
     const pooledSeconds = clock.lap();
     const countryOnly =
-      !workerFailure && violation === undefined && scenario.baselines.includes('country-only')
+      !workerFailure && !interrupted && violation === undefined && scenario.baselines.includes('country-only')
         ? await runCountryOnly({
             scenario,
             baseDir: options.baseDir,
@@ -493,6 +522,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       ...(stopReason === undefined ? {} : { stopReason }),
       ...(workerFailure ? { workerFailure } : {}),
       ...(violation === undefined ? {} : { violation }),
+      ...(interrupted ? { interrupted } : {}),
       ...(faultTotals === undefined ? {} : { faults: faultTotals }),
       ...(virtualClock === undefined ? {} : { clock: { simulatedSeconds: virtualClock.now } }),
       roundsCompleted: final?.round ?? 0,

@@ -245,6 +245,23 @@ export class Ledger {
     );
   }
 
+  /**
+   * Takes the crossings a checkpointed run recorded as this ledger's own (they are already written): those
+   * recorded so far (a resumed run's setup, done again) must be the same entries, or a RangeError says where they differ.
+   */
+  resumeFrom(recorded: readonly Crossing[]): void {
+    this.#entries.forEach((e, i) => {
+      const was = recorded[i];
+      if (was === undefined || canonicalJson(was) !== canonicalJson(e))
+        throw new RangeError(
+          `crossing ${i + 1} (${e.kind}, hospital ${e.hospital}) differs from the one the checkpointed run recorded`,
+        );
+    });
+    this.#entries.splice(0, this.#entries.length, ...recorded);
+    this.#head = recorded.length === 0 ? this.#genesis : entryHash(recorded[recorded.length - 1]);
+    this.#flushed = recorded.length;
+  }
+
   /** Every crossing so far. */
   get entries(): readonly Crossing[] {
     return this.#entries;

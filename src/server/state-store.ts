@@ -44,6 +44,21 @@ export class ClientStateStore {
     return { ...reply, vectors };
   }
 
+  /** Every hospital's blob, in ascending id order, for a checkpoint. */
+  entries(): [string, Uint8Array][] {
+    return [...this.#blobs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** Puts back the blobs a checkpoint kept (each within the size bound). */
+  restore(blobs: ReadonlyMap<string, Uint8Array>): void {
+    this.#blobs.clear();
+    for (const [hospital, blob] of blobs) {
+      if (blob.byteLength > this.#maxBytes)
+        throw new RangeError(`hospital ${hospital}: its state blob must be at most ${this.#maxBytes} bytes`);
+      this.#blobs.set(hospital, blob);
+    }
+  }
+
   /** Hospitals with a blob kept, and the bytes held for them in all. */
   get size(): { readonly hospitals: number; readonly bytes: number } {
     let bytes = 0;

@@ -225,7 +225,7 @@ describe('README "Outputs of a run": each guarantee', () => {
   );
 
   it(
-    'SIGTERM removes the unfinished run, says so, exits 143 and leaves the earlier run in place',
+    'SIGTERM stops the run after its round, keeps it resumable beside the store, exits 143 and leaves the earlier run in place',
     async () => {
       const { dir, file } = study();
       const out = join(dir, 'out');
@@ -248,11 +248,12 @@ describe('README "Outputs of a run": each guarantee', () => {
       r.child.kill('SIGTERM');
       const ended = await r.done;
       expect(ended.code).toBe(143);
+      expect(ended.stderr).toMatch(/SIGTERM: stopping after the current round/);
       expect(ended.stderr).toMatch(
-        /SIGTERM: run interrupted; its unfinished records were removed and .* still holds the earlier run/,
+        /continue it with: fedmed run --resume .*\n.* still holds the earlier run/,
       );
       expect(readlinkSync(out)).toBe(before);
-      expect(runsIn(out)).toEqual([basename(before)]);
+      expect(runsIn(out)).toHaveLength(2);
       expect(existsSync(join(store(out), 'lock'))).toBe(false);
     },
     SPAWNS,

@@ -29,8 +29,11 @@ export interface RunningCli {
 }
 
 /** Starts `node bin/fedmed.mjs …args` from the project's root without waiting for it. */
-export function startFedmed(args: readonly string[]): RunningCli {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/fedmed.mjs'), ...args], { cwd: ROOT });
+export function startFedmed(args: readonly string[], env: Record<string, string> = {}): RunningCli {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/fedmed.mjs'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));

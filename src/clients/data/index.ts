@@ -9,7 +9,7 @@ import { readCsv, writeCsv } from './csv.ts';
 import { DicomError, readDicomFolder, writeDicomFolder } from './dicom.ts';
 import { EmrError, harmonise, ingestWithoutHarmonisation, toEmrTable, type EmrTable } from './emr.ts';
 import { generateImages } from './imaging.ts';
-import { partitionIndices } from './partition.ts';
+import { PartitionError, partitionIndices } from './partition.ts';
 import {
   concatRecords,
   examplesOf,
@@ -221,12 +221,22 @@ function generated(h: HospitalConfig, ctx: DataContext): Records {
 /** This hospital's share of the pool of every hospital's generated records, divided by the partitioner. */
 function share(h: HospitalConfig, ctx: DataContext): Records {
   const pool = concatRecords(ctx.hospitals.map((x) => generated(x, ctx)));
-  const parts = partitionIndices(
-    labelsOf(pool),
-    ctx.hospitals.map((x) => x.patients),
-    ctx.data.partition,
-    stream(ctx.seed, 'partition'),
-  );
+  let parts: Uint32Array[];
+  try {
+    parts = partitionIndices(
+      labelsOf(pool),
+      ctx.hospitals.map((x) => x.patients),
+      ctx.data.partition,
+      stream(ctx.seed, 'partition'),
+    );
+  } catch (e) {
+    // A partition setting no draw can meet is the scenario's: named by its JSON path.
+    if (e instanceof PartitionError && e.parameter in ctx.data.partition) {
+      const expected = e.message.slice(e.parameter.length + 2).replace(/^expected /, '');
+      throw Object.assign(new PartitionError(`$.data.partition.${e.parameter}`, expected), { expected });
+    }
+    throw e;
+  }
   return selectRows(pool, parts[ctx.hospitals.indexOf(h)]!);
 }
 

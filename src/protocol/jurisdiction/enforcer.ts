@@ -67,6 +67,12 @@ export interface Holding {
   readonly test: number;
 }
 
+/** An enforcer's running tallies, as a checkpoint keeps them. */
+export interface EnforcerTallies {
+  readonly holdings: Readonly<Record<string, Holding>>;
+  readonly exported: Readonly<Record<string, readonly Source[]>>;
+}
+
 /** One leg of a message for the patients of one country. */
 interface Transfer {
   readonly leg: Leg;
@@ -117,6 +123,22 @@ export class Enforcer {
   /** Records how many patients `hospital` holds (learned at setup), for volume thresholds. */
   hold(hospital: string, holding: Holding): void {
     this.#holdings.set(hospital, holding);
+  }
+
+  /** What a checkpoint keeps: each hospital's holdings and the patients counted as exported per threshold. */
+  tallies(): EnforcerTallies {
+    return {
+      holdings: Object.fromEntries(this.#holdings),
+      exported: Object.fromEntries([...this.#exported].map(([k, v]) => [k, [...v].sort()])),
+    };
+  }
+
+  /** Puts back what {@link tallies} returned (a resumed run's enforcer starts where the checkpoint left it). */
+  restoreTallies(t: EnforcerTallies): void {
+    this.#holdings.clear();
+    for (const [h, holding] of Object.entries(t.holdings)) this.#holdings.set(h, holding);
+    this.#exported.clear();
+    for (const [k, v] of Object.entries(t.exported)) this.#exported.set(k, new Set(v));
   }
 
   /** Patients in a split of a hospital (0 before its setup is known). */

@@ -72,6 +72,13 @@ export class VirtualClock {
     return this.#now;
   }
 
+  /** Sets the clock to where a checkpointed run left it. */
+  resumeAt(seconds: number): void {
+    if (!(Number.isFinite(seconds) && seconds >= 0))
+      throw new RangeError('the checkpoint holds no valid virtual-clock time');
+    this.#now = seconds;
+  }
+
   /** The hospitals that may be sampled this round: none that is in a maintenance window at its start. */
   available(hospitals: readonly HospitalRef[]): HospitalRef[] {
     return hospitals.filter(

@@ -16,7 +16,7 @@ import type { AdmittedReply } from '../boundary.ts';
 import { topologyHops } from '../topology/hops.ts';
 
 /** Where a model's content comes from: its classes and the patients whose records trained it. */
-interface Provenance {
+export interface Provenance {
   readonly classes: readonly DataClass[];
   readonly sources: readonly Source[];
 }
@@ -53,6 +53,16 @@ export class JurisdictionGate {
     this.#asked = scenario.evaluation;
     this.#records = recordClasses(scenario.data.kind);
     this.#models.set(initial, { classes: ['setup'], sources: [] });
+  }
+
+  /** Where `model` comes from, for a checkpoint (undefined for a model never registered). */
+  provenanceOf(model: Float32Array): Provenance | undefined {
+    return this.#models.get(model);
+  }
+
+  /** Registers `model` as coming from `provenance`: the global model a resumed run starts from. */
+  register(model: Float32Array, provenance: Provenance): void {
+    this.#models.set(model, { classes: [...provenance.classes], sources: [...provenance.sources] });
   }
 
   /** The country of a hospital of the run. */

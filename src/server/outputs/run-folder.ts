@@ -19,6 +19,9 @@ import { InputError } from '../../scenario/load.ts';
 import type { Crossing } from '../ledger.ts';
 import type { RoundRecord, RunSink } from '../coordinator.ts';
 import { acquireLock, commandLine, releaseLock } from './output-lock.ts';
+import { CHECKPOINT_FILE, writeCheckpoint, type RunIdentity } from '../checkpoint/file.ts';
+import type { RoundState } from '../checkpoint/run-state.ts';
+import { resumableRun, runFiles } from '../checkpoint/resumable.ts';
 import { FEDMED_VERSION } from './version.ts';
 
 /** The file fedmed writes first into every run folder; its presence marks a folder as fedmed's. */
@@ -43,6 +46,8 @@ const KNOWN_FILES = [
   'model/tfjs/model.json',
   'model/tfjs/weights.bin',
   'report.html',
+  CHECKPOINT_FILE,
+  `${CHECKPOINT_FILE}.draft`,
 ];
 
 /** What the marker file records about the run that wrote the folder. */
@@ -174,6 +179,50 @@ export class RunFolder implements RunSink {
     return folder;
   }
 
+  /**
+   * Reopens, under the lock, the newest run in `target`'s store that was interrupted after its first
+   * checkpoint (stopped by a signal or killed) to continue it. Anything else is an {@link InputError} (exit 2)
+   * naming what `target` holds instead, and nothing is changed.
+   */
+  static resume(target: string): RunFolder {
+    const t = resolve(target);
+    const store = storeOf(t);
+    const lock = join(store, 'lock');
+    RunFolder.interrupted(t);
+    acquireLock(lock, `--out ${t}`);
+    const found = resumableRun(store, [linkedRun(t), linkedRun(`${t}${STOPPED_SUFFIX}`)]);
+    if (found === undefined) {
+      releaseLock(lock);
+      throw new InputError(`--resume ${t}: the interrupted run was taken by another process`);
+    }
+    const folder = new RunFolder(t, store, basename(found));
+    for (const f of runFiles(found)) folder.#files.add(f);
+    return folder;
+  }
+
+  /**
+   * The folder of the newest interrupted run of `target` that can be resumed, touching nothing; none is an
+   * {@link InputError} (exit 2) saying what can be resumed.
+   */
+  static interrupted(target: string): string {
+    const t = resolve(target);
+    RunFolder.check(t);
+    const found = resumableRun(storeOf(t), [linkedRun(t), linkedRun(`${t}${STOPPED_SUFFIX}`)]);
+    if (found === undefined) {
+      throw new InputError(
+        `--resume ${t}: no interrupted run to resume there (a run can be resumed when Ctrl-C, SIGTERM or a ` +
+          'kill stopped it after its hospitals were set up; a completed or stopped run is final)',
+      );
+    }
+    return found;
+  }
+
+  /** Writes the run's checkpoint after a round (see {@link writeCheckpoint}). */
+  saveCheckpoint(state: RoundState, identity: RunIdentity): void {
+    writeCheckpoint(this.folder, state, identity);
+    this.#files.add(CHECKPOINT_FILE);
+  }
+
   /** Writes a JSON file (pretty, keys in canonical order) into the run folder. */
   writeJson(name: string, value: unknown): void {
     this.#write(name, JSON.stringify(JSON.parse(canonicalJson(value)), null, 2) + '\n');
@@ -208,6 +257,9 @@ export class RunFolder implements RunSink {
    * `<out>.stopped` instead.
    */
   commit(status: 'completed' | 'stopped'): Committed {
+    // A committed run is final: its checkpoint is of no more use.
+    rmSync(join(this.folder, CHECKPOINT_FILE), { force: true });
+    this.#files.delete(CHECKPOINT_FILE);
     this.#writeMarker([...this.#files].sort());
     const dest =
       status === 'stopped' && holdsCompletedRun(this.target)
@@ -300,10 +352,12 @@ export class RunFolder implements RunSink {
     for (const run of runs) {
       if (shown.has(run)) continue;
       const pid = markerOf(run)?.pid;
+      const resumable = lstatKind(join(run, CHECKPOINT_FILE)) === 'file';
       removeRun(run, this.target);
       process.stderr.write(
         `fedmed: removed ${run}, the unfinished records of an earlier run` +
-          `${pid === undefined ? '' : ` (process ${pid})`} that did not end normally\n`,
+          `${pid === undefined ? '' : ` (process ${pid})`} that did not end normally` +
+          `${resumable ? ' (fedmed run --resume would have continued it)' : ''}\n`,
       );
     }
   }

@@ -14,6 +14,7 @@ import type {
   HospitalRef,
   RoundSums,
   Strategy,
+  StrategyState,
   SumsNeeded,
 } from './strategy.ts';
 import { StreamingMean } from '../streaming-mean.ts';
@@ -95,6 +96,16 @@ export class FedAvg implements Strategy {
 
   aggregateEvaluate(_round: number, results: readonly EvaluateResult[]): AggregatedEvaluation {
     return weightedMetricMeans(results.map((r) => r.reply));
+  }
+
+  /** FedAvg keeps nothing between rounds; subclasses with server state override both methods. */
+  checkpointState(): StrategyState {
+    return {};
+  }
+
+  restoreState(state: StrategyState): void {
+    if (Object.keys(state).length > 0)
+      throw new RangeError(`${this.name} keeps no state between rounds, but the checkpoint holds some`);
   }
 
   summary(): Record<string, unknown> {

@@ -1,6 +1,7 @@
 import { STRATEGY_PARAMETERS, type StrategyName } from '../../scenario/strategy-schema.ts';
 import { FedAvg, meanUpdate, type FedAvgOptions } from './fedavg.ts';
-import type { Failure, FitResult, RoundSums } from './strategy.ts';
+import type { Failure, FitResult, RoundSums, StrategyState } from './strategy.ts';
+import { savedFloat64, vectorOrNull } from './saved-state.ts';
 import { checkParameter } from './validate.ts';
 import { parametersOf, pseudoGradient } from './vectors.ts';
 
@@ -72,6 +73,15 @@ export class FedAvgM extends FedAvg {
       out[i] = global[i]! - this.serverLearningRate * v[i]!;
     }
     return out;
+  }
+
+  /** The momentum buffer (null before the first round). */
+  override checkpointState(): StrategyState {
+    return { momentum: vectorOrNull(this.#momentum) };
+  }
+
+  override restoreState(state: StrategyState): void {
+    this.#momentum = savedFloat64(this.name, state, 'momentum');
   }
 
   override summary(): Record<string, unknown> {

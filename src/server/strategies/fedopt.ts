@@ -2,7 +2,8 @@ import type { FitInstructions } from '../../protocol/messages.ts';
 import type { ParameterSpec } from '../../scenario/strategy-schema.ts';
 import { FedAvg, meanUpdate, type FedAvgOptions } from './fedavg.ts';
 import { checkParameter } from './validate.ts';
-import type { Failure, FitResult, RoundSums } from './strategy.ts';
+import type { Failure, FitResult, RoundSums, StrategyState } from './strategy.ts';
+import { savedFloat64, vectorOrNull } from './saved-state.ts';
 import { parametersOf, pseudoGradient } from './vectors.ts';
 
 /** Options shared by the adaptive server optimizers of Reddi et al.; each subclass documents its defaults. */
@@ -93,6 +94,16 @@ export abstract class FedOpt extends FedAvg {
       out[i] = global[i]! + (this.eta * m[i]!) / (Math.sqrt(v[i]!) + this.tau);
     }
     return out;
+  }
+
+  /** The moments m and v (null before the first round). */
+  override checkpointState(): StrategyState {
+    return { m: vectorOrNull(this.#m), v: vectorOrNull(this.#v) };
+  }
+
+  override restoreState(state: StrategyState): void {
+    this.#m = savedFloat64(this.name, state, 'm');
+    this.#v = savedFloat64(this.name, state, 'v');
   }
 
   override summary(): Record<string, unknown> {

@@ -1,7 +1,8 @@
 import type { FitInstructions, VectorName } from '../../protocol/messages.ts';
 import { STRATEGY_PARAMETERS } from '../../scenario/strategy-schema.ts';
 import { FedAvg, type FedAvgOptions } from './fedavg.ts';
-import type { Failure, FitResult, RoundSums, SumsNeeded } from './strategy.ts';
+import type { Failure, FitResult, RoundSums, StrategyState, SumsNeeded } from './strategy.ts';
+import { savedFloat32, savedFloat64, vectorOrNull } from './saved-state.ts';
 import { checkParameter, requireSgd } from './validate.ts';
 
 /** Options of {@link Scaffold}. */
@@ -160,6 +161,34 @@ export class Scaffold extends FedAvg {
     }
     w.counts.set(hospital, numExamples);
     return numExamples;
+  }
+
+  /** The server control c, and under `examples` Σ nᵢcᵢ with each hospital's nᵢ (null before they exist). */
+  override checkpointState(): StrategyState {
+    const w = this.#weighted;
+    return {
+      control: vectorOrNull(this.#control),
+      weightedSum: vectorOrNull(w?.sum),
+      counts: w === undefined ? null : Object.fromEntries(w.counts),
+    };
+  }
+
+  override restoreState(state: StrategyState): void {
+    this.#control = savedFloat32(this.name, state, 'control');
+    const sum = savedFloat64(this.name, state, 'weightedSum');
+    const counts = state.counts;
+    if (sum === undefined || counts === null || counts === undefined) {
+      this.#weighted = undefined;
+      return;
+    }
+    if (typeof counts !== 'object' || Array.isArray(counts) || ArrayBuffer.isView(counts))
+      throw new RangeError(`${this.name}: the checkpoint's state lacks its counts`);
+    const entries = Object.entries(counts as Record<string, unknown>);
+    for (const [h, n] of entries) {
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0)
+        throw new RangeError(`${this.name}: the checkpoint's count of hospital ${h} is not a count`);
+    }
+    this.#weighted = { sum, counts: new Map(entries as [string, number][]) };
   }
 
   override summary(): Record<string, unknown> {

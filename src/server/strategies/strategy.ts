@@ -123,4 +123,26 @@ export interface Strategy {
   readonly sums?: SumsNeeded | undefined;
   /** The next global model from a round's sums (declared by `sums`); `global` is the model they started from. */
   aggregateSums?(round: number, global: Float32Array, sums: RoundSums): Float32Array;
+  /**
+   * The server state this strategy carries from one round to the next (moments, momentum, control variates),
+   * for a checkpoint; `{}` for a strategy that keeps none. Absent: its state cannot be saved, and a run of it
+   * cannot resume.
+   */
+  checkpointState?(): StrategyState;
+  /** Puts back what {@link checkpointState} returned, before the next round; throws a RangeError if it does not fit. */
+  restoreState?(state: StrategyState): void;
 }
+
+/** A value in a strategy's saved state: JSON values and typed vectors. */
+export type StateValue =
+  | number
+  | string
+  | boolean
+  | null
+  | Float32Array
+  | Float64Array
+  | readonly StateValue[]
+  | { readonly [key: string]: StateValue };
+
+/** A strategy's saved state, by name. */
+export type StrategyState = { readonly [key: string]: StateValue };
