@@ -520,7 +520,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
         : undefined;
     const pooledSeconds = clock.lap();
     const countryOnly =
-      !workerFailure && violation === undefined && scenario.baselines.includes('country-only')
+      !workerFailure && !interrupted && violation === undefined && scenario.baselines.includes('country-only')
         ? await runCountryOnly({
             scenario,
             baseDir: options.baseDir,

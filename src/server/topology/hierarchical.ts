@@ -36,7 +36,7 @@ import { Ledger } from '../ledger.ts';
 import { evaluationVectors, ownDataSizes, preprocess } from '../preprocessing.ts';
 import { compareIds } from '../sampling.ts';
 import { ClientStateStore, STATE_VECTOR } from '../state-store.ts';
-import { createStrategy } from '../strategies/index.ts';
+import { createStrategy, StrategyConfigError } from '../strategies/index.ts';
 import type { Failure, FitResult, HospitalRef } from '../strategies/strategy.ts';
 import { WorkerFailure, WorkerPool } from '../worker-pool.ts';
 import { checkHierarchical } from './hierarchical-check.ts';
@@ -62,6 +62,10 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
   const initial = initialParameters(spec, stream(scenario.seed, 'init'));
   const strategy = await createStrategy(scenario, options.baseDir);
   const weighting = checkHierarchical(scenario, strategy);
+  if (options.resume !== undefined)
+    throw new StrategyConfigError(
+      'topology: "hierarchical" runs keep no checkpoint yet and cannot be resumed; run it again without --resume',
+    );
   const hospitals: HospitalRef[] = scenario.hospitals.map((h) => ({ id: h.id, country: h.country }));
   const countryOf = new Map(hospitals.map((h) => [h.id, h.country]));
   const countries = countriesOf(scenario);
