@@ -127,11 +127,13 @@ export const dpSgdSchema = z
       .describe('z: Gaussian noise of standard deviation z·C is added to each coordinate of the sum'),
     sampleRate: z
       .number()
-      .gt(0)
+      .min(1e-4, {
+        error: 'expected at least 1e-4: an epoch is round(1/q) minibatches, so a smaller q never ends',
+      })
       .max(1)
       .describe(
         "q: each minibatch takes each of the hospital's training patients independently with this probability " +
-          '(Poisson sampling, which the accountant assumes); an epoch is round(1/q) minibatches',
+          '(Poisson sampling, which the accountant assumes); an epoch is round(1/q) minibatches (at most 10,000)',
       ),
     delta: z.number().gt(0).lt(1).default(1e-5).describe('δ at which each hospital reports its ε'),
     budget: z

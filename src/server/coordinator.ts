@@ -284,6 +284,8 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       secure: plan !== undefined,
       custom: scenario.strategy.name === 'custom',
       periodicAudit: scenario.audit?.every !== undefined,
+      parameters: spec.length,
+      hospitals: new Set(hospitals.map((h) => h.id)),
     };
     /** The global model: coordinator memory that never leaves; every recipient gets its own copy. */
     let global = options.resume === undefined ? initial : restoreRound(parts, options.resume);
@@ -498,7 +500,11 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
     }
 
     const audit =
-      !workerFailure && violation === undefined && scenario.audit !== undefined && final !== undefined
+      !workerFailure &&
+      !interrupted &&
+      violation === undefined &&
+      scenario.audit !== undefined &&
+      final !== undefined
         ? await runMembershipAudits({
             channel,
             scenario,

@@ -186,7 +186,8 @@ export class Ledger {
     if (country === undefined) throw new Error(`ledger: unknown hospital ${hospital}`);
     const spec = KINDS[kind];
     const sources = judged?.facts.sources ?? [];
-    const peer = this.#hops?.peerOf(hospital);
+    // Only the federation's own messages take the topology's hops; baselines' go where they really would.
+    const peer = spec.purpose === 'federation' ? this.#hops?.peerOf(hospital) : undefined;
     const site = peer?.country ?? this.#site;
     const origins = [...new Set(sources.map((s) => this.#countryOf.get(hospitalOf(s)) ?? '?'))].sort();
     const draft = {

@@ -146,6 +146,20 @@ describe('Ctrl-C and --resume', () => {
       writeFileSync(checkpoint, pristine);
     }, 60_000);
 
+    it('a checkpoint whose model does not fit the run (10 parameters, or a NaN) exits 2, not 1', async () => {
+      const v = decodeStored(pristine) as { [k: string]: Stored };
+      const state = v.state as { [k: string]: Stored };
+      const model = state.model as Float32Array;
+      for (const forged of [model.slice(0, 10), Float32Array.from(model, (x, i) => (i === 0 ? NaN : x))]) {
+        writeFileSync(checkpoint, encodeStored({ ...v, state: { ...state, model: forged } }));
+        const r = await run(['run', '--resume', killed]);
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toMatch(/finite parameters, as the run's model has/);
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+      }
+      writeFileSync(checkpoint, pristine);
+    }, 120_000);
+
     it('nothing to resume: a completed run', async () => {
       await refused(['run', '--resume', out], /no interrupted run to resume there/);
     }, 60_000);

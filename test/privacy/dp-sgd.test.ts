@@ -139,4 +139,10 @@ describe('DP-SGD settings', () => {
       expect(issue({ backend })).toMatch(/\$\.backend: expected js or js-f32 with privacy\.dpSgd/);
     expect(issue({ privacy: { dpSgd, secureAggregation: {} } })).toMatch(/privacy\.dpSgd/);
   });
+
+  it('refuses a sample rate whose epoch would never end (round(1/q) minibatches), naming the field', () => {
+    expect(issue({ privacy: { dpSgd: { ...dpSgd, sampleRate: 1e-9 } } })).toMatch(
+      /privacy\.dpSgd\.sampleRate.*at least 1e-4/,
+    );
+  });
 });

@@ -22,6 +22,8 @@ export interface EvaluationContent {
  */
 export function replyClasses(kind: Kind, content: EvaluationContent): DataClass[] {
   const base = KINDS[kind].dataClass;
+  // A membership audit sends counts of patients per score bin, as fine as a score histogram: policies weigh it so.
+  if (kind === 'audit-reply') return orderedClasses([base, 'score-histogram']);
   if (base !== 'evaluation-metrics') return [base];
   return orderedClasses([
     base,

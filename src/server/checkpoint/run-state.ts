@@ -45,6 +45,9 @@ export interface RunParts {
   readonly custom: boolean;
   /** Whether the scenario audits the global model every k rounds (those models are not saved). */
   readonly periodicAudit?: boolean;
+  /** The model's parameter count and the scenario's hospitals, which a checkpoint's contents must fit. */
+  readonly parameters?: number;
+  readonly hospitals?: ReadonlySet<string>;
 }
 
 /** A checkpointed run to continue: its last round's state, the records it wrote, its last round's record. */
@@ -102,6 +105,13 @@ function restore(parts: RunParts, resume: ResumePoint): Float32Array {
     throw new RangeError('crossings.jsonl does not end where the checkpoint says the record ends');
   if (s.strategy === undefined || parts.strategy.restoreState === undefined)
     throw new RangeError(`strategy ${parts.strategy.name} cannot restore its state`);
+  if (
+    parts.parameters !== undefined &&
+    (s.model.length !== parts.parameters || !s.model.every((x) => Number.isFinite(x)))
+  )
+    throw new RangeError(`its model is not ${parts.parameters} finite parameters, as the run's model has`);
+  const stranger = s.clientStates.find(([h]) => parts.hospitals !== undefined && !parts.hospitals.has(h));
+  if (stranger !== undefined) throw new RangeError(`it keeps state for ${stranger[0]}, not a hospital of the run`);
   parts.strategy.restoreState(s.strategy);
   parts.states.restore(new Map(s.clientStates));
   if ((parts.clock === undefined) !== (s.clockSeconds === undefined))
