@@ -108,7 +108,7 @@ export async function evaluateCommand(runDir: string, flags: EvaluateFlags): Pro
 function readRun(run: string): Scenario {
   const file = join(run, 'scenario.json');
   if (!existsSync(file)) throw new InputError(`${run}: not a run folder (no scenario.json)`);
-  return parseScenario(JSON.parse(readFileSync(file, 'utf8')), file);
+  return parseScenario(parseJson(readFileSync(file, 'utf8'), file), file);
 }
 
 function readParameters(run: string, scenario: Scenario): Float32Array {
@@ -209,11 +209,32 @@ function readTransform(run: string, scenario: Scenario): [string, Float64Array][
   };
   const bytes = readBounded(file, 3 * 8 * columns, fail);
   if (bytes.byteLength !== 3 * 8 * columns) fail(`${3 * columns} float64 values (centre, scale, fill)`);
-  const manifest = JSON.parse(readBounded(join(run, 'manifest.json'), MAX_RUN_FILE_BYTES, fail).toString());
+  const manifestFile = join(run, 'manifest.json');
+  const manifest = parseJson(
+    readBounded(manifestFile, MAX_RUN_FILE_BYTES, fail).toString(),
+    manifestFile,
+  ) as {
+    preprocessing?: { transformSha256?: unknown };
+  } | null;
   const recorded: unknown = manifest?.preprocessing?.transformSha256;
   if (recorded !== sha256(bytes)) fail("the transform whose SHA-256 the run's manifest records");
   const all = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  return TRANSFORM_VECTORS.map((name, i) => [name, all.slice(i * columns, (i + 1) * columns)]);
+  const vectors = TRANSFORM_VECTORS.map(
+    (name, i) => [name, all.slice(i * columns, (i + 1) * columns)] as const,
+  );
+  for (const [name, v] of vectors)
+    if (!v.every((x) => Number.isFinite(x) && (name !== 'scale' || x !== 0)))
+      fail(`finite centres and fills and non-zero finite scales (its ${name} is not)`);
+  return vectors.map(([name, v]) => [name, v]);
+}
+
+/** A run folder's JSON file, or an InputError naming it (the file may have been cut or edited). */
+function parseJson(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new InputError(`${file}: expected a JSON file as fedmed wrote it; it does not parse`);
+  }
 }
 
 /** The deepest folder holding both folders. */

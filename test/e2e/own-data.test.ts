@@ -178,6 +178,14 @@ describe.skipIf(!existsSync(SKLEARN_DATA))('own data: public tables and images s
       const tampered = fedmed(['evaluate', ran.out, '--data', holdout, '--hospital', 'wine-b']);
       expect(tampered.code).toBe(2);
       expect(tampered.stderr).toContain('transform.f64');
+      // A cut manifest is named, not a stack trace (exit 2).
+      writeFileSync(
+        join(ran.out, 'manifest.json'),
+        readFileSync(join(ran.out, 'manifest.json')).subarray(0, 20),
+      );
+      const cut = fedmed(['evaluate', ran.out, '--data', holdout, '--hospital', 'wine-b']);
+      expect(cut.code).toBe(2);
+      expect(cut.stderr).toMatch(/manifest\.json: expected a JSON file as fedmed wrote it/);
     },
     RUN_TIMEOUT,
   );

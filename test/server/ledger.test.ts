@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/common/hash.ts';
 import { EnvelopeBody } from '../../src/protocol/envelope.ts';
 import { entryHash, Ledger } from '../../src/server/ledger.ts';
+import { topologyHops } from '../../src/server/topology/hops.ts';
+import { parseScenario } from '../../src/scenario/load.ts';
+import { replyClasses } from '../../src/protocol/jurisdiction/classes.ts';
 
 const countries = new Map([
   ['kr-1', 'KR'],
@@ -27,6 +30,27 @@ describe('the crossing ledger', () => {
     const neutral = new Ledger('neutral', countries);
     expect(neutral.record(1, 'kr-1', 'evaluate-request', m(1)).crossesBorder).toBe(true);
     expect(() => neutral.record(1, 'us-1', 'setup', m(1))).toThrow(/unknown hospital us-1/);
+  });
+
+  it("in a hierarchical run only the federation's messages take the country aggregator's hop; a baseline's go where they really would", () => {
+    const scenario = parseScenario({
+      name: 'hops',
+      rounds: 1,
+      topology: 'hierarchical',
+      coordinator: { site: 'KR' },
+      data: { kind: 'synthetic-cohort' },
+      hospitals: [
+        { id: 'kr-1', country: 'KR', patients: 50 },
+        { id: 'cn-1', country: 'CN', patients: 50 },
+      ],
+      model: { kind: 'logistic' },
+    });
+    const ledger = new Ledger('KR', countries, { hops: topologyHops(scenario)! });
+    const fit = ledger.record(1, 'cn-1', 'fit-reply', m(10));
+    expect(fit).toMatchObject({ crossesBorder: false });
+    const pooled = ledger.record(0, 'cn-1', 'pooled-records', m(10), { admitted: true, purpose: 'pooled' });
+    expect(pooled).toMatchObject({ crossesBorder: true });
+    expect(replyClasses('audit-reply', { metrics: [], histogram: false })).toContain('score-histogram');
   });
 
   it('an error report serves the purpose of the request it answers; pooled records are violations', () => {
