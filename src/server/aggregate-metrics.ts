@@ -5,6 +5,8 @@ import { AGGREGATION_RULE, type AggregatedEvaluation } from './strategies/strate
 
 /** Separates a metric from its subgroup, as `auroc__female`; see `clinicalMetrics` in the client code. */
 const SUBGROUP_SEPARATOR = '__';
+/** Metrics aggregated as their largest value over the hospitals, not a mean. */
+const WORST_CASE = ['dpsgd_epsilon'];
 /** The metric that counts a subgroup's examples: `n__<group>`. */
 const COUNT = 'n';
 
@@ -48,6 +50,11 @@ export function weightedMetricMeans(replies: readonly Reply[]): AggregatedEvalua
     }
   }
   const entries: [string, number][] = [...counts];
+  // A privacy loss is the worst hospital's, never a mean that would under-report it.
+  for (const name of WORST_CASE) {
+    const values = replies.flatMap((r) => (r.metrics[name] === undefined ? [] : [r.metrics[name]]));
+    if (values.length > 0) sums.set(name, { weighted: Math.max(...values), weight: 1 });
+  }
   for (const [name, s] of sums) if (s.weight > 0) entries.push([name, s.weighted / s.weight]);
   const histograms = replies.flatMap((r) => (r.histogram === undefined ? [] : [r.histogram]));
   if (histograms.length === replies.length) entries.push(...Object.entries(globalRocMetrics(histograms)));

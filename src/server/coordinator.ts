@@ -512,6 +512,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
             holdings,
             sizes,
             state: (h) => states.get(h),
+            fitRequests: fitRequestsOf(ledger.entries),
           })
         : undefined;
     const federationSeconds = clock.lap();
@@ -906,4 +907,12 @@ export function stopwatch(): { lap(): number } {
       return seconds;
     },
   };
+}
+
+/** How many fit requests each hospital was sent, by the crossing record. */
+function fitRequestsOf(entries: readonly { readonly kind: string; readonly hospital: string }[]) {
+  const counts = new Map<string, number>();
+  for (const e of entries)
+    if (e.kind === 'fit-request') counts.set(e.hospital, (counts.get(e.hospital) ?? 0) + 1);
+  return counts;
 }

@@ -1,3 +1,5 @@
+import { computeRdp, DEFAULT_RDP_ORDERS, rdpToEpsilon } from '../common/dp/rdp.ts';
+import { dpSteps } from '../models/dp-sgd.ts';
 import { attackMetrics, type AttackMetrics } from '../common/attack-metrics.ts';
 import type { MessageSizes } from '../protocol/kinds.ts';
 import {
@@ -62,6 +64,20 @@ export interface AuditRun {
   readonly round: number;
   /** The state blob a hospital keeps, handed back so it can report its DP-SGD ε. */
   readonly state: (hospital: string) => Uint8Array | undefined;
+  /** Fit requests the coordinator sent each hospital (from the crossing record), to bound its ε itself. */
+  readonly fitRequests: ReadonlyMap<string, number>;
+}
+
+/**
+ * A hospital's DP-SGD ε as the coordinator bounds it, never from what the worker says: every fit request it
+ * was sent counted as a full local training of `localEpochs` epochs of round(1/q) Poisson-sampled steps.
+ */
+function epsilonBound(scenario: Scenario, requests: number): number {
+  const dp = scenario.privacy!.dpSgd!;
+  const steps = requests * dpSteps(dp.sampleRate, scenario.training.localEpochs);
+  if (steps === 0) return 0;
+  const rdp = computeRdp(dp.sampleRate, dp.noiseMultiplier, steps, DEFAULT_RDP_ORDERS);
+  return rdpToEpsilon(DEFAULT_RDP_ORDERS, rdp, dp.delta).epsilon;
 }
 
 /** The ledger's round of crossings outside the rounds (like setup's): no round's line in metrics.jsonl counts them. */
@@ -150,10 +166,17 @@ export async function runMembershipAudit(run: AuditRun): Promise<AuditRecord> {
     if (m !== undefined) overall[attack] = { ...m, bins: summed };
   }
   const dp = scenario.privacy?.dpSgd;
+  // The larger of the coordinator's bound and what the hospital reports: ε is never under-reported.
   const epsilon = Object.fromEntries(
-    Object.entries(hospitals).flatMap(([id, h]) =>
-      h.metrics.dpsgd_epsilon === undefined ? [] : [[id, h.metrics.dpsgd_epsilon]],
-    ),
+    dp === undefined
+      ? []
+      : ids.map((id) => [
+          id,
+          Math.max(
+            epsilonBound(scenario, run.fitRequests.get(id) ?? 0),
+            hospitals[id]?.metrics.dpsgd_epsilon ?? 0,
+          ),
+        ]),
   );
   return {
     round,

@@ -67,3 +67,13 @@ describe('perCountry', () => {
     expect(perCountry([])).toEqual({});
   });
 });
+
+describe('privacy losses across hospitals', () => {
+  it("are the worst hospital's ε, not an example-weighted mean that would under-report it", () => {
+    const m = weightedMetricMeans([
+      { numExamples: 1000, metrics: { dpsgd_epsilon: 1 } },
+      { numExamples: 10, metrics: { dpsgd_epsilon: 50 } },
+    ]).metrics;
+    expect(m.dpsgd_epsilon).toBe(50);
+  });
+});

@@ -111,7 +111,8 @@ function restore(parts: RunParts, resume: ResumePoint): Float32Array {
   )
     throw new RangeError(`its model is not ${parts.parameters} finite parameters, as the run's model has`);
   const stranger = s.clientStates.find(([h]) => parts.hospitals !== undefined && !parts.hospitals.has(h));
-  if (stranger !== undefined) throw new RangeError(`it keeps state for ${stranger[0]}, not a hospital of the run`);
+  if (stranger !== undefined)
+    throw new RangeError(`it keeps state for ${stranger[0]}, not a hospital of the run`);
   parts.strategy.restoreState(s.strategy);
   parts.states.restore(new Map(s.clientStates));
   if ((parts.clock === undefined) !== (s.clockSeconds === undefined))
