@@ -160,6 +160,19 @@ describe('Ctrl-C and --resume', () => {
       writeFileSync(checkpoint, pristine);
     }, 120_000);
 
+    it('a metrics.jsonl whose earlier rounds were edited (same length) is refused, changing nothing', async () => {
+      const metrics = join(storeRun(killed)[0]!, 'metrics.jsonl');
+      const honest = readFileSync(metrics);
+      const text = honest.toString('utf8');
+      const at = text.indexOf('"round":1') + 8;
+      writeFileSync(metrics, text.slice(0, at) + '7' + text.slice(at + 1));
+      await refused(
+        ['run', '--resume', killed],
+        /metrics\.jsonl: its rounds differ from those the checkpoint recorded/,
+      );
+      writeFileSync(metrics, honest);
+    }, 60_000);
+
     it('nothing to resume: a completed run', async () => {
       await refused(['run', '--resume', out], /no interrupted run to resume there/);
     }, 60_000);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   closeSync,
   fsyncSync,
@@ -36,8 +37,11 @@ export interface Checkpoint {
   readonly fedmed: string;
   readonly identity: RunIdentity;
   readonly state: RoundState;
-  /** Bytes of metrics.jsonl and crossings.jsonl when it was written: what the run had recorded. */
-  readonly files: { readonly metrics: number; readonly crossings: number };
+  /**
+   * Bytes of metrics.jsonl and crossings.jsonl when it was written (what the run had recorded), and the SHA-256
+   * of those metrics bytes (the crossings are checked by their hash chain).
+   */
+  readonly files: { readonly metrics: number; readonly crossings: number; readonly metricsSha256: string };
 }
 
 /**
@@ -48,11 +52,12 @@ export interface Checkpoint {
 export function writeCheckpoint(folder: string, state: RoundState, identity: RunIdentity): void {
   const metrics = flushedSize(join(folder, 'metrics.jsonl'));
   const crossings = flushedSize(join(folder, 'crossings.jsonl'));
+  const metricsSha256 = prefixSha256(join(folder, 'metrics.jsonl'), metrics);
   const value: Stored = {
     format: FORMAT,
     fedmed: FEDMED_VERSION,
     identity: { ...identity },
-    files: { metrics, crossings },
+    files: { metrics, crossings, metricsSha256 },
     state: stateToStored(state),
   };
   const path = join(folder, CHECKPOINT_FILE);
@@ -143,8 +148,15 @@ export function resumePoint(folder: string, checkpoint: Checkpoint): ResumePoint
   const metricsPath = join(folder, 'metrics.jsonl');
   const crossingsPath = join(folder, 'crossings.jsonl');
   const records = linesUpTo(metricsPath, checkpoint.files.metrics) as RoundRecord[];
+  if (prefixSha256(metricsPath, checkpoint.files.metrics) !== checkpoint.files.metricsSha256)
+    throw new CheckpointError(`${metricsPath}: its rounds differ from those the checkpoint recorded`);
   const crossings = linesUpTo(crossingsPath, checkpoint.files.crossings) as Crossing[];
   const s = checkpoint.state;
+  crossings.forEach((c, i) => {
+    const prev = i === 0 ? s.ledger.genesis : entryHash(crossings[i - 1]!);
+    if ((c as { prev?: unknown }).prev !== prev)
+      throw new CheckpointError(`${crossingsPath}: line ${i + 1} does not chain to the line before it`);
+  });
   if (records.length !== s.round || (s.round > 0 && records[records.length - 1]?.round !== s.round))
     throw new CheckpointError(`${metricsPath}: holds ${records.length} rounds, the checkpoint ${s.round}`);
   const head = crossings.length === 0 ? undefined : entryHash(crossings[crossings.length - 1]);
@@ -154,6 +166,17 @@ export function resumePoint(folder: string, checkpoint: Checkpoint): ResumePoint
   truncateSync(crossingsPath, checkpoint.files.crossings);
   const final = records[records.length - 1];
   return { state: s, crossings, ...(final === undefined ? {} : { final }) };
+}
+
+/** SHA-256 of a file's first `bytes` bytes (hex); the empty string's for a missing file. */
+function prefixSha256(path: string, bytes: number): string {
+  let text: Buffer;
+  try {
+    text = readFileSync(path);
+  } catch {
+    text = Buffer.alloc(0);
+  }
+  return createHash('sha256').update(text.subarray(0, bytes)).digest('hex');
 }
 
 function linesUpTo(path: string, bytes: number): unknown[] {
@@ -246,6 +269,7 @@ function checkpointOf(v: Stored): Checkpoint {
     files: {
       metrics: count(files.metrics, 'files.metrics'),
       crossings: count(files.crossings, 'files.crossings'),
+      metricsSha256: text(files.metricsSha256, 'files.metricsSha256'),
     },
   };
 }

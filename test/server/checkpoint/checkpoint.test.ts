@@ -83,7 +83,15 @@ describe('strategy state: checkpointState() / restoreState()', () => {
 
 describe('the checkpoint file', () => {
   const identity: RunIdentity = { scenarioSha256: 'a'.repeat(64), seed: 7, backend: 'js', baseDir: dir };
-  const crossings = [1, 2, 3].map((seq) => ({ seq, round: seq > 1 ? 1 : 0, kind: 'fit-request' }));
+  // A hash chain: each line links to the one before it, the first to the genesis.
+  const crossings: { seq: number; round: number; kind: string; prev: string }[] = [];
+  for (const seq of [1, 2, 3])
+    crossings.push({
+      seq,
+      round: seq > 1 ? 1 : 0,
+      kind: 'fit-request',
+      prev: seq === 1 ? 'g'.repeat(64) : entryHash(crossings[seq - 2]),
+    });
   const state: RoundState = {
     round: 1,
     model: new Float32Array([0.5, -1, 3e-8]),
@@ -116,6 +124,17 @@ describe('the checkpoint file', () => {
     expect(point.crossings).toHaveLength(3);
     expect(readFileSync(join(f, 'metrics.jsonl'), 'utf8')).toBe('{"round":1}\n');
     expect(readFileSync(join(f, 'crossings.jsonl'), 'utf8').trim().split('\n')).toHaveLength(3);
+  });
+
+  it('crossings that do not chain line to line, or rounds edited in place, are refused before anything is cut', () => {
+    const f = folder('forged');
+    const cp = readCheckpoint(f);
+    const forged = [crossings[0], { ...crossings[1]!, kind: 'fit-reqvest' }, crossings[2]];
+    writeFileSync(join(f, 'crossings.jsonl'), forged.map((c) => JSON.stringify(c)).join('\n') + '\n');
+    expect(() => resumePoint(f, cp)).toThrow(/line 3 does not chain to the line before it/);
+    writeFileSync(join(f, 'crossings.jsonl'), crossings.map((c) => JSON.stringify(c)).join('\n') + '\n');
+    writeFileSync(join(f, 'metrics.jsonl'), '{"round":2}\n');
+    expect(() => resumePoint(f, cp)).toThrow(/its rounds differ from those the checkpoint recorded/);
   });
 
   it('a flipped byte, a truncated file or another file is a CheckpointError; records shorter than it say, too', () => {
