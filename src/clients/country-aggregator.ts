@@ -1,3 +1,4 @@
+import { weightedUpdateSum } from '../common/weighted-update-sum.ts';
 import type { TypedVector } from '../protocol/envelope.ts';
 import type { Kind } from '../protocol/kinds.ts';
 import { HospitalRefusal } from './error-reports.ts';
@@ -29,13 +30,7 @@ export function countryAggregate(
   if (!(updates instanceof Float32Array) || updates.length !== k * global.length)
     throw new HospitalRefusal('refused', 'updates');
   if (ins.numExamples.length !== k) throw new HospitalRefusal('refused', 'numExamples');
-  const p = global.length;
-  const sum = new Float64Array(p);
-  for (let j = 0; j < k; j++) {
-    const w = ins.weights[j]!;
-    const off = j * p;
-    for (let i = 0; i < p; i++) sum[i]! += w * (updates[off + i]! - global[i]!);
-  }
+  const sum = weightedUpdateSum(global, updates, ins.weights);
   const numExamples = ins.numExamples.reduce((a, b) => a + b, 0);
   return { kind: 'country-aggregate', fields: { numExamples, contributors: k }, vectors: [['sum', sum]] };
 }

@@ -1,3 +1,4 @@
+import { weightedUpdateSum } from '../../common/weighted-update-sum.ts';
 import { borderTraffic } from '../outputs/country-matrix.ts';
 import { stream } from '../../common/rng.ts';
 import { EnvelopeBody } from '../../protocol/envelope.ts';
@@ -395,6 +396,15 @@ async function countryAggregate(
   for (let i = 0; i < sum.length; i++) {
     if (!Number.isFinite(sum[i]!))
       throw new RoundFailure(`country aggregator ${id}: its sum has a non-finite value at index ${i}`);
+  }
+  // The simulator relays the updates itself, so it can check what a real coordinator could not: the aggregate
+  // is exactly the weighted sum of the updates its aggregator was sent.
+  const expected = weightedUpdateSum(global, updates, weights);
+  for (let i = 0; i < sum.length; i++) {
+    if (!Object.is(sum[i], expected[i]))
+      throw new RoundFailure(
+        `country aggregator ${id}: its sum is not the weighted sum of the updates it was sent (index ${i})`,
+      );
   }
   relay.aggregate(
     round,
