@@ -211,7 +211,10 @@ describe('README "Outputs of a run": each guarantee', () => {
     async () => {
       const { dir, file } = study();
       const out = join(dir, 'out');
-      const first = startFedmed(['run', file, '--out', out, '--quiet', '--baselines', '', '--workers', '1']);
+      // Each round of the first run stalls, so it still holds the lock when the second starts.
+      const first = startFedmed(['run', file, '--out', out, '--quiet', '--baselines', '', '--workers', '1'], {
+        FEDMED_TEST_STALL_MS: '1500',
+      });
       await until(() => lockedBy(out) === first.child.pid, 'the lock');
       const second = run(file, out);
       expect(second.code).toBe(2);
