@@ -4,6 +4,7 @@ export type KillPoint = 'fit' | 'aggregate' | 'round-written' | 'checkpoint-writ
 const VARIABLE = 'FEDMED_TEST_KILL_AT';
 /** Test-only: milliseconds each round stalls before its training, so a test's signal lands mid-run. */
 const STALL = 'FEDMED_TEST_STALL_MS';
+let delayedKill = false;
 
 /**
  * A test-only hook: with `FEDMED_TEST_KILL_AT=<point>:<round>[:<ms>]` in the environment, the process sends
@@ -12,6 +13,8 @@ const STALL = 'FEDMED_TEST_STALL_MS';
  * The kill and signal tests use them to stop a run at exact moments.
  */
 export function killPoint(point: KillPoint, round: number): void {
+  // A delayed kill not yet fired lands at the latest at the next moment, so it never misses a fast round.
+  if (delayedKill) process.kill(process.pid, 'SIGKILL');
   const stall = Number(process.env[STALL] ?? '');
   if (point === 'fit' && stall > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, stall);
   const spec = process.env[VARIABLE];
@@ -20,5 +23,8 @@ export function killPoint(point: KillPoint, round: number): void {
   if (p !== point || Number(r) !== round) return;
   const kill = () => process.kill(process.pid, 'SIGKILL');
   if (ms === undefined) kill();
-  else setTimeout(kill, Number(ms));
+  else {
+    delayedKill = true;
+    setTimeout(kill, Number(ms));
+  }
 }
