@@ -1,4 +1,4 @@
-import { borderTraffic, type BorderTraffic } from './outputs/country-matrix.ts';
+import type { BorderTraffic } from './outputs/country-matrix.ts';
 import { resolve } from 'node:path';
 import { stream } from '../common/rng.ts';
 import type { ParamSpec } from '../common/params.ts';
@@ -14,11 +14,10 @@ import type {
 } from '../protocol/messages.ts';
 import { MAX_HOSPITAL_EXAMPLES } from '../protocol/metric-names.ts';
 import type { BackendChoice, Scenario } from '../scenario/schema.ts';
-import { initialParameters, parameterSpec } from '../models/architecture.ts';
 import { admit, evaluateReplyOf, fitReplyOf, setupReplyOf, type ReplyContract } from './boundary.ts';
 import { Channel, type ExchangeFailure, type Pending, type Received } from './channel.ts';
 import { Ledger, type ByteTotals, type ChainHead, type Crossing } from './ledger.ts';
-import { complianceReport, type Compliance } from './compliance/report.ts';
+import type { Compliance } from './compliance/report.ts';
 import { JurisdictionViolation, type ViolationStop } from './jurisdiction/violation.ts';
 import { compareIds } from './sampling.ts';
 import { createStrategy } from './strategies/index.ts';
@@ -39,17 +38,23 @@ import { hostSetup, pooledSetup } from './host-setup.ts';
 import { perCountry, weightedMetricMeans } from './aggregate-metrics.ts';
 import { SecureFit, type PrivacySummary, type RoundPrivacy } from './secure-fit.ts';
 import { checkWeights, securePlan } from './privacy/secure-plan.ts';
-import { headOf } from '../protocol/outcome.ts';
 import { captureRound, restoreRound, type ResumePoint, type RoundState } from './checkpoint/run-state.ts';
 import { killPoint } from './checkpoint/test-hook.ts';
 import { runMembershipAudits, type AuditRecord } from './membership-audit.ts';
 import { runHierarchical } from './topology/hierarchical.ts';
-import { runCountryOnly, type CountryOnlyResult } from './baselines/country-only.ts';
+import type { CountryOnlyResult } from './baselines/country-only.ts';
+import {
+  commonResult,
+  evaluateRecord,
+  federationBasics,
+  fitRecord,
+  prepareHospitals,
+  replyContracts,
+  runBaselines,
+} from './federation-parts.ts';
 import {
   evaluationVectors,
   missingByField,
-  ownDataSizes,
-  preprocess,
   setupVectors,
   type PreprocessingRecord,
 } from './preprocessing.ts';
@@ -214,20 +219,10 @@ export interface Holdings {
 export async function runFederation(scenario: Scenario, options: RunOptions): Promise<RunResult> {
   if (scenario.topology === 'hierarchical') return runHierarchical(scenario, options);
   const clock = stopwatch();
-  const inputShape = inputShapeOf(scenario.data);
-  const spec = parameterSpec(scenario.model, inputShape, headOf(scenario.data));
-  const initial = initialParameters(spec, stream(scenario.seed, 'init'));
+  const { inputShape, spec, initial, hospitals, countryOf, sizes } = federationBasics(scenario);
   const strategy = await createStrategy(scenario, options.baseDir);
   const plan = securePlan(scenario, strategy, spec.length);
-  const hospitals: HospitalRef[] = scenario.hospitals.map((h) => ({ id: h.id, country: h.country }));
-  const countryOf = new Map(hospitals.map((h) => [h.id, h.country]));
   const ledger = Ledger.forRun(scenario, initial);
-  const sizes: MessageSizes = {
-    parameters: spec.length,
-    histogramBins: scenario.evaluation.histogramBins,
-    ...ownDataSizes(scenario.data),
-  };
-  const histogramVectors = evaluationVectors(sizes);
 
   const pool =
     options.pool ??
@@ -238,15 +233,13 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
     ));
   try {
     const channel = new Channel(pool, ledger);
-    const { holdings, threads, missing } = await setUp(channel, pool, scenario, options, sizes);
-    const prepared = await preprocess(channel, scenario, holdings, sizes, missing);
-    if (prepared.failures.length > 0) {
-      const badInput = prepared.failures.every((f) => f.report?.category === 'bad-input');
-      throw new SetupError(prepared.failures.map((f) => f.reason).join('; '), badInput);
-    }
-    const backends = [...new Set(threads.map((t) => t.backend))];
-    if (backends.length !== 1)
-      throw new WorkerFailure(`worker threads run different backends: ${backends.join(', ')}`);
+    const { holdings, threads, prepared, backend } = await prepareHospitals(
+      channel,
+      pool,
+      scenario,
+      options,
+      sizes,
+    );
     if (options.resume === undefined) options.sink.crossings(ledger.takeUnflushed());
     const train = new Map([...holdings].map(([h, x]) => [h, x.train]));
     if (plan !== undefined) checkWeights(plan, train);
@@ -255,18 +248,8 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       plan === undefined
         ? undefined
         : new SecureFit({ scenario, strategy, plan, channel, sizes, train, states });
-    const fitContract = (hospital: string) => ({
-      sizes,
-      vectors: strategy.vectors,
-      optionalVectors: [STATE_VECTOR],
-      requiredMetrics: strategy.fitMetrics ?? [],
-      counts: { numExamples: exactly(holdings.get(hospital)!.train) },
-    });
-    const evaluateContract = (hospital: string) => ({
-      sizes,
-      vectors: histogramVectors,
-      counts: { numExamples: exactly(holdings.get(hospital)!.test) },
-    });
+    const contracts = replyContracts(sizes, strategy, holdings);
+    const { fitContract, evaluateContract } = contracts;
 
     const virtualClock =
       scenario.clock === undefined
@@ -459,24 +442,8 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
         faultTotals = addFaults(faultTotals, faults, lostThreads);
         const record: RoundRecord = {
           round,
-          fit: outcome?.fit ?? {
-            sampled: sampled.map((a) => a.hospital),
-            admitted: fitResults.map((r) => r.hospital),
-            failures: fitFailures,
-            metrics: weightedMetricMeans(fitResults.map((r) => r.reply)).metrics,
-            hospitals: Object.fromEntries(
-              fitResults.map((r) => [
-                r.hospital,
-                { numExamples: r.reply.numExamples, metrics: r.reply.metrics },
-              ]),
-            ),
-          },
-          evaluate: {
-            ...strategy.aggregateEvaluate(round, evaluated.results),
-            hospitals: byHospital(evaluated.results),
-            countries: perCountry(withCountry(evaluated.results, countryOf)),
-            failures: evaluated.failures,
-          },
+          fit: outcome?.fit ?? fitRecord(sampled, fitResults, fitFailures),
+          evaluate: evaluateRecord(strategy, round, evaluated, countryOf),
           bytes: ledger.totals(round),
           ...(outcome === undefined ? {} : { privacy: outcome.privacy }),
           ...(faults.length === 0 ? {} : { faults }),
@@ -516,30 +483,19 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
           })
         : undefined;
     const federationSeconds = clock.lap();
-    const localOnly =
-      !workerFailure && !interrupted && violation === undefined && scenario.baselines.includes('local-only')
-        ? await runLocalOnly(channel, scenario, hospitals, initial, (h) => evaluateContract(h))
-        : undefined;
-    const localOnlySeconds = clock.lap();
-    const pooled =
-      !workerFailure && !interrupted && violation === undefined && scenario.baselines.includes('pooled')
-        ? await runPooled(ledger, scenario, initial, options, sizes, holdings)
-        : undefined;
-    const pooledSeconds = clock.lap();
-    const countryOnly =
-      !workerFailure && !interrupted && violation === undefined && scenario.baselines.includes('country-only')
-        ? await runCountryOnly({
-            scenario,
-            baseDir: options.baseDir,
-            channel,
-            ledger,
-            hospitals,
-            initial,
-            fitContract,
-            evaluateContract,
-            checked: (m, name) => checkedModel(m, spec.length, name),
-          })
-        : undefined;
+    const baselines = await runBaselines(!workerFailure && !interrupted && violation === undefined, {
+      scenario,
+      options,
+      channel,
+      ledger,
+      hospitals,
+      initial,
+      spec,
+      sizes,
+      holdings,
+      contracts,
+      lap: () => clock.lap(),
+    });
     options.sink.crossings(ledger.takeUnflushed());
     return {
       status: stopReason === undefined ? 'completed' : 'stopped',
@@ -549,33 +505,22 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
       ...(interrupted ? { interrupted } : {}),
       ...(faultTotals === undefined ? {} : { faults: faultTotals }),
       ...(virtualClock === undefined ? {} : { clock: { simulatedSeconds: virtualClock.now } }),
-      roundsCompleted: final?.round ?? 0,
-      spec,
-      inputShape,
-      parameters: completed,
-      backend: backends[0]!,
-      threads,
-      assignment: Object.fromEntries(pool.assignment),
+      ...commonResult({
+        final,
+        completed,
+        spec,
+        inputShape,
+        backend,
+        threads,
+        pool,
+        baselines,
+        federationSeconds,
+        ledger,
+        scenario,
+        preprocessing: prepared.record,
+      }),
       strategy: strategy.summary(),
-      ...(final === undefined ? {} : { final }),
-      ...(localOnly === undefined ? {} : { localOnly }),
-      ...(pooled === undefined ? {} : { pooled }),
-      ...(countryOnly === undefined ? {} : { countryOnly }),
-      borders: borderTraffic(ledger.entries, scenario.coordinator.site),
-      bytes: ledger.totals(),
-      baselineBytes: {
-        localOnly: ledger.totals(undefined, 'local-only'),
-        pooled: ledger.totals(undefined, 'pooled'),
-      },
       ...(secure === undefined ? {} : { privacy: secure.summary() }),
-      seconds: {
-        federation: federationSeconds,
-        ...(localOnly === undefined ? {} : { localOnly: localOnlySeconds }),
-        ...(pooled === undefined ? {} : { pooled: pooledSeconds }),
-      },
-      ledger: ledger.chain,
-      compliance: complianceReport(scenario, ledger.entries),
-      ...(prepared.record === undefined ? {} : { preprocessing: prepared.record }),
       ...(prepared.transformVector === undefined ? {} : { transform: prepared.transformVector }),
       ...(audit === undefined ? {} : { audit }),
     };

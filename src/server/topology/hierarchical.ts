@@ -1,5 +1,4 @@
 import { weightedUpdateSum } from '../../common/weighted-update-sum.ts';
-import { borderTraffic } from '../outputs/country-matrix.ts';
 import { stream } from '../../common/rng.ts';
 import { EnvelopeBody } from '../../protocol/envelope.ts';
 import { describeError } from '../../protocol/error-report.ts';
@@ -7,42 +6,38 @@ import { modelClass } from '../../protocol/jurisdiction/classes.ts';
 import type { Facts, Source } from '../../protocol/jurisdiction/enforcer.ts';
 import type { Kind, MessageSizes, ReplyKind } from '../../protocol/kinds.ts';
 import type { EvaluateInstructions } from '../../protocol/messages.ts';
-import { headOf } from '../../protocol/outcome.ts';
-import { inputShapeOf } from '../../protocol/cdm.ts';
 import type { Scenario } from '../../scenario/schema.ts';
-import { initialParameters, parameterSpec } from '../../models/architecture.ts';
 import { admit, fitReplyOf } from '../boundary.ts';
 import { Channel } from '../channel.ts';
-import { complianceReport } from '../compliance/report.ts';
 import {
-  byHospital,
   checkedModel,
   collect,
   exactly,
-  runLocalOnly,
-  runPooled,
   RoundFailure,
-  setUp,
-  SetupError,
   stopwatch,
-  withCountry,
   type RoundRecord,
   type RunOptions,
   type RunResult,
 } from '../coordinator.ts';
-import { perCountry, weightedMetricMeans } from '../aggregate-metrics.ts';
 import { JurisdictionViolation, describeViolation, type ViolationStop } from '../jurisdiction/violation.ts';
 import type { JurisdictionGate } from '../jurisdiction/gate.ts';
 import { Ledger } from '../ledger.ts';
-import { evaluationVectors, ownDataSizes, preprocess } from '../preprocessing.ts';
 import { compareIds } from '../sampling.ts';
 import { ClientStateStore, STATE_VECTOR } from '../state-store.ts';
 import { createStrategy, StrategyConfigError } from '../strategies/index.ts';
-import type { Failure, FitResult, HospitalRef } from '../strategies/strategy.ts';
+import type { Failure, FitResult } from '../strategies/strategy.ts';
 import { WorkerFailure, WorkerPool } from '../worker-pool.ts';
 import { checkHierarchical } from './hierarchical-check.ts';
 import { aggregatorId, countriesOf } from './hops.ts';
-import { runCountryOnly } from '../baselines/country-only.ts';
+import {
+  commonResult,
+  evaluateRecord,
+  federationBasics,
+  fitRecord,
+  prepareHospitals,
+  replyContracts,
+  runBaselines,
+} from '../federation-parts.ts';
 
 /**
  * The federation in the hierarchical topology: one aggregator per country, sited there, in a worker thread of
@@ -58,26 +53,16 @@ import { runCountryOnly } from '../baselines/country-only.ts';
  */
 export async function runHierarchical(scenario: Scenario, options: RunOptions): Promise<RunResult> {
   const clock = stopwatch();
-  const inputShape = inputShapeOf(scenario.data);
-  const spec = parameterSpec(scenario.model, inputShape, headOf(scenario.data));
-  const initial = initialParameters(spec, stream(scenario.seed, 'init'));
+  const { inputShape, spec, initial, hospitals, countryOf, sizes } = federationBasics(scenario);
   const strategy = await createStrategy(scenario, options.baseDir);
   const weighting = checkHierarchical(scenario, strategy);
   if (options.resume !== undefined)
     throw new StrategyConfigError(
       'topology: "hierarchical" runs keep no checkpoint yet and cannot be resumed; run it again without --resume',
     );
-  const hospitals: HospitalRef[] = scenario.hospitals.map((h) => ({ id: h.id, country: h.country }));
-  const countryOf = new Map(hospitals.map((h) => [h.id, h.country]));
   const countries = countriesOf(scenario);
   const ledger = Ledger.forRun(scenario, initial);
   const gate = ledger.jurisdiction;
-  const sizes: MessageSizes = {
-    parameters: spec.length,
-    histogramBins: scenario.evaluation.histogramBins,
-    ...ownDataSizes(scenario.data),
-  };
-  const histogramVectors = evaluationVectors(sizes);
 
   const pool =
     options.pool ??
@@ -91,28 +76,16 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
   try {
     aggregators = await WorkerPool.start(ids, ids.length, { timeoutMs: options.timeoutMs });
     const channel = new Channel(pool, ledger);
-    const { holdings, threads, missing } = await setUp(channel, pool, scenario, options, sizes);
-    const prepared = await preprocess(channel, scenario, holdings, sizes, missing);
-    if (prepared.failures.length > 0) {
-      const badInput = prepared.failures.every((f) => f.report?.category === 'bad-input');
-      throw new SetupError(prepared.failures.map((f) => f.reason).join('; '), badInput);
-    }
-    const backends = [...new Set(threads.map((t) => t.backend))];
-    if (backends.length !== 1)
-      throw new WorkerFailure(`worker threads run different backends: ${backends.join(', ')}`);
+    const { holdings, threads, prepared, backend } = await prepareHospitals(
+      channel,
+      pool,
+      scenario,
+      options,
+      sizes,
+    );
     options.sink.crossings(ledger.takeUnflushed());
-    const fitContract = (hospital: string) => ({
-      sizes,
-      vectors: strategy.vectors,
-      optionalVectors: [STATE_VECTOR],
-      requiredMetrics: strategy.fitMetrics ?? [],
-      counts: { numExamples: exactly(holdings.get(hospital)!.train) },
-    });
-    const evaluateContract = (hospital: string) => ({
-      sizes,
-      vectors: histogramVectors,
-      counts: { numExamples: exactly(holdings.get(hospital)!.test) },
-    });
+    const contracts = replyContracts(sizes, strategy, holdings);
+    const { fitContract, evaluateContract } = contracts;
     const relay = new Relay(ledger, gate);
     const states = new ClientStateStore(spec.length);
 
@@ -235,24 +208,8 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
         }
         const record: RoundRecord = {
           round,
-          fit: {
-            sampled: sampled.map((a) => a.hospital),
-            admitted: fitResults.map((r) => r.hospital),
-            failures: fitFailures,
-            metrics: weightedMetricMeans(fitResults.map((r) => r.reply)).metrics,
-            hospitals: Object.fromEntries(
-              fitResults.map((r) => [
-                r.hospital,
-                { numExamples: r.reply.numExamples, metrics: r.reply.metrics },
-              ]),
-            ),
-          },
-          evaluate: {
-            ...strategy.aggregateEvaluate(round, evaluated.results),
-            hospitals: byHospital(evaluated.results),
-            countries: perCountry(withCountry(evaluated.results, countryOf)),
-            failures: evaluated.failures,
-          },
+          fit: fitRecord(sampled, fitResults, fitFailures),
+          evaluate: evaluateRecord(strategy, round, evaluated, countryOf),
           bytes: ledger.totals(round),
         };
         options.sink.round(record, ledger.takeUnflushed());
@@ -271,63 +228,40 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
       } else throw e;
     }
     const federationSeconds = clock.lap();
-    const ok = !workerFailure && violation === undefined;
-    const localOnly =
-      ok && scenario.baselines.includes('local-only')
-        ? await runLocalOnly(channel, scenario, hospitals, initial, evaluateContract)
-        : undefined;
-    const localOnlySeconds = clock.lap();
-    const pooled =
-      ok && scenario.baselines.includes('pooled')
-        ? await runPooled(ledger, scenario, initial, options, sizes, holdings)
-        : undefined;
-    const pooledSeconds = clock.lap();
-    const countryOnly =
-      ok && scenario.baselines.includes('country-only')
-        ? await runCountryOnly({
-            scenario,
-            baseDir: options.baseDir,
-            channel,
-            ledger,
-            hospitals,
-            initial,
-            fitContract,
-            evaluateContract,
-            checked: (m, name) => checkedModel(m, spec.length, name),
-          })
-        : undefined;
+    const baselines = await runBaselines(!workerFailure && violation === undefined, {
+      scenario,
+      options,
+      channel,
+      ledger,
+      hospitals,
+      initial,
+      spec,
+      sizes,
+      holdings,
+      contracts,
+      lap: () => clock.lap(),
+    });
     options.sink.crossings(ledger.takeUnflushed());
     return {
       status: stopReason === undefined ? 'completed' : 'stopped',
       ...(stopReason === undefined ? {} : { stopReason }),
       ...(workerFailure ? { workerFailure } : {}),
       ...(violation === undefined ? {} : { violation }),
-      roundsCompleted: final?.round ?? 0,
-      spec,
-      inputShape,
-      parameters: completed,
-      backend: backends[0]!,
-      threads,
-      assignment: Object.fromEntries(pool.assignment),
+      ...commonResult({
+        final,
+        completed,
+        spec,
+        inputShape,
+        backend,
+        threads,
+        pool,
+        baselines,
+        federationSeconds,
+        ledger,
+        scenario,
+        preprocessing: prepared.record,
+      }),
       strategy: { ...strategy.summary(), topology: 'hierarchical', countryAggregators: ids },
-      ...(final === undefined ? {} : { final }),
-      ...(localOnly === undefined ? {} : { localOnly }),
-      ...(pooled === undefined ? {} : { pooled }),
-      ...(countryOnly === undefined ? {} : { countryOnly }),
-      borders: borderTraffic(ledger.entries, scenario.coordinator.site),
-      bytes: ledger.totals(),
-      baselineBytes: {
-        localOnly: ledger.totals(undefined, 'local-only'),
-        pooled: ledger.totals(undefined, 'pooled'),
-      },
-      seconds: {
-        federation: federationSeconds,
-        ...(localOnly === undefined ? {} : { localOnly: localOnlySeconds }),
-        ...(pooled === undefined ? {} : { pooled: pooledSeconds }),
-      },
-      ledger: ledger.chain,
-      compliance: complianceReport(scenario, ledger.entries),
-      ...(prepared.record === undefined ? {} : { preprocessing: prepared.record }),
     };
   } finally {
     await aggregators?.close();
