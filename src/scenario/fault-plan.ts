@@ -27,7 +27,21 @@ export function faultAt(
  * many hospitals, drawn once for the run (a seeded permutation of the hospitals in scenario order, by the stream
  * `seed/fault-hospitals/<behaviour>/<index>`); each becomes one fault per drawn hospital, in place.
  */
-export function scenarioFaults(scenario: Pick<Scenario, 'faults' | 'hospitals' | 'seed'>): FaultConfig[] {
+export function scenarioFaults(
+  scenario: Pick<Scenario, 'faults' | 'hospitals' | 'seed'>,
+): readonly FaultConfig[] {
+  let found = resolved.get(scenario);
+  if (found === undefined) {
+    found = resolveFaults(scenario);
+    resolved.set(scenario, found);
+  }
+  return found;
+}
+
+/** Each scenario's resolved faults, drawn once: setup asks per hospital and the fault record every round. */
+const resolved = new WeakMap<object, readonly FaultConfig[]>();
+
+function resolveFaults(scenario: Pick<Scenario, 'faults' | 'hospitals' | 'seed'>): FaultConfig[] {
   const ids = scenario.hospitals.map((h) => h.id);
   return scenario.faults.flatMap((f, index) => {
     if (f.count === undefined) return [f];

@@ -21,7 +21,7 @@ export function hostSetup(
     ...(scenario.data.partition.kind === 'natural'
       ? {}
       : { peers: scenario.hospitals.map((h) => (h.id === hospital ? h : partitionView(h))) }),
-    faults: resolvedFaults(scenario).filter((f) => f.hospital === undefined || f.hospital === hospital),
+    faults: scenarioFaults(scenario).filter((f) => f.hospital === undefined || f.hospital === hospital),
     ...(scenario.jurisdiction === undefined ? {} : { jurisdiction: ownJurisdiction(scenario, own) }),
     ...backdoorProbe(scenario),
     ...(scenario.privacy?.dpSgd === undefined ? {} : { dpSgd: scenario.privacy.dpSgd }),
@@ -34,25 +34,17 @@ function backdoorProbe(scenario: Scenario): { backdoorProbe?: BackdoorTrigger } 
   return trigger === undefined ? {} : { backdoorProbe: trigger };
 }
 
-const lookups = new WeakMap<
-  Scenario,
-  { readonly byId: Map<string, HospitalConfig>; readonly faults: ReturnType<typeof scenarioFaults> }
->();
+const byId = new WeakMap<Scenario, ReadonlyMap<string, HospitalConfig>>();
 
-/** The scenario's hospitals by id and its resolved faults, computed once per scenario (setup is per hospital). */
-function lookup(scenario: Scenario) {
-  let found = lookups.get(scenario);
+/** The scenario's hospitals by id, built once per scenario (setup asks per hospital). */
+function hospitalsById(scenario: Scenario): ReadonlyMap<string, HospitalConfig> {
+  let found = byId.get(scenario);
   if (found === undefined) {
-    found = {
-      byId: new Map(scenario.hospitals.map((h) => [h.id, h])),
-      faults: scenarioFaults(scenario),
-    };
-    lookups.set(scenario, found);
+    found = new Map(scenario.hospitals.map((h) => [h.id, h]));
+    byId.set(scenario, found);
   }
   return found;
 }
-const hospitalsById = (scenario: Scenario) => lookup(scenario).byId;
-const resolvedFaults = (scenario: Scenario) => lookup(scenario).faults;
 
 /**
  * What a hospital's worker needs to check its own replies: its country's policy (with, of the

@@ -49,10 +49,15 @@ export interface Checkpoint {
  * to disk first (the checkpoint never points past what is durable), then the checkpoint goes to a temporary
  * file, is flushed, renamed over the previous one, and the folder is flushed so the rename itself survives.
  */
-export function writeCheckpoint(folder: string, state: RoundState, identity: RunIdentity): void {
+export function writeCheckpoint(
+  folder: string,
+  state: RoundState,
+  identity: RunIdentity,
+  /** SHA-256 of metrics.jsonl as it stands, when the writer keeps it as it appends; else the file is read. */
+  metricsSha256 = sha256Hex(readIfPresent(join(folder, 'metrics.jsonl'))),
+): void {
   const metrics = flushedSize(join(folder, 'metrics.jsonl'));
   const crossings = flushedSize(join(folder, 'crossings.jsonl'));
-  const metricsSha256 = prefixSha256(join(folder, 'metrics.jsonl'), metrics);
   const value: Stored = {
     format: FORMAT,
     fedmed: FEDMED_VERSION,
@@ -147,10 +152,11 @@ export function checkResumable(checkpoint: Checkpoint, identity: RunIdentity, fo
 export function resumePoint(folder: string, checkpoint: Checkpoint): ResumePoint {
   const metricsPath = join(folder, 'metrics.jsonl');
   const crossingsPath = join(folder, 'crossings.jsonl');
-  const records = linesUpTo(metricsPath, checkpoint.files.metrics) as RoundRecord[];
-  if (prefixSha256(metricsPath, checkpoint.files.metrics) !== checkpoint.files.metricsSha256)
+  const metrics = linesUpTo(metricsPath, checkpoint.files.metrics);
+  if (sha256Hex(metrics.prefix) !== checkpoint.files.metricsSha256)
     throw new CheckpointError(`${metricsPath}: its rounds differ from those the checkpoint recorded`);
-  const crossings = linesUpTo(crossingsPath, checkpoint.files.crossings) as Crossing[];
+  const records = metrics.lines as RoundRecord[];
+  const crossings = linesUpTo(crossingsPath, checkpoint.files.crossings).lines as Crossing[];
   const s = checkpoint.state;
   crossings.forEach((c, i) => {
     const prev = i === 0 ? s.ledger.genesis : entryHash(crossings[i - 1]!);
@@ -168,18 +174,18 @@ export function resumePoint(folder: string, checkpoint: Checkpoint): ResumePoint
   return { state: s, crossings, ...(final === undefined ? {} : { final }) };
 }
 
-/** SHA-256 of a file's first `bytes` bytes (hex); the empty string's for a missing file. */
-function prefixSha256(path: string, bytes: number): string {
-  let text: Buffer;
+const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+function readIfPresent(path: string): Buffer {
   try {
-    text = readFileSync(path);
+    return readFileSync(path);
   } catch {
-    text = Buffer.alloc(0);
+    return Buffer.alloc(0);
   }
-  return createHash('sha256').update(text.subarray(0, bytes)).digest('hex');
 }
 
-function linesUpTo(path: string, bytes: number): unknown[] {
+/** A record file's first `bytes` bytes, which must end a line, and the JSON lines they hold. */
+function linesUpTo(path: string, bytes: number): { prefix: Buffer; lines: unknown[] } {
   let text: Buffer;
   try {
     text = readFileSync(path);
@@ -190,10 +196,11 @@ function linesUpTo(path: string, bytes: number): unknown[] {
     throw new CheckpointError(
       `${path}: ${text.length} bytes, shorter than the ${bytes} the checkpoint recorded`,
     );
-  const kept = text.subarray(0, bytes).toString('utf8');
+  const prefix = text.subarray(0, bytes);
+  const kept = prefix.toString('utf8');
   if (kept !== '' && !kept.endsWith('\n'))
     throw new CheckpointError(`${path}: the checkpoint does not end at a line's end`);
-  return kept
+  const lines = kept
     .split('\n')
     .filter((l) => l !== '')
     .map((l, i) => {
@@ -203,6 +210,7 @@ function linesUpTo(path: string, bytes: number): unknown[] {
         throw new CheckpointError(`${path}: line ${i + 1} is not JSON`);
       }
     });
+  return { prefix, lines };
 }
 
 function stateToStored(s: RoundState): Stored {

@@ -12,6 +12,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { canonicalJson } from '../../common/hash.ts';
 import { describeErrno, isInside } from '../../scenario/data-paths.ts';
@@ -84,6 +85,7 @@ export class RunFolder implements RunSink {
   readonly #store: string;
   readonly #lock: string;
   readonly #files = new Set<string>();
+  #metricsHash: Hash | undefined;
   readonly #marker: Marker;
   #open = true;
 
@@ -171,6 +173,7 @@ export class RunFolder implements RunSink {
       mkdirSync(folder.folder);
       folder.#writeMarker();
       folder.#write('metrics.jsonl', '');
+      folder.#metricsHash = createHash('sha256');
       folder.#write('crossings.jsonl', '');
     } catch (e) {
       releaseLock(folder.#lock);
@@ -219,7 +222,7 @@ export class RunFolder implements RunSink {
 
   /** Writes the run's checkpoint after a round (see {@link writeCheckpoint}). */
   saveCheckpoint(state: RoundState, identity: RunIdentity): void {
-    writeCheckpoint(this.folder, state, identity);
+    writeCheckpoint(this.folder, state, identity, this.#metricsDigest());
     this.#files.add(CHECKPOINT_FILE);
   }
 
@@ -240,7 +243,18 @@ export class RunFolder implements RunSink {
 
   round(record: RoundRecord, crossings: readonly Crossing[]): void {
     this.crossings(crossings);
-    appendFileSync(join(this.folder, 'metrics.jsonl'), JSON.stringify(record) + '\n');
+    const line = JSON.stringify(record) + '\n';
+    appendFileSync(join(this.folder, 'metrics.jsonl'), line);
+    this.#metricsHash?.update(line);
+  }
+
+  /**
+   * SHA-256 of metrics.jsonl as written so far, kept as lines are appended (a checkpoint each round would
+   * otherwise read the whole file again); a reopened run's hash starts from its file once, when first needed.
+   */
+  #metricsDigest(): string {
+    this.#metricsHash ??= createHash('sha256').update(readFileSync(join(this.folder, 'metrics.jsonl')));
+    return this.#metricsHash.copy().digest('hex');
   }
 
   crossings(crossings: readonly Crossing[]): void {
