@@ -15,7 +15,8 @@ import { MAX_HOSPITAL_EXAMPLES } from '../protocol/metric-names.ts';
 import type { MessageSizes } from '../protocol/kinds.ts';
 import { isOwnData, usesFederatedStatistics } from '../protocol/own-data-layout.ts';
 import { TRANSFORM_VECTORS } from '../common/column-stats.ts';
-import { MAX_RUN_FILE_BYTES, readBounded } from '../common/bounded-read.ts';
+import { readBounded } from '../common/bounded-read.ts';
+import { readRunText } from '../report/read-json.ts';
 import { sha256 } from '../common/hash.ts';
 import { evaluationVectors, ownDataSizes } from '../server/preprocessing.ts';
 import { TRANSFORM_FILE } from '../server/outputs/write-run.ts';
@@ -108,7 +109,7 @@ export async function evaluateCommand(runDir: string, flags: EvaluateFlags): Pro
 function readRun(run: string): Scenario {
   const file = join(run, 'scenario.json');
   if (!existsSync(file)) throw new InputError(`${run}: not a run folder (no scenario.json)`);
-  return parseScenario(parseJson(readFileSync(file, 'utf8'), file), file);
+  return parseScenario(readRunJson(file), file);
 }
 
 function readParameters(run: string, scenario: Scenario): Float32Array {
@@ -210,10 +211,7 @@ function readTransform(run: string, scenario: Scenario): [string, Float64Array][
   const bytes = readBounded(file, 3 * 8 * columns, fail);
   if (bytes.byteLength !== 3 * 8 * columns) fail(`${3 * columns} float64 values (centre, scale, fill)`);
   const manifestFile = join(run, 'manifest.json');
-  const manifest = parseJson(
-    readBounded(manifestFile, MAX_RUN_FILE_BYTES, fail).toString(),
-    manifestFile,
-  ) as {
+  const manifest = readRunJson(manifestFile) as {
     preprocessing?: { transformSha256?: unknown };
   } | null;
   const recorded: unknown = manifest?.preprocessing?.transformSha256;
@@ -228,8 +226,9 @@ function readTransform(run: string, scenario: Scenario): [string, Float64Array][
   return vectors.map(([name, v]) => [name, v]);
 }
 
-/** A run folder's JSON file, or an InputError naming it (the file may have been cut or edited). */
-function parseJson(text: string, file: string): unknown {
+/** A run folder's JSON file, read bounded; an InputError names it when it does not parse (cut or edited). */
+function readRunJson(file: string): unknown {
+  const text = readRunText(file);
   try {
     return JSON.parse(text);
   } catch {

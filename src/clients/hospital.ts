@@ -18,7 +18,7 @@ import type { DpSgdConfig } from '../scenario/privacy-schema.ts';
 import { dpSteps } from '../models/dp-sgd.ts';
 import { initialParameters } from '../models/architecture.ts';
 import type { AuditInstructions } from '../protocol/membership-audit.ts';
-import { dpSgdEpsilon } from './privacy/dp-sgd-budget.ts';
+import { dpSgdEpsilon } from '../common/dp/dp-sgd-epsilon.ts';
 import { membershipAudit, type AuditOutcome, type ReferenceStats } from './privacy/membership-audit.ts';
 import { HospitalRefusal } from './error-reports.ts';
 

@@ -20,24 +20,20 @@ export interface AttackMetrics {
   readonly nonMembers: number;
 }
 
-/** One threshold of the attack: the rates of calling members and non-members "member". */
-export interface RocPoint {
-  readonly tpr: number;
-  readonly fpr: number;
-}
-
-/** Every threshold's (TPR, FPR), from calling everyone a member down to no one; needs both classes. */
-export function rocPoints(members: ArrayLike<number>, nonMembers: ArrayLike<number>): RocPoint[] {
-  const { m, n } = totals(members, nonMembers);
-  const points: RocPoint[] = [{ tpr: 1, fpr: 1 }];
-  let tp = m;
-  let fp = n;
-  for (let k = 0; k < members.length; k++) {
-    tp -= members[k]!;
-    fp -= nonMembers[k]!;
-    points.push({ tpr: tp / m, fpr: fp / n });
+/**
+ * P(positive's level > negative's), ties one half (Mann–Whitney), from counts per level in ascending order;
+ * undefined without both positives and negatives.
+ */
+export function rankAuroc(pos: ArrayLike<number>, neg: ArrayLike<number>): number | undefined {
+  let below = 0;
+  let wins = 0;
+  let cases = 0;
+  for (let k = 0; k < pos.length; k++) {
+    wins += pos[k]! * (below + 0.5 * neg[k]!);
+    below += neg[k]!;
+    cases += pos[k]!;
   }
-  return points;
+  return cases > 0 && below > 0 ? wins / (cases * below) : undefined;
 }
 
 /** The attack's metrics; undefined without both members and non-members. */
@@ -47,17 +43,18 @@ export function attackMetrics(
 ): AttackMetrics | undefined {
   const { m, n } = totals(members, nonMembers);
   if (m === 0 || n === 0) return undefined;
-  let below = 0;
-  let wins = 0;
-  for (let k = 0; k < members.length; k++) {
-    wins += members[k]! * (below + 0.5 * nonMembers[k]!);
-    below += nonMembers[k]!;
-  }
-  const auc = wins / (m * n);
+  const auc = rankAuroc(members, nonMembers)!;
   let advantage = 0;
   let tpr1 = 0;
   let tpr01 = 0;
-  for (const { tpr, fpr } of rocPoints(members, nonMembers)) {
+  // Every threshold below calling everyone a member (TPR = FPR = 1 adds nothing), down to calling no one.
+  let tp = m;
+  let fp = n;
+  for (let k = 0; k < members.length; k++) {
+    tp -= members[k]!;
+    fp -= nonMembers[k]!;
+    const tpr = tp / m;
+    const fpr = fp / n;
     advantage = Math.max(advantage, tpr - fpr);
     if (fpr <= 0.01) tpr1 = Math.max(tpr1, tpr);
     if (fpr <= 0.001) tpr01 = Math.max(tpr01, tpr);
@@ -75,7 +72,7 @@ export function attackMetrics(
 }
 
 /** Standard error of an AUC from m positives and n negatives (Hanley & McNeil 1982, eq. 2). */
-export function hanleyMcNeil(auc: number, m: number, n: number): number {
+function hanleyMcNeil(auc: number, m: number, n: number): number {
   const q1 = auc / (2 - auc);
   const q2 = (2 * auc * auc) / (1 + auc);
   const v = (auc * (1 - auc) + (m - 1) * (q1 - auc * auc) + (n - 1) * (q2 - auc * auc)) / (m * n);

@@ -55,6 +55,9 @@ export interface CountBound {
   readonly max: number;
 }
 
+/** A count a reply must carry exactly (the hospital's own holdings, known from setup). */
+export const exactly = (n: number) => ({ min: n, max: n });
+
 /** What the coordinator knows about one exchange, which its reply must match. */
 export interface ReplyContract {
   readonly hospital: string;

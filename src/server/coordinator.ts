@@ -14,7 +14,7 @@ import type {
 } from '../protocol/messages.ts';
 import { MAX_HOSPITAL_EXAMPLES } from '../protocol/metric-names.ts';
 import type { BackendChoice, Scenario } from '../scenario/schema.ts';
-import { admit, evaluateReplyOf, fitReplyOf, setupReplyOf, type ReplyContract } from './boundary.ts';
+import { admit, evaluateReplyOf, exactly, fitReplyOf, setupReplyOf, type ReplyContract } from './boundary.ts';
 import { Channel, type ExchangeFailure, type Pending, type Received } from './channel.ts';
 import { Ledger, type ByteTotals, type ChainHead, type Crossing } from './ledger.ts';
 import type { Compliance } from './compliance/report.ts';
@@ -56,6 +56,7 @@ import {
   evaluationVectors,
   missingByField,
   setupVectors,
+  transformContract,
   type PreprocessingRecord,
 } from './preprocessing.ts';
 
@@ -529,8 +530,6 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
   }
 }
 
-export const exactly = (n: number) => ({ min: n, max: n });
-
 /**
  * Sets up every hospital in its thread (configuration only) and learns, through the boundary, how many
  * training and held-out examples it holds — at most what the scenario says it has — and each thread's backend.
@@ -647,18 +646,13 @@ async function setUpAgain(
       throw new WorkerFailure(`hospital ${id} reported other holdings when set up again`);
     if (transform === undefined) continue;
     // Own data scaled by the federation: the hospital gets the same transform it got at the start.
-    const exact = (n: number) => ({ min: n, max: n });
     const applied = await channel.exchange(
       round,
       id,
       'transform-request',
       transform,
       {},
-      {
-        sizes,
-        vectors: [],
-        counts: { train: exact(was.train), test: exact(was.test) },
-      },
+      transformContract(sizes, was),
     );
     if ('reason' in applied)
       throw new WorkerFailure(`hospital ${id} could not be set up again: ${applied.reason}`);

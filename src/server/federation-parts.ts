@@ -8,11 +8,11 @@ import type { Scenario } from '../scenario/schema.ts';
 import { initialParameters, parameterSpec } from '../models/architecture.ts';
 import { perCountry, weightedMetricMeans } from './aggregate-metrics.ts';
 import { runCountryOnly, type CountryOnlyResult } from './baselines/country-only.ts';
+import { exactly } from './boundary.ts';
 import type { Channel } from './channel.ts';
 import {
   byHospital,
   checkedModel,
-  exactly,
   runLocalOnly,
   runPooled,
   setUp,

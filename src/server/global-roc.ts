@@ -1,3 +1,4 @@
+import { rankAuroc } from '../common/attack-metrics.ts';
 import type { Metrics, ScoreHistogram } from '../protocol/messages.ts';
 
 /** Names of the federation-wide metrics computed from summed score histograms. */
@@ -56,18 +57,6 @@ export function globalClassRocMetrics(perReply: readonly (readonly ScoreHistogra
   if (micro.global_auroc !== undefined) metrics.global_auroc_micro = micro.global_auroc;
   if (micro.global_auprc !== undefined) metrics.global_auprc_micro = micro.global_auprc;
   return metrics;
-}
-
-function rankAuroc(pos: Float64Array, neg: Float64Array): number | undefined {
-  let below = 0;
-  let wins = 0;
-  let cases = 0;
-  for (let k = 0; k < pos.length; k++) {
-    wins += pos[k]! * (below + 0.5 * neg[k]!);
-    below += neg[k]!;
-    cases += pos[k]!;
-  }
-  return cases > 0 && below > 0 ? wins / (cases * below) : undefined;
 }
 
 /** Bins with at most this many cases sum their precisions term by term; larger ones in closed form. */

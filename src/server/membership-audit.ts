@@ -1,4 +1,4 @@
-import { computeRdp, DEFAULT_RDP_ORDERS, rdpToEpsilon } from '../common/dp/rdp.ts';
+import { dpSgdEpsilon } from '../common/dp/dp-sgd-epsilon.ts';
 import { dpSteps } from '../models/dp-sgd.ts';
 import { attackMetrics, type AttackMetrics } from '../common/attack-metrics.ts';
 import type { MessageSizes } from '../protocol/kinds.ts';
@@ -74,10 +74,7 @@ export interface AuditRun {
  */
 function epsilonBound(scenario: Scenario, requests: number): number {
   const dp = scenario.privacy!.dpSgd!;
-  const steps = requests * dpSteps(dp.sampleRate, scenario.training.localEpochs);
-  if (steps === 0) return 0;
-  const rdp = computeRdp(dp.sampleRate, dp.noiseMultiplier, steps, DEFAULT_RDP_ORDERS);
-  return rdpToEpsilon(DEFAULT_RDP_ORDERS, rdp, dp.delta).epsilon;
+  return dpSgdEpsilon(dp, requests * dpSteps(dp.sampleRate, scenario.training.localEpochs));
 }
 
 /** The ledger's round of crossings outside the rounds (like setup's): no round's line in metrics.jsonl counts them. */

@@ -22,6 +22,7 @@ import {
 import { headOf } from '../protocol/outcome.ts';
 import type { DataConfig, Scenario } from '../scenario/schema.ts';
 import { Channel, type ExchangeFailure } from './channel.ts';
+import { exactly } from './boundary.ts';
 import type { EnvelopeBody } from '../protocol/envelope.ts';
 import { compareIds } from './sampling.ts';
 
@@ -107,7 +108,6 @@ export async function preprocess(
     ...(missing.size > 0 ? { missing: Object.fromEntries(ids.map((id) => [id, missing.get(id)!])) } : {}),
   };
   if (!usesFederatedStatistics(data)) return { record: { ...base, federated: false }, failures: [] };
-  const exactly = (n: number) => ({ min: n, max: n });
   const asked = await Promise.all(
     ids.map((id) => channel.send(0, id, 'statistics-request', Channel.body(), {})),
   );
@@ -128,11 +128,13 @@ export async function preprocess(
   const body = Channel.body(TRANSFORM_VECTORS.map((name) => [name, t[name]] as const));
   const sent = await Promise.all(ids.map((id) => channel.send(0, id, 'transform-request', body, {})));
   ids.forEach((id, i) => {
-    const r = channel.receive(0, id, 'transform-request', sent[i]!, {
-      sizes,
-      vectors: [],
-      counts: { train: exactly(holdings.get(id)!.train), test: exactly(holdings.get(id)!.test) },
-    });
+    const r = channel.receive(
+      0,
+      id,
+      'transform-request',
+      sent[i]!,
+      transformContract(sizes, holdings.get(id)!),
+    );
     if ('reason' in r) failures.push(r);
   });
   const transformVector = Float64Array.from([...t.centre, ...t.scale, ...t.fill]);
@@ -148,6 +150,18 @@ export async function preprocess(
       sd: Array.from(standardDeviations(combined)),
     },
     failures,
+  };
+}
+
+/** What a hospital's reply to the federation's transform must carry: nothing but its exact holdings. */
+export function transformContract(
+  sizes: MessageSizes,
+  holding: { readonly train: number; readonly test: number },
+) {
+  return {
+    sizes,
+    vectors: [],
+    counts: { train: exactly(holding.train), test: exactly(holding.test) },
   };
 }
 

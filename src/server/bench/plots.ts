@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
@@ -9,7 +9,8 @@ import { meanCi } from './stats.ts';
 import type { BenchRun } from './types.ts';
 import { GLOBAL_METRICS } from '../global-roc.ts';
 
-const FONT = 'DejaVu Sans';
+/** The font of every bench chart. */
+export const FONT = 'DejaVu Sans';
 const LABELS: Readonly<Record<string, string>> = {
   accuracy: 'Accuracy',
   auroc: 'AUROC',
@@ -168,6 +169,13 @@ export async function writeBenchPlots(
 ): Promise<BenchPlotFiles | undefined> {
   const spec = benchPlotSpec(runs, metric);
   if (spec === undefined) return undefined;
+  const base = join(dir, `${metric.replace(/[^A-Za-z0-9._-]/g, '_')}-vs-round`);
+  await writeSvgAndPng(spec, base);
+  return { svg: `${base}.svg`, png: `${base}.png` };
+}
+
+/** Renders a Vega-Lite spec to `<base>.svg` and a 2× `<base>.png` (the same bytes for the same spec). */
+export async function writeSvgAndPng(spec: TopLevelSpec, base: string): Promise<void> {
   const view = new View(parse(compile(spec).spec), { renderer: 'none' });
   let svg: string;
   try {
@@ -182,10 +190,7 @@ export async function writeBenchPlots(
   })
     .render()
     .asPng();
-  mkdirSync(dir, { recursive: true });
-  const base = join(dir, `${metric.replace(/[^A-Za-z0-9._-]/g, '_')}-vs-round`);
-  const files = { svg: `${base}.svg`, png: `${base}.png` };
-  writeFileSync(files.svg, svg);
-  writeFileSync(files.png, png);
-  return files;
+  mkdirSync(dirname(base), { recursive: true });
+  writeFileSync(`${base}.svg`, svg);
+  writeFileSync(`${base}.png`, png);
 }

@@ -1,15 +1,11 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Resvg } from '@resvg/resvg-js';
-import { parse, View } from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import { PALETTE } from '../../common/palette.ts';
 import { finite, groupArms } from './arms.ts';
 import { DPSGD_EPSILON_METRIC } from './audit-metrics.ts';
 import { meanCi } from './stats.ts';
 import type { BenchRun } from './types.ts';
-
-const FONT = 'DejaVu Sans';
+import { FONT, writeSvgAndPng } from './plots.ts';
 
 /** The privacy–utility plots: what each shows against DP-SGD's ε, and its file name. */
 const TRADEOFFS = [
@@ -123,23 +119,7 @@ export async function writeTradeoffPlots(dir: string, runs: readonly BenchRun[])
   for (const t of TRADEOFFS) {
     const spec = tradeoffSpec(runs, t.title, t.metrics);
     if (spec === undefined) continue;
-    const view = new View(parse(compile(spec).spec), { renderer: 'none' });
-    let svg: string;
-    try {
-      svg = await view.toSVG();
-    } finally {
-      view.finalize();
-    }
-    const png = new Resvg(svg, {
-      background: 'white',
-      fitTo: { mode: 'zoom', value: 2 },
-      font: { loadSystemFonts: true, defaultFontFamily: FONT },
-    })
-      .render()
-      .asPng();
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `${t.file}.svg`), svg);
-    writeFileSync(join(dir, `${t.file}.png`), png);
+    await writeSvgAndPng(spec, join(dir, t.file));
     written.push(join(dir, `${t.file}.png`));
   }
   return written;

@@ -7,12 +7,11 @@ import type { Facts, Source } from '../../protocol/jurisdiction/enforcer.ts';
 import type { Kind, MessageSizes, ReplyKind } from '../../protocol/kinds.ts';
 import type { EvaluateInstructions } from '../../protocol/messages.ts';
 import type { Scenario } from '../../scenario/schema.ts';
-import { admit, fitReplyOf } from '../boundary.ts';
+import { admit, exactly, fitReplyOf } from '../boundary.ts';
 import { Channel } from '../channel.ts';
 import {
   checkedModel,
   collect,
-  exactly,
   RoundFailure,
   stopwatch,
   type RoundRecord,

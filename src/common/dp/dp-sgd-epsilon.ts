@@ -1,4 +1,4 @@
-import { computeRdp, DEFAULT_RDP_ORDERS, rdpToEpsilon } from '../../common/dp/rdp.ts';
+import { computeRdp, DEFAULT_RDP_ORDERS, rdpToEpsilon } from './rdp.ts';
 import type { DpSgdConfig } from '../../scenario/privacy-schema.ts';
 
 /**
