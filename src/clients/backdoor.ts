@@ -3,6 +3,7 @@ import { permutation } from '../common/rng.ts';
 import type { Metrics } from '../protocol/messages.ts';
 import type { OutputHead } from '../protocol/outcome.ts';
 import type { Examples, LocalTrainer } from '../models/types.ts';
+import { examplesAt } from './data/index.ts';
 import type { BackdoorTrigger } from '../protocol/host-api.ts';
 import { SUBGROUP_SEPARATOR, TRIGGERED_GROUP } from '../protocol/metric-names.ts';
 
@@ -10,12 +11,9 @@ const ATTACK_SUCCESS = `attack_success${SUBGROUP_SEPARATOR}${TRIGGERED_GROUP}`;
 const TRIGGERED_COUNT = `n${SUBGROUP_SEPARATOR}${TRIGGERED_GROUP}`;
 
 /** `rows` of `data` (or all) with the trigger written into their inputs. */
-function withTrigger(data: Examples, trigger: BackdoorTrigger, rows?: readonly number[]): Float32Array {
-  const width = data.x.length / data.n;
-  const x = data.x.slice();
-  for (const r of rows ?? Array.from({ length: data.n }, (_, i) => i))
-    for (const k of trigger.inputs) x[r * width + k] = trigger.value;
-  return x;
+/** Writes the trigger into `rows` of the row-major inputs `x` (one example is `width` values). */
+function plant(x: Float32Array, width: number, trigger: BackdoorTrigger, rows: Iterable<number>): void {
+  for (const r of rows) for (const k of trigger.inputs) x[r * width + k] = trigger.value;
 }
 
 /**
@@ -28,7 +26,9 @@ export function poisoned(train: Examples, trigger: BackdoorTrigger, fraction: nu
   const rows = Array.from(permutation(train.n, rng).subarray(0, count));
   const y = train.y.slice();
   for (const r of rows) y[r] = trigger.target;
-  return { ...train, x: withTrigger(train, trigger, rows), y };
+  const x = train.x.slice();
+  plant(x, x.length / train.n, trigger, rows);
+  return { ...train, x, y };
 }
 
 /**
@@ -46,11 +46,9 @@ export function attackSuccess(
   const rows: number[] = [];
   for (let i = 0; i < test.n; i++) if (test.y[i] !== trigger.target) rows.push(i);
   if (rows.length === 0) return {};
-  const x = withTrigger(test, trigger, rows);
-  const width = test.x.length / test.n;
-  const subset = new Float32Array(rows.length * width);
-  rows.forEach((r, k) => subset.set(x.subarray(r * width, (r + 1) * width), k * width));
-  const probs = trainer.predict({ ...test, x: subset, y: new Float32Array(rows.length), n: rows.length });
+  const triggered = examplesAt(test, rows);
+  plant(triggered.x, triggered.x.length / rows.length, trigger, rows.keys());
+  const probs = trainer.predict(triggered);
   let hits = 0;
   for (let k = 0; k < rows.length; k++) {
     if (head.kind === 'multiclass') {

@@ -296,27 +296,48 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
     control: TypedVector | undefined,
     state: TypedVector | undefined,
   ): Reply {
-    if (control !== undefined && !(control instanceof Float32Array))
-      throw new HospitalRefusal('refused', 'control');
-    if (state !== undefined && !(state instanceof Uint8Array)) throw new HospitalRefusal('refused', 'state');
-    const fault = faultFor(h.setup.faults, h.setup.seed, h.hospital.id, ins.round);
-    failBeforeTraining(fault);
-    h.hospital.importState(state === undefined ? new Map() : decodeClientState(h.hospital.id, state));
-    const reply = h.hospital.fit(global, ins, control, dataAttack(fault, h.setup.seed, h.hospital.id));
-    const kept = h.hospital.exportState();
+    const { reply, kept, fault } = this.#trainRound(h, global, ins, control, state);
     const draw = { seed: h.setup.seed, hospital: h.hospital.id, round: ins.round };
     const out =
       fault === undefined ? reply : breakReply(reply, fault, draw, () => h.hospital.sampleRows(5), global);
     const o = out as { vectors?: Record<string, TypedVector>; numExamples?: unknown; metrics?: unknown };
-    const vectors: [string, TypedVector][] = Object.entries(o.vectors ?? {});
-    if (kept.size > 0) vectors.push(['state', encodeClientState(h.hospital.id, kept)]);
+    const vectors: [string, TypedVector][] = [...Object.entries(o.vectors ?? {}), ...kept];
     return { kind: 'fit-reply', fields: { numExamples: o.numExamples, metrics: o.metrics }, vectors };
+  }
+
+  /**
+   * The training every fit shares: the state the request brought restored, an injected fault that acts before
+   * or in training applied, one round of local training from `global`; returns the new state as the reply's
+   * state vector (none when the hospital keeps none).
+   */
+  #trainRound(
+    h: Hosted,
+    global: Float32Array,
+    ins: FitInstructions,
+    control: TypedVector | undefined,
+    state: TypedVector | undefined,
+  ) {
+    if (control !== undefined && !(control instanceof Float32Array))
+      throw new HospitalRefusal('refused', 'control');
+    const fault = faultFor(h.setup.faults, h.setup.seed, h.hospital.id, ins.round);
+    failBeforeTraining(fault);
+    this.#restore(h, state);
+    const reply = h.hospital.fit(global, ins, control, dataAttack(fault, h.setup.seed, h.hospital.id));
+    const exported = h.hospital.exportState();
+    const kept: [string, TypedVector][] =
+      exported.size > 0 ? [['state', encodeClientState(h.hospital.id, exported)]] : [];
+    return { reply, kept, fault };
+  }
+
+  /** Puts back the state the request brought (none: the hospital starts afresh); bytes only. */
+  #restore(h: Hosted, state: TypedVector | undefined): void {
+    if (state !== undefined && !(state instanceof Uint8Array)) throw new HospitalRefusal('refused', 'state');
+    h.hospital.importState(state === undefined ? new Map() : decodeClientState(h.hospital.id, state));
   }
 
   /** The membership-inference audit of `global` on the hospital's own patients: counts and metrics only. */
   #audit(h: Hosted, global: Float32Array, ins: AuditInstructions, state: TypedVector | undefined): Reply {
-    if (state !== undefined && !(state instanceof Uint8Array)) throw new HospitalRefusal('refused', 'state');
-    h.hospital.importState(state === undefined ? new Map() : decodeClientState(h.hospital.id, state));
+    this.#restore(h, state);
     const a = h.hospital.audit(global, ins);
     return {
       kind: 'audit-reply',
@@ -336,16 +357,11 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
     vectors: ReadonlyMap<string, TypedVector>,
   ): Reply {
     this.#secure.delete(h.hospital.id);
-    const control = vectors.get('control');
-    if (control !== undefined && !(control instanceof Float32Array))
-      throw new HospitalRefusal('refused', 'control');
-    const state = vectors.get('state');
-    if (state !== undefined && !(state instanceof Uint8Array)) throw new HospitalRefusal('refused', 'state');
-    const fault = faultFor(h.setup.faults, h.setup.seed, h.hospital.id, ins.round);
-    failBeforeTraining(fault);
-    h.hospital.importState(state === undefined ? new Map() : decodeClientState(h.hospital.id, state));
-    const trained = h.hospital.fit(global, ins, control, dataAttack(fault, h.setup.seed, h.hospital.id));
-    const kept = h.hospital.exportState();
+    const {
+      reply: trained,
+      kept,
+      fault,
+    } = this.#trainRound(h, global, ins, vectors.get('control'), vectors.get('state'));
     if (fault?.behaviour === 'throw') throw new HospitalRefusal('injected');
     const { participant, vectors: keys } = SecureParticipant.start(
       { hospital: h.hospital.id, seed: h.setup.seed, round: ins.round },
@@ -356,9 +372,7 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
       fault?.behaviour,
     );
     this.#secure.set(h.hospital.id, participant);
-    const reply: (readonly [string, TypedVector])[] = [...keys];
-    if (kept.size > 0) reply.push(['state', encodeClientState(h.hospital.id, kept)]);
-    return { kind: 'secagg-keys', fields: {}, vectors: reply };
+    return { kind: 'secagg-keys', fields: {}, vectors: [...keys, ...kept] };
   }
 
   #participant(id: string | undefined): SecureParticipant {

@@ -288,6 +288,19 @@ export function buildScoringData(site: HospitalConfig, ctx: DataContext): Omit<L
 }
 
 /** Examples laid end to end; every part must have the same input shape. */
+/** The examples at `rows` of `data`, in that order, as new arrays. */
+export function examplesAt(data: Examples, rows: ArrayLike<number>): Examples {
+  const width = data.x.length / data.n;
+  const x = new Float32Array(rows.length * width);
+  const y = new Float32Array(rows.length);
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k]!;
+    x.set(data.x.subarray(r * width, (r + 1) * width), k * width);
+    y[k] = data.y[r]!;
+  }
+  return { x, y, n: rows.length, inputShape: data.inputShape };
+}
+
 export function concatExamples(parts: readonly Examples[]): Examples {
   const first = parts[0];
   if (first === undefined) throw new Error('concatExamples: nothing to concatenate');

@@ -1,3 +1,4 @@
+import { examplesAt } from '../data/index.ts';
 import { attackMetrics, levelsOf } from '../../common/attack-metrics.ts';
 import { permutation, type Rng } from '../../common/rng.ts';
 import type { Metrics } from '../../protocol/messages.ts';
@@ -131,7 +132,7 @@ function referenceMeans(ctx: AuditContext, pool: Examples, ins: AuditInstruction
       const outside = sides[1 - side]!;
       ctx.trainer.setParameters(ctx.initial);
       ctx.trainer.train(
-        subset(pool, inside),
+        examplesAt(pool, inside),
         {
           ...ins.training,
           localEpochs: ins.epochs,
@@ -152,14 +153,3 @@ function referenceMeans(ctx: AuditContext, pool: Examples, ins: AuditInstruction
 }
 
 /** The examples of `pool` at `rows`, in that order. */
-function subset(pool: Examples, rows: ArrayLike<number>): Examples {
-  const width = pool.x.length / pool.n;
-  const x = new Float32Array(rows.length * width);
-  const y = new Float32Array(rows.length);
-  for (let k = 0; k < rows.length; k++) {
-    const r = rows[k]!;
-    x.set(pool.x.subarray(r * width, (r + 1) * width), k * width);
-    y[k] = pool.y[r]!;
-  }
-  return { x, y, n: rows.length, inputShape: pool.inputShape };
-}
