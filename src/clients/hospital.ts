@@ -85,6 +85,21 @@ const SCAFFOLD_CONTROL = 'scaffold.control';
 /** Name of the DP-SGD steps a hospital has taken, in its state (what its ε is computed from). */
 const DP_SGD_STEPS = 'dpsgd.steps';
 
+/** What a hospital may be set up with besides its data and model. */
+export interface HospitalOptions {
+  /** The outcome the model predicts (binary if absent). */
+  readonly head?: OutputHead;
+  /** The scenario's backdoor trigger, measured on each global model it evaluates. */
+  readonly probe?: BackdoorTrigger | undefined;
+  /** Sample-level DP-SGD of its local training, when the scenario asks for it. */
+  readonly dpSgd?: DpSgdConfig | undefined;
+  /**
+   * Where its audit's reference statistics are kept: the host's, so that a hospital rebuilt for each request
+   * (data released between rounds) trains its reference models once per run all the same.
+   */
+  readonly references?: Map<string, ReferenceStats>;
+}
+
 /** One hospital: its own data and model, reachable only through fit, evaluate and local-only training. */
 export class Hospital {
   readonly #config: HospitalConfig;
@@ -104,7 +119,7 @@ export class Hospital {
   /** DP-SGD steps taken over the run (kept in its state blob like c_i). */
   #dpSteps = 0;
   /** The audit's reference statistics, by instructions: trained once per run, whatever model is audited. */
-  readonly #references = new Map<string, ReferenceStats>();
+  readonly #references: Map<string, ReferenceStats>;
 
   constructor(
     config: HospitalConfig,
@@ -112,11 +127,7 @@ export class Hospital {
     trainer: LocalTrainer,
     data: LocalData,
     evaluation: EvaluationConfig,
-    head: OutputHead = BINARY_HEAD,
-    /** The scenario's backdoor trigger, measured on each global model it evaluates. */
-    probe?: BackdoorTrigger,
-    /** Sample-level DP-SGD of its local training, when the scenario asks for it. */
-    dpSgd?: DpSgdConfig,
+    { head = BINARY_HEAD, probe, dpSgd, references = new Map() }: HospitalOptions = {},
   ) {
     if (data.train.n === 0) throw new Error(`hospital ${config.id}: the training split is empty`);
     this.#config = config;
@@ -125,6 +136,7 @@ export class Hospital {
     this.#data = data;
     this.#evaluation = evaluation;
     this.#head = head;
+    this.#references = references;
     this.#probe = probe;
     this.#dpSgd = dpSgd;
   }

@@ -33,6 +33,7 @@ import type { SecureFitInstructions } from '../protocol/secure-sums.ts';
 import { SecureParticipant } from './privacy/secure-participant.ts';
 import { OutgoingCheck } from './jurisdiction-check.ts';
 import { OwnDataSetup } from './own-data-setup.ts';
+import type { ReferenceStats } from './privacy/membership-audit.ts';
 import { splitDataset, type SplitRequest } from './data/split-dataset.ts';
 import type { AuditInstructions } from '../protocol/membership-audit.ts';
 import { countryAggregate, type CountryAggregateInstructions } from './country-aggregator.ts';
@@ -82,6 +83,8 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
   readonly #hospitals = new Map<string, Hosted>();
   readonly #awaiting = new Map<string, Awaiting>();
   readonly #dormant = new Map<string, Dormant>();
+  /** Each hospital's audit reference statistics since its last setup (kept across rebuilds of released data). */
+  readonly #references = new Map<string, Map<string, ReferenceStats>>();
   /** The one model the released hospitals of this thread train in turn (each sets its parameters first). */
   #shared: { readonly key: string; readonly trainer: LocalTrainer } | undefined;
   #backend:
@@ -227,6 +230,7 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
       );
     }
     const id = s.hospital.id;
+    this.#references.delete(id);
     const own = isOwnData(s.data)
       ? OwnDataSetup.read(s.hospital, s.data, s.data.seed ?? s.seed, s.baseDir)
       : undefined;
@@ -251,16 +255,14 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
   }
 
   #host(s: HostSetup, trainer: LocalTrainer, data: LocalData): void {
-    const hospital = new Hospital(
-      s.hospital,
-      s.seed,
-      trainer,
-      data,
-      s.evaluation,
-      headOf(s.data),
-      s.backdoorProbe,
-      s.dpSgd,
-    );
+    let references = this.#references.get(s.hospital.id);
+    if (references === undefined) this.#references.set(s.hospital.id, (references = new Map()));
+    const hospital = new Hospital(s.hospital, s.seed, trainer, data, s.evaluation, {
+      head: headOf(s.data),
+      probe: s.backdoorProbe,
+      dpSgd: s.dpSgd,
+      references,
+    });
     const outgoing =
       s.jurisdiction === undefined
         ? {}

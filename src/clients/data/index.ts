@@ -231,10 +231,8 @@ function share(h: HospitalConfig, ctx: DataContext): Records {
     );
   } catch (e) {
     // A partition setting no draw can meet is the scenario's: named by its JSON path.
-    if (e instanceof PartitionError && e.parameter in ctx.data.partition) {
-      const expected = e.message.slice(e.parameter.length + 2).replace(/^expected /, '');
-      throw Object.assign(new PartitionError(`$.data.partition.${e.parameter}`, expected), { expected });
-    }
+    if (e instanceof PartitionError && e.parameter in ctx.data.partition)
+      throw new PartitionError(`$.data.partition.${e.parameter}`, e.expected);
     throw e;
   }
   return selectRows(pool, parts[ctx.hospitals.indexOf(h)]!);

@@ -11,9 +11,10 @@ export class PartitionError extends Error {
   override readonly name = 'PartitionError';
   constructor(
     readonly parameter: string,
-    message: string,
+    /** What the parameter should have been (the error report's `expected`). */
+    readonly expected: string,
   ) {
-    super(`${parameter}: ${message}`);
+    super(`${parameter}: ${expected}`);
   }
 }
 
