@@ -31,7 +31,7 @@ import type {
 import { WorkerFailure, WorkerPool } from './worker-pool.ts';
 import { secureRoundSurviving, sendSurviving, type ThreadFailure } from './recovery.ts';
 import { addFaults, roundFaults, type FaultEvent, type FaultSummary } from './fault-record.ts';
-import { ClientStateStore, STATE_VECTOR } from './state-store.ts';
+import { ClientStateStore } from './state-store.ts';
 import { VirtualClock, type ClockRecord } from './clock/virtual-clock.ts';
 import type { EnvelopeBody } from '../protocol/envelope.ts';
 import { hostSetup, pooledSetup } from './host-setup.ts';
@@ -47,6 +47,7 @@ import {
   commonResult,
   evaluateRecord,
   federationBasics,
+  fitBody,
   fitRecord,
   prepareHospitals,
   replyContracts,
@@ -308,11 +309,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
         const assignments = timing?.send ?? sampled;
         const extra = strategy.broadcastVectors?.(round, global) ?? {};
         const bodyFor = (start: Float32Array, state: Uint8Array | undefined) =>
-          Channel.body([
-            ['parameters', start],
-            ...(extra.control === undefined ? [] : [['control', extra.control] as const]),
-            ...(state === undefined ? [] : [[STATE_VECTOR, state] as const]),
-          ]);
+          fitBody(start, extra.control, state);
         const fitResults: FitResult[] = [];
         const fitFailures: Failure[] = [...(timing?.dropped ?? [])];
         const again = (ids: readonly string[]) =>

@@ -9,7 +9,8 @@ import { initialParameters, parameterSpec } from '../models/architecture.ts';
 import { perCountry, weightedMetricMeans } from './aggregate-metrics.ts';
 import { runCountryOnly, type CountryOnlyResult } from './baselines/country-only.ts';
 import { exactly } from './boundary.ts';
-import type { Channel } from './channel.ts';
+import { Channel } from './channel.ts';
+import type { EnvelopeBody } from '../protocol/envelope.ts';
 import {
   byHospital,
   checkedModel,
@@ -106,6 +107,22 @@ export function replyContracts(
       counts: { numExamples: exactly(holdings.get(hospital)!.test) },
     }),
   };
+}
+
+/**
+ * The body of a fit request: the start model, the strategy's broadcast control variate, the hospital's state
+ * blob. Hospitals without state can share one body, sealed (and its vectors hashed) once.
+ */
+export function fitBody(
+  start: Float32Array,
+  control: Float32Array | undefined,
+  state: Uint8Array | undefined,
+): EnvelopeBody {
+  return Channel.body([
+    ['parameters', start],
+    ...(control === undefined ? [] : [['control', control] as const]),
+    ...(state === undefined ? [] : [[STATE_VECTOR, state] as const]),
+  ]);
 }
 
 /** The fit half of a round's record: who was sampled and admitted, and their training metrics. */

@@ -1,3 +1,4 @@
+import { fitBody } from '../federation-parts.ts';
 import { stream } from '../../common/rng.ts';
 import type { EvaluateInstructions } from '../../protocol/messages.ts';
 import type { Scenario } from '../../scenario/schema.ts';
@@ -8,7 +9,7 @@ import { perCountry } from '../aggregate-metrics.ts';
 import { RoundFailure } from '../coordinator.ts';
 import type { ByteTotals, Ledger } from '../ledger.ts';
 import { compareIds } from '../sampling.ts';
-import { ClientStateStore, STATE_VECTOR } from '../state-store.ts';
+import { ClientStateStore } from '../state-store.ts';
 import { createStrategy } from '../strategies/index.ts';
 import type { AggregatedEvaluation, FitResult, Failure, HospitalRef } from '../strategies/strategy.ts';
 
@@ -120,13 +121,10 @@ async function federateAlone(
       stream(scenario.seed, 'country-only', c, `round-${round}`),
     );
     const extra = strategy.broadcastVectors?.(round, model) ?? {};
+    const shared = fitBody(model, extra.control, undefined);
     const bodyFor = (start: Float32Array, hospital: string) => {
       const state = states.get(hospital);
-      return Channel.body([
-        ['parameters', start],
-        ...(extra.control === undefined ? [] : [['control', extra.control] as const]),
-        ...(state === undefined ? [] : [[STATE_VECTOR, state] as const]),
-      ]);
+      return state === undefined && start === model ? shared : fitBody(start, extra.control, state);
     };
     const results: FitResult[] = [];
     const failures: Failure[] = [];

@@ -22,7 +22,7 @@ import { JurisdictionViolation, describeViolation, type ViolationStop } from '..
 import type { JurisdictionGate } from '../jurisdiction/gate.ts';
 import { Ledger } from '../ledger.ts';
 import { compareIds } from '../sampling.ts';
-import { ClientStateStore, STATE_VECTOR } from '../state-store.ts';
+import { ClientStateStore } from '../state-store.ts';
 import { createStrategy, StrategyConfigError } from '../strategies/index.ts';
 import type { Failure, FitResult } from '../strategies/strategy.ts';
 import { WorkerFailure, WorkerPool } from '../worker-pool.ts';
@@ -32,6 +32,7 @@ import {
   commonResult,
   evaluateRecord,
   federationBasics,
+  fitBody,
   fitRecord,
   prepareHospitals,
   replyContracts,
@@ -73,7 +74,8 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
   const ids = countries.map(aggregatorId);
   let aggregators: WorkerPool | undefined;
   try {
-    aggregators = await WorkerPool.start(ids, ids.length, { timeoutMs: options.timeoutMs });
+    const countryThreads = await WorkerPool.start(ids, ids.length, { timeoutMs: options.timeoutMs });
+    aggregators = countryThreads;
     const channel = new Channel(pool, ledger);
     const { holdings, threads, prepared, backend } = await prepareHospitals(
       channel,
@@ -106,18 +108,12 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
           sampled.map((a) => a.hospital),
           countryOf,
         );
-        for (const c of down) relay.down(round, aggregatorId(c), 'country-fit-request', global);
         const shared = Channel.body([['parameters', global]]);
+        for (const c of down) relay.down(round, aggregatorId(c), 'country-fit-request', shared, global);
         const pending = await Promise.all(
           sampled.map(({ hospital, instructions }) => {
             const state = states.get(hospital);
-            const body =
-              state === undefined
-                ? shared
-                : Channel.body([
-                    ['parameters', global],
-                    [STATE_VECTOR, state],
-                  ]);
+            const body = state === undefined ? shared : fitBody(global, undefined, state);
             return channel.send(round, hospital, 'fit-request', body, instructions);
           }),
         );
@@ -143,13 +139,29 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
         }
         const sum = new Float64Array(spec.length);
         let totalWeight = 0;
-        for (const c of countriesIn(
+        // The country aggregators work at once; their replies are checked and recorded in country order.
+        const asked = countriesIn(
           fitResults.map((r) => r.hospital),
           countryOf,
-        )) {
+        ).map((c) => {
           const mine = fitResults.filter((r) => countryOf.get(r.hospital) === c);
           const weights = mine.map((r) => (weighting === 'one' ? 1 : r.reply.numExamples));
-          const part = await countryAggregate(aggregators, relay, round, c, global, mine, weights, sizes);
+          const updates = new Float32Array(mine.length * global.length);
+          mine.forEach((r, j) => updates.set(r.reply.vectors.parameters!, j * global.length));
+          const raw = askAggregator(countryThreads, round, c, global, mine, weights, updates);
+          return { c, mine, weights, updates, raw };
+        });
+        const answers = await Promise.allSettled(asked.map((a) => a.raw));
+        for (const [k, { c, mine, weights, updates }] of asked.entries()) {
+          const part = countryAggregate(
+            answers[k]!,
+            relay,
+            round,
+            c,
+            { global, updates, weights },
+            mine,
+            sizes,
+          );
           for (let i = 0; i < sum.length; i++) sum[i]! += part[i]!;
           totalWeight += weights.reduce((a, b) => a + b, 0);
         }
@@ -183,9 +195,9 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
           hospitals,
           stream(scenario.seed, 'sample-evaluate', `round-${round}`),
         );
-        for (const c of countriesIn(chosen, countryOf))
-          relay.down(round, aggregatorId(c), 'country-evaluate-request', global);
         const evalBody = Channel.body([['parameters', global]]);
+        for (const c of countriesIn(chosen, countryOf))
+          relay.down(round, aggregatorId(c), 'country-evaluate-request', evalBody, global);
         const instructions: EvaluateInstructions = { round };
         const evalPending = await Promise.all(
           chosen.map((h) => channel.send(round, h, 'evaluate-request', evalBody, instructions)),
@@ -278,37 +290,51 @@ function countriesIn(ids: readonly string[], countryOf: ReadonlyMap<string, stri
   return [...new Set(ids.map((h) => countryOf.get(h)!))].sort();
 }
 
-/**
- * Asks country `c`'s aggregator thread for the Float64 sum of its hospitals' weighted updates (in ascending
- * hospital id), admits its reply at the boundary (a `country-aggregate` whose counts must be exactly its
- * contributors' and their examples) and records it crossing to the coordinator.
- */
-async function countryAggregate(
+/** Sends country `c`'s aggregator its hospitals' updates and weights; resolves to its raw reply. */
+function askAggregator(
   aggregators: WorkerPool,
-  relay: Relay,
   round: number,
   c: string,
   global: Float32Array,
   results: readonly FitResult[],
   weights: readonly number[],
-  sizes: MessageSizes,
-): Promise<Float64Array> {
+  /** The hospitals' updated models end to end, in `results`' order. */
+  updates: Float32Array,
+): Promise<unknown> {
   const id = aggregatorId(c);
-  const p = global.length;
-  const updates = new Float32Array(results.length * p);
-  results.forEach((r, j) => updates.set(r.reply.vectors.parameters!, j * p));
   const numExamples = results.map((r) => r.reply.numExamples);
   const request = new EnvelopeBody([
     ['parameters', global],
     ['updates', updates],
   ]).bytes('country-fit-request', { hospital: id, request: { round, weights, numExamples } });
-  let raw: unknown;
-  try {
-    raw = await aggregators.exchange(id, request, 'country aggregator');
-  } catch (e) {
-    if (e instanceof WorkerFailure) throw e;
+  return aggregators.exchange(id, request, 'country aggregator');
+}
+
+/**
+ * Admits country `c`'s aggregator's reply at the boundary (a `country-aggregate` whose counts must be exactly
+ * its contributors' and their examples, whose sum must be exactly their weighted updates' sum) and records it
+ * crossing to the coordinator; returns the sum.
+ */
+function countryAggregate(
+  answer: PromiseSettledResult<unknown>,
+  relay: Relay,
+  round: number,
+  c: string,
+  sent: {
+    readonly global: Float32Array;
+    readonly updates: Float32Array;
+    readonly weights: readonly number[];
+  },
+  results: readonly FitResult[],
+  sizes: MessageSizes,
+): Float64Array {
+  const id = aggregatorId(c);
+  if (answer.status === 'rejected') {
+    if (answer.reason instanceof WorkerFailure) throw answer.reason;
     throw new RoundFailure(`country aggregator ${id}: its call failed outside the protocol`);
   }
+  const raw = answer.value;
+  const numExamples = results.map((r) => r.reply.numExamples);
   const verdict = admit(raw, {
     hospital: id,
     kind: 'country-aggregate',
@@ -326,13 +352,9 @@ async function countryAggregate(
   }
   const sum = verdict.reply.vectors.get('sum');
   if (!(sum instanceof Float64Array)) throw new RoundFailure(`country aggregator ${id}: no sum`);
-  for (let i = 0; i < sum.length; i++) {
-    if (!Number.isFinite(sum[i]!))
-      throw new RoundFailure(`country aggregator ${id}: its sum has a non-finite value at index ${i}`);
-  }
   // The simulator relays the updates itself, so it can check what a real coordinator could not: the aggregate
   // is exactly the weighted sum of the updates its aggregator was sent.
-  const expected = weightedUpdateSum(global, updates, weights);
+  const expected = weightedUpdateSum(sent.global, sent.updates, sent.weights);
   for (let i = 0; i < sum.length; i++) {
     if (!Object.is(sum[i], expected[i]))
       throw new RoundFailure(
@@ -362,14 +384,15 @@ class Relay {
     this.#gate = gate;
   }
 
-  /** The coordinator sends `model` to aggregator `id` (for it to relay to its hospitals). */
+  /** The coordinator sends `model` (as `body`, the round's one body of it) to aggregator `id`, to relay. */
   down(
     round: number,
     id: string,
     kind: 'country-fit-request' | 'country-evaluate-request',
+    body: EnvelopeBody,
     model: Float32Array,
   ): void {
-    const { bytes, sha256 } = Channel.body([['parameters', model]]).seal(kind, {
+    const { bytes, sha256 } = body.seal(kind, {
       hospital: id,
       request: { round },
     });
