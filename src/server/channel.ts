@@ -29,6 +29,9 @@ export interface ExchangeFailure {
 /** The outcome of one exchange after the boundary. */
 export type Received = { readonly reply: AdmittedReply } | ExchangeFailure;
 
+/** A request's answer in a phase that survives failing threads: its reply, or why the hospital dropped out. */
+export type Answer = Pending | { readonly dropout: string };
+
 /** The vectors each body was built from, by identity, so the jurisdiction layer knows which model it carries. */
 const BODY_VECTORS = new WeakMap<EnvelopeBody, ReadonlyMap<string, TypedVector>>();
 
@@ -246,6 +249,19 @@ export class Channel {
    * Records that `hospital` gave no reply to a request of `kind` because its worker thread died or hung while
    * serving it (the thread is replaced; the hospital counts as a dropout), and returns that failure.
    */
+  /** {@link receive} an answer, or record the hospital's dropout ({@link lost}) when it has none. */
+  settle(
+    round: number,
+    hospital: string,
+    kind: RequestKind,
+    answer: Answer,
+    contract: Omit<ReplyContract, 'hospital' | 'kind'>,
+  ): Received {
+    return 'dropout' in answer
+      ? this.lost(round, hospital, kind, answer.dropout)
+      : this.receive(round, hospital, kind, answer, contract);
+  }
+
   lost(round: number, hospital: string, kind: RequestKind, reason: string): ExchangeFailure {
     this.#ledger.record(
       round,

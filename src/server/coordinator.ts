@@ -15,7 +15,7 @@ import type {
 import { MAX_HOSPITAL_EXAMPLES } from '../protocol/metric-names.ts';
 import type { BackendChoice, Scenario } from '../scenario/schema.ts';
 import { admit, evaluateReplyOf, exactly, fitReplyOf, setupReplyOf, type ReplyContract } from './boundary.ts';
-import { Channel, type ExchangeFailure, type Pending, type Received } from './channel.ts';
+import { Channel, type Answer, type ExchangeFailure, type Received } from './channel.ts';
 import { Ledger, type ByteTotals, type ChainHead, type Crossing } from './ledger.ts';
 import type { Compliance } from './compliance/report.ts';
 import { JurisdictionViolation, type ViolationStop } from './jurisdiction/violation.ts';
@@ -326,10 +326,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
           break;
         }
         const take = (hospital: string, answer: Answer) => {
-          const received =
-            'dropout' in answer
-              ? channel.lost(round, hospital, 'fit-request', answer.dropout)
-              : channel.receive(round, hospital, 'fit-request', answer, fitContract(hospital));
+          const received = channel.settle(round, hospital, 'fit-request', answer, fitContract(hospital));
           if ('reason' in received) fitFailures.push({ hospital, reason: received.reason });
           else fitResults.push({ hospital, reply: fitReplyOf(states.take(hospital, received.reply)) });
           return received;
@@ -419,12 +416,15 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
         lostThreads.push(...evalOutcome.failures);
         const evaluated = collect(
           chosen,
-          chosen.map((hospital) => {
-            const answer = evalOutcome.answers.get(hospital)!;
-            return 'dropout' in answer
-              ? channel.lost(round, hospital, 'evaluate-request', answer.dropout)
-              : channel.receive(round, hospital, 'evaluate-request', answer, evaluateContract(hospital));
-          }),
+          chosen.map((hospital) =>
+            channel.settle(
+              round,
+              hospital,
+              'evaluate-request',
+              evalOutcome.answers.get(hospital)!,
+              evaluateContract(hospital),
+            ),
+          ),
         );
         const faults = roundFaults(
           scenario,
@@ -657,7 +657,6 @@ async function setUpAgain(
 }
 
 /** A hospital's answer to a request, or why it dropped out (its thread died or hung serving it). */
-type Answer = Pending | { readonly dropout: string };
 
 /** The hospital's own files and folders, as its worker names them in error reports. */
 function declaredFiles(h: Scenario['hospitals'][number], baseDir: string): string[] {

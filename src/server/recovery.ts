@@ -1,4 +1,4 @@
-import type { Pending } from './channel.ts';
+import type { Answer, Pending } from './channel.ts';
 import { WorkerFailure, type WorkerPool } from './worker-pool.ts';
 
 /** One request of a round's phase: its hospital, and how to send it (again, if need be). */
@@ -25,7 +25,7 @@ export interface ThreadFailure {
 
 /** The outcome of a phase: each hospital's answer, or why it dropped out; and the threads replaced. */
 export interface PhaseOutcome {
-  readonly answers: ReadonlyMap<string, Pending | { readonly dropout: string }>;
+  readonly answers: ReadonlyMap<string, Answer>;
   readonly failures: readonly ThreadFailure[];
 }
 
@@ -42,7 +42,7 @@ export async function sendSurviving(
   requests: readonly PhaseRequest[],
   setUpAgain: (hospitals: readonly string[]) => Promise<void>,
 ): Promise<PhaseOutcome> {
-  const answers = new Map<string, Pending | { readonly dropout: string }>();
+  const answers = new Map<string, Answer>();
   const failures: ThreadFailure[] = [];
   let todo = requests;
   // Each pass drops at least the call a thread was serving, so passes are bounded by the requests.
@@ -75,20 +75,14 @@ export async function sendSurviving(
       }
     });
     for (const [thread, f] of [...failed].sort(([a], [b]) => a - b)) {
-      const replacement = await pool.replace(thread);
-      await setUpAgain(pool.hospitalsOn(thread));
-      failures.push({
-        phase,
-        thread,
-        cause: f.cause,
-        ...(f.inFlight === undefined ? {} : { dropped: f.inFlight }),
-        redone: f.lost,
-        replacement,
-        handled:
-          `thread ${thread} replaced and its hospitals set up again` +
-          (f.inFlight === undefined ? '' : `; ${f.inFlight} dropped out of the round`) +
-          (f.lost.length === 0 ? '' : `; ${f.lost.join(', ')} sent again`),
-      });
+      failures.push(
+        await replaceThread(
+          pool,
+          setUpAgain,
+          { phase, thread, cause: f.cause, inFlight: f.inFlight, redone: f.lost },
+          f.lost.length === 0 ? '' : `; ${f.lost.join(', ')} sent again`,
+        ),
+      );
     }
     todo = again;
   }
@@ -117,22 +111,49 @@ export async function secureRoundSurviving<T>(
     } catch (e) {
       if (!(e instanceof WorkerFailure) || e.where === undefined || pass > pool.assignment.size) throw e;
       const { thread, inFlight } = e.where;
-      const replacement = await pool.replace(thread);
-      await setUpAgain(pool.hospitalsOn(thread));
+      const redone = pool.hospitalsOn(thread).filter((h) => h !== inFlight);
+      failures.push(
+        await replaceThread(
+          pool,
+          setUpAgain,
+          { phase: 'fit', thread, cause: e.message, inFlight, redone },
+          '; the secure round started again without it',
+        ),
+      );
       if (inFlight !== undefined)
         excluded.set(inFlight, `hospital ${inFlight}: ${e.message}; it dropped out of the round`);
-      failures.push({
-        phase: 'fit',
-        thread,
-        cause: e.message,
-        ...(inFlight === undefined ? {} : { dropped: inFlight }),
-        redone: pool.hospitalsOn(thread).filter((h) => h !== inFlight),
-        replacement,
-        handled:
-          `thread ${thread} replaced and its hospitals set up again` +
-          (inFlight === undefined ? '' : `; ${inFlight} dropped out of the round`) +
-          '; the secure round started again without it',
-      });
     }
   }
+}
+
+/**
+ * Replaces a failed thread and sets its hospitals up again; returns the record of it (the hospital whose call
+ * it was serving dropped out, `redone` are sent again), its `handled` text ending with `then`.
+ */
+async function replaceThread(
+  pool: WorkerPool,
+  setUpAgain: (hospitals: readonly string[]) => Promise<void>,
+  f: {
+    readonly phase: ThreadFailure['phase'];
+    readonly thread: number;
+    readonly cause: string;
+    readonly inFlight: string | undefined;
+    readonly redone: readonly string[];
+  },
+  then: string,
+): Promise<ThreadFailure> {
+  const replacement = await pool.replace(f.thread);
+  await setUpAgain(pool.hospitalsOn(f.thread));
+  return {
+    phase: f.phase,
+    thread: f.thread,
+    cause: f.cause,
+    ...(f.inFlight === undefined ? {} : { dropped: f.inFlight }),
+    redone: f.redone,
+    replacement,
+    handled:
+      `thread ${f.thread} replaced and its hospitals set up again` +
+      (f.inFlight === undefined ? '' : `; ${f.inFlight} dropped out of the round`) +
+      then,
+  };
 }
