@@ -10,7 +10,6 @@ import { SUBGROUP_SEPARATOR, TRIGGERED_GROUP } from '../protocol/metric-names.ts
 const ATTACK_SUCCESS = `attack_success${SUBGROUP_SEPARATOR}${TRIGGERED_GROUP}`;
 const TRIGGERED_COUNT = `n${SUBGROUP_SEPARATOR}${TRIGGERED_GROUP}`;
 
-/** `rows` of `data` (or all) with the trigger written into their inputs. */
 /** Writes the trigger into `rows` of the row-major inputs `x` (one example is `width` values). */
 function plant(x: Float32Array, width: number, trigger: BackdoorTrigger, rows: Iterable<number>): void {
   for (const r of rows) for (const k of trigger.inputs) x[r * width + k] = trigger.value;

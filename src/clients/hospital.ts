@@ -1,6 +1,7 @@
 import { stream, type Rng } from '../common/rng.ts';
 import type { BackdoorTrigger } from '../protocol/host-api.ts';
 import { attackSuccess, poisoned } from './backdoor.ts';
+import { labelFlipped } from './label-flip.ts';
 import type {
   EvaluateInstructions,
   EvaluateReply,
@@ -149,7 +150,7 @@ export class Hospital {
    * Local training from the global model; returns the new parameters and scalar training metrics. With
    * FedProx the proximal term pulls toward the received model; with SCAFFOLD gradients are corrected by
    * (c − c_i), and c_i — kept here across rounds — is updated and its change returned. `attack`: an injected
-   * Byzantine fault in the data — a label-flipping attacker trains on 1 − y, a backdoor attacker on a split with
+   * Byzantine fault in the data — a label-flipping attacker trains on reversed labels, a backdoor attacker on a split with
    * its trigger planted.
    */
   fit(
@@ -162,7 +163,7 @@ export class Hospital {
       attack === undefined
         ? this.#data.train
         : attack.kind === 'label-flip'
-          ? { ...this.#data.train, y: this.#data.train.y.map((v) => 1 - v) }
+          ? labelFlipped(this.#data.train, this.#head)
           : poisoned(this.#data.train, attack.trigger, attack.fraction, attack.rng);
     this.#trainer.setParameters(global);
     const metrics: Metrics = {};

@@ -6,7 +6,7 @@ import { auditSchema } from './audit-schema.ts';
 import { countryCode, hospitalId } from './ids.ts';
 import { checkJurisdiction, jurisdictionSchema } from './jurisdiction-schema.ts';
 import { strategySchema } from './strategy-schema.ts';
-import { checkBackdoors } from './backdoor-check.ts';
+import { checkDataAttacks } from './data-attack-check.ts';
 import { BUILT_IN_PROFILES, clockSchema } from './clock-schema.ts';
 import { hospitalDataSchema } from './hospital-data-schema.ts';
 
@@ -115,7 +115,7 @@ export const faultSchema = z
           'crash: its worker thread exits; drop: it declines the round; corrupt: a seeded fraction of its ' +
           'parameters become random bit patterns; slow: its compute takes `factor` times longer on the virtual clock; ' +
           'Byzantine: sign-flip sends x − factor·(y − x) (factor 1 if absent), scale x + factor·(y − x), noise y plus ' +
-          'Gaussian noise of standard deviation `sigma`, label-flip trains on flipped labels, backdoor trains with ' +
+          'Gaussian noise of standard deviation `sigma`, label-flip trains on reversed labels (K − 1 − y), backdoor trains with ' +
           '`trigger` planted in a `fraction` of its examples labelled `trigger.target`; under secure ' +
           'aggregation, the stage after which it drops out, or the message it sends malformed (a low-order mask ' +
           'key, share ciphertexts one byte short, a masked vector one word short)',
@@ -332,7 +332,7 @@ export const scenarioSchema = z
       .describe('run one variant per value of a field, each into its own folder, and tabulate them'),
   })
   .superRefine((s, ctx) => {
-    checkBackdoors(s, ctx);
+    checkDataAttacks(s, ctx);
     const seen = new Set<string>();
     s.hospitals.forEach((h, i) => {
       if (seen.has(h.id)) {

@@ -5,6 +5,7 @@ import { Hospital } from '../../src/clients/hospital.ts';
 import type { LocalData } from '../../src/clients/data/index.ts';
 import type { Examples, LocalTrainer, TrainOptions, TrainResult } from '../../src/models/types.ts';
 import { parseScenario } from '../../src/scenario/load.ts';
+import type { OutputHead } from '../../src/protocol/outcome.ts';
 
 /**
  * A trainer that moves every parameter by a fixed step per optimizer step and remembers what it was given:
@@ -15,6 +16,7 @@ class ScriptedTrainer implements LocalTrainer {
   params = new Float32Array(3);
   readonly draws: number[] = [];
   lastCorrection: Float32Array | undefined;
+  lastLabels: number[] = [];
   constructor(
     private readonly step: readonly number[],
     private readonly steps: number,
@@ -25,8 +27,9 @@ class ScriptedTrainer implements LocalTrainer {
   getParameters(): Float32Array {
     return this.params.slice();
   }
-  train(_data: Examples, options: TrainOptions, rng: Rng): TrainResult {
+  train(data: Examples, options: TrainOptions, rng: Rng): TrainResult {
     this.draws.push(rng.next());
+    this.lastLabels = Array.from(data.y);
     this.lastCorrection = options.gradientCorrection?.slice();
     for (let i = 0; i < 3; i++) this.params[i]! += this.steps * this.step[i]!;
     return { loss: 0.5, steps: this.steps };
@@ -51,9 +54,9 @@ const config = (id: string) =>
     hospitals: [{ id, country: 'KR', patients: 20 }],
     model: { kind: 'logistic' },
   });
-const hospital = (id: string, trainer: LocalTrainer) => {
+const hospital = (id: string, trainer: LocalTrainer, head?: OutputHead, local: LocalData = data) => {
   const s = config(id);
-  return new Hospital(s.hospitals[0]!, 7, trainer, data, s.evaluation);
+  return new Hospital(s.hospitals[0]!, 7, trainer, local, s.evaluation, head === undefined ? {} : { head });
 };
 const training = { localEpochs: 1, batchSize: 2, learningRate: 0.5, optimizer: 'sgd' as const };
 
@@ -77,6 +80,23 @@ describe('a hospital inside its worker', () => {
     const expected = [-1 - -0.7, 1.1 - 0.9, -1.3 - -1];
     r2.vectors.control!.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 6));
     expect(Array.from(r2.vectors.parameters!)).toEqual(Array.from(Float32Array.from([1.2, 1.6, 3])));
+  });
+
+  it('a label-flipping attacker trains on reversed labels: 1 − y for two classes, K − 1 − y for K', () => {
+    const binary = new ScriptedTrainer([0, 0, 0], 1);
+    hospital('kr-1', binary).fit(new Float32Array(3), { round: 1, training }, undefined, {
+      kind: 'label-flip',
+    });
+    expect(binary.lastLabels).toEqual([1, 0, 1, 0]);
+    const three: LocalData = { ...data, train: { ...data.train, y: Float32Array.from([0, 1, 2, 2]) } };
+    const multi = new ScriptedTrainer([0, 0, 0], 1);
+    hospital('kr-1', multi, { kind: 'multiclass', classes: 3 }, three).fit(
+      new Float32Array(3),
+      { round: 1, training },
+      undefined,
+      { kind: 'label-flip' },
+    );
+    expect(multi.lastLabels).toEqual([2, 1, 0, 0]);
   });
 
   it('trains from a random stream of its own: hospitals differ, rounds differ, a repeat is identical', () => {

@@ -109,6 +109,20 @@ describe('score histograms and the outcome', () => {
       /evaluation\.histogramBins.*binary or multi-class outcome/,
     );
   });
+
+  it('a label-flipping attacker needs labels: refused for a continuous outcome with the JSON path', () => {
+    const flip = (outcome: object) => ({
+      ...tabular(outcome),
+      evaluation: {},
+      faults: [{ hospital: 'kr-1', behaviour: 'label-flip' }],
+    });
+    expect(() =>
+      parseScenario(flip({ name: 'y', type: 'multiclass', classes: ['a', 'b', 'c'] })),
+    ).not.toThrow();
+    expect(rejection(flip({ name: 'y', type: 'continuous' }))).toMatch(
+      /\$\.faults\[0\]\.behaviour: label-flip needs a binary or multi-class outcome/,
+    );
+  });
 });
 
 describe('sweep folder names', () => {

@@ -4,10 +4,11 @@ import { headOf } from '../protocol/outcome.ts';
 import type { DataConfig, FaultConfig } from './schema.ts';
 
 /**
- * A backdoor needs classes (not a continuous outcome), a target among them, trigger inputs inside one example's
- * input, and one trigger for the whole scenario (every hospital measures that one on the global model).
+ * Attacks on a hospital's own data need classes: label-flip reverses them, and a backdoor needs a target among
+ * them, trigger inputs inside one example's input, and one trigger for the whole scenario (every hospital
+ * measures that one on the global model).
  */
-export function checkBackdoors(
+export function checkDataAttacks(
   s: { readonly data: DataConfig; readonly faults: readonly FaultConfig[] },
   ctx: z.RefinementCtx,
 ): void {
@@ -16,9 +17,11 @@ export function checkBackdoors(
   const classes = head.kind === 'multiclass' ? head.classes : 2;
   let first: string | undefined;
   s.faults.forEach((f, i) => {
-    if (f.behaviour !== 'backdoor' || f.trigger === undefined) return;
     const issue = (path: (string | number)[], message: string) =>
       ctx.addIssue({ code: 'custom', path: ['faults', i, ...path], message });
+    if (f.behaviour === 'label-flip' && head.kind === 'continuous')
+      issue(['behaviour'], 'label-flip needs a binary or multi-class outcome');
+    if (f.behaviour !== 'backdoor' || f.trigger === undefined) return;
     if (head.kind === 'continuous') issue(['behaviour'], 'a backdoor needs a binary or multi-class outcome');
     else if (f.trigger.target >= classes)
       issue(['trigger', 'target'], `expected a class index below ${classes}`);
