@@ -22,7 +22,7 @@ import { evaluationVectors, ownDataSizes } from '../server/preprocessing.ts';
 import { TRANSFORM_FILE } from '../server/outputs/write-run.ts';
 import { evaluateReplyOf } from '../server/boundary.ts';
 import { Channel, type Received } from '../server/channel.ts';
-import { SetupError } from '../server/coordinator.ts';
+import { SetupError } from '../server/setup-error.ts';
 import { hostSetup } from '../server/host-setup.ts';
 import { writeFileAtomic } from '../server/outputs/container.ts';
 import { describeErrno } from '../scenario/data-paths.ts';

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { checkDataPaths } from '../scenario/data-paths.ts';
 import { InputError } from '../scenario/load.ts';
-import { SetupError } from '../server/coordinator.ts';
+import { SetupError } from '../server/setup-error.ts';
 import { backendSchema, type BackendChoice, type Scenario } from '../scenario/schema.ts';
 
 /** Backend names accepted by `--backend` and FEDMED_BACKEND. */

@@ -4,7 +4,7 @@ import type { Scenario, SourceConfig } from '../scenario/schema.ts';
 import { hostSetup } from '../server/host-setup.ts';
 import type { AdmittedReply } from '../server/boundary.ts';
 import { Channel, type ExchangeFailure } from '../server/channel.ts';
-import { SetupError } from '../server/coordinator.ts';
+import { SetupError } from '../server/setup-error.ts';
 import { openContainer, writeFileAtomic } from '../server/outputs/container.ts';
 import { WorkerPool } from '../server/worker-pool.ts';
 import { EXIT } from './exit-codes.ts';

@@ -4,7 +4,7 @@ import { MAX_HOSPITAL_EXAMPLES } from '../protocol/metric-names.ts';
 import { InputError } from '../scenario/load.ts';
 import type { PartitionConfig } from '../scenario/schema.ts';
 import { Channel } from '../server/channel.ts';
-import { SetupError } from '../server/coordinator.ts';
+import { SetupError } from '../server/setup-error.ts';
 import { WorkerPool } from '../server/worker-pool.ts';
 import { EXIT } from './exit-codes.ts';
 

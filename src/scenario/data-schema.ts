@@ -1,11 +1,7 @@
 import { z } from 'zod';
+import { MAX_DIRICHLET_ALPHA, MIN_DIRICHLET_ALPHA } from './dirichlet-range.ts';
+import { CDM_FIELDS, DEFAULT_EMR } from './emr-defaults.ts';
 
-/**
- * Range of the Dirichlet concentration α. Below 0.001 every draw already gives each class to one hospital, and
- * the Gamma draws underflow to zero, so the partition could not be drawn at all.
- */
-export const MIN_DIRICHLET_ALPHA = 0.001;
-export const MAX_DIRICHLET_ALPHA = 1e6;
 const ALPHA_RANGE = `expected a number from ${MIN_DIRICHLET_ALPHA} to ${MAX_DIRICHLET_ALPHA}`;
 
 /** How records are divided among hospitals. */
@@ -166,20 +162,6 @@ export const sourceSchema = z.discriminatedUnion('kind', [
     .describe('a folder of DICOM images with a labels CSV'),
 ]);
 
-/** Fields of the tabular common data model as a site records them (before encoding for the model). */
-export const CDM_FIELDS = [
-  'id',
-  'age',
-  'sex',
-  'bmi',
-  'sbp',
-  'glucose',
-  'cholesterol',
-  'smoking',
-  'risk_alleles',
-  'disease',
-] as const;
-
 /** A hospital's own record format, mapped to the common data model inside its worker. */
 export const emrSchema = z
   .strictObject({
@@ -189,28 +171,24 @@ export const emrSchema = z
       .describe('column name of each common-data-model field; absent: the field name itself'),
     units: z
       .strictObject({
-        glucose: z.enum(['mg/dL', 'mmol/L']).default('mg/dL'),
-        cholesterol: z.enum(['mg/dL', 'mmol/L']).default('mg/dL'),
+        glucose: z.enum(['mg/dL', 'mmol/L']).default(DEFAULT_EMR.units.glucose),
+        cholesterol: z.enum(['mg/dL', 'mmol/L']).default(DEFAULT_EMR.units.cholesterol),
       })
-      .default({ glucose: 'mg/dL', cholesterol: 'mg/dL' })
+      .default(DEFAULT_EMR.units)
       .describe('units of the laboratory values'),
     codes: z
       .strictObject({
         sex: z
           .strictObject({ male: z.string().min(1), female: z.string().min(1) })
-          .default({ male: 'M', female: 'F' }),
+          .default(DEFAULT_EMR.codes.sex),
         smoking: z
           .strictObject({ never: z.string().min(1), former: z.string().min(1), current: z.string().min(1) })
-          .default({ never: 'never', former: 'former', current: 'current' }),
+          .default(DEFAULT_EMR.codes.smoking),
         disease: z
           .strictObject({ yes: z.string().min(1), no: z.string().min(1) })
-          .default({ yes: '1', no: '0' }),
+          .default(DEFAULT_EMR.codes.disease),
       })
-      .default({
-        sex: { male: 'M', female: 'F' },
-        smoking: { never: 'never', former: 'former', current: 'current' },
-        disease: { yes: '1', no: '0' },
-      })
+      .default(DEFAULT_EMR.codes)
       .describe('category codes'),
   })
   .superRefine((emr, ctx) => {

@@ -60,6 +60,7 @@ import {
   transformContract,
   type PreprocessingRecord,
 } from './preprocessing.ts';
+import { SetupError } from './setup-error.ts';
 
 /** How to run a scenario, beyond the scenario itself. */
 export interface RunOptions {
@@ -197,18 +198,6 @@ export interface PhaseSeconds {
 /** A run that started but cannot go on (too few valid replies). */
 export class RoundFailure extends Error {
   override readonly name = 'RoundFailure';
-}
-
-/** A hospital's setup failed: bad input (exit 2) unless its worker failed in a way no input explains. */
-export class SetupError extends Error {
-  override readonly name = 'SetupError';
-  constructor(
-    message: string,
-    /** True when the hospital reported bad input or a backend that cannot load. */
-    readonly badInput: boolean,
-  ) {
-    super(message);
-  }
 }
 
 /** What the coordinator learned of each hospital at setup, through the boundary. */

@@ -17,12 +17,12 @@ import {
   runLocalOnly,
   runPooled,
   setUp,
-  SetupError,
   withCountry,
   type BaselineResult,
   type RoundRecord,
   type RunOptions,
 } from './coordinator.ts';
+import { SetupError } from './setup-error.ts';
 import type { Ledger } from './ledger.ts';
 import { evaluationVectors, ownDataSizes, preprocess, type PreprocessingRecord } from './preprocessing.ts';
 import { borderTraffic } from './outputs/country-matrix.ts';

@@ -16,6 +16,8 @@ import {
 import type { EmrTable } from '../../src/clients/data/emr.ts';
 import { COHORT_FEATURES } from '../../src/protocol/cdm.ts';
 import { hospitalSchema } from '../../src/scenario/schema.ts';
+import { emrSchema } from '../../src/scenario/data-schema.ts';
+import { DEFAULT_EMR } from '../../src/scenario/emr-defaults.ts';
 import type { EmrConfig, HospitalConfig } from '../../src/scenario/schema.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fedmed-emr-'));
@@ -115,6 +117,10 @@ describe('EMR round trip', () => {
     expect(bytes(back.features).equals(bytes(cohort.features))).toBe(true);
     expect(bytes(back.labels).equals(bytes(cohort.labels))).toBe(true);
     expect(read.rows.map((r) => r[r.length - 1])).toEqual(split);
+  });
+
+  it("a site without an EMR schema uses the schema's defaults, which the worker knows without parsing", () => {
+    expect(emrSchema.parse({})).toEqual(DEFAULT_EMR);
   });
 
   it("writes the hospital's names, units and codes in CDM field order", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/common/hash.ts';
 import { parseScenario } from '../../src/scenario/load.ts';
-import { SetupError } from '../../src/server/coordinator.ts';
+import { SetupError } from '../../src/server/setup-error.ts';
 import { WorkerPool } from '../../src/server/worker-pool.ts';
 import type { AttackKind, Attacks } from '../fixtures/hostile-worker.ts';
 import { runInMemory, type MemoryRun } from '../helpers/run.ts';

@@ -1,5 +1,5 @@
 import { COHORT_FEATURES } from '../../protocol/cdm.ts';
-import { CDM_FIELDS, emrSchema } from '../../scenario/data-schema.ts';
+import { CDM_FIELDS, DEFAULT_EMR } from '../../scenario/emr-defaults.ts';
 import type { EmrConfig } from '../../scenario/schema.ts';
 import { NUM_FEATURES, PLAUSIBLE_RANGES } from './cohort.ts';
 import type { Cohort } from './cohort.ts';
@@ -71,8 +71,6 @@ export const MG_DL_PER_MMOL_L = { glucose: 18.016, cholesterol: 38.67 } as const
  * most 0.19 mg/dL after converting back, so rounding to the integer mg/dL recovers the original exactly.
  */
 export const MMOL_L_DECIMALS = 2;
-
-const DEFAULT_EMR: EmrConfig = emrSchema.parse({});
 
 const featureIndex = (name: string): number => {
   const i = COHORT_FEATURES.findIndex((f) => f.name === name);

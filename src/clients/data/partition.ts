@@ -1,6 +1,6 @@
 import { permutation } from '../../common/rng.ts';
 import type { Rng } from '../../common/rng.ts';
-import { MAX_DIRICHLET_ALPHA, MIN_DIRICHLET_ALPHA } from '../../scenario/data-schema.ts';
+import { MAX_DIRICHLET_ALPHA, MIN_DIRICHLET_ALPHA } from '../../scenario/dirichlet-range.ts';
 import type { PartitionConfig } from '../../scenario/schema.ts';
 
 /** Fewest records any partition gives a hospital: it needs at least one for training and one for testing. */
