@@ -368,6 +368,14 @@ export const scenarioSchema = z
     });
     if (s.clock !== undefined) checkClock(s.clock, seen, ctx);
     if (s.data.partition.kind !== 'natural') {
+      if (s.hospitalData === 'release')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['hospitalData'],
+          message:
+            `expected "keep" with a ${s.data.partition.kind} partition: it draws each hospital's share from ` +
+            "every hospital's records, so one hospital's data cannot be rebuilt alone",
+        });
       s.hospitals.forEach((h, i) => {
         if (h.source.kind !== 'generate') {
           ctx.addIssue({

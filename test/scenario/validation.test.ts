@@ -1,9 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateCohort } from '../../src/clients/data/cohort.ts';
-import { InputError, loadScenario, parseScenario } from '../../src/scenario/load.ts';
+import { InputError, loadScenario, parseScenario, scenarioJsonSchema } from '../../src/scenario/load.ts';
+import { ROOT } from '../helpers/cli.ts';
 import { hospitalSchema } from '../../src/scenario/schema.ts';
 import { sweepVariants } from '../../src/scenario/sweep.ts';
 
@@ -122,6 +123,26 @@ describe('score histograms and the outcome', () => {
     expect(rejection(flip({ name: 'y', type: 'continuous' }))).toMatch(
       /\$\.faults\[0\]\.behaviour: label-flip needs a binary or multi-class outcome/,
     );
+  });
+});
+
+describe('the shipped JSON Schema', () => {
+  it('is what `fedmed schema` prints for the current schema (regenerate it after changing a field)', () => {
+    const shipped: unknown = JSON.parse(readFileSync(join(ROOT, 'scenarios/scenario.schema.json'), 'utf8'));
+    expect(shipped).toEqual(scenarioJsonSchema());
+  });
+});
+
+describe('hospital data released between rounds', () => {
+  it('needs the natural partition: a Dirichlet split is refused naming $.hospitalData', () => {
+    const released = { ...base, hospitalData: 'release' };
+    expect(() => parseScenario(released)).not.toThrow();
+    const dirichlet = {
+      ...released,
+      data: { kind: 'synthetic-cohort', partition: { kind: 'dirichlet', alpha: 0.5 } },
+    };
+    expect(rejection(dirichlet)).toMatch(/\$\.hospitalData: expected "keep" with a dirichlet partition/);
+    expect(() => parseScenario({ ...dirichlet, hospitalData: 'keep' })).not.toThrow();
   });
 });
 
