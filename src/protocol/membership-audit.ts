@@ -28,9 +28,6 @@ export const AUDIT_SCORE_RANGE: Readonly<Record<AuditAttack, readonly [number, n
 /** The audit metrics of one attack, by suffix: `mia_<attack>_<suffix>`. */
 export const AUDIT_METRIC_SUFFIXES = ['auc', 'advantage', 'tpr_fpr1', 'tpr_fpr01'] as const;
 
-/** The false-positive rates at which the true-positive rate is reported, by metric suffix. */
-export const AUDIT_LOW_FPR = { tpr_fpr1: 0.01, tpr_fpr01: 0.001 } as const;
-
 /** Metric name of one attack's statistic. */
 export function auditMetric(attack: AuditAttack, suffix: (typeof AUDIT_METRIC_SUFFIXES)[number]): string {
   return `mia_${attack}_${suffix}`;

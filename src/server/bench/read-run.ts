@@ -57,6 +57,14 @@ export function readBenchRuns(dir: string, arm: string, seed: number): BenchRun[
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as StoredRound);
   const last = rounds[rounds.length - 1];
+  const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as {
+    localOnly?: StoredBaseline;
+    pooled?: StoredBaseline;
+    audit?: StoredAudit;
+    borders?: Record<string, { messages: number }>;
+    countryMatrix?: CountryMatrix;
+  };
+  const metrics = last ? roundMetrics(last) : {};
   const runs: BenchRun[] = [
     {
       arm,
@@ -68,44 +76,20 @@ export function readBenchRuns(dir: string, arm: string, seed: number): BenchRun[
         ...(r.clock === undefined ? {} : { simulatedSeconds: r.clock.startSeconds + r.clock.seconds }),
       })),
       final: {
-        metrics: last ? roundMetrics(last) : {},
+        metrics: summary.audit === undefined ? metrics : { ...metrics, ...auditBenchMetrics(summary.audit) },
         hospitals: last ? metricsOf(last.evaluate.hospitals) : {},
       },
       bytes: {
         total: manifest.bytes.toHospitals + manifest.bytes.toCoordinator,
         crossBorder: manifest.bytes.crossBorder,
+        ...(summary.borders === undefined
+          ? {}
+          : { crossBorderMessages: Object.values(summary.borders).reduce((s, b) => s + b.messages, 0) }),
       },
       seconds: manifest.seconds?.federation ?? manifest.wallSeconds,
+      ...(summary.countryMatrix === undefined ? {} : { countryMatrix: summary.countryMatrix }),
     },
   ];
-  const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as {
-    localOnly?: StoredBaseline;
-    pooled?: StoredBaseline;
-    audit?: StoredAudit;
-    borders?: Record<string, { messages: number }>;
-    countryMatrix?: CountryMatrix;
-  };
-  const strategy = runs[0]!;
-  runs[0] = {
-    ...strategy,
-    bytes: {
-      ...strategy.bytes,
-      ...(summary.borders === undefined
-        ? {}
-        : { crossBorderMessages: Object.values(summary.borders).reduce((s, b) => s + b.messages, 0) }),
-    },
-    ...(summary.countryMatrix === undefined ? {} : { countryMatrix: summary.countryMatrix }),
-  };
-  if (summary.audit !== undefined) {
-    const federation = runs[0]!;
-    runs[0] = {
-      ...federation,
-      final: {
-        ...federation.final,
-        metrics: { ...federation.final.metrics, ...auditBenchMetrics(summary.audit) },
-      },
-    };
-  }
   for (const [name, b, seconds] of [
     ['local-only', summary.localOnly, manifest.seconds?.localOnly],
     ['pooled', summary.pooled, manifest.seconds?.pooled],

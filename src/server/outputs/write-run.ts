@@ -63,7 +63,6 @@ export interface Manifest {
   readonly preprocessing?: RunResult['preprocessing'];
 }
 
-/** Writes the model, the final summary and the manifest of a finished or stopped run. */
 /** The topology, traffic per border, the country-only baseline and the country matrix, for summary.json. */
 function countrySummary(scenario: Scenario, result: RunResult): Record<string, unknown> {
   const matrix = runCountryMatrix(result);
@@ -75,6 +74,7 @@ function countrySummary(scenario: Scenario, result: RunResult): Record<string, u
   };
 }
 
+/** Writes the model, the final summary and the manifest of a finished or stopped run. */
 export async function writeRunResult(
   folder: RunFolder,
   scenario: Scenario,
