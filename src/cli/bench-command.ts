@@ -26,9 +26,7 @@ import { benchCountryMatrix, countryMatrixMarkdown } from '../server/bench/count
 import { EXIT } from './exit-codes.ts';
 import { backendOverride, checkScenarioData, dataRoot, isInputFailure } from './flags.ts';
 import { exitInterrupted, interruptible, stopRequested } from './interrupt.ts';
-import { canResume, openRun } from './checkpointed-run.ts';
-import { CHECKPOINT_FILE } from '../server/checkpoint/file.ts';
-import { existsSync } from 'node:fs';
+import { canResume, keepIfResumable, openRun } from './checkpointed-run.ts';
 import { expandNoiseArms, privacyWithNoise } from './bench-noise.ts';
 import { writeTradeoffPlots } from '../server/bench/tradeoff-plots.ts';
 
@@ -270,9 +268,7 @@ async function runInto(
   let opened: RunFolder | undefined;
   return interruptible(
     (signal) => {
-      const resumable = opened !== undefined && existsSync(join(opened.folder, CHECKPOINT_FILE));
-      if (resumable) opened?.keep();
-      else opened?.discard();
+      const resumable = keepIfResumable(opened);
       process.stderr.write(
         `\nfedmed: ${signal}: bench interrupted; the unfinished run ${dir} was ` +
           `${resumable ? 'kept: the next fedmed bench into the same folder resumes it' : 'removed'}\n`,

@@ -1,6 +1,14 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Scenario } from '../scenario/schema.ts';
 import { CheckpointError } from '../server/checkpoint/checkpoint-error.ts';
-import { checkResumable, readCheckpoint, resumePoint, type RunIdentity } from '../server/checkpoint/file.ts';
+import {
+  CHECKPOINT_FILE,
+  checkResumable,
+  readCheckpoint,
+  resumePoint,
+  type RunIdentity,
+} from '../server/checkpoint/file.ts';
 import type { ResumePoint } from '../server/checkpoint/run-state.ts';
 import { RunFolder } from '../server/outputs/run-folder.ts';
 
@@ -93,4 +101,15 @@ export function interruptedRun(out: string): { scenarioFile: string; baseDir: st
     if (e instanceof CheckpointError) throw e;
     throw new CheckpointError(`--resume ${out}: ${(e as Error).message}`);
   }
+}
+
+/**
+ * What an interruption does with a run's unfinished folder: kept when it already holds a checkpoint (the run can
+ * continue), removed otherwise. Returns whether it was kept.
+ */
+export function keepIfResumable(folder: RunFolder | undefined): boolean {
+  const resumable = folder !== undefined && existsSync(join(folder.folder, CHECKPOINT_FILE));
+  if (resumable) folder.keep();
+  else folder?.discard();
+  return resumable;
 }

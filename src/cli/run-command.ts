@@ -11,11 +11,10 @@ import { openContainer } from '../server/outputs/container.ts';
 import { RunFolder } from '../server/outputs/run-folder.ts';
 import { writeRunResult } from '../server/outputs/write-run.ts';
 import { FEDMED_VERSION } from '../server/outputs/version.ts';
-import { CHECKPOINT_FILE } from '../server/checkpoint/file.ts';
 import { EXIT } from './exit-codes.ts';
 import { backendOverride, checkScenarioData, dataRoot, isInputFailure } from './flags.ts';
 import { interruptible, SIGNAL_EXIT, stopRequested } from './interrupt.ts';
-import { interruptedRun, openRun } from './checkpointed-run.ts';
+import { interruptedRun, keepIfResumable, openRun } from './checkpointed-run.ts';
 import { InputError } from '../scenario/load.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { WorkerFailure } from '../server/worker-pool.ts';
@@ -127,9 +126,7 @@ async function runOnce(
   return interruptible(
     (signal) => {
       opened?.progress.stop();
-      const resumable = opened !== undefined && existsSync(join(opened.folder.folder, CHECKPOINT_FILE));
-      if (resumable) opened?.folder.keep();
-      else opened?.folder.discard();
+      const resumable = keepIfResumable(opened?.folder);
       process.stderr.write(
         `\nfedmed: ${signal}: run interrupted; ` +
           (resumable
