@@ -1,4 +1,4 @@
-import { data as dcm } from 'dcmjs';
+import { dicomData } from './dcmjs-data.ts';
 import type { DicomDataset, DicomElement } from 'dcmjs';
 
 export const EXPLICIT_VR_LE = '1.2.840.10008.1.2.1';
@@ -52,7 +52,7 @@ export function parseDicom(bytes: Buffer, fail: TagFail): DicomFields {
   let meta: DicomDataset;
   let ds: DicomDataset;
   try {
-    const parsed = dcm.DicomMessage.readFile(new Uint8Array(bytes).buffer);
+    const parsed = dicomData().DicomMessage.readFile(new Uint8Array(bytes).buffer);
     meta = parsed.meta;
     ds = parsed.dict;
   } catch {

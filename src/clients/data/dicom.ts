@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'nod
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
-import { data as dcm } from 'dcmjs';
+import { dicomData } from './dcmjs-data.ts';
 import type { DicomDataset, DicomElement } from 'dcmjs';
 import { EXPLICIT_VR_LE, parseDicom, TAG, type TagFail } from './dicom-parse.ts';
 import { describeErrno, MAX_CSV_BYTES, MAX_DICOM_BYTES } from '../../scenario/data-paths.ts';
@@ -385,7 +385,7 @@ function encodeDicomImage(path: string, image: DicomImage, meta: DicomWriteMeta)
     '00020012': el('UI', uidFrom('implementation', IMPLEMENTATION_VERSION)),
     '00020013': el('SH', IMPLEMENTATION_VERSION),
   };
-  const dict = new dcm.DicomDict(fileMeta);
+  const dict = new (dicomData().DicomDict)(fileMeta);
   dict.dict = {
     '00080008': el('CS', 'DERIVED', 'SECONDARY'),
     '00080016': el('UI', SC_IMAGE_STORAGE),
