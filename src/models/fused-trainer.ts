@@ -159,6 +159,8 @@ class FusedTrainer implements LocalTrainer, PerExampleClipping {
   /** Each dense layer's activations and deltas as views, for the steps done in JavaScript. */
   #acts: Float32Array[] = [];
   #deltas: Float32Array[] = [];
+  /** DP-SGD: each gathered row's squared gradient norm. */
+  #rowNorms = new Float64Array(0);
   #disposed = false;
 
   /** C = A·B with the accumulation chosen at construction (see wasm/kernels.ts `gemm`). */
@@ -243,10 +245,7 @@ class FusedTrainer implements LocalTrainer, PerExampleClipping {
     const batch = batchSizeFor(data.n, options);
     this.#reserve(batch);
     const adjust = this.#adjustment(options);
-    const optimizer =
-      options.optimizer === 'adam'
-        ? new Adam(options.learningRate, this.#moment1, this.#moment2)
-        : new Sgd(options.learningRate);
+    const optimizer = this.#optimizer(options);
     return runEpochs(
       data.n,
       batch,
@@ -288,10 +287,7 @@ class FusedTrainer implements LocalTrainer, PerExampleClipping {
     const expected = q * n;
     this.#reserve(Math.min(n, Math.ceil(expected + 6 * Math.sqrt(expected) + 16)));
     const adjust = this.#adjustment(options);
-    const optimizer =
-      options.optimizer === 'adam'
-        ? new Adam(options.learningRate, this.#moment1, this.#moment2)
-        : new Sgd(options.learningRate);
+    const optimizer = this.#optimizer(options);
     const steps = dpSteps(q, options.localEpochs, options.maxSteps);
     const perEpoch = dpStepsPerEpoch(q);
     const chosen = new Uint32Array(n);
@@ -375,8 +371,11 @@ class FusedTrainer implements LocalTrainer, PerExampleClipping {
       else if (below === 'tanh') tanhGradient(this.#deltas[i - 1]!, this.#acts[i - 1]!, b * inputs);
     }
     if (clipNorm !== Number.POSITIVE_INFINITY) {
-      const norms = new Float64Array(b);
-      layers.forEach((l, i) => {
+      if (this.#rowNorms.length < b) this.#rowNorms = new Float64Array(this.#rows);
+      const norms = this.#rowNorms;
+      norms.fill(0, 0, b);
+      for (let i = 0; i <= last; i++) {
+        const l = layers[i]!;
         const input = i === 0 ? this.#x : this.#acts[i - 1]!;
         const d = this.#deltas[i]!;
         for (let r = 0; r < b; r++) {
@@ -386,14 +385,14 @@ class FusedTrainer implements LocalTrainer, PerExampleClipping {
           for (let j = r * l.units, end = j + l.units; j < end; j++) dd += d[j]! * d[j]!;
           norms[r]! += aa * dd;
         }
-      });
+      }
       for (let r = 0; r < b; r++) {
         const c = clipFactor(Math.sqrt(norms[r]!), clipNorm, scale);
         if (c === 1) continue;
-        layers.forEach((l, i) => {
+        for (let i = 0; i <= last; i++) {
           const d = this.#deltas[i]!;
-          for (let j = r * l.units, end = j + l.units; j < end; j++) d[j] = d[j]! * c;
-        });
+          for (let j = r * layers[i]!.units, end = j + layers[i]!.units; j < end; j++) d[j] = d[j]! * c;
+        }
       }
     }
     for (let i = last; i >= 0; i--) {
@@ -403,6 +402,12 @@ class FusedTrainer implements LocalTrainer, PerExampleClipping {
       k.columnSums(buf.delta, b, units, this.#at(bias, true));
     }
     return meanLoss * scale;
+  }
+
+  #optimizer(options: TrainOptions): Sgd | Adam {
+    return options.optimizer === 'adam'
+      ? new Adam(options.learningRate, this.#moment1, this.#moment2)
+      : new Sgd(options.learningRate);
   }
 
   #denseOnly(): void {
