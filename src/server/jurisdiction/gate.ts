@@ -41,6 +41,8 @@ export class JurisdictionGate {
   readonly #models = new WeakMap<TypedVector, Provenance>();
   /** The model last sent to each hospital, which its fit reply was trained from. */
   readonly #sent = new Map<string, Provenance>();
+  /** Every hospital's training split, which the federation's transform derives from. */
+  #everyTrainSplit: readonly Source[] | undefined;
 
   constructor(scenario: Scenario, initial: Float32Array) {
     this.#countryOf = new Map(scenario.hospitals.map((h) => [h.id, h.country]));
@@ -122,9 +124,9 @@ export class JurisdictionGate {
     if (parameters === undefined) {
       // The federation's transform is computed from every hospital's column statistics (a minimum or a
       // maximum is one patient's value), so it carries them all.
-      const sources: Source[] =
+      const sources: readonly Source[] =
         kind === 'transform-request'
-          ? [...this.#countryOf.keys()].sort().map((h) => `${h}:train` as const)
+          ? (this.#everyTrainSplit ??= [...this.#countryOf.keys()].map((h) => `${h}:train` as const).sort())
           : [];
       return { direction: 'to-hospital', hospital, classes: [KINDS[kind].dataClass], sources };
     }
