@@ -174,3 +174,11 @@ function union(a: readonly Source[], b: readonly Source[]): Source[] {
   }
   return out;
 }
+
+/** Each crossing's sources, in record order, lineages resolved (crossings of one lineage share one array). */
+export function expandSources(
+  entries: readonly (SourceFields & { readonly seq: number })[],
+): (readonly Source[])[] {
+  const table = new LineageTable();
+  return entries.map((e) => table.read(e));
+}
