@@ -7,6 +7,8 @@ import { recheckPolicies } from '../../src/server/compliance/recheck.ts';
 import { complianceReport } from '../../src/server/compliance/report.ts';
 import { runFederation, type RunResult } from '../../src/server/coordinator.ts';
 import { expandSources, LineageTable } from '../../src/server/jurisdiction/lineage.ts';
+import { unionAll, withSource } from '../../src/server/jurisdiction/sorted-sources.ts';
+import { stream } from '../../src/common/rng.ts';
 import { entryHash, type Crossing } from '../../src/server/ledger.ts';
 
 /** 40 clinics, 10% sampled per round, 8 rounds of logistic regression; China's aggregates count as personal. */
@@ -193,5 +195,30 @@ describe('LineageTable', () => {
     const whole = write(new LineageTable(), 0);
     const resumed = write(LineageTable.fromRecord(whole.slice(0, 4)), 4);
     expect(resumed).toEqual(whole.slice(4));
+  });
+});
+
+describe('sorted source lists', () => {
+  it('insert and union as a Set and a sort would, keeping a list that already holds the result', () => {
+    const rng = stream(11, 'test', 'sorted-sources');
+    const names = ['a', 'a-1', 'a:x', 'b', 'cn-clinic-01', 'cn-clinic-1', 'kr-a', 'kr-a-b', 'z'];
+    const list = (): Source[] =>
+      [
+        ...new Set(
+          Array.from(
+            { length: rng.int(8) },
+            () => `${names[rng.int(names.length)]!}:${rng.int(2) === 0 ? 'train' : 'test'}` as Source,
+          ),
+        ),
+      ].sort();
+    for (let i = 0; i < 200; i++) {
+      const lists = Array.from({ length: 1 + rng.int(4) }, list);
+      expect(unionAll(lists)).toEqual([...new Set(lists.flat())].sort());
+      const s = `${names[rng.int(names.length)]!}:train` as Source;
+      expect(withSource(lists[0]!, s)).toEqual([...new Set([...lists[0]!, s])].sort());
+    }
+    const held = ['a:train', 'b:train'] as Source[];
+    expect(withSource(held, 'a:train')).toBe(held);
+    expect(unionAll([['a:train'], held])).toBe(held);
   });
 });

@@ -14,6 +14,7 @@ import { KINDS, type DataClass, type Kind, type ReplyKind, type RequestKind } fr
 import type { Scenario } from '../../scenario/schema.ts';
 import type { AdmittedReply } from '../boundary.ts';
 import { topologyHops } from '../topology/hops.ts';
+import { unionAll, withSource } from './sorted-sources.ts';
 
 /** Where a model's content comes from: its classes and the patients whose records trained it. */
 export interface Provenance {
@@ -94,11 +95,9 @@ export class JurisdictionGate {
       this.#models.set(model, provenances[same]!);
       return;
     }
-    const sources = new Set<Source>();
-    for (const p of provenances) for (const s of p.sources) sources.add(s);
     this.#models.set(model, {
       classes: [modelClass(results.length, this.enforcer.consortium.minHospitals)],
-      sources: [...sources].sort(),
+      sources: unionAll(provenances.map((p) => p.sources)),
     });
   }
 
@@ -200,7 +199,7 @@ export class JurisdictionGate {
       const upstream = this.#sent.get(hospital)?.sources ?? [];
       this.#models.set(parameters, {
         classes: ['parameters-clear'],
-        sources: [...new Set<Source>([`${hospital}:train`, ...upstream])].sort(),
+        sources: withSource(upstream, `${hospital}:train`),
       });
     }
   }

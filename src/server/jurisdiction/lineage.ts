@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Source } from '../../protocol/jurisdiction/enforcer.ts';
+import { difference, isSubset, union } from './sorted-sources.ts';
 
 /**
  * A model's lineage as the crossing record writes it, on the first message that carries the model: the
@@ -131,48 +132,6 @@ function contentKey(sources: readonly Source[]): string {
   const h = createHash('sha256');
   for (const s of sources) h.update(s + '\n');
   return h.digest('base64');
-}
-
-/** Whether sorted `a` is within sorted `b`. */
-function isSubset(a: readonly Source[], b: readonly Source[]): boolean {
-  if (a.length > b.length) return false;
-  let j = 0;
-  for (const s of a) {
-    while (j < b.length && b[j]! < s) j++;
-    if (j === b.length || b[j] !== s) return false;
-    j++;
-  }
-  return true;
-}
-
-/** Sorted `b` without the elements of sorted `a`. */
-function difference(b: readonly Source[], a: readonly Source[]): Source[] {
-  const out: Source[] = [];
-  let i = 0;
-  for (const s of b) {
-    while (i < a.length && a[i]! < s) i++;
-    if (i < a.length && a[i] === s) continue;
-    out.push(s);
-  }
-  return out;
-}
-
-/** The sorted union of sorted `a` and `b`, each element once. */
-function union(a: readonly Source[], b: readonly Source[]): Source[] {
-  const out: Source[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    const x = a[i];
-    const y = b[j];
-    if (y === undefined || (x !== undefined && x < y)) out.push(a[i++]!);
-    else if (x === undefined || y < x) out.push(b[j++]!);
-    else {
-      out.push(a[i++]!);
-      j++;
-    }
-  }
-  return out;
 }
 
 /** Each crossing's sources, in record order, lineages resolved (crossings of one lineage share one array). */
