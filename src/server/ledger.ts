@@ -10,6 +10,7 @@ import { KINDS, type DataClass, type Direction, type Kind, type Purpose } from '
 import { scenarioHash } from '../scenario/load.ts';
 import type { Scenario } from '../scenario/schema.ts';
 import { JurisdictionGate } from './jurisdiction/gate.ts';
+import { LineageTable, type LineageDefinition } from './jurisdiction/lineage.ts';
 import { topologyHops, type Hops, type Party } from './topology/hops.ts';
 import type { Violation } from './jurisdiction/violation.ts';
 
@@ -34,10 +35,19 @@ export interface Crossing {
   /** Countries of the patients whose data it newly discloses (see {@link sources}). */
   readonly origins: readonly string[];
   /**
-   * The patients whose data it newly discloses, as `hospital:split`: a reply, its hospital's own split; a
-   * model, every split whose records trained it. Absent when none (setup, error reports, a random model).
+   * The patients whose data it newly discloses, as `hospital:split`: a reply, its hospital's own split.
+   * Absent when none (setup, error reports, a random model), and for a message to a hospital, which records
+   * them as {@link lineage} or {@link model} instead.
    */
   readonly sources?: readonly Source[];
+  /**
+   * A message to a hospital that is the first to carry its model's lineage (every split whose records trained
+   * the model, or the federation's transform): the lineage, in full or as the splits it adds to the lineage
+   * defined on line `base`. Its sources are that lineage.
+   */
+  readonly lineage?: LineageDefinition;
+  /** A later message carrying the same lineage: the line (`seq`) that defined it. Its sources are that lineage. */
+  readonly model?: number;
   /** Bytes of the message as it crossed (its envelope). */
   readonly bytes: number;
   /** SHA-256 of those bytes; absent for a message rejected or discarded, which is measured but not hashed. */
@@ -131,6 +141,8 @@ export class Ledger {
   readonly #genesis: string;
   readonly #gate: JurisdictionGate | undefined;
   readonly #hops: Hops | undefined;
+  #lineages = new LineageTable();
+  readonly #origins = new WeakMap<readonly Source[], readonly string[]>();
   #head: string;
   #flushed = 0;
 
@@ -189,9 +201,9 @@ export class Ledger {
     // Only the federation's own messages take the topology's hops; baselines' go where they really would.
     const peer = spec.purpose === 'federation' ? this.#hops?.peerOf(hospital) : undefined;
     const site = peer?.country ?? this.#site;
-    const origins = [...new Set(sources.map((s) => this.#countryOf.get(hospitalOf(s)) ?? '?'))].sort();
+    const seq = this.#entries.length + 1;
     const draft = {
-      seq: this.#entries.length + 1,
+      seq,
       prev: this.#head,
       round,
       hospital,
@@ -200,8 +212,12 @@ export class Ledger {
       kind,
       purpose: handling.purpose ?? spec.purpose,
       classes: judged?.facts.classes ?? [spec.dataClass],
-      origins,
-      ...(sources.length === 0 ? {} : { sources }),
+      origins: this.#originsOf(sources),
+      ...(sources.length === 0
+        ? {}
+        : spec.direction === 'to-hospital'
+          ? this.#lineages.write(seq, sources)
+          : { sources }),
       bytes: message.bytes,
       ...(message.sha256 === undefined ? {} : { sha256: message.sha256 }),
       crossesBorder: site === 'neutral' || site !== country,
@@ -258,9 +274,20 @@ export class Ledger {
           `crossing ${i + 1} (${e.kind}, hospital ${e.hospital}) differs from the one the checkpointed run recorded`,
         );
     });
-    this.#entries.splice(0, this.#entries.length, ...recorded);
+    this.#lineages = LineageTable.fromRecord(recorded);
+    this.#entries.length = 0;
+    for (const e of recorded) this.#entries.push(e);
     this.#head = recorded.length === 0 ? this.#genesis : entryHash(recorded[recorded.length - 1]);
     this.#flushed = recorded.length;
+  }
+
+  #originsOf(sources: readonly Source[]): readonly string[] {
+    let origins = this.#origins.get(sources);
+    if (origins === undefined) {
+      origins = [...new Set(sources.map((s) => this.#countryOf.get(hospitalOf(s)) ?? '?'))].sort();
+      this.#origins.set(sources, origins);
+    }
+    return origins;
   }
 
   /** Every crossing so far. */

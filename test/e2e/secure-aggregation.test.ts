@@ -6,6 +6,7 @@ import { sha256 } from '../../src/common/hash.ts';
 import { quantisationStep } from '../../src/common/secagg/quantise.ts';
 import type { Scenario, ScenarioInput } from '../../src/scenario/schema.ts';
 import { WorkerPool } from '../../src/server/worker-pool.ts';
+import { expandSources } from '../../src/server/jurisdiction/lineage.ts';
 import { runInMemory, smallScenario, type MemoryRun } from '../helpers/run.ts';
 
 const RANGE = 4;
@@ -204,9 +205,11 @@ describe('secure aggregation in real runs (worker threads, backend js)', () => {
     };
     const run = await runInMemory(secure({ jurisdiction } as Partial<ScenarioInput>), { pool });
     expect(run.result.status).toBe('completed');
-    const toKorea = run.crossings.find((c) => c.kind === 'evaluate-request' && c.hospital === 'kr-a');
-    expect(toKorea?.classes).toEqual(['aggregate-model']);
-    expect(toKorea?.origins).toContain('CN');
-    expect(toKorea?.sources).toEqual(expect.arrayContaining(['cn-a:train', 'cn-b:train']));
+    const toKorea = run.crossings.findIndex((c) => c.kind === 'evaluate-request' && c.hospital === 'kr-a');
+    expect(run.crossings[toKorea]?.classes).toEqual(['aggregate-model']);
+    expect(run.crossings[toKorea]?.origins).toContain('CN');
+    expect(expandSources(run.crossings)[toKorea]).toEqual(
+      expect.arrayContaining(['cn-a:train', 'cn-b:train']),
+    );
   });
 });

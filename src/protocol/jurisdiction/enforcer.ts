@@ -82,6 +82,14 @@ interface Transfer {
   /** The hospital sending it; absent when the coordinator sends. */
   readonly exporter?: string;
   readonly sources: readonly Source[];
+  /** The hospitals of its sources, sorted. */
+  readonly hospitals: readonly string[];
+}
+
+/** A model's sources from one country, and their hospitals. */
+interface OriginPart {
+  readonly sources: readonly Source[];
+  readonly hospitals: readonly string[];
 }
 
 /**
@@ -99,6 +107,8 @@ export class Enforcer {
   readonly #hops: TopologyHops | undefined;
   readonly #holdings = new Map<string, Holding>();
   readonly #exported = new Map<string, Set<Source>>();
+  /** A model's sources split by country, computed once per sources list (many messages carry the same model). */
+  readonly #byOrigin = new WeakMap<readonly Source[], ReadonlyMap<string, OriginPart>>();
 
   /**
    * `site` is the coordinator's country or `neutral`; `countryOf` maps each hospital to its country. `hops`, for a
@@ -157,7 +167,7 @@ export class Enforcer {
         const cls = this.#applies(rule, t);
         if (cls === undefined) continue;
         const standings = rule.anyOf.map(
-          (b) => [b, this.#consortium.standing(b, t.origin, t.destination, hospitalsOf(t.sources))] as const,
+          (b) => [b, this.#consortium.standing(b, t.origin, t.destination, t.hospitals)] as const,
         );
         const met = standings.find(([, s]) => s.ok);
         if (met !== undefined) {
@@ -233,19 +243,17 @@ export class Enforcer {
       if (this.#hops?.relays.has(f.hospital) === true) {
         // A country aggregator sends on what its hospitals sent it: only the border is a new step.
         const sources = f.sources.filter((s) => this.#country(hospitalOf(s)) === country);
-        return site === country ? [] : [{ ...base, leg: 'leave-country', sources }];
+        const hospitals = hospitalsOf(sources);
+        return site === country ? [] : [{ ...base, leg: 'leave-country', sources, hospitals }];
       }
       const sources = f.sources.filter((s) => hospitalOf(s) === f.hospital);
+      const hospitals = hospitalsOf(sources);
       return [
-        { ...base, leg: 'leave-hospital', sources },
-        ...(site === country ? [] : [{ ...base, leg: 'leave-country' as const, sources }]),
+        { ...base, leg: 'leave-hospital', sources, hospitals },
+        ...(site === country ? [] : [{ ...base, leg: 'leave-country' as const, sources, hospitals }]),
       ];
     }
-    const byOrigin = new Map<string, Source[]>();
-    for (const s of f.sources) {
-      const origin = this.#country(hospitalOf(s));
-      byOrigin.set(origin, [...(byOrigin.get(origin) ?? []), s]);
-    }
+    const byOrigin = this.#splitByOrigin(f.sources);
     return [...byOrigin.keys()]
       .filter((origin) => origin !== country)
       .sort()
@@ -254,8 +262,26 @@ export class Enforcer {
         origin,
         destination: country,
         classes: f.classes,
-        sources: byOrigin.get(origin)!,
+        ...byOrigin.get(origin)!,
       }));
+  }
+
+  #splitByOrigin(sources: readonly Source[]): ReadonlyMap<string, OriginPart> {
+    let split = this.#byOrigin.get(sources);
+    if (split === undefined) {
+      const groups = new Map<string, Source[]>();
+      for (const s of sources) {
+        const origin = this.#country(hospitalOf(s));
+        const group = groups.get(origin);
+        if (group === undefined) groups.set(origin, [s]);
+        else group.push(s);
+      }
+      split = new Map(
+        [...groups].map(([origin, group]) => [origin, { sources: group, hospitals: hospitalsOf(group) }]),
+      );
+      this.#byOrigin.set(sources, split);
+    }
+    return split;
   }
 
   #country(hospital: string): string {

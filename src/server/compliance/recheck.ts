@@ -1,8 +1,9 @@
 import { canonicalJson } from '../../common/hash.ts';
-import type { Facts, Reliance } from '../../protocol/jurisdiction/enforcer.ts';
+import type { Facts, Reliance, Source } from '../../protocol/jurisdiction/enforcer.ts';
 import { KINDS, kindSpec, type Kind, type ReplyKind } from '../../protocol/kinds.ts';
 import type { Scenario } from '../../scenario/schema.ts';
 import { JurisdictionGate } from '../jurisdiction/gate.ts';
+import { LineageError, LineageTable } from '../jurisdiction/lineage.ts';
 import { refusalViolation, type Violation } from '../jurisdiction/violation.ts';
 import { hospitalOf } from '../../protocol/jurisdiction/enforcer.ts';
 import type { Crossing } from '../ledger.ts';
@@ -16,7 +17,8 @@ export interface RecheckProblem {
 
 /**
  * Re-checks every crossing of a record against the scenario's policies, in order, as the coordinator did:
- * from each entry's recorded classes and sources (and the holdings its setup replies recorded), the bases it
+ * from each entry's recorded classes and sources (a model's lineage resolved from the line that defined it,
+ * see {@link LineageTable}) and the holdings its setup replies recorded, the bases it
  * relied on and the rules it broke must be exactly those recorded; a request sent must not have asked for a
  * reply a policy forbids; a forbidden message must be recorded as not sent, discarded or refused.
  */
@@ -27,10 +29,19 @@ export function recheckPolicies(
   const gate = new JurisdictionGate(scenario, new Float32Array(0));
   const countryOf =
     topologyHops(scenario)?.countryOf ?? new Map(scenario.hospitals.map((h) => [h.id, h.country]));
+  const lineages = new LineageTable();
+  const originsOf = originsIn(countryOf);
   for (const e of crossings) {
     const line = e.seq;
     if (!countryOf.has(e.hospital)) return { line, problem: `hospital ${e.hospital} is not in the scenario` };
-    const origins = [...new Set((e.sources ?? []).map((s) => countryOf.get(hospitalOf(s)) ?? '?'))].sort();
+    let sources: readonly Source[];
+    try {
+      sources = lineages.read(e);
+    } catch (error) {
+      if (error instanceof LineageError) return { line: error.line, problem: error.problem };
+      throw error;
+    }
+    const origins = originsOf(sources);
     if (canonicalJson(origins) !== canonicalJson(e.origins)) {
       return { line, problem: 'its origins are not the countries of its sources' };
     }
@@ -41,7 +52,7 @@ export function recheckPolicies(
       direction: e.direction,
       hospital: e.hospital,
       classes: e.classes,
-      sources: e.sources ?? [],
+      sources,
     };
     const expected = judge(gate, e, facts);
     if (expected.problem !== undefined) return { line, problem: expected.problem };
@@ -54,6 +65,21 @@ export function recheckPolicies(
     if (expected.commit) gate.commit(facts);
   }
   return undefined;
+}
+
+/** The countries of a crossing's sources, sorted; a lineage many crossings share is looked at once. */
+function originsIn(
+  countryOf: ReadonlyMap<string, string>,
+): (sources: readonly Source[]) => readonly string[] {
+  const memo = new WeakMap<readonly Source[], readonly string[]>();
+  return (sources) => {
+    let origins = memo.get(sources);
+    if (origins === undefined) {
+      origins = [...new Set(sources.map((s) => countryOf.get(hospitalOf(s)) ?? '?'))].sort();
+      memo.set(sources, origins);
+    }
+    return origins;
+  };
 }
 
 interface Expected {

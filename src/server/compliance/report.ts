@@ -118,12 +118,15 @@ export function complianceReport(
   const pooled: Record<string, PooledExport> = {};
   let pooledRan = false;
   let localOnlyViolations = 0;
+  const holdings = new Map<string, NonNullable<Crossing['holds']>>();
+  for (const c of crossings)
+    if (c.holds !== undefined && !holdings.has(c.hospital)) holdings.set(c.hospital, c.holds);
   for (const c of crossings) {
     if (c.purpose === 'pooled') {
       if (c.kind !== 'pooled-records') continue;
       pooledRan = true;
       const p = (pooled[c.country] ??= { records: 0, bytes: 0, rulesBroken: [] });
-      p.records += peopleOf(c, crossings);
+      p.records += peopleOf(c, holdings);
       p.bytes += c.bytes;
       for (const v of c.violations ?? []) if (!p.rulesBroken.includes(v.rule)) p.rulesBroken.push(v.rule);
       continue;
@@ -197,12 +200,11 @@ function add(country: CountryCompliance, way: 'sent' | 'received', c: Crossing):
   if (c.crossesBorder) country.bytes[way === 'sent' ? 'sentAcrossBorder' : 'receivedAcrossBorder'] += c.bytes;
 }
 
-/** Patients a crossing's sources hold, from the setup replies' holdings in the same record. */
-function peopleOf(c: Crossing, crossings: readonly Crossing[]): number {
+/** Patients a crossing's sources hold, from the setup replies' holdings in the same record (each hospital's first). */
+function peopleOf(c: Crossing, holdings: ReadonlyMap<string, NonNullable<Crossing['holds']>>): number {
   let people = 0;
   for (const s of c.sources ?? []) {
-    const h = hospitalOf(s);
-    const holds = crossings.find((x) => x.hospital === h && x.holds !== undefined)?.holds;
+    const holds = holdings.get(hospitalOf(s));
     if (holds !== undefined) people += s.endsWith(':train') ? holds.train : holds.test;
   }
   return people;

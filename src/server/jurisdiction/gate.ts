@@ -14,6 +14,7 @@ import { KINDS, type DataClass, type Kind, type ReplyKind, type RequestKind } fr
 import type { Scenario } from '../../scenario/schema.ts';
 import type { AdmittedReply } from '../boundary.ts';
 import { topologyHops } from '../topology/hops.ts';
+import { unionAll, withSource } from './sorted-sources.ts';
 
 /** Where a model's content comes from: its classes and the patients whose records trained it. */
 export interface Provenance {
@@ -41,6 +42,8 @@ export class JurisdictionGate {
   readonly #models = new WeakMap<TypedVector, Provenance>();
   /** The model last sent to each hospital, which its fit reply was trained from. */
   readonly #sent = new Map<string, Provenance>();
+  /** Every hospital's training split, which the federation's transform derives from. */
+  #everyTrainSplit: readonly Source[] | undefined;
 
   constructor(scenario: Scenario, initial: Float32Array) {
     this.#countryOf = new Map(scenario.hospitals.map((h) => [h.id, h.country]));
@@ -92,11 +95,9 @@ export class JurisdictionGate {
       this.#models.set(model, provenances[same]!);
       return;
     }
-    const sources = new Set<Source>();
-    for (const p of provenances) for (const s of p.sources) sources.add(s);
     this.#models.set(model, {
       classes: [modelClass(results.length, this.enforcer.consortium.minHospitals)],
-      sources: [...sources].sort(),
+      sources: unionAll(provenances.map((p) => p.sources)),
     });
   }
 
@@ -122,9 +123,9 @@ export class JurisdictionGate {
     if (parameters === undefined) {
       // The federation's transform is computed from every hospital's column statistics (a minimum or a
       // maximum is one patient's value), so it carries them all.
-      const sources: Source[] =
+      const sources: readonly Source[] =
         kind === 'transform-request'
-          ? [...this.#countryOf.keys()].sort().map((h) => `${h}:train` as const)
+          ? (this.#everyTrainSplit ??= [...this.#countryOf.keys()].map((h) => `${h}:train` as const).sort())
           : [];
       return { direction: 'to-hospital', hospital, classes: [KINDS[kind].dataClass], sources };
     }
@@ -198,7 +199,7 @@ export class JurisdictionGate {
       const upstream = this.#sent.get(hospital)?.sources ?? [];
       this.#models.set(parameters, {
         classes: ['parameters-clear'],
-        sources: [...new Set<Source>([`${hospital}:train`, ...upstream])].sort(),
+        sources: withSource(upstream, `${hospital}:train`),
       });
     }
   }
