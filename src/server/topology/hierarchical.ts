@@ -1,13 +1,9 @@
 import { weightedUpdateSum } from '../../common/weighted-update-sum.ts';
 import { stream } from '../../common/rng.ts';
 import { EnvelopeBody } from '../../protocol/envelope.ts';
-import { describeError } from '../../protocol/error-report.ts';
-import { modelClass } from '../../protocol/jurisdiction/classes.ts';
-import type { Facts, Source } from '../../protocol/jurisdiction/enforcer.ts';
-import type { Kind, MessageSizes, ReplyKind } from '../../protocol/kinds.ts';
 import type { EvaluateInstructions } from '../../protocol/messages.ts';
 import type { Scenario } from '../../scenario/schema.ts';
-import { admit, exactly, fitReplyOf } from '../boundary.ts';
+import { fitReplyOf } from '../boundary.ts';
 import { Channel } from '../channel.ts';
 import {
   checkedModel,
@@ -18,8 +14,7 @@ import {
   type RunOptions,
   type RunResult,
 } from '../coordinator.ts';
-import { JurisdictionViolation, describeViolation, type ViolationStop } from '../jurisdiction/violation.ts';
-import type { JurisdictionGate } from '../jurisdiction/gate.ts';
+import { JurisdictionViolation, type ViolationStop } from '../jurisdiction/violation.ts';
 import { Ledger } from '../ledger.ts';
 import { compareIds } from '../sampling.ts';
 import { ClientStateStore } from '../state-store.ts';
@@ -27,7 +22,9 @@ import { createStrategy, StrategyConfigError } from '../strategies/index.ts';
 import type { Failure, FitResult } from '../strategies/strategy.ts';
 import { WorkerFailure, WorkerPool } from '../worker-pool.ts';
 import { checkHierarchical } from './hierarchical-check.ts';
+import { countryAggregate } from './country-aggregate.ts';
 import { aggregatorId, countriesOf } from './hops.ts';
+import { Relay } from './relay.ts';
 import {
   commonResult,
   evaluateRecord,
@@ -153,13 +150,19 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
         });
         const answers = await Promise.allSettled(asked.map((a) => a.raw));
         for (const [k, { c, mine, weights, updates }] of asked.entries()) {
+          // The simulator relays the updates itself, so it can check what a real coordinator could not: the
+          // aggregate is exactly the weighted sum of the updates its aggregator was sent.
           const part = countryAggregate(
             answers[k]!,
             relay,
             round,
             c,
-            { global, updates, weights },
-            mine,
+            {
+              sum: weightedUpdateSum(global, updates, weights),
+              numExamples: mine.reduce((a, r) => a + r.reply.numExamples, 0),
+              contributors: mine.map((r) => r.hospital),
+              what: 'the weighted sum of the updates it was sent',
+            },
             sizes,
           );
           for (let i = 0; i < sum.length; i++) sum[i]! += part[i]!;
@@ -280,11 +283,6 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
   }
 }
 
-/** The reply kind of a request a country aggregator gets. */
-function replyOf(kind: Kind): Kind {
-  return kind === 'country-fit-request' ? 'country-aggregate' : 'country-evaluation';
-}
-
 /** The countries of some hospitals, sorted. */
 function countriesIn(ids: readonly string[], countryOf: ReadonlyMap<string, string>): string[] {
   return [...new Set(ids.map((h) => countryOf.get(h)!))].sort();
@@ -308,189 +306,4 @@ function askAggregator(
     ['updates', updates],
   ]).bytes('country-fit-request', { hospital: id, request: { round, weights, numExamples } });
   return aggregators.exchange(id, request, 'country aggregator');
-}
-
-/**
- * Admits country `c`'s aggregator's reply at the boundary (a `country-aggregate` whose counts must be exactly
- * its contributors' and their examples, whose sum must be exactly their weighted updates' sum) and records it
- * crossing to the coordinator; returns the sum.
- */
-function countryAggregate(
-  answer: PromiseSettledResult<unknown>,
-  relay: Relay,
-  round: number,
-  c: string,
-  sent: {
-    readonly global: Float32Array;
-    readonly updates: Float32Array;
-    readonly weights: readonly number[];
-  },
-  results: readonly FitResult[],
-  sizes: MessageSizes,
-): Float64Array {
-  const id = aggregatorId(c);
-  if (answer.status === 'rejected') {
-    if (answer.reason instanceof WorkerFailure) throw answer.reason;
-    throw new RoundFailure(`country aggregator ${id}: its call failed outside the protocol`);
-  }
-  const raw = answer.value;
-  const numExamples = results.map((r) => r.reply.numExamples);
-  const verdict = admit(raw, {
-    hospital: id,
-    kind: 'country-aggregate',
-    sizes,
-    vectors: ['sum'],
-    counts: {
-      numExamples: exactly(numExamples.reduce((a, b) => a + b, 0)),
-      contributors: exactly(results.length),
-    },
-  });
-  if (verdict.status !== 'admitted') {
-    const reason = verdict.status === 'error' ? describeError(id, verdict.report) : verdict.violation.message;
-    relay.rejected(round, id, verdict.bytes, reason);
-    throw new RoundFailure(`country aggregator ${id}: ${reason}`);
-  }
-  const sum = verdict.reply.vectors.get('sum');
-  if (!(sum instanceof Float64Array)) throw new RoundFailure(`country aggregator ${id}: no sum`);
-  // The simulator relays the updates itself, so it can check what a real coordinator could not: the aggregate
-  // is exactly the weighted sum of the updates its aggregator was sent.
-  const expected = weightedUpdateSum(sent.global, sent.updates, sent.weights);
-  for (let i = 0; i < sum.length; i++) {
-    if (!Object.is(sum[i], expected[i]))
-      throw new RoundFailure(
-        `country aggregator ${id}: its sum is not the weighted sum of the updates it was sent (index ${i})`,
-      );
-  }
-  relay.aggregate(
-    round,
-    id,
-    verdict,
-    results.map((r) => r.hospital),
-  );
-  return sum;
-}
-
-/**
- * Records the hops through a country aggregator, weighed by the run's jurisdiction policies: the model it gets
- * from the coordinator, the country aggregate it sends back, the evaluation replies it relays. A forbidden
- * one is recorded (by size) and stops the run, as the channel does for a hospital's.
- */
-class Relay {
-  readonly #ledger: Ledger;
-  readonly #gate: JurisdictionGate | undefined;
-
-  constructor(ledger: Ledger, gate: JurisdictionGate | undefined) {
-    this.#ledger = ledger;
-    this.#gate = gate;
-  }
-
-  /** The coordinator sends `model` (as `body`, the round's one body of it) to aggregator `id`, to relay. */
-  down(
-    round: number,
-    id: string,
-    kind: 'country-fit-request' | 'country-evaluate-request',
-    body: EnvelopeBody,
-    model: Float32Array,
-  ): void {
-    const { bytes, sha256 } = body.seal(kind, {
-      hospital: id,
-      request: { round },
-    });
-    const facts = this.#gate?.requestFacts(kind, id, model);
-    const expected = this.#gate?.expectedReplyFacts(replyOf(kind) as ReplyKind, id);
-    this.#cross(round, id, kind, { bytes: bytes.byteLength, sha256 }, facts, { admitted: true }, expected);
-  }
-
-  /** Aggregator `id`'s country aggregate of `contributors`, admitted at the boundary. */
-  aggregate(
-    round: number,
-    id: string,
-    verdict: { readonly bytes: number; readonly sha256: string },
-    contributors: readonly string[],
-  ): void {
-    const facts: Facts | undefined =
-      this.#gate === undefined
-        ? undefined
-        : {
-            direction: 'to-coordinator',
-            hospital: id,
-            classes: [modelClass(contributors.length, this.#gate.enforcer.consortium.minHospitals)],
-            sources: contributors.map((h) => `${h}:train` as Source),
-          };
-    this.#cross(round, id, 'country-aggregate', verdict, facts, { admitted: true });
-  }
-
-  /** Aggregator `id` relays its hospitals' admitted evaluation replies (their crossings `from`) in one message. */
-  up(
-    round: number,
-    id: string,
-    from: readonly {
-      readonly bytes: number;
-      readonly classes: readonly string[];
-      readonly sources?: readonly Source[];
-    }[],
-  ): void {
-    if (from.length === 0) return;
-    const classes = [...new Set(from.flatMap((e) => e.classes))] as Facts['classes'];
-    const sources = [...new Set(from.flatMap((e) => e.sources ?? []))].sort();
-    const facts: Facts | undefined =
-      this.#gate === undefined ? undefined : { direction: 'to-coordinator', hospital: id, classes, sources };
-    const bytes = from.reduce((s, e) => s + e.bytes, 0);
-    this.#cross(round, id, 'country-evaluation', { bytes }, facts, { admitted: true });
-  }
-
-  /** A country aggregate the boundary rejected: measured, not hashed. */
-  rejected(round: number, id: string, bytes: number, reason: string): void {
-    this.#ledger.record(round, id, 'country-aggregate', { bytes }, { admitted: false, reason });
-  }
-
-  #cross(
-    round: number,
-    id: string,
-    kind: Kind,
-    message: { readonly bytes: number; readonly sha256?: string },
-    facts: Facts | undefined,
-    handling: { readonly admitted: boolean },
-    expectedReply?: Facts,
-  ): void {
-    if (this.#gate === undefined || facts === undefined) {
-      this.#ledger.record(round, id, kind, message, handling);
-      return;
-    }
-    const { relied, breaches } = this.#gate.check(facts);
-    const violations = [
-      ...breaches.map((b) => ({ ...b, kind })),
-      ...(expectedReply === undefined
-        ? []
-        : this.#gate.check(expectedReply).breaches.map((b) => ({
-            ...b,
-            kind: replyOf(kind),
-          }))),
-    ];
-    if (violations.length > 0) {
-      const enforcement = facts.direction === 'to-hospital' ? 'not sent' : 'discarded';
-      const stop: ViolationStop = {
-        round,
-        hospital: id,
-        message: kind,
-        enforcement,
-        violation: violations[0]!,
-      };
-      this.#ledger.record(
-        round,
-        id,
-        kind,
-        { bytes: message.bytes },
-        {
-          admitted: false,
-          reason: describeViolation(stop),
-          ...(enforcement === 'not sent' ? { sent: false as const } : {}),
-        },
-        { facts, violations },
-      );
-      throw new JurisdictionViolation(stop);
-    }
-    this.#gate.commit(facts);
-    this.#ledger.record(round, id, kind, message, handling, { facts, relied, violations });
-  }
 }
