@@ -1,8 +1,9 @@
 import { weightedUpdateSum } from '../common/weighted-update-sum.ts';
 import { SecAggMessageError, SecAggRoundFailure, SecAggSequenceError } from '../common/secagg/errors.ts';
 import { roundGraph } from '../common/secagg/graph.ts';
-import { decode, encodedLength, type QuantisationSpec } from '../common/secagg/quantise.ts';
+import { decode, encodedLength } from '../common/secagg/quantise.ts';
 import { UPLOAD_KINDS, unpackTranscript, type Transcript } from '../common/secagg/transcript.ts';
+import type { CountrySecureRound } from '../protocol/country-secure-round.ts';
 import type { TypedVector } from '../protocol/envelope.ts';
 import type { Kind } from '../protocol/kinds.ts';
 import { SecAggCoordinator } from '../server/privacy/secagg-coordinator.ts';
@@ -17,18 +18,6 @@ export interface CountryAggregateInstructions {
   readonly numExamples: readonly number[];
   /** Present under secure aggregation: the round's public parameters and the messages the aggregator received. */
   readonly secure?: CountrySecureRound;
-}
-
-/** The public parameters of a country's secure round, as its hospitals were told, and its transcript's layout. */
-export interface CountrySecureRound {
-  readonly participants: number;
-  readonly threshold: number;
-  readonly neighbours?: number;
-  readonly seed: number;
-  readonly session: string;
-  readonly quantisation: QuantisationSpec;
-  /** Sender and kind of each message received, in order; their fields travel as vectors `m<i>-<field>`. */
-  readonly messages: unknown;
 }
 
 /** A country aggregator's reply before it is encoded. */

@@ -82,6 +82,8 @@ export interface RunOptions {
   readonly resume?: ResumePoint;
   /** Asked before each round: true stops the run there, resumable (a first Ctrl-C). */
   readonly stopRequested?: () => boolean;
+  /** Test-only: the module the country aggregators' threads run instead of fedmed's own worker (hierarchical). */
+  readonly aggregatorEntry?: { readonly url: string; readonly data: unknown };
 }
 
 /** Where a run's records go as they are made. */

@@ -13,6 +13,7 @@ import { compareIds } from './sampling.ts';
 import type { ClientStateStore } from './state-store.ts';
 import type { FitAssignment, RoundSums, Strategy } from './strategies/strategy.ts';
 import type { RoundRecord } from './coordinator.ts';
+import type { CountrySecureAggregation } from './topology/country-secure-fit.ts';
 
 /** What a round under secure aggregation (and DP) records about its privacy. */
 export interface RoundPrivacy {
@@ -44,6 +45,8 @@ export interface RoundPrivacy {
     /** True when fewer than 3 hospitals were sampled: no exchange, the released update is noise alone. */
     readonly noiseOnly?: true;
   };
+  /** Hierarchical topology: each country's secure round, its aggregator in the server's role. */
+  readonly countries?: Readonly<Record<string, CountrySecureAggregation>>;
 }
 
 /** The privacy a whole run spent, for its summary and manifest. */

@@ -19,12 +19,22 @@ import { Ledger } from '../ledger.ts';
 import { compareIds } from '../sampling.ts';
 import { ClientStateStore } from '../state-store.ts';
 import { createStrategy, StrategyConfigError } from '../strategies/index.ts';
-import type { Failure, FitResult } from '../strategies/strategy.ts';
+import type { Failure, FitAssignment, FitResult } from '../strategies/strategy.ts';
 import { WorkerFailure, WorkerPool } from '../worker-pool.ts';
-import { checkHierarchical } from './hierarchical-check.ts';
+import { checkHierarchical, largestCountry } from './hierarchical-check.ts';
+import {
+  countrySecureRound,
+  type CountrySecureContext,
+  type CountrySecureOutcome,
+} from './country-secure-fit.ts';
+import { checkWeights, securePlan } from '../privacy/secure-plan.ts';
+import { secureAggregationSummary } from '../secure-fit.ts';
+import type { SumWeighting } from '../../protocol/secure-sums.ts';
+import type { MessageSizes } from '../../protocol/kinds.ts';
 import { countryAggregate } from './country-aggregate.ts';
 import { aggregatorId, countriesOf } from './hops.ts';
 import { Relay } from './relay.ts';
+import { addFaults, roundFaults, type FaultSummary } from '../fault-record.ts';
 import {
   commonResult,
   evaluateRecord,
@@ -53,6 +63,7 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
   const { inputShape, spec, initial, hospitals, countryOf, sizes } = federationBasics(scenario);
   const strategy = await createStrategy(scenario, options.baseDir);
   const weighting = checkHierarchical(scenario, strategy);
+  const plan = securePlan(scenario, strategy, spec.length, largestCountry(scenario));
   if (options.resume !== undefined)
     throw new StrategyConfigError(
       'topology: "hierarchical" runs keep no checkpoint yet and cannot be resumed; run it again without --resume',
@@ -71,7 +82,10 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
   const ids = countries.map(aggregatorId);
   let aggregators: WorkerPool | undefined;
   try {
-    const countryThreads = await WorkerPool.start(ids, ids.length, { timeoutMs: options.timeoutMs });
+    const countryThreads = await WorkerPool.start(ids, ids.length, {
+      timeoutMs: options.timeoutMs,
+      ...(options.aggregatorEntry === undefined ? {} : { entry: options.aggregatorEntry }),
+    });
     aggregators = countryThreads;
     const channel = new Channel(pool, ledger);
     const { holdings, threads, prepared, backend } = await prepareHospitals(
@@ -86,6 +100,34 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
     const { fitContract, evaluateContract } = contracts;
     const relay = new Relay(ledger, gate);
     const states = new ClientStateStore(spec.length);
+    const train = new Map([...holdings].map(([h, x]) => [h, x.train]));
+    if (plan !== undefined) checkWeights(plan, train);
+    const plainContext: PlainCountryContext = {
+      channel,
+      states,
+      fitContract,
+      aggregators: countryThreads,
+      relay,
+      sizes,
+      weighting,
+      countryOf,
+      minClients: scenario.minClients,
+    };
+    const secure: CountrySecureContext | undefined =
+      plan === undefined
+        ? undefined
+        : {
+            scenario,
+            strategy,
+            plan,
+            channel,
+            sizes,
+            states,
+            aggregators: countryThreads,
+            relay,
+            train,
+            countryOf,
+          };
 
     let global = initial;
     let completed = initial;
@@ -93,6 +135,7 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
     let stopReason: string | undefined;
     let workerFailure = false;
     let violation: ViolationStop | undefined;
+    let faultTotals: FaultSummary | undefined;
     let round = 1;
     try {
       for (; round <= scenario.rounds; round++) {
@@ -107,77 +150,26 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
         );
         const shared = Channel.body([['parameters', global]]);
         for (const c of down) relay.down(round, aggregatorId(c), 'country-fit-request', shared, global);
-        const pending = await Promise.all(
-          sampled.map(({ hospital, instructions }) => {
-            const state = states.get(hospital);
-            const body = state === undefined ? shared : fitBody(global, undefined, state);
-            return channel.send(round, hospital, 'fit-request', body, instructions);
-          }),
-        );
-        const fitResults: FitResult[] = [];
-        const fitFailures: Failure[] = [];
-        sampled.forEach(({ hospital }, i) => {
-          const received = channel.receive(
-            round,
-            hospital,
-            'fit-request',
-            pending[i]!,
-            fitContract(hospital),
-          );
-          if ('reason' in received) fitFailures.push({ hospital, reason: received.reason });
-          else fitResults.push({ hospital, reply: fitReplyOf(states.take(hospital, received.reply)) });
-        });
-        fitResults.sort((a, b) => compareIds(a.hospital, b.hospital));
-        if (fitResults.length < scenario.minClients) {
+        const fitted =
+          secure === undefined
+            ? await plainCountryRound(plainContext, round, global, shared, sampled)
+            : await countrySecureRound(secure, round, global, sampled);
+        if (fitted.contributors.length < scenario.minClients) {
+          const failures = fitted.fit.failures;
           stopReason =
-            `round ${round}: ${fitResults.length} valid fit replies, fewer than minClients = ${scenario.minClients}` +
-            (fitFailures.length > 0 ? `; ${fitFailures.map((f) => f.reason).join('; ')}` : '');
+            `round ${round}: ${fitted.contributors.length} ${secure === undefined ? 'valid fit replies' : "hospitals in the countries' secure sums"}, ` +
+            `fewer than minClients = ${scenario.minClients}` +
+            (failures.length > 0 ? `; ${failures.map((f) => f.reason).join('; ')}` : '');
           break;
         }
-        const sum = new Float64Array(spec.length);
-        let totalWeight = 0;
-        // The country aggregators work at once; their replies are checked and recorded in country order.
-        const asked = countriesIn(
-          fitResults.map((r) => r.hospital),
-          countryOf,
-        ).map((c) => {
-          const mine = fitResults.filter((r) => countryOf.get(r.hospital) === c);
-          const weights = mine.map((r) => (weighting === 'one' ? 1 : r.reply.numExamples));
-          const updates = new Float32Array(mine.length * global.length);
-          mine.forEach((r, j) => updates.set(r.reply.vectors.parameters!, j * global.length));
-          const raw = askAggregator(countryThreads, round, c, global, mine, weights, updates);
-          return { c, mine, weights, updates, raw };
-        });
-        const answers = await Promise.allSettled(asked.map((a) => a.raw));
-        for (const [k, { c, mine, weights, updates }] of asked.entries()) {
-          // The simulator relays the updates itself, so it can check what a real coordinator could not: the
-          // aggregate is exactly the weighted sum of the updates its aggregator was sent.
-          const part = countryAggregate(
-            answers[k]!,
-            relay,
-            round,
-            c,
-            {
-              sum: weightedUpdateSum(global, updates, weights),
-              numExamples: mine.reduce((a, r) => a + r.reply.numExamples, 0),
-              contributors: mine.map((r) => r.hospital),
-              what: 'the weighted sum of the updates it was sent',
-            },
-            sizes,
-          );
-          for (let i = 0; i < sum.length; i++) sum[i]! += part[i]!;
-          totalWeight += weights.reduce((a, b) => a + b, 0);
-        }
+        const { sum, totalWeight, contributors } = fitted;
         try {
           const from = global;
           global = checkedModel(
             strategy.aggregateSums!(round, global, {
               values: { update: sum },
               totalWeight,
-              contributors: fitResults.map((r) => ({
-                hospital: r.hospital,
-                numExamples: r.reply.numExamples,
-              })),
+              contributors,
             }),
             spec.length,
             strategy.name,
@@ -185,7 +177,7 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
           gate?.aggregatedSecurely(
             global,
             from,
-            fitResults.map((r) => r.hospital),
+            contributors.map((r) => r.hospital),
           );
         } catch (e) {
           if (!(e instanceof RangeError)) throw e;
@@ -220,11 +212,15 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
             replies.filter((e) => countryOf.get(e.hospital) === c && e.admitted),
           );
         }
+        const faults = roundFaults(scenario, round, fitted.fit, [], evaluated.failures);
+        faultTotals = addFaults(faultTotals, faults, []);
         const record: RoundRecord = {
           round,
-          fit: fitRecord(sampled, fitResults, fitFailures),
+          fit: fitted.fit,
+          ...(fitted.countries === undefined ? {} : { privacy: { countries: fitted.countries } }),
           evaluate: evaluateRecord(strategy, round, evaluated, countryOf),
           bytes: ledger.totals(round),
+          ...(faults.length === 0 ? {} : { faults }),
         };
         options.sink.round(record, ledger.takeUnflushed());
         final = record;
@@ -261,6 +257,7 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
       ...(stopReason === undefined ? {} : { stopReason }),
       ...(workerFailure ? { workerFailure } : {}),
       ...(violation === undefined ? {} : { violation }),
+      ...(faultTotals === undefined ? {} : { faults: faultTotals }),
       ...commonResult({
         final,
         completed,
@@ -276,6 +273,7 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
         preprocessing: prepared.record,
       }),
       strategy: { ...strategy.summary(), topology: 'hierarchical', countryAggregators: ids },
+      ...(plan === undefined ? {} : { privacy: { secureAggregation: secureAggregationSummary(plan) } }),
     };
   } finally {
     await aggregators?.close();
@@ -286,6 +284,87 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
 /** The countries of some hospitals, sorted. */
 function countriesIn(ids: readonly string[], countryOf: ReadonlyMap<string, string>): string[] {
   return [...new Set(ids.map((h) => countryOf.get(h)!))].sort();
+}
+
+/** What the plain fit stage of a hierarchical round needs from the run. */
+interface PlainCountryContext {
+  readonly channel: Channel;
+  readonly states: ClientStateStore;
+  readonly fitContract: ReturnType<typeof replyContracts>['fitContract'];
+  readonly aggregators: WorkerPool;
+  readonly relay: Relay;
+  readonly sizes: MessageSizes;
+  readonly weighting: SumWeighting;
+  readonly countryOf: ReadonlyMap<string, string>;
+  readonly minClients: number;
+}
+
+/**
+ * The fit stage of a hierarchical round in the clear: the sampled hospitals train and send their models to
+ * their country's aggregator, which returns the Float64 sum of their weighted updates; the country sums added
+ * in ascending country order. With fewer valid replies than minClients no aggregator is asked.
+ */
+async function plainCountryRound(
+  c: PlainCountryContext,
+  round: number,
+  global: Float32Array,
+  shared: EnvelopeBody,
+  sampled: readonly FitAssignment[],
+): Promise<Omit<CountrySecureOutcome, 'countries'> & { readonly countries?: undefined }> {
+  const { channel, states, fitContract, countryOf, weighting, relay, sizes } = c;
+  const pending = await Promise.all(
+    sampled.map(({ hospital, instructions }) => {
+      const state = states.get(hospital);
+      const body = state === undefined ? shared : fitBody(global, undefined, state);
+      return channel.send(round, hospital, 'fit-request', body, instructions);
+    }),
+  );
+  const fitResults: FitResult[] = [];
+  const fitFailures: Failure[] = [];
+  sampled.forEach(({ hospital }, i) => {
+    const received = channel.receive(round, hospital, 'fit-request', pending[i]!, fitContract(hospital));
+    if ('reason' in received) fitFailures.push({ hospital, reason: received.reason });
+    else fitResults.push({ hospital, reply: fitReplyOf(states.take(hospital, received.reply)) });
+  });
+  fitResults.sort((a, b) => compareIds(a.hospital, b.hospital));
+  const sum = new Float64Array(global.length);
+  let totalWeight = 0;
+  const contributors = fitResults.map((r) => ({ hospital: r.hospital, numExamples: r.reply.numExamples }));
+  const fit = fitRecord(sampled, fitResults, fitFailures);
+  if (fitResults.length < c.minClients) return { sum, totalWeight, contributors, fit };
+  // The country aggregators work at once; their replies are checked and recorded in country order.
+  const asked = countriesIn(
+    fitResults.map((r) => r.hospital),
+    countryOf,
+  ).map((country) => {
+    const mine = fitResults.filter((r) => countryOf.get(r.hospital) === country);
+    const weights = mine.map((r) => (weighting === 'one' ? 1 : r.reply.numExamples));
+    const updates = new Float32Array(mine.length * global.length);
+    mine.forEach((r, j) => updates.set(r.reply.vectors.parameters!, j * global.length));
+    const raw = askAggregator(c.aggregators, round, country, global, mine, weights, updates);
+    return { country, mine, weights, updates, raw };
+  });
+  const answers = await Promise.allSettled(asked.map((a) => a.raw));
+  for (const [k, { country, mine, weights, updates }] of asked.entries()) {
+    // The simulator relays the updates itself, so it can check what a real coordinator could not: the
+    // aggregate is exactly the weighted sum of the updates its aggregator was sent.
+    const part = countryAggregate(
+      answers[k]!,
+      relay,
+      round,
+      country,
+      {
+        sum: weightedUpdateSum(global, updates, weights),
+        numExamples: mine.reduce((a, r) => a + r.reply.numExamples, 0),
+        contributors: mine.map((r) => r.hospital),
+        what: 'the weighted sum of the updates it was sent',
+      },
+      sizes,
+    );
+    for (let i = 0; i < sum.length; i++) sum[i]! += part[i]!;
+    totalWeight += weights.reduce((a, b) => a + b, 0);
+  }
+  return { sum, totalWeight, contributors, fit };
 }
 
 /** Sends country `c`'s aggregator its hospitals' updates and weights; resolves to its raw reply. */
