@@ -1,46 +1,177 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/common/hash.ts';
 import { quantisationStep } from '../../src/common/secagg/quantise.ts';
 import type { ScenarioInput } from '../../src/scenario/schema.ts';
+import { runFederation } from '../../src/server/coordinator.ts';
+import { fedmed } from '../helpers/cli.ts';
 import { runInMemory, smallScenario } from '../helpers/run.ts';
+
+const HOSPITALS = [
+  { id: 'kr-a', country: 'KR', patients: 160, cohort: { prevalence: 0.2 } },
+  { id: 'kr-b', country: 'KR', patients: 120, cohort: { prevalence: 0.25 } },
+  { id: 'kr-c', country: 'KR', patients: 100, cohort: { prevalence: 0.2 } },
+  { id: 'cn-a', country: 'CN', patients: 180, cohort: { prevalence: 0.2 } },
+  { id: 'cn-b', country: 'CN', patients: 100, cohort: { prevalence: 0.3 } },
+  { id: 'cn-c', country: 'CN', patients: 140, cohort: { prevalence: 0.25 } },
+];
 
 /** Two countries of three hospitals each, logistic regression: the smallest federation SecAgg runs in per country. */
 function sixHospitals(changes: Partial<ScenarioInput> = {}) {
   return smallScenario({
     backend: 'js',
     topology: 'hierarchical',
+    coordinator: { site: 'neutral' },
     minClients: 2,
-    hospitals: [
-      { id: 'kr-a', country: 'KR', patients: 160, cohort: { prevalence: 0.2 } },
-      { id: 'kr-b', country: 'KR', patients: 120, cohort: { prevalence: 0.25 } },
-      { id: 'kr-c', country: 'KR', patients: 100, cohort: { prevalence: 0.2 } },
-      { id: 'cn-a', country: 'CN', patients: 180, cohort: { prevalence: 0.2 } },
-      { id: 'cn-b', country: 'CN', patients: 100, cohort: { prevalence: 0.3 } },
-      { id: 'cn-c', country: 'CN', patients: 140, cohort: { prevalence: 0.25 } },
-    ],
+    hospitals: HOSPITALS,
     model: { kind: 'logistic' },
     ...changes,
   });
 }
 
-const SECURE = { privacy: { secureAggregation: { range: 1 } } } as const;
+const RANGE = 1;
+const BITS = 16;
+const SECURE = { privacy: { secureAggregation: { range: RANGE, bits: BITS } } } as const;
 
 describe('hierarchical topology under secure aggregation', () => {
-  it('equals the plain hierarchical round within the quantisation step, the same at 1 and 2 threads', async () => {
+  it('equals the plain hierarchical round within the quantisation step, bit for bit at 1 and 2 threads, and no clear update crosses anything', async () => {
     const plain = await runInMemory(sixHospitals({ rounds: 1 }), { threads: 2 });
     const one = await runInMemory(sixHospitals({ rounds: 1, ...SECURE }), { threads: 1 });
     const two = await runInMemory(sixHospitals({ rounds: 1, ...SECURE }), { threads: 2 });
     expect(one.result.status).toBe('completed');
-    const step = quantisationStep(1, 16);
+    // Each country's decoded sum is within Δ·Σw of its exact one, so the mean is within Δ; then one Float32 rounding.
+    const step = quantisationStep(RANGE, BITS);
     const p = plain.result.parameters;
     const s = one.result.parameters;
-    let worst = 0;
-    for (let i = 0; i < p.length; i++) worst = Math.max(worst, Math.abs(s[i]! - p[i]!));
-    console.log('worst', worst, 'step', step);
-    expect(worst).toBeLessThanOrEqual(step * 1.0001);
+    for (let i = 0; i < p.length; i++)
+      expect(Math.abs(s[i]! - p[i]!)).toBeLessThanOrEqual(step + 2 * Math.fround(Math.abs(p[i]!)) * 2 ** -23);
     expect(sha256(two.result.parameters)).toBe(sha256(s));
     expect(JSON.stringify(two.crossings)).toBe(JSON.stringify(one.crossings));
-    console.log(JSON.stringify(one.rounds[0]!.privacy));
-    console.log([...new Set(one.crossings.map((c) => `${c.kind}:${c.crossesBorder}`))]);
-  }, 180_000);
+    expect(JSON.stringify(two.rounds)).toBe(JSON.stringify(one.rounds));
+
+    const r = one.rounds[0]!;
+    expect(r.fit.admitted).toEqual(['cn-a', 'cn-b', 'cn-c', 'kr-a', 'kr-b', 'kr-c']);
+    expect(r.fit.metrics).toEqual({});
+    expect(r.privacy?.countries?.KR).toEqual({
+      participants: ['kr-a', 'kr-b', 'kr-c'],
+      threshold: 2,
+      survivors: ['kr-a', 'kr-b', 'kr-c'],
+      dropouts: [],
+      step,
+    });
+    expect(one.result.privacy?.secureAggregation.parts).toEqual([
+      { name: 'update', term: 'update', range: RANGE, step },
+    ]);
+    const federation = one.crossings.filter((c) => c.purpose === 'federation');
+    // No hospital's model leaves it in the clear: no fit reply, nothing of class parameters-clear, anywhere.
+    expect(
+      federation.filter((c) => c.kind === 'fit-reply' || c.classes.includes('parameters-clear')),
+    ).toEqual([]);
+    const masked = federation.filter((c) => c.kind === 'secagg-masked');
+    expect(masked).toHaveLength(6);
+    for (const c of federation.filter((x) => !x.hospital.startsWith('aggregator-'))) {
+      expect(c.peer).toEqual({ party: `aggregator-${c.country}`, country: c.country });
+      expect(c.crossesBorder).toBe(false);
+    }
+    const across = federation.filter((c) => c.crossesBorder);
+    expect(new Set(across.map((c) => c.kind))).toEqual(
+      new Set(['country-fit-request', 'country-aggregate', 'country-evaluate-request', 'country-evaluation']),
+    );
+    const aggregates = across.filter((c) => c.kind === 'country-aggregate');
+    expect(aggregates.map((c) => c.hospital)).toEqual(['aggregator-CN', 'aggregator-KR']);
+    expect(aggregates.every((c) => c.classes.every((k) => k === 'aggregate-model'))).toBe(true);
+  }, 240_000);
+
+  it('a dropout inside a country is unmasked away; a country below its threshold contributes nothing that round', async () => {
+    const run = await runInMemory(
+      sixHospitals({
+        rounds: 2,
+        ...SECURE,
+        faults: [
+          { hospital: 'kr-b', behaviour: 'secagg-drop-after-sharing' },
+          { hospital: 'kr-a', behaviour: 'secagg-drop-after-sharing', rounds: [2] },
+        ],
+      }),
+      { threads: 2 },
+    );
+    expect(run.result.status).toBe('completed');
+    const [first, second] = run.rounds;
+    expect(first!.privacy?.countries?.KR).toMatchObject({ survivors: ['kr-a', 'kr-c'], dropouts: ['kr-b'] });
+    expect(first!.fit.admitted).toEqual(['cn-a', 'cn-b', 'cn-c', 'kr-a', 'kr-c']);
+    const kr = second!.privacy?.countries?.KR;
+    expect(kr?.survivors).toEqual([]);
+    expect(kr?.failed).toMatch(
+      /secure aggregation failed: 1 hospitals answered at masked-input, threshold t = 2 of 3/,
+    );
+    expect(second!.privacy?.countries?.CN?.survivors).toEqual(['cn-a', 'cn-b', 'cn-c']);
+    expect(second!.fit.admitted).toEqual(['cn-a', 'cn-b', 'cn-c']);
+    const aggregates = run.crossings.filter((c) => c.kind === 'country-aggregate' && c.round === 2);
+    expect(aggregates.map((c) => c.hospital)).toEqual(['aggregator-CN']);
+  }, 240_000);
+
+  it('an aggregator whose country sum is not what its transcript unmasks to stops the run, naming it', async () => {
+    const scenario = sixHospitals({ rounds: 2, ...SECURE });
+    const result = await runFederation(scenario, {
+      threads: 2,
+      backend: scenario.backend,
+      baseDir: process.cwd(),
+      timeoutMs: 120_000,
+      sink: { round: () => undefined, crossings: () => undefined },
+      aggregatorEntry: {
+        url: new URL('../fixtures/lying-aggregator.ts', import.meta.url).href,
+        data: { country: 'KR' },
+      },
+    });
+    expect(result.status).toBe('stopped');
+    expect(result.roundsCompleted).toBe(0);
+    expect(result.stopReason).toMatch(
+      /round 1: country aggregator aggregator-KR: its sum is not the sum that the masked inputs and shares it was sent unmask to/,
+    );
+  }, 240_000);
+
+  it('refuses what it cannot run per country with exit 2 naming the field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedmed-hier-secure-'));
+    const base = {
+      name: 'hier-secure',
+      rounds: 1,
+      coordinator: { site: 'KR' },
+      topology: 'hierarchical',
+      data: { kind: 'synthetic-cohort' },
+      hospitals: HOSPITALS.map(({ id, country, patients }) => ({ id, country, patients })),
+      model: { kind: 'logistic' },
+      backend: 'js',
+    };
+    const cases: [string, Record<string, unknown>, RegExp][] = [
+      [
+        'dp',
+        {
+          privacy: {
+            secureAggregation: {},
+            differentialPrivacy: { clipNorm: 1, noiseMultiplier: 1, sampleRate: 1 },
+          },
+        },
+        /privacy\.differentialPrivacy is not supported with topology: "hierarchical".*clipNorm/,
+      ],
+      [
+        'two-in-a-country',
+        { privacy: { secureAggregation: {} }, hospitals: base.hospitals.filter((h) => h.id !== 'kr-c') },
+        /privacy\.secureAggregation .* at least 3 hospitals in each .* country KR has 2/,
+      ],
+      [
+        'crash',
+        { faults: [{ hospital: 'kr-a', behaviour: 'crash' }] },
+        /faults\[0\]\.behaviour: topology: "hierarchical" does not yet replace a worker thread/,
+      ],
+    ];
+    for (const [name, change, message] of cases) {
+      const file = join(dir, `${name}.json`);
+      writeFileSync(file, JSON.stringify({ ...base, ...change }));
+      const r = fedmed(['run', file, '--out', join(dir, name), '--quiet', '--workers', '1']);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.code).toBe(2);
+    }
+  }, 120_000);
 });
