@@ -171,7 +171,8 @@ async function runOnce(
         throw e;
       }
       progress.stop();
-      if (result.interrupted === true) {
+      // A run that checkpoints waits to be resumed; one that keeps no checkpoint (hierarchical) writes its outputs.
+      if (result.interrupted === true && existsSync(join(folder.folder, CHECKPOINT_FILE))) {
         folder.keep();
         const signal = stopRequested() ?? 'SIGINT';
         process.stderr.write(
@@ -191,6 +192,8 @@ async function runOnce(
           `${committed.path}` +
           (committed.path === out ? '\n' : ` (${out} still holds the earlier completed run)\n`),
       );
+      if (result.interrupted === true)
+        return { code: SIGNAL_EXIT[stopRequested() ?? 'SIGINT'], result, seconds, path: committed.path };
       const code =
         result.workerFailure === true
           ? EXIT.workerFailure

@@ -31,6 +31,14 @@ function sixHospitals(changes: Partial<ScenarioInput> = {}) {
   });
 }
 
+/** One unit in the last place of a Float32 value (its spacing at that magnitude). */
+function ulp32(x: number): number {
+  const f = new Float32Array([Math.abs(x)]);
+  const u = new Uint32Array(f.buffer);
+  u[0]! += 1;
+  return f[0]! - Math.abs(x);
+}
+
 const RANGE = 1;
 const BITS = 16;
 const SECURE = { privacy: { secureAggregation: { range: RANGE, bits: BITS } } } as const;
@@ -129,6 +137,19 @@ describe('hierarchical topology under secure aggregation', () => {
     expect(result.stopReason).toMatch(
       /round 1: country aggregator aggregator-KR: its sum is not the sum that the masked inputs and shares it was sent unmask to/,
     );
+  }, 240_000);
+
+  it('DP-SGD runs inside each hospital whatever the topology: the same model as flat to one Float32 ulp, the same ε', async () => {
+    const dpSgd = { privacy: { dpSgd: { clipNorm: 1, noiseMultiplier: 1, sampleRate: 0.1 } } } as const;
+    const flat = await runInMemory(sixHospitals({ rounds: 1, topology: 'flat', ...dpSgd }), { threads: 2 });
+    const hier = await runInMemory(sixHospitals({ rounds: 1, ...dpSgd }), { threads: 2 });
+    expect(hier.result.status).toBe('completed');
+    const f = flat.result.parameters;
+    const h = hier.result.parameters;
+    for (let i = 0; i < f.length; i++) expect(Math.abs(h[i]! - f[i]!)).toBeLessThanOrEqual(ulp32(f[i]!));
+    const epsilon = hier.rounds[0]!.fit.hospitals['kr-a']!.metrics.dpsgd_epsilon;
+    expect(epsilon).toBeGreaterThan(0);
+    expect(epsilon).toBe(flat.rounds[0]!.fit.hospitals['kr-a']!.metrics.dpsgd_epsilon);
   }, 240_000);
 
   it('refuses what it cannot run per country with exit 2 naming the field', () => {

@@ -34,6 +34,7 @@ import type { MessageSizes } from '../../protocol/kinds.ts';
 import { countryAggregate } from './country-aggregate.ts';
 import { aggregatorId, countriesOf } from './hops.ts';
 import { Relay } from './relay.ts';
+import { killPoint } from '../checkpoint/test-hook.ts';
 import { addFaults, roundFaults, type FaultSummary } from '../fault-record.ts';
 import {
   commonResult,
@@ -136,9 +137,16 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
     let workerFailure = false;
     let violation: ViolationStop | undefined;
     let faultTotals: FaultSummary | undefined;
+    let interrupted = false;
     let round = 1;
     try {
       for (; round <= scenario.rounds; round++) {
+        if (options.stopRequested?.() === true) {
+          interrupted = true;
+          stopReason = `interrupted before round ${round}`;
+          break;
+        }
+        killPoint('fit', round);
         const sampled = strategy.configureFit(
           round,
           hospitals,
@@ -238,7 +246,7 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
       } else throw e;
     }
     const federationSeconds = clock.lap();
-    const baselines = await runBaselines(!workerFailure && violation === undefined, {
+    const baselines = await runBaselines(!workerFailure && !interrupted && violation === undefined, {
       scenario,
       options,
       channel,
@@ -257,6 +265,7 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
       ...(stopReason === undefined ? {} : { stopReason }),
       ...(workerFailure ? { workerFailure } : {}),
       ...(violation === undefined ? {} : { violation }),
+      ...(interrupted ? { interrupted } : {}),
       ...(faultTotals === undefined ? {} : { faults: faultTotals }),
       ...commonResult({
         final,
