@@ -617,7 +617,7 @@ function setupContract(
  * Sets up again, in a thread that replaced a failed one, the hospitals it hosts: the same configuration, so the
  * same data; each must report the holdings it reported at the start, or the run cannot go on (a worker failure).
  */
-async function setUpAgain(
+export async function setUpAgain(
   channel: Channel,
   scenario: Scenario,
   options: RunOptions,

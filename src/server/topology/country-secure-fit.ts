@@ -3,7 +3,12 @@ import { packTranscript } from '../../common/secagg/transcript.ts';
 import { EnvelopeBody } from '../../protocol/envelope.ts';
 import type { CountrySecureRound } from '../../protocol/country-secure-round.ts';
 import type { RoundRecord } from '../coordinator.ts';
-import { roundSession, secureExchange, type SecureExchangeContext } from '../privacy/secure-exchange.ts';
+import {
+  roundSession,
+  secureExchange,
+  type ExchangeOutcome,
+  type SecureExchangeContext,
+} from '../privacy/secure-exchange.ts';
 import { compareIds } from '../sampling.ts';
 import type { Failure, FitAssignment } from '../strategies/strategy.ts';
 import type { WorkerPool } from '../worker-pool.ts';
@@ -65,6 +70,13 @@ export async function countrySecureRound(
   round: number,
   global: Float32Array,
   sampled: readonly FitAssignment[],
+  /**
+   * Runs a country's secure exchange, surviving worker threads that die or hang in it: the exchange starts again
+   * without the hospital whose call the failed thread was serving (`excluded`).
+   */
+  surviving: (
+    attempt: (excluded: ReadonlyMap<string, string>) => Promise<ExchangeOutcome>,
+  ) => Promise<ExchangeOutcome>,
 ): Promise<CountrySecureOutcome> {
   const { plan, scenario } = c;
   const sum = new Float64Array(global.length);
@@ -102,7 +114,9 @@ export async function countrySecureRound(
       continue;
     }
     const session = `${roundSession(scenario.seed, round)}/country-${country}`;
-    const exchanged = await secureExchange(c, round, global, mine, new Map(), session);
+    const exchanged = await surviving((excluded) =>
+      secureExchange(c, round, global, mine, excluded, session),
+    );
     failures.push(...exchanged.failures);
     if ('reason' in exchanged) {
       missing(`${exchanged.reason.replace(/^round \d+: /, '')}`);

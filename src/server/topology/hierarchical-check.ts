@@ -8,9 +8,6 @@ import { FedAvg } from '../strategies/fedavg.ts';
 import { StrategyConfigError } from '../strategies/index.ts';
 import type { Strategy } from '../strategies/strategy.ts';
 
-/** Injected faults that take a worker thread down, which only the flat topology recovers from. */
-const THREAD_FAULTS: readonly string[] = ['crash', 'hang'];
-
 /** Strategies whose aggregate decomposes into per-country sums of weighted updates (built-in ones). */
 export const HIERARCHICAL_STRATEGIES = ['fedavg', 'fedprox', 'fedavgm', 'fedadam', 'fedyogi', 'fedadagrad'];
 
@@ -19,8 +16,7 @@ export const HIERARCHICAL_STRATEGIES = ['fedavg', 'fedprox', 'fedavgm', 'fedadam
  * from Σ_k w_k (x_k − g) and Σ_k w_k alone (sums of the update term only), which a country can add up for its
  * hospitals and the coordinator add across countries; Krum, the median, trimmed means, SCAFFOLD's control
  * variates, FedNova's step counts and q-FedAvg's fairness terms do not decompose so and are refused, and so
- * (not yet supported in this topology) are a virtual clock, faults that crash or hang a worker thread and
- * own-data preprocessing; the
+ * (not yet supported in this topology) are a virtual clock and own-data preprocessing; the
  * privacy settings are checked by {@link checkPrivacy}. Returns how contributions are weighted. Throws
  * {@link StrategyConfigError} naming `topology` or the privacy field (the CLI exits 2).
  */
@@ -45,13 +41,6 @@ export function checkHierarchical(scenario: Scenario, strategy: Strategy): SumWe
     );
   }
   checkPrivacy(scenario);
-  scenario.faults.forEach(({ behaviour }, i) => {
-    if (THREAD_FAULTS.includes(behaviour))
-      throw new StrategyConfigError(
-        `faults[${i}].behaviour: topology: "hierarchical" does not yet replace a worker thread that crashes or ` +
-          `hangs (${behaviour}); expected another behaviour, or topology "flat"`,
-      );
-  });
   const unsupported: [boolean, string][] = [
     [scenario.clock !== undefined, 'clock'],
     [isOwnData(scenario.data), 'data (own data)'],

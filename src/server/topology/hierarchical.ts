@@ -9,6 +9,7 @@ import {
   checkedModel,
   collect,
   RoundFailure,
+  setUpAgain,
   stopwatch,
   type RoundRecord,
   type RunOptions,
@@ -35,6 +36,8 @@ import { countryAggregate } from './country-aggregate.ts';
 import { aggregatorId, countriesOf } from './hops.ts';
 import { Relay } from './relay.ts';
 import { killPoint } from '../checkpoint/test-hook.ts';
+import { secureRoundSurviving, sendSurviving, type PhaseRequest, type ThreadFailure } from '../recovery.ts';
+import type { Answer } from '../channel.ts';
 import { addFaults, roundFaults, type FaultSummary } from '../fault-record.ts';
 import {
   commonResult,
@@ -158,10 +161,20 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
         );
         const shared = Channel.body([['parameters', global]]);
         for (const c of down) relay.down(round, aggregatorId(c), 'country-fit-request', shared, global);
+        const lostThreads: ThreadFailure[] = [];
+        const again = (ids: readonly string[]) =>
+          setUpAgain(channel, scenario, options, sizes, holdings, round, ids, prepared.transform);
         const fitted =
           secure === undefined
-            ? await plainCountryRound(plainContext, round, global, shared, sampled)
-            : await countrySecureRound(secure, round, global, sampled);
+            ? await plainCountryRound(plainContext, round, global, shared, sampled, (requests) =>
+                sendSurviving(pool, 'fit', requests, again).then((outcome) => {
+                  lostThreads.push(...outcome.failures);
+                  return outcome.answers;
+                }),
+              )
+            : await countrySecureRound(secure, round, global, sampled, (attempt) =>
+                secureRoundSurviving(pool, lostThreads, again, attempt),
+              );
         if (fitted.contributors.length < scenario.minClients) {
           const failures = fitted.fit.failures;
           stopReason =
@@ -202,14 +215,21 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
         for (const c of countriesIn(chosen, countryOf))
           relay.down(round, aggregatorId(c), 'country-evaluate-request', evalBody, global);
         const instructions: EvaluateInstructions = { round };
-        const evalPending = await Promise.all(
-          chosen.map((h) => channel.send(round, h, 'evaluate-request', evalBody, instructions)),
+        const evalOutcome = await sendSurviving(
+          pool,
+          'evaluate',
+          chosen.map((hospital) => ({
+            hospital,
+            send: () => channel.send(round, hospital, 'evaluate-request', evalBody, instructions),
+          })),
+          again,
         );
+        lostThreads.push(...evalOutcome.failures);
         const before = ledger.entries.length;
         const evaluated = collect(
           chosen,
-          chosen.map((h, i) =>
-            channel.receive(round, h, 'evaluate-request', evalPending[i]!, evaluateContract(h)),
+          chosen.map((h) =>
+            channel.settle(round, h, 'evaluate-request', evalOutcome.answers.get(h)!, evaluateContract(h)),
           ),
         );
         const replies = ledger.entries.slice(before);
@@ -220,8 +240,8 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
             replies.filter((e) => countryOf.get(e.hospital) === c && e.admitted),
           );
         }
-        const faults = roundFaults(scenario, round, fitted.fit, [], evaluated.failures);
-        faultTotals = addFaults(faultTotals, faults, []);
+        const faults = roundFaults(scenario, round, fitted.fit, lostThreads, evaluated.failures);
+        faultTotals = addFaults(faultTotals, faults, lostThreads);
         const record: RoundRecord = {
           round,
           fit: fitted.fit,
@@ -319,19 +339,30 @@ async function plainCountryRound(
   global: Float32Array,
   shared: EnvelopeBody,
   sampled: readonly FitAssignment[],
+  /** Sends the requests, surviving worker threads that die or hang: each hospital's answer or why it dropped out. */
+  surviving: (requests: readonly PhaseRequest[]) => Promise<ReadonlyMap<string, Answer>>,
 ): Promise<Omit<CountrySecureOutcome, 'countries'> & { readonly countries?: undefined }> {
   const { channel, states, fitContract, countryOf, weighting, relay, sizes } = c;
-  const pending = await Promise.all(
-    sampled.map(({ hospital, instructions }) => {
-      const state = states.get(hospital);
-      const body = state === undefined ? shared : fitBody(global, undefined, state);
-      return channel.send(round, hospital, 'fit-request', body, instructions);
-    }),
+  const answers = await surviving(
+    sampled.map(({ hospital, instructions }) => ({
+      hospital,
+      send: () => {
+        const state = states.get(hospital);
+        const body = state === undefined ? shared : fitBody(global, undefined, state);
+        return channel.send(round, hospital, 'fit-request', body, instructions);
+      },
+    })),
   );
   const fitResults: FitResult[] = [];
   const fitFailures: Failure[] = [];
-  sampled.forEach(({ hospital }, i) => {
-    const received = channel.receive(round, hospital, 'fit-request', pending[i]!, fitContract(hospital));
+  sampled.forEach(({ hospital }) => {
+    const received = channel.settle(
+      round,
+      hospital,
+      'fit-request',
+      answers.get(hospital)!,
+      fitContract(hospital),
+    );
     if ('reason' in received) fitFailures.push({ hospital, reason: received.reason });
     else fitResults.push({ hospital, reply: fitReplyOf(states.take(hospital, received.reply)) });
   });
@@ -353,12 +384,12 @@ async function plainCountryRound(
     const raw = askAggregator(c.aggregators, round, country, global, mine, weights, updates);
     return { country, mine, weights, updates, raw };
   });
-  const answers = await Promise.allSettled(asked.map((a) => a.raw));
+  const replies = await Promise.allSettled(asked.map((a) => a.raw));
   for (const [k, { country, mine, weights, updates }] of asked.entries()) {
     // The simulator relays the updates itself, so it can check what a real coordinator could not: the
     // aggregate is exactly the weighted sum of the updates its aggregator was sent.
     const part = countryAggregate(
-      answers[k]!,
+      replies[k]!,
       relay,
       round,
       country,
