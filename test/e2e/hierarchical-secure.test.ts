@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/common/hash.ts';
 import { quantisationStep } from '../../src/common/secagg/quantise.ts';
 import type { ScenarioInput } from '../../src/scenario/schema.ts';
-import { runFederation } from '../../src/server/coordinator.ts';
+import { runFederation, type RoundRecord } from '../../src/server/coordinator.ts';
 import { fedmed } from '../helpers/cli.ts';
 import { runInMemory, smallScenario } from '../helpers/run.ts';
 
@@ -140,6 +140,33 @@ describe('hierarchical topology under secure aggregation', () => {
     ]);
     expect(second!.fit.admitted).toEqual(['cn-a', 'cn-b', 'cn-c', 'kr-a', 'kr-b', 'kr-c']);
     expect(run.result.faults?.threadsReplaced).toBe(1);
+  }, 240_000);
+
+  it('an aggregator thread that dies is replaced and asked again: the same model as without the crash', async () => {
+    const scenario = sixHospitals({ rounds: 1, ...SECURE });
+    const honest = await runInMemory(scenario, { threads: 2 });
+    const rounds: RoundRecord[] = [];
+    const result = await runFederation(scenario, {
+      threads: 2,
+      backend: scenario.backend,
+      baseDir: process.cwd(),
+      timeoutMs: 120_000,
+      sink: { round: (r) => rounds.push(r), crossings: () => undefined },
+      aggregatorEntry: {
+        url: new URL('../fixtures/crashing-aggregator.ts', import.meta.url).href,
+        data: { country: 'KR', marker: join(mkdtempSync(join(tmpdir(), 'fedmed-agg-crash-')), 'crashed') },
+      },
+    });
+    expect(result.status).toBe('completed');
+    expect(sha256(result.parameters)).toBe(sha256(honest.result.parameters));
+    expect(result.faults?.threadsReplaced).toBe(1);
+    expect(rounds[0]!.faults).toEqual([
+      expect.objectContaining({
+        hospital: 'aggregator-KR',
+        kind: 'thread-failure',
+        handled: expect.stringMatching(/country aggregator thread replaced; aggregator-KR asked again/),
+      }),
+    ]);
   }, 240_000);
 
   it('an aggregator whose country sum is not what its transcript unmasks to stops the run, naming it', async () => {

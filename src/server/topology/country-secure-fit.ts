@@ -14,6 +14,8 @@ import type { Failure, FitAssignment } from '../strategies/strategy.ts';
 import type { WorkerPool } from '../worker-pool.ts';
 import { countryAggregate } from './country-aggregate.ts';
 import { aggregatorId } from './hops.ts';
+import { askAggregator } from './aggregator-call.ts';
+import type { ThreadFailure } from '../recovery.ts';
 import type { Relay } from './relay.ts';
 
 /** One country's secure round in a round's record: who took part and survived, or why its sum is missing. */
@@ -77,6 +79,8 @@ export async function countrySecureRound(
   surviving: (
     attempt: (excluded: ReadonlyMap<string, string>) => Promise<ExchangeOutcome>,
   ) => Promise<ExchangeOutcome>,
+  /** Threads replaced this round, to which a replaced aggregator thread is added. */
+  lost: ThreadFailure[],
 ): Promise<CountrySecureOutcome> {
   const { plan, scenario } = c;
   const sum = new Float64Array(global.length);
@@ -135,15 +139,13 @@ export async function countrySecureRound(
         parts: plan.quantisation.parts,
       },
     };
+    const asked = participants.map((h) => c.train.get(h)!);
     const answer = await Promise.allSettled([
       askAggregator(
         c.aggregators,
-        round,
-        country,
-        global,
-        settings,
-        participants.map((h) => c.train.get(h)!),
-        exchanged.transcript,
+        aggregatorId(country),
+        () => transcriptRequest(round, country, global, settings, asked, exchanged.transcript),
+        lost,
       ),
     ]);
     const part = countryAggregate(
@@ -190,9 +192,8 @@ export async function countrySecureRound(
   };
 }
 
-/** Gives country `country`'s aggregator the transcript of its secure round; resolves to its raw reply. */
-function askAggregator(
-  aggregators: WorkerPool,
+/** The request that gives country `country`'s aggregator the transcript of its secure round. */
+function transcriptRequest(
   round: number,
   country: string,
   global: Float32Array,
@@ -200,13 +201,11 @@ function askAggregator(
   /** Each participant's training examples, by index. */
   numExamples: readonly number[],
   transcript: Parameters<typeof packTranscript>[0],
-): Promise<unknown> {
-  const id = aggregatorId(country);
+): Uint8Array {
   const { messages, vectors } = packTranscript(transcript);
   const secure: CountrySecureRound = { ...settings, messages };
-  const request = new EnvelopeBody([['parameters', global], ...vectors]).bytes('country-fit-request', {
-    hospital: id,
+  return new EnvelopeBody([['parameters', global], ...vectors]).bytes('country-fit-request', {
+    hospital: aggregatorId(country),
     request: { round, weights: [], numExamples, secure },
   });
-  return aggregators.exchange(id, request, 'country aggregator');
 }

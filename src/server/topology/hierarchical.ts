@@ -35,6 +35,7 @@ import type { MessageSizes } from '../../protocol/kinds.ts';
 import { countryAggregate } from './country-aggregate.ts';
 import { aggregatorId, countriesOf } from './hops.ts';
 import { Relay } from './relay.ts';
+import { askAggregator } from './aggregator-call.ts';
 import { killPoint } from '../checkpoint/test-hook.ts';
 import { secureRoundSurviving, sendSurviving, type PhaseRequest, type ThreadFailure } from '../recovery.ts';
 import type { Answer } from '../channel.ts';
@@ -166,14 +167,26 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
           setUpAgain(channel, scenario, options, sizes, holdings, round, ids, prepared.transform);
         const fitted =
           secure === undefined
-            ? await plainCountryRound(plainContext, round, global, shared, sampled, (requests) =>
-                sendSurviving(pool, 'fit', requests, again).then((outcome) => {
-                  lostThreads.push(...outcome.failures);
-                  return outcome.answers;
-                }),
+            ? await plainCountryRound(
+                plainContext,
+                round,
+                global,
+                shared,
+                sampled,
+                (requests) =>
+                  sendSurviving(pool, 'fit', requests, again).then((outcome) => {
+                    lostThreads.push(...outcome.failures);
+                    return outcome.answers;
+                  }),
+                lostThreads,
               )
-            : await countrySecureRound(secure, round, global, sampled, (attempt) =>
-                secureRoundSurviving(pool, lostThreads, again, attempt),
+            : await countrySecureRound(
+                secure,
+                round,
+                global,
+                sampled,
+                (attempt) => secureRoundSurviving(pool, lostThreads, again, attempt),
+                lostThreads,
               );
         if (fitted.contributors.length < scenario.minClients) {
           const failures = fitted.fit.failures;
@@ -341,6 +354,8 @@ async function plainCountryRound(
   sampled: readonly FitAssignment[],
   /** Sends the requests, surviving worker threads that die or hang: each hospital's answer or why it dropped out. */
   surviving: (requests: readonly PhaseRequest[]) => Promise<ReadonlyMap<string, Answer>>,
+  /** Threads replaced this round, to which a replaced aggregator thread is added. */
+  lost: ThreadFailure[],
 ): Promise<Omit<CountrySecureOutcome, 'countries'> & { readonly countries?: undefined }> {
   const { channel, states, fitContract, countryOf, weighting, relay, sizes } = c;
   const answers = await surviving(
@@ -381,7 +396,12 @@ async function plainCountryRound(
     const weights = mine.map((r) => (weighting === 'one' ? 1 : r.reply.numExamples));
     const updates = new Float32Array(mine.length * global.length);
     mine.forEach((r, j) => updates.set(r.reply.vectors.parameters!, j * global.length));
-    const raw = askAggregator(c.aggregators, round, country, global, mine, weights, updates);
+    const raw = askAggregator(
+      c.aggregators,
+      aggregatorId(country),
+      () => countryRequest(round, country, global, mine, weights, updates),
+      lost,
+    );
     return { country, mine, weights, updates, raw };
   });
   const replies = await Promise.allSettled(asked.map((a) => a.raw));
@@ -407,9 +427,8 @@ async function plainCountryRound(
   return { sum, totalWeight, contributors, fit };
 }
 
-/** Sends country `c`'s aggregator its hospitals' updates and weights; resolves to its raw reply. */
-function askAggregator(
-  aggregators: WorkerPool,
+/** The request that asks country `c`'s aggregator to sum its hospitals' updates with their weights. */
+function countryRequest(
   round: number,
   c: string,
   global: Float32Array,
@@ -417,12 +436,10 @@ function askAggregator(
   weights: readonly number[],
   /** The hospitals' updated models end to end, in `results`' order. */
   updates: Float32Array,
-): Promise<unknown> {
-  const id = aggregatorId(c);
+): Uint8Array {
   const numExamples = results.map((r) => r.reply.numExamples);
-  const request = new EnvelopeBody([
+  return new EnvelopeBody([
     ['parameters', global],
     ['updates', updates],
-  ]).bytes('country-fit-request', { hospital: id, request: { round, weights, numExamples } });
-  return aggregators.exchange(id, request, 'country aggregator');
+  ]).bytes('country-fit-request', { hospital: aggregatorId(c), request: { round, weights, numExamples } });
 }
