@@ -7,7 +7,7 @@ import { quantisationStep } from '../../src/common/secagg/quantise.ts';
 import type { ScenarioInput } from '../../src/scenario/schema.ts';
 import { runFederation, type RoundRecord } from '../../src/server/coordinator.ts';
 import { fedmed } from '../helpers/cli.ts';
-import { runInMemory, smallScenario } from '../helpers/run.ts';
+import { runInMemory, smallScenario, type MemoryRun } from '../helpers/run.ts';
 
 const HOSPITALS = [
   { id: 'kr-a', country: 'KR', patients: 160, cohort: { prevalence: 0.2 } },
@@ -43,11 +43,15 @@ const RANGE = 1;
 const BITS = 16;
 const SECURE = { privacy: { secureAggregation: { range: RANGE, bits: BITS } } } as const;
 
+/** One secure round at 2 threads, run once and shared by the tests that compare against it. */
+let shared: Promise<MemoryRun> | undefined;
+const secureOneRound = () => (shared ??= runInMemory(sixHospitals({ rounds: 1, ...SECURE }), { threads: 2 }));
+
 describe('hierarchical topology under secure aggregation', () => {
   it('equals the plain hierarchical round within the quantisation step, bit for bit at 1 and 2 threads, and no clear update crosses anything', async () => {
     const plain = await runInMemory(sixHospitals({ rounds: 1 }), { threads: 2 });
     const one = await runInMemory(sixHospitals({ rounds: 1, ...SECURE }), { threads: 1 });
-    const two = await runInMemory(sixHospitals({ rounds: 1, ...SECURE }), { threads: 2 });
+    const two = await secureOneRound();
     expect(one.result.status).toBe('completed');
     // Each country's decoded sum is within Δ·Σw of its exact one, so the mean is within Δ; then one Float32 rounding.
     const step = quantisationStep(RANGE, BITS);
@@ -144,7 +148,7 @@ describe('hierarchical topology under secure aggregation', () => {
 
   it('an aggregator thread that dies is replaced and asked again: the same model as without the crash', async () => {
     const scenario = sixHospitals({ rounds: 1, ...SECURE });
-    const honest = await runInMemory(scenario, { threads: 2 });
+    const honest = await secureOneRound();
     const rounds: RoundRecord[] = [];
     const result = await runFederation(scenario, {
       threads: 2,
