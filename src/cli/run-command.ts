@@ -267,9 +267,12 @@ function privacyLines(p: RunResult['privacy']): string[] {
   if (p === undefined) return [];
   const sa = p.secureAggregation;
   const lines = [
-    `privacy: secure aggregation (threshold ${sa.threshold.toFixed(3)} of each round's hospitals` +
+    `privacy: secure aggregation (threshold ${sa.threshold.toFixed(3)} of each ` +
+      `${sa.within === 'country' ? "country's" : "round's"} hospitals` +
       `${sa.neighbours === undefined ? '' : `, ${sa.neighbours} neighbours`}, ${sa.bits} bits); ` +
-      'the coordinator saw only sums',
+      (sa.within === 'country'
+        ? "each country's aggregator saw only its country's sum, the coordinator only the countries' sums"
+        : 'the coordinator saw only sums'),
   ];
   const dp = p.differentialPrivacy;
   if (dp !== undefined) {

@@ -57,6 +57,8 @@ export interface PrivacySummary {
     readonly bits: number;
     readonly maxWeight: number;
     readonly parts: readonly { name: string; term: string; range: number; step: number }[];
+    /** Hierarchical topology: the protocol runs within each country, its aggregator in the server's role. */
+    readonly within?: 'country';
   };
   readonly differentialPrivacy?: {
     readonly epsilon: number;

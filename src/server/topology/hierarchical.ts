@@ -315,7 +315,9 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
         preprocessing: prepared.record,
       }),
       strategy: { ...strategy.summary(), topology: 'hierarchical', countryAggregators: ids },
-      ...(plan === undefined ? {} : { privacy: { secureAggregation: secureAggregationSummary(plan) } }),
+      ...(plan === undefined
+        ? {}
+        : { privacy: { secureAggregation: { ...secureAggregationSummary(plan), within: 'country' } } }),
     };
   } finally {
     await aggregators?.close();
