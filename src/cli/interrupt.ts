@@ -14,8 +14,8 @@ function onSignal(signal: Signal): void {
   if (graceful > 0 && requested === undefined) {
     requested = signal;
     process.stderr.write(
-      `\nfedmed: ${signal}: stopping after the current round; the run can then be resumed with ` +
-        '--resume (a second Ctrl-C stops at once, resumable from the last completed round)\n',
+      `\nfedmed: ${signal}: stopping after the current round (a second Ctrl-C stops at once; a run that ` +
+        'checkpoints can be resumed from its last completed round with --resume)\n',
     );
     return;
   }

@@ -168,7 +168,8 @@ async function runOnce(
         throw e;
       }
       progress.stop();
-      if (result.interrupted === true) {
+      // A run that checkpoints waits to be resumed; one that keeps no checkpoint (hierarchical) writes its outputs.
+      if (result.interrupted === true && existsSync(join(folder.folder, CHECKPOINT_FILE))) {
         folder.keep();
         const signal = stopRequested() ?? 'SIGINT';
         process.stderr.write(
@@ -188,6 +189,8 @@ async function runOnce(
           `${committed.path}` +
           (committed.path === out ? '\n' : ` (${out} still holds the earlier completed run)\n`),
       );
+      if (result.interrupted === true)
+        return { code: SIGNAL_EXIT[stopRequested() ?? 'SIGINT'], result, seconds, path: committed.path };
       const code =
         result.workerFailure === true
           ? EXIT.workerFailure
@@ -261,9 +264,12 @@ function privacyLines(p: RunResult['privacy']): string[] {
   if (p === undefined) return [];
   const sa = p.secureAggregation;
   const lines = [
-    `privacy: secure aggregation (threshold ${sa.threshold.toFixed(3)} of each round's hospitals` +
+    `privacy: secure aggregation (threshold ${sa.threshold.toFixed(3)} of each ` +
+      `${sa.within === 'country' ? "country's" : "round's"} hospitals` +
       `${sa.neighbours === undefined ? '' : `, ${sa.neighbours} neighbours`}, ${sa.bits} bits); ` +
-      'the coordinator saw only sums',
+      (sa.within === 'country'
+        ? "each country's aggregator saw only its country's sum, the coordinator only the countries' sums"
+        : 'the coordinator saw only sums'),
   ];
   const dp = p.differentialPrivacy;
   if (dp !== undefined) {

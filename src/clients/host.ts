@@ -216,7 +216,7 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
         return evaluation('country-only-reply', h.hospital.evaluate(params(), body as EvaluateInstructions));
       }
       case 'country-fit-request':
-        return countryAggregate(params(), vectors.get('updates'), body as CountryAggregateInstructions);
+        return countryAggregate(params(), vectors, body as CountryAggregateInstructions);
       default:
         throw new HospitalRefusal('refused', 'kind');
     }

@@ -274,7 +274,9 @@ export const scenarioSchema = z
       .optional()
       .describe(
         'flat (absent): every hospital talks to the coordinator; hierarchical: each country has an aggregator, ' +
-          "sited there, that sums its hospitals' updates, and only country aggregates reach the coordinator",
+          "sited there, that sums its hospitals' updates, and only country aggregates reach the coordinator " +
+          '(with privacy.secureAggregation, the hospitals of each country, at least 3, run it with their ' +
+          'aggregator in the server role; privacy.differentialPrivacy is refused, privacy.dpSgd runs as in flat)',
       ),
     data: dataSchema,
     hospitals: z.array(hospitalSchema).min(1).max(100_000),

@@ -83,6 +83,8 @@ export interface RunOptions {
   readonly resume?: ResumePoint;
   /** Asked before each round: true stops the run there, resumable (a first Ctrl-C). */
   readonly stopRequested?: () => boolean;
+  /** Test-only: the module the country aggregators' threads run instead of fedmed's own worker (hierarchical). */
+  readonly aggregatorEntry?: { readonly url: string; readonly data: unknown };
 }
 
 /** Where a run's records go as they are made. */
@@ -604,7 +606,7 @@ function setupContract(
  * Sets up again, in a thread that replaced a failed one, the hospitals it hosts: the same configuration, so the
  * same data; each must report the holdings it reported at the start, or the run cannot go on (a worker failure).
  */
-async function setUpAgain(
+export async function setUpAgain(
   channel: Channel,
   scenario: Scenario,
   options: RunOptions,

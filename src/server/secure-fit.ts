@@ -1,24 +1,19 @@
 import { cappedWeight, fixedDenominator } from '../common/dp/capped-weights.ts';
 import { RdpAccountant } from '../common/dp/rdp.ts';
 import { stream } from '../common/rng.ts';
-import { SecAggMessageError, SecAggRoundFailure } from '../common/secagg/errors.ts';
-import { roundGraph } from '../common/secagg/graph.ts';
-import type { SecAggMessage } from '../common/secagg/messages.ts';
-import { decode, encodedLength, plausibleSum, quantisationStep } from '../common/secagg/quantise.ts';
-import type { TypedVector } from '../protocol/envelope.ts';
-import type { MessageSizes, RequestKind, SecAggSizes } from '../protocol/kinds.ts';
-import type { SecureFitInstructions, SecureRoundSettings } from '../protocol/secure-sums.ts';
+import { quantisationStep } from '../common/secagg/quantise.ts';
+import type { MessageSizes } from '../protocol/kinds.ts';
 import type { Scenario } from '../scenario/schema.ts';
-import { ProtocolViolation, type AdmittedReply } from './boundary.ts';
-import { Channel, type Pending } from './channel.ts';
+import type { Channel } from './channel.ts';
 import { noisyMean } from './privacy/dp-noise.ts';
 import { poissonSample } from './privacy/poisson-sampling.ts';
-import { SecAggCoordinator } from './privacy/secagg-coordinator.ts';
-import { thresholdFor, type SecurePlan } from './privacy/secure-plan.ts';
+import { secureExchange } from './privacy/secure-exchange.ts';
+import type { SecurePlan } from './privacy/secure-plan.ts';
 import { compareIds } from './sampling.ts';
-import { STATE_VECTOR, type ClientStateStore } from './state-store.ts';
-import type { Failure, FitAssignment, RoundSums, Strategy } from './strategies/strategy.ts';
+import type { ClientStateStore } from './state-store.ts';
+import type { FitAssignment, RoundSums, Strategy } from './strategies/strategy.ts';
 import type { RoundRecord } from './coordinator.ts';
+import type { CountrySecureAggregation } from './topology/country-secure-fit.ts';
 
 /** What a round under secure aggregation (and DP) records about its privacy. */
 export interface RoundPrivacy {
@@ -50,6 +45,8 @@ export interface RoundPrivacy {
     /** True when fewer than 3 hospitals were sampled: no exchange, the released update is noise alone. */
     readonly noiseOnly?: true;
   };
+  /** Hierarchical topology: each country's secure round, its aggregator in the server's role. */
+  readonly countries?: Readonly<Record<string, CountrySecureAggregation>>;
 }
 
 /** The privacy a whole run spent, for its summary and manifest. */
@@ -60,6 +57,8 @@ export interface PrivacySummary {
     readonly bits: number;
     readonly maxWeight: number;
     readonly parts: readonly { name: string; term: string; range: number; step: number }[];
+    /** Hierarchical topology: the protocol runs within each country, its aggregator in the server's role. */
+    readonly within?: 'country';
   };
   readonly differentialPrivacy?: {
     readonly epsilon: number;
@@ -99,16 +98,6 @@ export interface SecureFitContext {
   /** Hospitals' state blobs: sent with each fit request, kept again only for hospitals in the round's sum. */
   readonly states: ClientStateStore;
 }
-
-const FIELD_TO_VECTOR: Readonly<Record<string, string>> = {
-  cipherPublicKey: 'cipher-key',
-  maskPublicKey: 'mask-key',
-  vector: 'masked',
-  selfMaskOwners: 'self-mask-owners',
-  selfMaskShares: 'self-mask-shares',
-  keyOwners: 'key-owners',
-  keyShares: 'key-shares',
-};
 
 /**
  * The fit stage of a round under secure aggregation (Bonawitz et al. 2017; SecAgg+, Bell et al. 2020) and,
@@ -168,7 +157,8 @@ export class SecureFit {
         reason: `round ${round}: secure aggregation needs at least 3 hospitals, ${chosen.length} were sampled`,
       };
     }
-    const exchanged = chosen.length >= 3 ? await this.#exchange(round, global, chosen, excluded) : undefined;
+    const exchanged =
+      chosen.length >= 3 ? await secureExchange(this.#c, round, global, chosen, excluded) : undefined;
     if (exchanged !== undefined && 'reason' in exchanged) return { kind: 'failed', reason: exchanged.reason };
     const survivors = exchanged?.survivors ?? [];
     if (dp === undefined && survivors.length < scenario.minClients) {
@@ -262,22 +252,10 @@ export class SecureFit {
   /** The privacy the run has spent so far. */
   summary(): PrivacySummary {
     const { plan } = this.#c;
-    const q = plan.quantisation;
     const dp = plan.dp;
     const spent = dp === undefined ? undefined : this.#accountant!.epsilon(dp.delta);
     return {
-      secureAggregation: {
-        threshold: plan.settings.threshold,
-        ...(plan.settings.neighbours === undefined ? {} : { neighbours: plan.settings.neighbours }),
-        bits: q.bits,
-        maxWeight: q.maxWeight,
-        parts: q.parts.map((p) => ({
-          name: p.name,
-          term: p.term,
-          range: p.range,
-          step: quantisationStep(p.range, q.bits),
-        })),
-      },
+      secureAggregation: secureAggregationSummary(plan),
       ...(dp === undefined
         ? {}
         : {
@@ -296,228 +274,21 @@ export class SecureFit {
           }),
     };
   }
+}
 
-  /** The four exchanges of one SecAgg round among `chosen`; the decoded parts, or why the round failed. */
-  async #exchange(
-    round: number,
-    global: Float32Array,
-    chosen: readonly FitAssignment[],
-    excluded: ReadonlyMap<string, string>,
-  ): Promise<
-    | {
-        parts: Float64Array[];
-        survivors: string[];
-        dropouts: string[];
-        failures: Failure[];
-        threshold: number;
-      }
-    | { reason: string }
-  > {
-    const { scenario, plan, channel, strategy } = this.#c;
-    const n = chosen.length;
-    const ids = chosen.map((a) => a.hospital);
-    const idOf = (u: number) => ids[u - 1]!;
-    const threshold = thresholdFor(plan.settings, n);
-    const k = plan.settings.neighbours;
-    const graph = roundGraph(n, scenario.seed, round, k);
-    const session = `seed-${scenario.seed}/round-${round}`;
-    const vectorLength = encodedLength(plan.quantisation);
-    const coordinator = new SecAggCoordinator({ threshold, graph, vectorLength, session });
-    const failures: Failure[] = [];
-
-    /** Sends one stage's requests, then admits the replies in ascending index order through the coordinator. */
-    const stage = async (
-      kind: RequestKind,
-      requests: ReadonlyMap<number, { vectors: readonly (readonly [string, TypedVector])[]; body: unknown }>,
-      expect: (u: number) => { vectors: readonly string[]; secagg: SecAggSizes; optional?: string[] },
-      message: (u: number, r: AdmittedReply) => SecAggMessage,
-    ): Promise<Map<string, AdmittedReply>> => {
-      const admitted = new Map<string, AdmittedReply>();
-      const order = [...requests.keys()].sort((a, b) => a - b);
-      const pending: Pending[] = await Promise.all(
-        order.map((u) => {
-          const r = requests.get(u)!;
-          return channel.send(round, idOf(u), kind, Channel.body(r.vectors), r.body);
-        }),
-      );
-      order.forEach((u, i) => {
-        const hospital = idOf(u);
-        const e = expect(u);
-        const received = channel.receive(round, hospital, kind, pending[i]!, {
-          sizes: { ...this.#c.sizes, secagg: e.secagg },
-          vectors: e.vectors,
-          ...(e.optional === undefined ? {} : { optionalVectors: e.optional }),
-          counts: {},
-          check: (reply) => {
-            try {
-              coordinator.accept(u, message(u, reply));
-            } catch (err) {
-              if (!(err instanceof SecAggMessageError)) throw err;
-              const field = FIELD_TO_VECTOR[err.field] ?? err.field;
-              throw new ProtocolViolation(hospital, `vectors.${field}`, err.expected, 'another value');
-            }
-          },
-        });
-        if ('reason' in received) failures.push({ hospital, reason: received.reason });
-        else admitted.set(hospital, received.reply);
-      });
-      return admitted;
-    };
-    const none: SecAggSizes = { peers: 0, encoded: 0, survivors: 0, dropouts: 0 };
-    const extra = strategy.broadcastVectors?.(round, global) ?? {};
-    const fitVectors: [string, TypedVector][] = [['parameters', global]];
-    if (extra.control !== undefined) fitVectors.push(['control', extra.control]);
-    for (const [hospital, reason] of excluded) failures.push({ hospital, reason });
-    try {
-      const trained = await stage(
-        'secagg-fit-request',
-        new Map(
-          chosen.flatMap((a, i) => {
-            if (excluded.has(a.hospital)) return [];
-            const state = this.#c.states.get(a.hospital);
-            const secure: SecureRoundSettings = {
-              index: i + 1,
-              participants: n,
-              threshold,
-              ...(k === undefined ? {} : { neighbours: k }),
-              session,
-              bits: plan.quantisation.bits,
-              maxWeight: plan.quantisation.maxWeight,
-              weighting: plan.sums.weighting,
-              parts: plan.quantisation.parts,
-              ...(plan.sums.fairness === undefined ? {} : { fairness: plan.sums.fairness }),
-              ...(plan.dp === undefined
-                ? {}
-                : {
-                    dp: {
-                      clipNorm: plan.dp.clipNorm,
-                      ...(plan.dp.weightCap === undefined ? {} : { weightCap: plan.dp.weightCap }),
-                    },
-                  }),
-            };
-            const body: SecureFitInstructions = { ...a.instructions, secure };
-            const vectors =
-              state === undefined ? fitVectors : [...fitVectors, [STATE_VECTOR, state] as const];
-            return [[i + 1, { vectors, body }] as const];
-          }),
-        ),
-        () => ({ vectors: ['cipher-key', 'mask-key'], secagg: none, optional: [STATE_VECTOR] }),
-        (_u, r) => ({
-          kind: 'secagg/advertise-keys',
-          cipherPublicKey: r.vectors.get('cipher-key') as Uint8Array,
-          maskPublicKey: r.vectors.get('mask-key') as Uint8Array,
-        }),
-      );
-      const rosters = coordinator.closeAdvertising();
-      await stage(
-        'secagg-roster',
-        new Map(
-          [...rosters].map(([u, r]) => [
-            u,
-            {
-              vectors: [
-                ['hospitals', r.hospitals],
-                ['cipher-keys', r.cipherPublicKeys],
-                ['mask-keys', r.maskPublicKeys],
-              ],
-              body: { round },
-            },
-          ]),
-        ),
-        (u) => ({
-          vectors: ['recipients', 'ciphertexts'],
-          secagg: { ...none, peers: rosters.get(u)!.hospitals.length },
-        }),
-        (_u, r) => ({
-          kind: 'secagg/encrypted-shares',
-          recipients: r.vectors.get('recipients') as Uint32Array,
-          ciphertexts: r.vectors.get('ciphertexts') as Uint8Array,
-        }),
-      );
-      const deliveries = coordinator.closeSharing();
-      await stage(
-        'secagg-delivery',
-        new Map(
-          [...deliveries].map(([u, d]) => [
-            u,
-            {
-              vectors: [
-                ['senders', d.senders],
-                ['ciphertexts', d.ciphertexts],
-              ],
-              body: { round },
-            },
-          ]),
-        ),
-        () => ({ vectors: ['masked'], secagg: { ...none, encoded: vectorLength } }),
-        (_u, r) => ({ kind: 'secagg/masked-input', vector: r.vectors.get('masked') as Uint32Array }),
-      );
-      const requests = coordinator.closeMasking();
-      const expected = (u: number) => {
-        const request = requests.get(u)!;
-        const holds = [...deliveries.get(u)!.senders, u];
-        return {
-          survivors: holds.filter((v) => request.survivors.includes(v)).length,
-          dropouts: holds.filter((v) => v !== u && request.dropouts.includes(v)).length,
-        };
-      };
-      await stage(
-        'secagg-unmask',
-        new Map(
-          [...requests].map(([u, r]) => [
-            u,
-            {
-              vectors: [
-                ['survivors', r.survivors],
-                ['dropouts', r.dropouts],
-              ],
-              body: { round },
-            },
-          ]),
-        ),
-        (u) => ({
-          vectors: ['self-mask-owners', 'self-mask-shares', 'key-owners', 'key-shares'],
-          secagg: { ...none, ...expected(u) },
-        }),
-        (_u, r) => ({
-          kind: 'secagg/unmask-shares',
-          selfMaskOwners: r.vectors.get('self-mask-owners') as Uint32Array,
-          selfMaskShares: r.vectors.get('self-mask-shares') as Uint8Array,
-          keyOwners: r.vectors.get('key-owners') as Uint32Array,
-          keyShares: r.vectors.get('key-shares') as Uint8Array,
-        }),
-      );
-      const result = coordinator.finish();
-      if (!plausibleSum(plan.quantisation, result.sum, result.survivors.length)) {
-        return {
-          reason:
-            `round ${round}: secure aggregation failed: the unmasked sum lies outside what ` +
-            `${result.survivors.length} honest hospitals can send (a masked input or a share was not the protocol's)`,
-        };
-      }
-      // Only hospitals in the sum keep the state they trained to: the others' updates were not counted.
-      for (const u of result.survivors) this.#c.states.take(idOf(u), trained.get(idOf(u))!);
-      return {
-        parts: decode(plan.quantisation, result.sum),
-        survivors: Array.from(result.survivors, idOf),
-        dropouts: Array.from(result.dropouts, idOf),
-        failures,
-        threshold,
-      };
-    } catch (e) {
-      if (!(e instanceof SecAggRoundFailure)) throw e;
-      const who = e.hospital === undefined ? '' : ` (hospital ${idOf(e.hospital)})`;
-      const why =
-        e.reason === 'too-few-hospitals'
-          ? `${e.got} hospitals answered at ${e.stage}, threshold t = ${e.needed} of ${n}`
-          : e.reason === 'too-few-shares'
-            ? `${e.got} shares of a secret arrived, t = ${e.needed} needed${who}`
-            : `shares that do not rebuild the advertised key${who}`;
-      return {
-        reason:
-          `round ${round}: secure aggregation failed: ${why}` +
-          (failures.length > 0 ? `; ${failures.map((f) => f.reason).join('; ')}` : ''),
-      };
-    }
-  }
+/** A run's secure-aggregation settings as its summary gives them: threshold, encoding, each part's step. */
+export function secureAggregationSummary(plan: SecurePlan): PrivacySummary['secureAggregation'] {
+  const q = plan.quantisation;
+  return {
+    threshold: plan.settings.threshold,
+    ...(plan.settings.neighbours === undefined ? {} : { neighbours: plan.settings.neighbours }),
+    bits: q.bits,
+    maxWeight: q.maxWeight,
+    parts: q.parts.map((p) => ({
+      name: p.name,
+      term: p.term,
+      range: p.range,
+      step: quantisationStep(p.range, q.bits),
+    })),
+  };
 }

@@ -19,7 +19,11 @@ describe("a country aggregator's reply", () => {
   it('is the Float64 sum of its hospitals’ weighted updates, admitted with exactly their counts', () => {
     const global = Float32Array.from([1, 2, 3]);
     const updates = Float32Array.from([1.5, 2, 2, 0.5, 2.5, 4]);
-    const reply = countryAggregate(global, updates, { round: 1, weights: [30, 10], numExamples: [30, 10] });
+    const reply = countryAggregate(global, new Map([['updates', updates]]), {
+      round: 1,
+      weights: [30, 10],
+      numExamples: [30, 10],
+    });
     const raw = encodeEnvelope(reply.kind, reply.fields, reply.vectors);
     const verdict = admit(raw, contract(40, 2));
     expect(verdict.status).toBe('admitted');

@@ -37,6 +37,8 @@ export function securePlan(
   scenario: Scenario,
   strategy: Strategy,
   parameters: number,
+  /** Hospitals in the largest group that runs the protocol (hierarchical: the largest country). */
+  n: number = scenario.hospitals.length,
 ): SecurePlan | undefined {
   const settings = scenario.privacy?.secureAggregation;
   if (settings === undefined) return undefined;
@@ -48,7 +50,6 @@ export function securePlan(
         'expected a strategy that declares the sums it needs (sums and aggregateSums)',
     );
   }
-  const n = scenario.hospitals.length;
   validateSecAggSettings({
     participants: n,
     threshold: thresholdFor(settings, n),

@@ -1,6 +1,9 @@
 import { isOwnData } from '../../protocol/own-data-layout.ts';
 import type { SumWeighting } from '../../protocol/secure-sums.ts';
 import type { Scenario } from '../../scenario/schema.ts';
+import { PrivacySettingError } from '../../common/privacy-setting-error.ts';
+import { validateSecAggSettings } from '../../common/secagg/settings.ts';
+import { thresholdFor } from '../privacy/secure-plan.ts';
 import { FedAvg } from '../strategies/fedavg.ts';
 import { StrategyConfigError } from '../strategies/index.ts';
 import type { Strategy } from '../strategies/strategy.ts';
@@ -13,9 +16,9 @@ export const HIERARCHICAL_STRATEGIES = ['fedavg', 'fedprox', 'fedavgm', 'fedadam
  * from Σ_k w_k (x_k − g) and Σ_k w_k alone (sums of the update term only), which a country can add up for its
  * hospitals and the coordinator add across countries; Krum, the median, trimmed means, SCAFFOLD's control
  * variates, FedNova's step counts and q-FedAvg's fairness terms do not decompose so and are refused, and so
- * (not yet supported in this topology) are secure aggregation, differential privacy, a virtual clock, injected
- * faults and own-data preprocessing. Returns how contributions are weighted. Throws {@link StrategyConfigError}
- * naming `topology` (the CLI exits 2).
+ * (not yet supported in this topology) are a virtual clock and own-data preprocessing; the
+ * privacy settings are checked by {@link checkPrivacy}. Returns how contributions are weighted. Throws
+ * {@link StrategyConfigError} naming `topology` or the privacy field (the CLI exits 2).
  */
 export function checkHierarchical(scenario: Scenario, strategy: Strategy): SumWeighting {
   const sums = strategy.sums;
@@ -37,10 +40,9 @@ export function checkHierarchical(scenario: Scenario, strategy: Strategy): SumWe
         `updates (${HIERARCHICAL_STRATEGIES.join(', ')}); strategy ${strategy.name} does not`,
     );
   }
+  checkPrivacy(scenario);
   const unsupported: [boolean, string][] = [
-    [scenario.privacy !== undefined, 'privacy'],
     [scenario.clock !== undefined, 'clock'],
-    [scenario.faults.length > 0, 'faults'],
     [isOwnData(scenario.data), 'data (own data)'],
   ];
   for (const [present, field] of unsupported) {
@@ -50,4 +52,54 @@ export function checkHierarchical(scenario: Scenario, strategy: Strategy): SumWe
       );
   }
   return sums.weighting;
+}
+
+/** Hospitals in the scenario's largest country. */
+export function largestCountry(scenario: Pick<Scenario, 'hospitals'>): number {
+  const counts = new Map<string, number>();
+  for (const h of scenario.hospitals) counts.set(h.country, (counts.get(h.country) ?? 0) + 1);
+  return Math.max(...counts.values());
+}
+
+/**
+ * What privacy means country by country. Secure aggregation runs inside each country, so each needs at least
+ * 3 hospitals and settings valid for its size. DP-SGD runs inside each hospital and needs nothing of the
+ * topology. DP-FedAvg's central noise is refused: to keep what crosses a border private, each country's
+ * aggregator would add it to its sum; but a country whose secure round cannot run or finish (fewer than 3
+ * sampled, more dropouts than its threshold) drops every sampled hospital's update at once, so one hospital's
+ * presence could change what a country releases by more than the clipping norm, and the accountant's ε,
+ * which assumes at most C, would under-report.
+ */
+export function checkPrivacy(scenario: Scenario): void {
+  const privacy = scenario.privacy;
+  if (privacy?.differentialPrivacy !== undefined) {
+    throw new StrategyConfigError(
+      'privacy.differentialPrivacy is not supported with topology: "hierarchical": its noise would be added per ' +
+        "country, but a country whose secure round cannot run drops all its sampled hospitals' updates at once, " +
+        'so one hospital could change a country sum by more than clipNorm and the reported ε would not cover it; ' +
+        'expected topology "flat", or privacy.dpSgd (per-patient DP inside each hospital)',
+    );
+  }
+  const settings = privacy?.secureAggregation;
+  if (settings === undefined) return;
+  const counts = new Map<string, number>();
+  for (const h of scenario.hospitals) counts.set(h.country, (counts.get(h.country) ?? 0) + 1);
+  for (const [country, n] of [...counts].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (n < 3)
+      throw new StrategyConfigError(
+        `privacy.secureAggregation with topology: "hierarchical" runs inside each country and needs at least 3 ` +
+          `hospitals in each (with 2, each learns the other's update from the sum); country ${country} has ${n}`,
+      );
+    const k = settings.neighbours;
+    try {
+      validateSecAggSettings({
+        participants: n,
+        threshold: thresholdFor(settings, n),
+        ...(k === undefined || k >= n - 1 ? {} : { neighbours: k }),
+      });
+    } catch (e) {
+      if (!(e instanceof PrivacySettingError)) throw e;
+      throw new PrivacySettingError(e.field, `${e.expected} (country ${country})`, e.got);
+    }
+  }
 }

@@ -1,33 +1,45 @@
 import { weightedUpdateSum } from '../../common/weighted-update-sum.ts';
 import { stream } from '../../common/rng.ts';
 import { EnvelopeBody } from '../../protocol/envelope.ts';
-import { describeError } from '../../protocol/error-report.ts';
-import { modelClass } from '../../protocol/jurisdiction/classes.ts';
-import type { Facts, Source } from '../../protocol/jurisdiction/enforcer.ts';
-import type { Kind, MessageSizes, ReplyKind } from '../../protocol/kinds.ts';
 import type { EvaluateInstructions } from '../../protocol/messages.ts';
 import type { Scenario } from '../../scenario/schema.ts';
-import { admit, exactly, fitReplyOf } from '../boundary.ts';
+import { fitReplyOf } from '../boundary.ts';
 import { Channel } from '../channel.ts';
 import {
   checkedModel,
   collect,
   RoundFailure,
+  setUpAgain,
   stopwatch,
   type RoundRecord,
   type RunOptions,
   type RunResult,
 } from '../coordinator.ts';
-import { JurisdictionViolation, describeViolation, type ViolationStop } from '../jurisdiction/violation.ts';
-import type { JurisdictionGate } from '../jurisdiction/gate.ts';
+import { JurisdictionViolation, type ViolationStop } from '../jurisdiction/violation.ts';
 import { Ledger } from '../ledger.ts';
 import { compareIds } from '../sampling.ts';
 import { ClientStateStore } from '../state-store.ts';
 import { createStrategy, StrategyConfigError } from '../strategies/index.ts';
-import type { Failure, FitResult } from '../strategies/strategy.ts';
+import type { Failure, FitAssignment, FitResult } from '../strategies/strategy.ts';
 import { WorkerFailure, WorkerPool } from '../worker-pool.ts';
-import { checkHierarchical } from './hierarchical-check.ts';
+import { checkHierarchical, largestCountry } from './hierarchical-check.ts';
+import {
+  countrySecureRound,
+  type CountrySecureContext,
+  type CountrySecureOutcome,
+} from './country-secure-fit.ts';
+import { checkWeights, securePlan } from '../privacy/secure-plan.ts';
+import { secureAggregationSummary } from '../secure-fit.ts';
+import type { SumWeighting } from '../../protocol/secure-sums.ts';
+import type { MessageSizes } from '../../protocol/kinds.ts';
+import { countryAggregate } from './country-aggregate.ts';
 import { aggregatorId, countriesOf } from './hops.ts';
+import { Relay } from './relay.ts';
+import { askAggregator } from './aggregator-call.ts';
+import { killPoint } from '../checkpoint/test-hook.ts';
+import { secureRoundSurviving, sendSurviving, type PhaseRequest, type ThreadFailure } from '../recovery.ts';
+import type { Answer } from '../channel.ts';
+import { addFaults, roundFaults, type FaultSummary } from '../fault-record.ts';
 import {
   commonResult,
   evaluateRecord,
@@ -56,6 +68,7 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
   const { inputShape, spec, initial, hospitals, countryOf, sizes } = federationBasics(scenario);
   const strategy = await createStrategy(scenario, options.baseDir);
   const weighting = checkHierarchical(scenario, strategy);
+  const plan = securePlan(scenario, strategy, spec.length, largestCountry(scenario));
   if (options.resume !== undefined)
     throw new StrategyConfigError(
       'topology: "hierarchical" runs keep no checkpoint yet and cannot be resumed; run it again without --resume',
@@ -74,7 +87,10 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
   const ids = countries.map(aggregatorId);
   let aggregators: WorkerPool | undefined;
   try {
-    const countryThreads = await WorkerPool.start(ids, ids.length, { timeoutMs: options.timeoutMs });
+    const countryThreads = await WorkerPool.start(ids, ids.length, {
+      timeoutMs: options.timeoutMs,
+      ...(options.aggregatorEntry === undefined ? {} : { entry: options.aggregatorEntry }),
+    });
     aggregators = countryThreads;
     const channel = new Channel(pool, ledger);
     const { holdings, threads, prepared, backend } = await prepareHospitals(
@@ -89,6 +105,34 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
     const { fitContract, evaluateContract } = contracts;
     const relay = new Relay(ledger, gate);
     const states = new ClientStateStore(spec.length);
+    const train = new Map([...holdings].map(([h, x]) => [h, x.train]));
+    if (plan !== undefined) checkWeights(plan, train);
+    const plainContext: PlainCountryContext = {
+      channel,
+      states,
+      fitContract,
+      aggregators: countryThreads,
+      relay,
+      sizes,
+      weighting,
+      countryOf,
+      minClients: scenario.minClients,
+    };
+    const secure: CountrySecureContext | undefined =
+      plan === undefined
+        ? undefined
+        : {
+            scenario,
+            strategy,
+            plan,
+            channel,
+            sizes,
+            states,
+            aggregators: countryThreads,
+            relay,
+            train,
+            countryOf,
+          };
 
     let global = initial;
     let completed = initial;
@@ -96,9 +140,17 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
     let stopReason: string | undefined;
     let workerFailure = false;
     let violation: ViolationStop | undefined;
+    let faultTotals: FaultSummary | undefined;
+    let interrupted = false;
     let round = 1;
     try {
       for (; round <= scenario.rounds; round++) {
+        if (options.stopRequested?.() === true) {
+          interrupted = true;
+          stopReason = `interrupted before round ${round}`;
+          break;
+        }
+        killPoint('fit', round);
         const sampled = strategy.configureFit(
           round,
           hospitals,
@@ -110,71 +162,48 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
         );
         const shared = Channel.body([['parameters', global]]);
         for (const c of down) relay.down(round, aggregatorId(c), 'country-fit-request', shared, global);
-        const pending = await Promise.all(
-          sampled.map(({ hospital, instructions }) => {
-            const state = states.get(hospital);
-            const body = state === undefined ? shared : fitBody(global, undefined, state);
-            return channel.send(round, hospital, 'fit-request', body, instructions);
-          }),
-        );
-        const fitResults: FitResult[] = [];
-        const fitFailures: Failure[] = [];
-        sampled.forEach(({ hospital }, i) => {
-          const received = channel.receive(
-            round,
-            hospital,
-            'fit-request',
-            pending[i]!,
-            fitContract(hospital),
-          );
-          if ('reason' in received) fitFailures.push({ hospital, reason: received.reason });
-          else fitResults.push({ hospital, reply: fitReplyOf(states.take(hospital, received.reply)) });
-        });
-        fitResults.sort((a, b) => compareIds(a.hospital, b.hospital));
-        if (fitResults.length < scenario.minClients) {
+        const lostThreads: ThreadFailure[] = [];
+        const again = (ids: readonly string[]) =>
+          setUpAgain(channel, scenario, options, sizes, holdings, round, ids, prepared.transform);
+        const fitted =
+          secure === undefined
+            ? await plainCountryRound(
+                plainContext,
+                round,
+                global,
+                shared,
+                sampled,
+                (requests) =>
+                  sendSurviving(pool, 'fit', requests, again).then((outcome) => {
+                    lostThreads.push(...outcome.failures);
+                    return outcome.answers;
+                  }),
+                lostThreads,
+              )
+            : await countrySecureRound(
+                secure,
+                round,
+                global,
+                sampled,
+                (attempt) => secureRoundSurviving(pool, lostThreads, again, attempt),
+                lostThreads,
+              );
+        if (fitted.contributors.length < scenario.minClients) {
+          const failures = fitted.fit.failures;
           stopReason =
-            `round ${round}: ${fitResults.length} valid fit replies, fewer than minClients = ${scenario.minClients}` +
-            (fitFailures.length > 0 ? `; ${fitFailures.map((f) => f.reason).join('; ')}` : '');
+            `round ${round}: ${fitted.contributors.length} ${secure === undefined ? 'valid fit replies' : "hospitals in the countries' secure sums"}, ` +
+            `fewer than minClients = ${scenario.minClients}` +
+            (failures.length > 0 ? `; ${failures.map((f) => f.reason).join('; ')}` : '');
           break;
         }
-        const sum = new Float64Array(spec.length);
-        let totalWeight = 0;
-        // The country aggregators work at once; their replies are checked and recorded in country order.
-        const asked = countriesIn(
-          fitResults.map((r) => r.hospital),
-          countryOf,
-        ).map((c) => {
-          const mine = fitResults.filter((r) => countryOf.get(r.hospital) === c);
-          const weights = mine.map((r) => (weighting === 'one' ? 1 : r.reply.numExamples));
-          const updates = new Float32Array(mine.length * global.length);
-          mine.forEach((r, j) => updates.set(r.reply.vectors.parameters!, j * global.length));
-          const raw = askAggregator(countryThreads, round, c, global, mine, weights, updates);
-          return { c, mine, weights, updates, raw };
-        });
-        const answers = await Promise.allSettled(asked.map((a) => a.raw));
-        for (const [k, { c, mine, weights, updates }] of asked.entries()) {
-          const part = countryAggregate(
-            answers[k]!,
-            relay,
-            round,
-            c,
-            { global, updates, weights },
-            mine,
-            sizes,
-          );
-          for (let i = 0; i < sum.length; i++) sum[i]! += part[i]!;
-          totalWeight += weights.reduce((a, b) => a + b, 0);
-        }
+        const { sum, totalWeight, contributors } = fitted;
         try {
           const from = global;
           global = checkedModel(
             strategy.aggregateSums!(round, global, {
               values: { update: sum },
               totalWeight,
-              contributors: fitResults.map((r) => ({
-                hospital: r.hospital,
-                numExamples: r.reply.numExamples,
-              })),
+              contributors,
             }),
             spec.length,
             strategy.name,
@@ -182,7 +211,7 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
           gate?.aggregatedSecurely(
             global,
             from,
-            fitResults.map((r) => r.hospital),
+            contributors.map((r) => r.hospital),
           );
         } catch (e) {
           if (!(e instanceof RangeError)) throw e;
@@ -199,14 +228,21 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
         for (const c of countriesIn(chosen, countryOf))
           relay.down(round, aggregatorId(c), 'country-evaluate-request', evalBody, global);
         const instructions: EvaluateInstructions = { round };
-        const evalPending = await Promise.all(
-          chosen.map((h) => channel.send(round, h, 'evaluate-request', evalBody, instructions)),
+        const evalOutcome = await sendSurviving(
+          pool,
+          'evaluate',
+          chosen.map((hospital) => ({
+            hospital,
+            send: () => channel.send(round, hospital, 'evaluate-request', evalBody, instructions),
+          })),
+          again,
         );
+        lostThreads.push(...evalOutcome.failures);
         const before = ledger.entries.length;
         const evaluated = collect(
           chosen,
-          chosen.map((h, i) =>
-            channel.receive(round, h, 'evaluate-request', evalPending[i]!, evaluateContract(h)),
+          chosen.map((h) =>
+            channel.settle(round, h, 'evaluate-request', evalOutcome.answers.get(h)!, evaluateContract(h)),
           ),
         );
         const replies = ledger.entries.slice(before);
@@ -217,11 +253,15 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
             replies.filter((e) => countryOf.get(e.hospital) === c && e.admitted),
           );
         }
+        const faults = roundFaults(scenario, round, fitted.fit, lostThreads, evaluated.failures);
+        faultTotals = addFaults(faultTotals, faults, lostThreads);
         const record: RoundRecord = {
           round,
-          fit: fitRecord(sampled, fitResults, fitFailures),
+          fit: fitted.fit,
+          ...(fitted.countries === undefined ? {} : { privacy: { countries: fitted.countries } }),
           evaluate: evaluateRecord(strategy, round, evaluated, countryOf),
           bytes: ledger.totals(round),
+          ...(faults.length === 0 ? {} : { faults }),
         };
         options.sink.round(record, ledger.takeUnflushed());
         final = record;
@@ -239,7 +279,7 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
       } else throw e;
     }
     const federationSeconds = clock.lap();
-    const baselines = await runBaselines(!workerFailure && violation === undefined, {
+    const baselines = await runBaselines(!workerFailure && !interrupted && violation === undefined, {
       scenario,
       options,
       channel,
@@ -258,6 +298,8 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
       ...(stopReason === undefined ? {} : { stopReason }),
       ...(workerFailure ? { workerFailure } : {}),
       ...(violation === undefined ? {} : { violation }),
+      ...(interrupted ? { interrupted } : {}),
+      ...(faultTotals === undefined ? {} : { faults: faultTotals }),
       ...commonResult({
         final,
         completed,
@@ -273,6 +315,9 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
         preprocessing: prepared.record,
       }),
       strategy: { ...strategy.summary(), topology: 'hierarchical', countryAggregators: ids },
+      ...(plan === undefined
+        ? {}
+        : { privacy: { secureAggregation: { ...secureAggregationSummary(plan), within: 'country' } } }),
     };
   } finally {
     await aggregators?.close();
@@ -280,19 +325,112 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
   }
 }
 
-/** The reply kind of a request a country aggregator gets. */
-function replyOf(kind: Kind): Kind {
-  return kind === 'country-fit-request' ? 'country-aggregate' : 'country-evaluation';
-}
-
 /** The countries of some hospitals, sorted. */
 function countriesIn(ids: readonly string[], countryOf: ReadonlyMap<string, string>): string[] {
   return [...new Set(ids.map((h) => countryOf.get(h)!))].sort();
 }
 
-/** Sends country `c`'s aggregator its hospitals' updates and weights; resolves to its raw reply. */
-function askAggregator(
-  aggregators: WorkerPool,
+/** What the plain fit stage of a hierarchical round needs from the run. */
+interface PlainCountryContext {
+  readonly channel: Channel;
+  readonly states: ClientStateStore;
+  readonly fitContract: ReturnType<typeof replyContracts>['fitContract'];
+  readonly aggregators: WorkerPool;
+  readonly relay: Relay;
+  readonly sizes: MessageSizes;
+  readonly weighting: SumWeighting;
+  readonly countryOf: ReadonlyMap<string, string>;
+  readonly minClients: number;
+}
+
+/**
+ * The fit stage of a hierarchical round in the clear: the sampled hospitals train and send their models to
+ * their country's aggregator, which returns the Float64 sum of their weighted updates; the country sums added
+ * in ascending country order. With fewer valid replies than minClients no aggregator is asked.
+ */
+async function plainCountryRound(
+  c: PlainCountryContext,
+  round: number,
+  global: Float32Array,
+  shared: EnvelopeBody,
+  sampled: readonly FitAssignment[],
+  /** Sends the requests, surviving worker threads that die or hang: each hospital's answer or why it dropped out. */
+  surviving: (requests: readonly PhaseRequest[]) => Promise<ReadonlyMap<string, Answer>>,
+  /** Threads replaced this round, to which a replaced aggregator thread is added. */
+  lost: ThreadFailure[],
+): Promise<Omit<CountrySecureOutcome, 'countries'> & { readonly countries?: undefined }> {
+  const { channel, states, fitContract, countryOf, weighting, relay, sizes } = c;
+  const answers = await surviving(
+    sampled.map(({ hospital, instructions }) => ({
+      hospital,
+      send: () => {
+        const state = states.get(hospital);
+        const body = state === undefined ? shared : fitBody(global, undefined, state);
+        return channel.send(round, hospital, 'fit-request', body, instructions);
+      },
+    })),
+  );
+  const fitResults: FitResult[] = [];
+  const fitFailures: Failure[] = [];
+  sampled.forEach(({ hospital }) => {
+    const received = channel.settle(
+      round,
+      hospital,
+      'fit-request',
+      answers.get(hospital)!,
+      fitContract(hospital),
+    );
+    if ('reason' in received) fitFailures.push({ hospital, reason: received.reason });
+    else fitResults.push({ hospital, reply: fitReplyOf(states.take(hospital, received.reply)) });
+  });
+  fitResults.sort((a, b) => compareIds(a.hospital, b.hospital));
+  const sum = new Float64Array(global.length);
+  let totalWeight = 0;
+  const contributors = fitResults.map((r) => ({ hospital: r.hospital, numExamples: r.reply.numExamples }));
+  const fit = fitRecord(sampled, fitResults, fitFailures);
+  if (fitResults.length < c.minClients) return { sum, totalWeight, contributors, fit };
+  // The country aggregators work at once; their replies are checked and recorded in country order.
+  const asked = countriesIn(
+    fitResults.map((r) => r.hospital),
+    countryOf,
+  ).map((country) => {
+    const mine = fitResults.filter((r) => countryOf.get(r.hospital) === country);
+    const weights = mine.map((r) => (weighting === 'one' ? 1 : r.reply.numExamples));
+    const updates = new Float32Array(mine.length * global.length);
+    mine.forEach((r, j) => updates.set(r.reply.vectors.parameters!, j * global.length));
+    const raw = askAggregator(
+      c.aggregators,
+      aggregatorId(country),
+      () => countryRequest(round, country, global, mine, weights, updates),
+      lost,
+    );
+    return { country, mine, weights, updates, raw };
+  });
+  const replies = await Promise.allSettled(asked.map((a) => a.raw));
+  for (const [k, { country, mine, weights, updates }] of asked.entries()) {
+    // The simulator relays the updates itself, so it can check what a real coordinator could not: the
+    // aggregate is exactly the weighted sum of the updates its aggregator was sent.
+    const part = countryAggregate(
+      replies[k]!,
+      relay,
+      round,
+      country,
+      {
+        sum: weightedUpdateSum(global, updates, weights),
+        numExamples: mine.reduce((a, r) => a + r.reply.numExamples, 0),
+        contributors: mine.map((r) => r.hospital),
+        what: 'the weighted sum of the updates it was sent',
+      },
+      sizes,
+    );
+    for (let i = 0; i < sum.length; i++) sum[i]! += part[i]!;
+    totalWeight += weights.reduce((a, b) => a + b, 0);
+  }
+  return { sum, totalWeight, contributors, fit };
+}
+
+/** The request that asks country `c`'s aggregator to sum its hospitals' updates with their weights. */
+function countryRequest(
   round: number,
   c: string,
   global: Float32Array,
@@ -300,197 +438,10 @@ function askAggregator(
   weights: readonly number[],
   /** The hospitals' updated models end to end, in `results`' order. */
   updates: Float32Array,
-): Promise<unknown> {
-  const id = aggregatorId(c);
+): Uint8Array {
   const numExamples = results.map((r) => r.reply.numExamples);
-  const request = new EnvelopeBody([
+  return new EnvelopeBody([
     ['parameters', global],
     ['updates', updates],
-  ]).bytes('country-fit-request', { hospital: id, request: { round, weights, numExamples } });
-  return aggregators.exchange(id, request, 'country aggregator');
-}
-
-/**
- * Admits country `c`'s aggregator's reply at the boundary (a `country-aggregate` whose counts must be exactly
- * its contributors' and their examples, whose sum must be exactly their weighted updates' sum) and records it
- * crossing to the coordinator; returns the sum.
- */
-function countryAggregate(
-  answer: PromiseSettledResult<unknown>,
-  relay: Relay,
-  round: number,
-  c: string,
-  sent: {
-    readonly global: Float32Array;
-    readonly updates: Float32Array;
-    readonly weights: readonly number[];
-  },
-  results: readonly FitResult[],
-  sizes: MessageSizes,
-): Float64Array {
-  const id = aggregatorId(c);
-  if (answer.status === 'rejected') {
-    if (answer.reason instanceof WorkerFailure) throw answer.reason;
-    throw new RoundFailure(`country aggregator ${id}: its call failed outside the protocol`);
-  }
-  const raw = answer.value;
-  const numExamples = results.map((r) => r.reply.numExamples);
-  const verdict = admit(raw, {
-    hospital: id,
-    kind: 'country-aggregate',
-    sizes,
-    vectors: ['sum'],
-    counts: {
-      numExamples: exactly(numExamples.reduce((a, b) => a + b, 0)),
-      contributors: exactly(results.length),
-    },
-  });
-  if (verdict.status !== 'admitted') {
-    const reason = verdict.status === 'error' ? describeError(id, verdict.report) : verdict.violation.message;
-    relay.rejected(round, id, verdict.bytes, reason);
-    throw new RoundFailure(`country aggregator ${id}: ${reason}`);
-  }
-  const sum = verdict.reply.vectors.get('sum');
-  if (!(sum instanceof Float64Array)) throw new RoundFailure(`country aggregator ${id}: no sum`);
-  // The simulator relays the updates itself, so it can check what a real coordinator could not: the aggregate
-  // is exactly the weighted sum of the updates its aggregator was sent.
-  const expected = weightedUpdateSum(sent.global, sent.updates, sent.weights);
-  for (let i = 0; i < sum.length; i++) {
-    if (!Object.is(sum[i], expected[i]))
-      throw new RoundFailure(
-        `country aggregator ${id}: its sum is not the weighted sum of the updates it was sent (index ${i})`,
-      );
-  }
-  relay.aggregate(
-    round,
-    id,
-    verdict,
-    results.map((r) => r.hospital),
-  );
-  return sum;
-}
-
-/**
- * Records the hops through a country aggregator, weighed by the run's jurisdiction policies: the model it gets
- * from the coordinator, the country aggregate it sends back, the evaluation replies it relays. A forbidden
- * one is recorded (by size) and stops the run, as the channel does for a hospital's.
- */
-class Relay {
-  readonly #ledger: Ledger;
-  readonly #gate: JurisdictionGate | undefined;
-
-  constructor(ledger: Ledger, gate: JurisdictionGate | undefined) {
-    this.#ledger = ledger;
-    this.#gate = gate;
-  }
-
-  /** The coordinator sends `model` (as `body`, the round's one body of it) to aggregator `id`, to relay. */
-  down(
-    round: number,
-    id: string,
-    kind: 'country-fit-request' | 'country-evaluate-request',
-    body: EnvelopeBody,
-    model: Float32Array,
-  ): void {
-    const { bytes, sha256 } = body.seal(kind, {
-      hospital: id,
-      request: { round },
-    });
-    const facts = this.#gate?.requestFacts(kind, id, model);
-    const expected = this.#gate?.expectedReplyFacts(replyOf(kind) as ReplyKind, id);
-    this.#cross(round, id, kind, { bytes: bytes.byteLength, sha256 }, facts, { admitted: true }, expected);
-  }
-
-  /** Aggregator `id`'s country aggregate of `contributors`, admitted at the boundary. */
-  aggregate(
-    round: number,
-    id: string,
-    verdict: { readonly bytes: number; readonly sha256: string },
-    contributors: readonly string[],
-  ): void {
-    const facts: Facts | undefined =
-      this.#gate === undefined
-        ? undefined
-        : {
-            direction: 'to-coordinator',
-            hospital: id,
-            classes: [modelClass(contributors.length, this.#gate.enforcer.consortium.minHospitals)],
-            sources: contributors.map((h) => `${h}:train` as Source),
-          };
-    this.#cross(round, id, 'country-aggregate', verdict, facts, { admitted: true });
-  }
-
-  /** Aggregator `id` relays its hospitals' admitted evaluation replies (their crossings `from`) in one message. */
-  up(
-    round: number,
-    id: string,
-    from: readonly {
-      readonly bytes: number;
-      readonly classes: readonly string[];
-      readonly sources?: readonly Source[];
-    }[],
-  ): void {
-    if (from.length === 0) return;
-    const classes = [...new Set(from.flatMap((e) => e.classes))] as Facts['classes'];
-    const sources = [...new Set(from.flatMap((e) => e.sources ?? []))].sort();
-    const facts: Facts | undefined =
-      this.#gate === undefined ? undefined : { direction: 'to-coordinator', hospital: id, classes, sources };
-    const bytes = from.reduce((s, e) => s + e.bytes, 0);
-    this.#cross(round, id, 'country-evaluation', { bytes }, facts, { admitted: true });
-  }
-
-  /** A country aggregate the boundary rejected: measured, not hashed. */
-  rejected(round: number, id: string, bytes: number, reason: string): void {
-    this.#ledger.record(round, id, 'country-aggregate', { bytes }, { admitted: false, reason });
-  }
-
-  #cross(
-    round: number,
-    id: string,
-    kind: Kind,
-    message: { readonly bytes: number; readonly sha256?: string },
-    facts: Facts | undefined,
-    handling: { readonly admitted: boolean },
-    expectedReply?: Facts,
-  ): void {
-    if (this.#gate === undefined || facts === undefined) {
-      this.#ledger.record(round, id, kind, message, handling);
-      return;
-    }
-    const { relied, breaches } = this.#gate.check(facts);
-    const violations = [
-      ...breaches.map((b) => ({ ...b, kind })),
-      ...(expectedReply === undefined
-        ? []
-        : this.#gate.check(expectedReply).breaches.map((b) => ({
-            ...b,
-            kind: replyOf(kind),
-          }))),
-    ];
-    if (violations.length > 0) {
-      const enforcement = facts.direction === 'to-hospital' ? 'not sent' : 'discarded';
-      const stop: ViolationStop = {
-        round,
-        hospital: id,
-        message: kind,
-        enforcement,
-        violation: violations[0]!,
-      };
-      this.#ledger.record(
-        round,
-        id,
-        kind,
-        { bytes: message.bytes },
-        {
-          admitted: false,
-          reason: describeViolation(stop),
-          ...(enforcement === 'not sent' ? { sent: false as const } : {}),
-        },
-        { facts, violations },
-      );
-      throw new JurisdictionViolation(stop);
-    }
-    this.#gate.commit(facts);
-    this.#ledger.record(round, id, kind, message, handling, { facts, relied, violations });
-  }
+  ]).bytes('country-fit-request', { hospital: aggregatorId(c), request: { round, weights, numExamples } });
 }
