@@ -103,12 +103,17 @@ export function interruptedRun(out: string): { scenarioFile: string; baseDir: st
   }
 }
 
+/** Whether a run's unfinished folder holds a checkpoint (a run that keeps none cannot be resumed). */
+export function hasCheckpoint(folder: RunFolder): boolean {
+  return existsSync(join(folder.folder, CHECKPOINT_FILE));
+}
+
 /**
  * What an interruption does with a run's unfinished folder: kept when it already holds a checkpoint (the run can
  * continue), removed otherwise. Returns whether it was kept.
  */
 export function keepIfResumable(folder: RunFolder | undefined): boolean {
-  const resumable = folder !== undefined && existsSync(join(folder.folder, CHECKPOINT_FILE));
+  const resumable = folder !== undefined && hasCheckpoint(folder);
   if (resumable) folder.keep();
   else folder?.discard();
   return resumable;

@@ -14,7 +14,7 @@ import { FEDMED_VERSION } from '../server/outputs/version.ts';
 import { EXIT } from './exit-codes.ts';
 import { backendOverride, checkScenarioData, dataRoot, isInputFailure } from './flags.ts';
 import { interruptible, SIGNAL_EXIT, stopRequested } from './interrupt.ts';
-import { interruptedRun, keepIfResumable, openRun } from './checkpointed-run.ts';
+import { hasCheckpoint, interruptedRun, keepIfResumable, openRun } from './checkpointed-run.ts';
 import { InputError } from '../scenario/load.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { WorkerFailure } from '../server/worker-pool.ts';
@@ -169,7 +169,7 @@ async function runOnce(
       }
       progress.stop();
       // A run that checkpoints waits to be resumed; one that keeps no checkpoint (hierarchical) writes its outputs.
-      if (result.interrupted === true && existsSync(join(folder.folder, CHECKPOINT_FILE))) {
+      if (result.interrupted === true && hasCheckpoint(folder)) {
         folder.keep();
         const signal = stopRequested() ?? 'SIGINT';
         process.stderr.write(
