@@ -1,5 +1,5 @@
 import { cappedWeight, fixedDenominator } from '../common/dp/capped-weights.ts';
-import { RdpAccountant } from '../common/dp/rdp.ts';
+import { RdpAccountant, tippingRisk, type TippingRisk } from '../common/dp/rdp.ts';
 import { stream } from '../common/rng.ts';
 import { quantisationStep } from '../common/secagg/quantise.ts';
 import type { MessageSizes } from '../protocol/kinds.ts';
@@ -14,6 +14,9 @@ import type { ClientStateStore } from './state-store.ts';
 import type { FitAssignment, RoundSums, Strategy } from './strategies/strategy.ts';
 import type { RoundRecord } from './coordinator.ts';
 import type { CountrySecureAggregation } from './topology/country-secure-fit.ts';
+
+/** The fewest hospitals a secure round can sum: with fewer, masks would reveal an update to its peers. */
+export const SECURE_MINIMUM = 3;
 
 /** What a round under secure aggregation (and DP) records about its privacy. */
 export interface RoundPrivacy {
@@ -120,6 +123,14 @@ export class SecureFit {
     this.#accountant = context.plan.dp === undefined ? undefined : new RdpAccountant();
   }
 
+  /**
+   * Under DP, the chance that one hospital tips a round over {@link SECURE_MINIMUM} (fewer sampled release noise
+   * alone), which the accountant must count: the federation's hospitals, each sampled at the DP rate.
+   */
+  #risk(): TippingRisk {
+    return tippingRisk(this.#c.plan.dp!.sampleRate, this.#c.train.size, SECURE_MINIMUM);
+  }
+
   /** Runs one round's fit stage for the strategy's assignments (Poisson-sampled among them under DP). */
   async round(
     round: number,
@@ -131,7 +142,13 @@ export class SecureFit {
     const { scenario, plan } = this.#c;
     const dp = plan.dp;
     if (dp !== undefined && dp.budget !== undefined) {
-      const next = this.#accountant!.epsilonAfter(dp.sampleRate, dp.noiseMultiplier, 1, dp.delta);
+      const next = this.#accountant!.epsilonAfter(
+        dp.sampleRate,
+        dp.noiseMultiplier,
+        1,
+        dp.delta,
+        this.#risk(),
+      );
       if (next.epsilon > dp.budget.epsilon) {
         this.#budgetStop = { round, epsilon: next.epsilon };
         return {
@@ -151,14 +168,16 @@ export class SecureFit {
             dp.sampleRate,
             stream(scenario.seed, 'dp-sample', `round-${round}`),
           );
-    if (chosen.length < 3 && dp === undefined) {
+    if (chosen.length < SECURE_MINIMUM && dp === undefined) {
       return {
         kind: 'failed',
-        reason: `round ${round}: secure aggregation needs at least 3 hospitals, ${chosen.length} were sampled`,
+        reason: `round ${round}: secure aggregation needs at least ${SECURE_MINIMUM} hospitals, ${chosen.length} were sampled`,
       };
     }
     const exchanged =
-      chosen.length >= 3 ? await secureExchange(this.#c, round, global, chosen, excluded) : undefined;
+      chosen.length >= SECURE_MINIMUM
+        ? await secureExchange(this.#c, round, global, chosen, excluded)
+        : undefined;
     if (exchanged !== undefined && 'reason' in exchanged) return { kind: 'failed', reason: exchanged.reason };
     const survivors = exchanged?.survivors ?? [];
     if (dp === undefined && survivors.length < scenario.minClients) {
@@ -189,7 +208,7 @@ export class SecureFit {
         stream(scenario.seed, 'dp-noise', `round-${round}`),
       );
       totalWeight = 1;
-      this.#accountant!.compose(dp.sampleRate, dp.noiseMultiplier);
+      this.#accountant!.compose(dp.sampleRate, dp.noiseMultiplier, 1, this.#risk());
       const spent = this.#accountant!.epsilon(dp.delta);
       dpRecord = {
         sampled: chosen.map((a) => a.hospital),

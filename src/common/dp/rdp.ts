@@ -116,6 +116,60 @@ export function computeRdp(
   });
 }
 
+/**
+ * A round that releases the sampled hospitals' sum only when at least `minimum` of them were sampled (secure
+ * aggregation's smallest group) and noise alone otherwise: one hospital joining can then tip the round over,
+ * adding `minimum` clipped updates at once (sensitivity `minimum`·C) with probability `probability`.
+ */
+export interface TippingRisk {
+  readonly minimum: number;
+  readonly probability: number;
+}
+
+/**
+ * The risk of {@link TippingRisk} for `hospitals` sampled each with probability q: the largest chance, for a
+ * neighbouring federation one hospital smaller or larger, that exactly `minimum` − 1 of the others are sampled.
+ */
+export function tippingRisk(q: number, hospitals: number, minimum: number): TippingRisk {
+  const k = minimum - 1;
+  const exactly = (n: number): number => {
+    if (n < k) return 0;
+    if (n === k) return q ** k;
+    if (q >= 1) return 0;
+    let logChoose = 0;
+    for (let i = 0; i < k; i++) logChoose += Math.log(n - i) - Math.log(i + 1);
+    return Math.exp(logChoose + k * Math.log(q) + (n - k) * Math.log1p(-q));
+  };
+  return { minimum, probability: Math.max(exactly(hospitals - 1), exactly(hospitals)) };
+}
+
+/**
+ * Like {@link computeRdp}, for rounds that may tip (see {@link TippingRisk}). Conditioned on the others
+ * sampled, a round is the sampled Gaussian with sensitivity C, or `minimum`·C when exactly `minimum` − 1 of them
+ * were; by the joint convexity of exp((α − 1)·D_α) over that common mixture, one round's RDP is at most
+ * log((1 − p)·e^((α−1)ε_z(α)) + p·e^((α−1)ε_{z/minimum}(α)))/(α − 1).
+ */
+export function computeTippingRdp(
+  q: number,
+  noiseMultiplier: number,
+  steps: number,
+  orders: readonly number[],
+  risk: TippingRisk,
+): number[] {
+  const plain = computeRdp(q, noiseMultiplier, 1, orders);
+  if (!(risk.probability > 0)) return plain.map((r) => r * steps);
+  const tipped = computeRdp(q, noiseMultiplier / risk.minimum, 1, orders);
+  const p = Math.min(1, risk.probability);
+  return orders.map((alpha, i) => {
+    const a = Math.log1p(-p) + (alpha - 1) * plain[i]!;
+    const b = Math.log(p) + (alpha - 1) * tipped[i]!;
+    const hi = Math.max(a, b);
+    const lo = Math.min(a, b);
+    const one = (hi + (lo === -Infinity ? 0 : Math.log1p(Math.exp(lo - hi)))) / (alpha - 1);
+    return one * steps;
+  });
+}
+
 /** The smallest ε over the orders, and the order that gives it. */
 export interface EpsilonAtOrder {
   readonly epsilon: number;
@@ -167,10 +221,16 @@ export class RdpAccountant {
     return this.#rounds;
   }
 
-  /** Adds `steps` rounds with sampling rate q and noise multiplier z. */
-  compose(q: number, noiseMultiplier: number, steps = 1): void {
-    computeRdp(q, noiseMultiplier, steps, this.#orders).forEach((r, i) => (this.#rdp[i]! += r));
+  /** Adds `steps` rounds with sampling rate q and noise multiplier z (and the risk that a hospital tips one). */
+  compose(q: number, noiseMultiplier: number, steps = 1, risk?: TippingRisk): void {
+    this.#rdpOf(q, noiseMultiplier, steps, risk).forEach((r, i) => (this.#rdp[i]! += r));
     this.#rounds += steps;
+  }
+
+  #rdpOf(q: number, noiseMultiplier: number, steps: number, risk: TippingRisk | undefined): number[] {
+    return risk === undefined
+      ? computeRdp(q, noiseMultiplier, steps, this.#orders)
+      : computeTippingRdp(q, noiseMultiplier, steps, this.#orders, risk);
   }
 
   /** ε spent so far at this δ. */
@@ -179,8 +239,14 @@ export class RdpAccountant {
   }
 
   /** ε that `steps` more rounds of (q, z) would bring the total to, without spending them. */
-  epsilonAfter(q: number, noiseMultiplier: number, steps: number, delta: number): EpsilonAtOrder {
-    const more = computeRdp(q, noiseMultiplier, steps, this.#orders);
+  epsilonAfter(
+    q: number,
+    noiseMultiplier: number,
+    steps: number,
+    delta: number,
+    risk?: TippingRisk,
+  ): EpsilonAtOrder {
+    const more = this.#rdpOf(q, noiseMultiplier, steps, risk);
     return rdpToEpsilon(
       this.#orders,
       this.#rdp.map((r, i) => r + more[i]!),
