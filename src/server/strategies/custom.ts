@@ -71,7 +71,10 @@ export async function loadCustomStrategy(
   const graph = await moduleGraph(path);
   let exported: unknown;
   try {
-    exported = await import(pathToFileURL(path).href);
+    // A TypeScript module loads through tsx: the compiled CLI (bin/compiled.mjs) has no loader hooks.
+    exported = /\.[cm]?ts$/.test(path)
+      ? await (await import('tsx/esm/api')).tsImport(pathToFileURL(path).href, import.meta.url)
+      : await import(pathToFileURL(path).href);
   } catch (e) {
     throw new StrategyModuleError(
       `$.strategy.module ${path}: cannot be loaded (${(e as Error).message.split('\n', 1)[0]})`,
