@@ -7,16 +7,18 @@ import { WorkerFailure } from '../server/worker-pool.ts';
 import { EXIT } from './exit-codes.ts';
 import { parseArms } from './bench-arms.ts';
 import { parseNoiseList } from './bench-noise.ts';
-import { benchCommand, parseSeeds, parseTarget, type BenchFlags } from './bench-command.ts';
-import { evaluateCommand, type EvaluateFlags } from './evaluate-command.ts';
+import type { BenchFlags } from './bench-command.ts';
+import { parseSeeds, parseTarget } from './bench-flags.ts';
+import type { EvaluateFlags } from './evaluate-command.ts';
 import { BACKENDS, integerFlag, isInputFailure, listFlag } from './flags.ts';
-import { generateCommand, type GenerateFlags } from './generate-command.ts';
-import { reportCommand, type ReportFlags } from './report-command.ts';
-import { runCommand, type RunFlags } from './run-command.ts';
-import { verifyCommand, type VerifyFlags } from './verify-command.ts';
+import type { GenerateFlags } from './generate-command.ts';
+import type { ReportFlags } from './report-command.ts';
+// Each command's module loads when that command runs, so a command does not load what only the others use.
+import type { RunFlags } from './run-command.ts';
+import type { VerifyFlags } from './verify-command.ts';
 import { JurisdictionViolation } from '../server/jurisdiction/violation.ts';
-import { splitCommand, type SplitFlags } from './split-command.ts';
-import { serveCommand, type ServeFlags } from './serve-command.ts';
+import type { SplitFlags } from './split-command.ts';
+import type { ServeFlags } from './serve-command.ts';
 
 const backendOption = () =>
   new Option('--backend <name>', 'training backend (overrides FEDMED_BACKEND and the scenario)').choices(
@@ -66,7 +68,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--quiet', 'no progress display')
     .option('--resume <out>', 'continue the run in <out> that Ctrl-C, SIGTERM or a kill interrupted')
     .action(async (file: string | undefined, flags: RunFlags) => {
-      code = await runCommand(file, flags);
+      code = await (await import('./run-command.ts')).runCommand(file, flags);
     });
   program
     .command('generate')
@@ -82,7 +84,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addOption(timeoutOption())
     .addOption(dataRootOption())
     .action(async (file: string, flags: GenerateFlags) => {
-      code = await generateCommand(file, flags);
+      code = await (await import('./generate-command.ts')).generateCommand(file, flags);
     });
   program
     .command('evaluate')
@@ -95,7 +97,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addOption(backendOption())
     .addOption(timeoutOption())
     .action(async (run: string, flags: EvaluateFlags) => {
-      code = await evaluateCommand(run, flags);
+      code = await (await import('./evaluate-command.ts')).evaluateCommand(run, flags);
     });
   program
     .command('bench')
@@ -147,7 +149,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addOption(timeoutOption())
     .addOption(dataRootOption())
     .action(async (file: string, flags: BenchFlags) => {
-      code = await benchCommand(file, flags);
+      code = await (await import('./bench-command.ts')).benchCommand(file, flags);
     });
   const numberFlag = (flag: string, min: number, max: number) => (text: string) => {
     const n = Number(text);
@@ -190,7 +192,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--file-column <column>', 'image file column of the labels CSV', 'file')
     .addOption(timeoutOption())
     .action(async (dataset: string, flags: SplitFlags) => {
-      code = await splitCommand(dataset, flags);
+      code = await (await import('./split-command.ts')).splitCommand(dataset, flags);
     });
   program
     .command('verify')
@@ -206,7 +208,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     )
     .addOption(timeoutOption())
     .action(async (run: string, flags: VerifyFlags) => {
-      code = await verifyCommand(run, flags);
+      code = await (await import('./verify-command.ts')).verifyCommand(run, flags);
     });
   program
     .command('report')
@@ -214,7 +216,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .argument('<folder>', 'run folder (fedmed run) or bench folder (fedmed bench)')
     .option('--out <file>', 'where to write it (default: <folder>/report.html)')
     .action(async (folder: string, flags: ReportFlags) => {
-      code = await reportCommand(folder, flags);
+      code = await (await import('./report-command.ts')).reportCommand(folder, flags);
     });
   program
     .command('serve')
@@ -229,7 +231,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     )
     .addOption(timeoutOption())
     .action(async (flags: ServeFlags) => {
-      code = await serveCommand(flags);
+      code = await (await import('./serve-command.ts')).serveCommand(flags);
     });
   program
     .command('schema')
