@@ -1,6 +1,6 @@
 // The CLI and the worker thread compiled to JavaScript with esbuild, once per version of the sources, so a
 // command loads two bundles instead of some 240 TypeScript modules through tsx's loader hooks (each thread
-// paid that again). Bundles live in node_modules/.cache/fedmed/<fingerprint>/; the fingerprint covers every
+// paid that again). Bundles live in node_modules/.cache/fedmed/cli/<fingerprint>/; the fingerprint covers every
 // file under src/ (path, size, mtime), package.json, package-lock.json and this file, so an edited source is
 // recompiled on the next command. Every `import.meta.url` in a source is replaced by that source's own URL,
 // so files read relative to a module (kernels.wasm, fonts, package.json) resolve as they do under tsx.
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CACHE = join(ROOT, 'node_modules/.cache/fedmed');
+const CACHE = join(ROOT, 'node_modules/.cache/fedmed/cli');
 /** Bundles of other fingerprints older than this are removed after a compile. */
 const STALE_MS = 24 * 3600 * 1000;
 
