@@ -12,6 +12,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CACHE = join(ROOT, 'node_modules/.cache/fedmed/cli');
+/**
+ * Packages loaded from node_modules at run time: native or WebAssembly files found beside their code, the
+ * lazily loaded TensorFlow.js, and the tools. The rest (vega, zod, d3…) is bundled: one file loads faster than
+ * hundreds of modules.
+ */
+const EXTERNAL = ['@tensorflow/*', '@resvg/*', 'subset-font', 'esbuild', 'tsx', 'tsx/*', 'fastify', 'dcmjs'];
 /** Bundles of other fingerprints older than this are removed after a compile. */
 const STALE_MS = 24 * 3600 * 1000;
 
@@ -55,7 +61,10 @@ async function compile(dir) {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    packages: 'external',
+    external: EXTERNAL,
+    banner: {
+      js: "import { createRequire as fedmedRequire } from 'node:module'; const require = fedmedRequire(import.meta.url);",
+    },
     outdir: tmp,
     logLevel: 'silent',
     legalComments: 'none',
