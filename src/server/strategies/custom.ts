@@ -71,8 +71,8 @@ export async function loadCustomStrategy(
   const graph = await moduleGraph(path);
   let exported: unknown;
   try {
-    // A TypeScript module loads through tsx: the compiled CLI (bin/compiled.mjs) has no loader hooks.
-    exported = /\.[cm]?ts$/.test(path)
+    // TypeScript (the module or a file it imports) loads through tsx: the compiled CLI has no loader hooks.
+    exported = graph.modules.some((m) => /\.[cm]?ts$/.test(m.path))
       ? await (await import('tsx/esm/api')).tsImport(pathToFileURL(path).href, import.meta.url)
       : await import(pathToFileURL(path).href);
   } catch (e) {
