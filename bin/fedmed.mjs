@@ -1,6 +1,11 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, with no build step.
-import { tsImport } from 'tsx/esm/api';
+// Runs the CLI compiled to JavaScript (bin/compiled.mjs), or the TypeScript sources through tsx when it cannot
+// be compiled or FEDMED_NO_COMPILE is set.
+import { compiledCli } from './compiled.mjs';
 
-const { main } = await tsImport('../src/cli/main.ts', import.meta.url);
+const compiled = process.env.FEDMED_NO_COMPILE ? null : await compiledCli();
+const { main } =
+  compiled !== null
+    ? await import(compiled)
+    : await (await import('tsx/esm/api')).tsImport('../src/cli/main.ts', import.meta.url);
 process.exitCode = await main(process.argv.slice(2));

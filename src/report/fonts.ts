@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import subsetFont from 'subset-font';
+import { cachedCut } from './font-cache.ts';
 
 /*
  * The report's fonts, embedded: Noto Sans for Latin, Greek and Cyrillic, Noto Sans KR for Hangul and Noto Sans
@@ -111,7 +112,8 @@ export async function embeddedFontCss(text: string): Promise<string> {
         `@fontsource/${g.source.pkg}/files/${g.source.pkg}-${g.key}-${weight}-normal.woff2`,
       );
       const chars = String.fromCodePoint(...g.cps);
-      const woff2 = await subsetFont(readFileSync(file), chars, { targetFormat: 'woff2' });
+      const font = readFileSync(file);
+      const woff2 = await cachedCut(font, chars, () => subsetFont(font, chars, { targetFormat: 'woff2' }));
       rules.push(
         `@font-face{font-family:${FONT_FAMILY};font-style:normal;font-weight:${weight};font-display:block;` +
           `src:url(data:font/woff2;base64,${woff2.toString('base64')}) format("woff2");unicode-range:${unicodeRange(g.cps)}}`,

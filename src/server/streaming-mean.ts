@@ -1,15 +1,20 @@
-/** Updates held before they are folded into the accumulator together (one pass over it per window). */
+/** Updates held before they are folded into the accumulator together. */
 export const FOLD_WINDOW = 8;
+
+/** Elements folded at a time: a Float64 block that stays in L1 while every waiting update is added to it. */
+const BLOCK = 2048;
 
 /**
  * Σ wₖ·xₖ / Σ wₖ folded in the order updates are added, without holding them all: at most
- * {@link FOLD_WINDOW} wait, then fold into one Float64 accumulator in a single pass, four updates per load and
- * store of each accumulator element. Each element still adds wₖ·xₖ[i] one update at a time in the given order,
- * in double precision, so the mean is bit-identical to accumulating one update after another.
+ * {@link FOLD_WINDOW} wait, then fold into a Float64 accumulator block by block ({@link BLOCK} elements kept in
+ * cache while every waiting update is added, four per load and store). Each element still adds wₖ·xₖ[i] one
+ * update at a time in the given order, in double precision, starting from 0, so the mean is bit-identical to
+ * accumulating one update after another. The full-length accumulator exists only once a window has
+ * overflowed; the last fold writes the float32 mean directly.
  */
 export class StreamingMean {
   readonly length: number;
-  readonly #acc: Float64Array;
+  #acc: Float64Array | undefined;
   readonly #vectors: Float32Array[] = [];
   readonly #weights: number[] = [];
   #total = 0;
@@ -17,7 +22,6 @@ export class StreamingMean {
 
   constructor(length: number) {
     this.length = length;
-    this.#acc = new Float64Array(length);
   }
 
   /** Adds `weight · vector` (the caller may reuse `vector` only after {@link mean} or the next window). */
@@ -28,7 +32,12 @@ export class StreamingMean {
     this.#weights.push(weight);
     this.#total += weight;
     this.#count++;
-    if (this.#vectors.length === FOLD_WINDOW) this.#fold();
+    if (this.#vectors.length === FOLD_WINDOW) {
+      const acc = (this.#acc ??= new Float64Array(this.length));
+      foldInto(acc, acc, this.#vectors, this.#weights);
+      this.#vectors.length = 0;
+      this.#weights.length = 0;
+    }
   }
 
   /** Updates added so far. */
@@ -38,34 +47,112 @@ export class StreamingMean {
 
   /** The weighted mean of everything added, rounded to float32. */
   mean(): Float32Array {
-    this.#fold();
     if (this.#count === 0) throw new Error('weightedAverage: no vectors to average');
     if (!(this.#total > 0)) throw new Error('weightedAverage: weights sum to zero');
-    const acc = this.#acc;
-    const total = this.#total;
-    const out = new Float32Array(this.length);
-    for (let i = 0; i < out.length; i++) out[i] = acc[i]! / total;
+    const out = foldedMean(this.#acc, this.length, this.#vectors, this.#weights, this.#total);
+    this.#vectors.length = 0;
+    this.#weights.length = 0;
+    this.#acc = undefined;
     return out;
   }
+}
 
-  #fold(): void {
-    const v = this.#vectors;
-    const w = this.#weights;
-    let k = 0;
-    for (; k + 4 <= v.length; k += 4)
-      fold4(this.#acc, v[k]!, w[k]!, v[k + 1]!, w[k + 1]!, v[k + 2]!, w[k + 2]!, v[k + 3]!, w[k + 3]!);
-    for (; k < v.length; k++) fold1(this.#acc, v[k]!, w[k]!);
-    v.length = 0;
-    w.length = 0;
+/**
+ * Σ wᵢ·vᵢ / Σ wᵢ of updates the caller already holds: one blocked pass over all of them, no full-length
+ * accumulator, the same bits as {@link StreamingMean}.
+ */
+export function meanOfAll(
+  length: number,
+  items: readonly { readonly vector: Float32Array; readonly weight: number }[],
+): Float32Array {
+  const vectors: Float32Array[] = [];
+  const weights: number[] = [];
+  let total = 0;
+  for (const { vector, weight } of items) {
+    if (vector.length !== length)
+      throw new Error(`weightedAverage: vector of length ${vector.length}, expected ${length}`);
+    vectors.push(vector);
+    weights.push(weight);
+    total += weight;
+  }
+  if (vectors.length === 0) throw new Error('weightedAverage: no vectors to average');
+  if (!(total > 0)) throw new Error('weightedAverage: weights sum to zero');
+  return foldedMean(undefined, length, vectors, weights, total);
+}
+
+/**
+ * (`from` (or 0) + Σ wₖ·xₖ) / `total` rounded to float32, folded block by block in the order given: the one
+ * pass {@link StreamingMean} ends with, and a whole mean when the caller holds every update already.
+ */
+export function foldedMean(
+  from: Float64Array | undefined,
+  length: number,
+  vectors: readonly Float32Array[],
+  weights: readonly number[],
+  total: number,
+): Float32Array {
+  const out = new Float32Array(length);
+  for (let start = 0; start < length; start += BLOCK) {
+    const n = Math.min(BLOCK, length - start);
+    foldBlock(from, start, n, vectors, weights);
+    for (let j = 0; j < n; j++) out[start + j] = block[j]! / total;
+  }
+  return out;
+}
+
+/** `to` = `from` + Σ wₖ·xₖ, block by block (`to` may be `from`). */
+function foldInto(
+  from: Float64Array,
+  to: Float64Array,
+  vectors: readonly Float32Array[],
+  weights: readonly number[],
+): void {
+  for (let start = 0; start < to.length; start += BLOCK) {
+    const n = Math.min(BLOCK, to.length - start);
+    foldBlock(from, start, n, vectors, weights);
+    for (let j = 0; j < n; j++) to[start + j] = block[j]!;
   }
 }
 
-function fold1(acc: Float64Array, a: Float32Array, wa: number): void {
-  for (let i = 0; i < acc.length; i++) acc[i]! += wa * a[i]!;
+/** The block every fold works in (one per thread: folds never interleave). */
+const block = new Float64Array(BLOCK);
+
+/** block[0, n) = `from`[start, start + n) (or 0) + Σ wₖ·xₖ[start, start + n), one update after another. */
+function foldBlock(
+  from: Float64Array | undefined,
+  start: number,
+  n: number,
+  vectors: readonly Float32Array[],
+  weights: readonly number[],
+): void {
+  if (from === undefined) block.fill(0, 0, n);
+  else for (let j = 0; j < n; j++) block[j] = from[start + j]!;
+  let k = 0;
+  for (; k + 4 <= vectors.length; k += 4)
+    add4(
+      block,
+      n,
+      start,
+      vectors[k]!,
+      weights[k]!,
+      vectors[k + 1]!,
+      weights[k + 1]!,
+      vectors[k + 2]!,
+      weights[k + 2]!,
+      vectors[k + 3]!,
+      weights[k + 3]!,
+    );
+  for (; k < vectors.length; k++) add1(block, n, start, vectors[k]!, weights[k]!);
 }
 
-function fold4(
+function add1(acc: Float64Array, n: number, start: number, a: Float32Array, wa: number): void {
+  for (let j = 0; j < n; j++) acc[j]! += wa * a[start + j]!;
+}
+
+function add4(
   acc: Float64Array,
+  n: number,
+  start: number,
   a: Float32Array,
   wa: number,
   b: Float32Array,
@@ -75,12 +162,13 @@ function fold4(
   d: Float32Array,
   wd: number,
 ): void {
-  for (let i = 0; i < acc.length; i++) {
-    let s = acc[i]!;
+  for (let j = 0; j < n; j++) {
+    const i = start + j;
+    let s = acc[j]!;
     s += wa * a[i]!;
     s += wb * b[i]!;
     s += wc * c[i]!;
     s += wd * d[i]!;
-    acc[i] = s;
+    acc[j] = s;
   }
 }

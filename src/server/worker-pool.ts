@@ -5,6 +5,9 @@ import type { WorkerEndpoint } from '../protocol/host-api.ts';
 
 const BOOT = new URL('../clients/worker-boot.mjs', import.meta.url);
 const ENTRY = new URL('../clients/worker.ts', import.meta.url).href;
+/** The worker compiled to JavaScript, defined when this module runs in the compiled CLI (bin/compiled.mjs). */
+declare const FEDMED_WORKER_BUNDLE: string | undefined;
+const COMPILED_WORKER = typeof FEDMED_WORKER_BUNDLE === 'string' ? new URL(FEDMED_WORKER_BUNDLE) : undefined;
 
 /**
  * Heap limits of every worker thread. Typed arrays (records, models) live outside the heap, so fedmed's own
@@ -101,7 +104,7 @@ export class WorkerPool {
   }
 
   #spawn(index: number): Slot {
-    const worker = new Worker(BOOT, {
+    const worker = new Worker((this.#options.entry === undefined && COMPILED_WORKER) || BOOT, {
       workerData: { entry: this.#options.entry?.url ?? ENTRY, data: this.#options.entry?.data },
       resourceLimits: WORKER_RESOURCE_LIMITS,
     });

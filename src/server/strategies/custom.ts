@@ -71,7 +71,10 @@ export async function loadCustomStrategy(
   const graph = await moduleGraph(path);
   let exported: unknown;
   try {
-    exported = await import(pathToFileURL(path).href);
+    // TypeScript (the module or a file it imports) loads through tsx: the compiled CLI has no loader hooks.
+    exported = graph.modules.some((m) => /\.[cm]?ts$/.test(m.path))
+      ? await (await import('tsx/esm/api')).tsImport(pathToFileURL(path).href, import.meta.url)
+      : await import(pathToFileURL(path).href);
   } catch (e) {
     throw new StrategyModuleError(
       `$.strategy.module ${path}: cannot be loaded (${(e as Error).message.split('\n', 1)[0]})`,

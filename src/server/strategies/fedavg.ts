@@ -17,7 +17,7 @@ import type {
   StrategyState,
   SumsNeeded,
 } from './strategy.ts';
-import { StreamingMean } from '../streaming-mean.ts';
+import { meanOfAll } from '../streaming-mean.ts';
 
 /** Options of {@link FedAvg}. */
 export interface FedAvgOptions {
@@ -131,12 +131,10 @@ export function meanUpdate(strategy: string, length: number, sums: RoundSums): F
   return out;
 }
 
-/** Σ wᵢ·vᵢ / Σ wᵢ, accumulated in Float64 in the order given (see {@link StreamingMean}). */
+/** Σ wᵢ·vᵢ / Σ wᵢ, accumulated in Float64 in the order given (see {@link meanOfAll}). */
 export function weightedAverage(
   length: number,
   items: readonly { readonly vector: Float32Array; readonly weight: number }[],
 ): Float32Array {
-  const mean = new StreamingMean(length);
-  for (const { vector, weight } of items) mean.add(vector, weight);
-  return mean.mean();
+  return meanOfAll(length, items);
 }
