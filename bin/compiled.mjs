@@ -72,29 +72,6 @@ const required = {
   },
 };
 
-/**
- * dcmjs's `data` (all fedmed uses of it), required at its first use: building its DICOM dictionaries costs a
- * worker thread 0.2–0.5 s of CPU, and most runs read no DICOM file.
- */
-const lazyDcmjs = {
-  name: 'lazy-dcmjs',
-  setup(build) {
-    build.onResolve({ filter: /^dcmjs$/ }, (args) =>
-      args.namespace === 'lazy-dcmjs' || args.kind === 'dynamic-import'
-        ? { path: args.path, external: true }
-        : { path: args.path, namespace: 'lazy-dcmjs' },
-    );
-    build.onLoad({ filter: /.*/, namespace: 'lazy-dcmjs' }, () => ({
-      contents: [
-        'let loaded;',
-        "const dcmjs = () => (loaded ??= require('dcmjs'));",
-        'export const data = new Proxy({}, { get: (_, key) => dcmjs().data[key], has: (_, key) => key in dcmjs().data });',
-      ].join('\n'),
-      loader: 'js',
-    }));
-  },
-};
-
 async function compile(dir) {
   const { build } = await import('esbuild');
   const tmp = `${dir}.tmp-${process.pid}`;
@@ -114,7 +91,7 @@ async function compile(dir) {
     logLevel: 'silent',
     legalComments: 'none',
     define: { FEDMED_WORKER_BUNDLE: JSON.stringify(pathToFileURL(join(dir, 'worker.js')).href) },
-    plugins: [sourceUrls, required, lazyDcmjs],
+    plugins: [sourceUrls, required],
   });
   writeFileSync(join(tmp, 'complete'), '');
   try {

@@ -245,10 +245,6 @@ export class Channel {
     }
   }
 
-  /**
-   * Records that `hospital` gave no reply to a request of `kind` because its worker thread died or hung while
-   * serving it (the thread is replaced; the hospital counts as a dropout), and returns that failure.
-   */
   /** {@link receive} an answer, or record the hospital's dropout ({@link lost}) when it has none. */
   settle(
     round: number,
@@ -262,6 +258,10 @@ export class Channel {
       : this.receive(round, hospital, kind, answer, contract);
   }
 
+  /**
+   * Records that `hospital` gave no reply to a request of `kind` because its worker thread died or hung while
+   * serving it (the thread is replaced; the hospital counts as a dropout), and returns that failure.
+   */
   lost(round: number, hospital: string, kind: RequestKind, reason: string): ExchangeFailure {
     this.#ledger.record(
       round,

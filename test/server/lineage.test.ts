@@ -144,9 +144,20 @@ describe('a model lineage recorded by reference', () => {
       prev = entryHash(e);
       return e;
     });
+    // Named by its line in the file, one above its seq now that a line before it is gone.
     expect(recheckPolicies(scenario, rewritten)).toEqual({
-      line: user.seq,
+      line: user.seq - 1,
       problem: `its model names line ${definition.seq}, which defines no lineage before it`,
+    });
+    // A source naming a hospital the scenario does not have is named, not a crash.
+    const stranger = crossings.map((c) =>
+      c.seq === definition.seq
+        ? { ...c, lineage: { ...c.lineage!, adds: [...c.lineage!.adds, 'zz-x:train' as Source] } }
+        : c,
+    );
+    expect(recheckPolicies(scenario, stranger)).toEqual({
+      line: definition.seq,
+      problem: 'its sources name hospital zz-x, which is not in the scenario',
     });
     // A reference to a line after it, or to a line that defines none.
     const early = crossings.map((c) => (c.seq === user.seq ? { ...c, model: user.seq + 1 } : c));

@@ -285,7 +285,6 @@ export function buildScoringData(site: HospitalConfig, ctx: DataContext): Omit<L
   return { test: examplesOf(ingested, all), testGroups: subgroupsOf(ingested, all) };
 }
 
-/** Examples laid end to end; every part must have the same input shape. */
 /** The examples at `rows` of `data`, in that order, as new arrays. */
 export function examplesAt(data: Examples, rows: ArrayLike<number>): Examples {
   const width = data.x.length / data.n;
@@ -299,6 +298,7 @@ export function examplesAt(data: Examples, rows: ArrayLike<number>): Examples {
   return { x, y, n: rows.length, inputShape: data.inputShape };
 }
 
+/** Examples laid end to end; every part must have the same input shape. */
 export function concatExamples(parts: readonly Examples[]): Examples {
   const first = parts[0];
   if (first === undefined) throw new Error('concatExamples: nothing to concatenate');

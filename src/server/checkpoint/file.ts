@@ -21,7 +21,8 @@ import { killPoint } from './test-hook.ts';
 
 /** The checkpoint's file in a run folder. */
 export const CHECKPOINT_FILE = 'checkpoint.bin';
-const FORMAT = 1;
+/** 2: the crossing record names a model's lineage by reference (a run checkpointed as 1 cannot continue its record). */
+const FORMAT = 2;
 
 /** What a checkpoint belongs to: a resumed run must have the same scenario, seed and backend. */
 export interface RunIdentity {

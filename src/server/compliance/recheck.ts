@@ -31,17 +31,21 @@ export function recheckPolicies(
     topologyHops(scenario)?.countryOf ?? new Map(scenario.hospitals.map((h) => [h.id, h.country]));
   const lineages = new LineageTable();
   const originsOf = originsIn(countryOf);
-  for (const e of crossings) {
-    const line = e.seq;
+  for (const [i, e] of crossings.entries()) {
+    const line = i + 1;
     if (!countryOf.has(e.hospital)) return { line, problem: `hospital ${e.hospital} is not in the scenario` };
     let sources: readonly Source[];
     try {
       sources = lineages.read(e);
     } catch (error) {
-      if (error instanceof LineageError) return { line: error.line, problem: error.problem };
+      if (error instanceof LineageError) return { line, problem: error.problem };
       throw error;
     }
     const origins = originsOf(sources);
+    if (origins.includes('?')) {
+      const unknown = hospitalOf(sources.find((s) => !countryOf.has(hospitalOf(s)))!);
+      return { line, problem: `its sources name hospital ${unknown}, which is not in the scenario` };
+    }
     if (canonicalJson(origins) !== canonicalJson(e.origins)) {
       return { line, problem: 'its origins are not the countries of its sources' };
     }
