@@ -6,12 +6,7 @@ import { inputShapeOf } from '../protocol/cdm.ts';
 import { describeError } from '../protocol/error-report.ts';
 import type { HostInfo } from '../protocol/host-api.ts';
 import type { MessageSizes } from '../protocol/kinds.ts';
-import type {
-  EvaluateInstructions,
-  EvaluateReply,
-  LocalOnlyInstructions,
-  Metrics,
-} from '../protocol/messages.ts';
+import type { EvaluateReply, LocalOnlyInstructions, Metrics } from '../protocol/messages.ts';
 import { MAX_HOSPITAL_EXAMPLES } from '../protocol/metric-names.ts';
 import type { BackendChoice, Scenario } from '../scenario/schema.ts';
 import { admit, evaluateReplyOf, exactly, fitReplyOf, setupReplyOf, type ReplyContract } from './boundary.ts';
@@ -44,6 +39,7 @@ import { runMembershipAudits, type AuditRecord } from './membership-audit.ts';
 import { runHierarchical } from './topology/hierarchical.ts';
 import type { CountryOnlyResult } from './baselines/country-only.ts';
 import {
+  askEvaluate,
   commonResult,
   evaluateRecord,
   federationBasics,
@@ -394,16 +390,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
           stream(scenario.seed, 'sample-evaluate', `round-${round}`),
         );
         const evalBody = Channel.body([['parameters', global]]);
-        const instructions: EvaluateInstructions = { round };
-        const evalOutcome = await sendSurviving(
-          pool,
-          'evaluate',
-          chosen.map((hospital) => ({
-            hospital,
-            send: () => channel.send(round, hospital, 'evaluate-request', evalBody, instructions),
-          })),
-          again,
-        );
+        const evalOutcome = await askEvaluate(pool, channel, round, chosen, evalBody, again);
         lostThreads.push(...evalOutcome.failures);
         const evaluated = collect(
           chosen,

@@ -37,6 +37,8 @@ import type {
   Strategy,
 } from './strategies/strategy.ts';
 import { WorkerFailure, type WorkerPool } from './worker-pool.ts';
+import { sendSurviving, type PhaseOutcome } from './recovery.ts';
+import type { EvaluateInstructions } from '../protocol/messages.ts';
 
 /**
  * The pieces every topology's run shares (flat in coordinator.ts, hierarchical in topology/): what follows from
@@ -258,4 +260,28 @@ export function commonResult(run: {
     compliance: complianceReport(run.scenario, ledger.entries),
     ...(run.preprocessing === undefined ? {} : { preprocessing: run.preprocessing }),
   };
+}
+
+/**
+ * Asks the `chosen` hospitals to score the model in `body` (one body for all), replacing any thread that dies or
+ * hangs on the way (`again` sets its hospitals up afresh).
+ */
+export function askEvaluate(
+  pool: WorkerPool,
+  channel: Channel,
+  round: number,
+  chosen: readonly string[],
+  body: EnvelopeBody,
+  again: (hospitals: readonly string[]) => Promise<void>,
+): Promise<PhaseOutcome> {
+  const instructions: EvaluateInstructions = { round };
+  return sendSurviving(
+    pool,
+    'evaluate',
+    chosen.map((hospital) => ({
+      hospital,
+      send: () => channel.send(round, hospital, 'evaluate-request', body, instructions),
+    })),
+    again,
+  );
 }

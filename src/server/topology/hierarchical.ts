@@ -1,7 +1,6 @@
 import { weightedUpdateSum } from '../../common/weighted-update-sum.ts';
 import { stream } from '../../common/rng.ts';
 import { EnvelopeBody } from '../../protocol/envelope.ts';
-import type { EvaluateInstructions } from '../../protocol/messages.ts';
 import type { Scenario } from '../../scenario/schema.ts';
 import { fitReplyOf } from '../boundary.ts';
 import { Channel } from '../channel.ts';
@@ -41,6 +40,7 @@ import { secureRoundSurviving, sendSurviving, type PhaseRequest, type ThreadFail
 import type { Answer } from '../channel.ts';
 import { addFaults, roundFaults, type FaultSummary } from '../fault-record.ts';
 import {
+  askEvaluate,
   commonResult,
   evaluateRecord,
   federationBasics,
@@ -227,16 +227,7 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
         const evalBody = Channel.body([['parameters', global]]);
         for (const c of countriesIn(chosen, countryOf))
           relay.down(round, aggregatorId(c), 'country-evaluate-request', evalBody, global);
-        const instructions: EvaluateInstructions = { round };
-        const evalOutcome = await sendSurviving(
-          pool,
-          'evaluate',
-          chosen.map((hospital) => ({
-            hospital,
-            send: () => channel.send(round, hospital, 'evaluate-request', evalBody, instructions),
-          })),
-          again,
-        );
+        const evalOutcome = await askEvaluate(pool, channel, round, chosen, evalBody, again);
         lostThreads.push(...evalOutcome.failures);
         const before = ledger.entries.length;
         const evaluated = collect(
