@@ -92,6 +92,16 @@ interface OriginPart {
   readonly hospitals: readonly string[];
 }
 
+/** The splits counted as exported under one volume threshold, their people, and what is known of lists. */
+interface Exported {
+  readonly sources: Set<Source>;
+  people: number;
+  /** Sources lists already counted (a model's list is committed once, however many messages carry it). */
+  readonly committed: WeakSet<readonly Source[]>;
+  /** A list's volume, valid while `sources` has the size it had then. */
+  readonly volumes: WeakMap<readonly Source[], { readonly size: number; readonly people: number }>;
+}
+
 /**
  * Evaluates messages against a consortium's policies, in the order they are made. A hospital's reply takes
  * the leg out of the hospital and, if the coordinator is elsewhere, out of its country, under its own
@@ -106,7 +116,7 @@ export class Enforcer {
   readonly #site: string;
   readonly #hops: TopologyHops | undefined;
   readonly #holdings = new Map<string, Holding>();
-  readonly #exported = new Map<string, Set<Source>>();
+  readonly #exported = new Map<string, Exported>();
   /** A model's sources split by country, computed once per sources list (many messages carry the same model). */
   readonly #byOrigin = new WeakMap<readonly Source[], ReadonlyMap<string, OriginPart>>();
 
@@ -139,7 +149,7 @@ export class Enforcer {
   tallies(): EnforcerTallies {
     return {
       holdings: Object.fromEntries(this.#holdings),
-      exported: Object.fromEntries([...this.#exported].map(([k, v]) => [k, [...v].sort()])),
+      exported: Object.fromEntries([...this.#exported].map(([k, v]) => [k, [...v.sources].sort()])),
     };
   }
 
@@ -148,7 +158,11 @@ export class Enforcer {
     this.#holdings.clear();
     for (const [h, holding] of Object.entries(t.holdings)) this.#holdings.set(h, holding);
     this.#exported.clear();
-    for (const [k, v] of Object.entries(t.exported)) this.#exported.set(k, new Set(v));
+    for (const [k, v] of Object.entries(t.exported)) {
+      const e = this.#newExported();
+      for (const source of v) this.#addExported(e, source);
+      this.#exported.set(k, e);
+    }
   }
 
   /** Patients in a split of a hospital (0 before its setup is known). */
@@ -202,9 +216,11 @@ export class Enforcer {
         )
           continue;
         const key = this.#volumeKey(rule, t);
-        const set = this.#exported.get(key) ?? new Set<Source>();
-        for (const s of t.sources) set.add(s);
-        this.#exported.set(key, set);
+        let e = this.#exported.get(key);
+        if (e === undefined) this.#exported.set(key, (e = this.#newExported()));
+        if (e.committed.has(t.sources)) continue;
+        e.committed.add(t.sources);
+        for (const source of t.sources) this.#addExported(e, source);
       }
     }
   }
@@ -222,13 +238,30 @@ export class Enforcer {
     return cls;
   }
 
-  /** People whose data of the rule's classes the exporter has sent out of the origin, with this message. */
+  /**
+   * People whose data of the rule's classes the exporter has sent out of the origin, with this message: those
+   * already counted and this message's others. Many messages carry one model's sources list, so the answer is
+   * kept per list until more is exported.
+   */
   #volume(rule: Rule, t: Transfer): number {
-    const sent = new Set(this.#exported.get(this.#volumeKey(rule, t)) ?? []);
-    for (const s of t.sources) sent.add(s);
-    let people = 0;
-    for (const s of sent) people += this.people(s);
+    const e = this.#exported.get(this.#volumeKey(rule, t));
+    if (e === undefined) return t.sources.reduce((n, source) => n + this.people(source), 0);
+    const known = e.volumes.get(t.sources);
+    if (known !== undefined && known.size === e.sources.size) return known.people;
+    let people = e.people;
+    for (const source of t.sources) if (!e.sources.has(source)) people += this.people(source);
+    e.volumes.set(t.sources, { size: e.sources.size, people });
     return people;
+  }
+
+  #newExported(): Exported {
+    return { sources: new Set(), people: 0, committed: new WeakSet(), volumes: new WeakMap() };
+  }
+
+  #addExported(e: Exported, source: Source): void {
+    if (e.sources.has(source)) return;
+    e.sources.add(source);
+    e.people += this.people(source);
   }
 
   #volumeKey(rule: Rule, t: Transfer): string {
