@@ -330,11 +330,15 @@ export class RunFolder implements RunSink {
     this.#files.add(name);
   }
 
+  /** Written beside and renamed over, so a kill never leaves a marker cut short (without its pid). */
   #writeMarker(files?: readonly string[]): void {
+    const marker = join(this.folder, RUN_MARKER);
+    const draft = `${marker}.${process.pid}`;
     writeFileSync(
-      join(this.folder, RUN_MARKER),
+      draft,
       JSON.stringify({ ...this.#marker, ...(files === undefined ? {} : { files }) }, null, 2) + '\n',
     );
+    renameSync(draft, marker);
   }
 
   /**
@@ -453,7 +457,8 @@ function removeRun(folder: string, target?: string): void {
       // not empty, or not there
     }
   }
-  const left = readdirSync(folder).filter((e) => e !== RUN_MARKER);
+  // The marker, and a draft of it a kill left before its rename, are fedmed's.
+  const left = readdirSync(folder).filter((e) => e !== RUN_MARKER && !e.startsWith(`${RUN_MARKER}.`));
   if (left.length === 0) {
     rmSync(folder, { recursive: true, force: true });
     return;
