@@ -1,11 +1,11 @@
 // The CLI and the worker thread compiled to JavaScript with esbuild, once per version of the sources, so a
 // command loads two bundles instead of some 240 TypeScript modules through tsx's loader hooks (each thread
 // paid that again). Bundles live in node_modules/.cache/fedmed/cli/<fingerprint>/; the fingerprint covers every
-// file under src/ (path, size, mtime), package.json, package-lock.json and this file, so an edited source is
+// file under src/ (path, size, mtime, ctime, inode), package.json, package-lock.json and this file, so an edited source is
 // recompiled on the next command. Every `import.meta.url` in a source is replaced by that source's own URL,
 // so files read relative to a module (kernels.wasm, fonts, package.json) resolve as they do under tsx.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -31,7 +31,7 @@ function fingerprint() {
     .sort();
   for (const file of files) {
     const s = statSync(file, { throwIfNoEntry: false });
-    hash.update(`${file}\0${s?.size}\0${s?.mtimeMs}\n`);
+    hash.update(`${file}\0${s?.size}\0${s?.mtimeMs}\0${s?.ctimeMs}\0${s?.ino}\n`);
   }
   return hash.digest('hex').slice(0, 16);
 }
@@ -114,6 +114,10 @@ export async function compiledCli() {
     if (statSync(join(dir, 'complete'), { throwIfNoEntry: false }) === undefined) {
       mkdirSync(CACHE, { recursive: true });
       await compile(dir);
+    } else {
+      // Age means unused: a bundle a running command still loads chunks from is never the stale one removed.
+      const now = new Date();
+      utimesSync(dir, now, now);
     }
     return pathToFileURL(join(dir, 'cli.js')).href;
   } catch {

@@ -1,5 +1,5 @@
 import { cappedWeight, fixedDenominator } from '../common/dp/capped-weights.ts';
-import { RdpAccountant, tippingRisk, type TippingRisk } from '../common/dp/rdp.ts';
+import { RdpAccountant, tippingRisk } from '../common/dp/rdp.ts';
 import { stream } from '../common/rng.ts';
 import { quantisationStep } from '../common/secagg/quantise.ts';
 import type { MessageSizes } from '../protocol/kinds.ts';
@@ -116,19 +116,13 @@ export interface SecureFitContext {
 export class SecureFit {
   readonly #c: SecureFitContext;
   readonly #accountant: RdpAccountant | undefined;
+  /** The round the accountant last counted. */
+  #composed = 0;
   #budgetStop: { round: number; epsilon: number } | undefined;
 
   constructor(context: SecureFitContext) {
     this.#c = context;
     this.#accountant = context.plan.dp === undefined ? undefined : new RdpAccountant();
-  }
-
-  /**
-   * Under DP, the chance that one hospital tips a round over {@link SECURE_MINIMUM} (fewer sampled release noise
-   * alone), which the accountant must count: the federation's hospitals, each sampled at the DP rate.
-   */
-  #risk(): TippingRisk {
-    return tippingRisk(this.#c.plan.dp!.sampleRate, this.#c.train.size, SECURE_MINIMUM);
   }
 
   /** Runs one round's fit stage for the strategy's assignments (Poisson-sampled among them under DP). */
@@ -141,14 +135,12 @@ export class SecureFit {
   ): Promise<SecureRoundOutcome> {
     const { scenario, plan } = this.#c;
     const dp = plan.dp;
-    if (dp !== undefined && dp.budget !== undefined) {
-      const next = this.#accountant!.epsilonAfter(
-        dp.sampleRate,
-        dp.noiseMultiplier,
-        1,
-        dp.delta,
-        this.#risk(),
-      );
+    // The chance that one hospital tips the round over SECURE_MINIMUM (fewer sampled release noise alone), among
+    // the hospitals this round can sample (a clock may leave some out).
+    const risk =
+      dp === undefined ? undefined : tippingRisk(dp.sampleRate, assignments.length, SECURE_MINIMUM);
+    if (dp !== undefined && dp.budget !== undefined && this.#composed !== round) {
+      const next = this.#accountant!.epsilonAfter(dp.sampleRate, dp.noiseMultiplier, 1, dp.delta, risk);
       if (next.epsilon > dp.budget.epsilon) {
         this.#budgetStop = { round, epsilon: next.epsilon };
         return {
@@ -168,6 +160,11 @@ export class SecureFit {
             dp.sampleRate,
             stream(scenario.seed, 'dp-sample', `round-${round}`),
           );
+    // Counted once sampled, whether or not the round then completes (a restart of the round is not counted again).
+    if (dp !== undefined && this.#composed !== round) {
+      this.#accountant!.compose(dp.sampleRate, dp.noiseMultiplier, 1, risk);
+      this.#composed = round;
+    }
     if (chosen.length < SECURE_MINIMUM && dp === undefined) {
       return {
         kind: 'failed',
@@ -208,7 +205,6 @@ export class SecureFit {
         stream(scenario.seed, 'dp-noise', `round-${round}`),
       );
       totalWeight = 1;
-      this.#accountant!.compose(dp.sampleRate, dp.noiseMultiplier, 1, this.#risk());
       const spent = this.#accountant!.epsilon(dp.delta);
       dpRecord = {
         sampled: chosen.map((a) => a.hospital),

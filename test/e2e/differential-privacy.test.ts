@@ -77,4 +77,18 @@ describe('client-level differential privacy in real runs (DP-FedAvg over secure 
     await pool.close();
     expect(sha256(other.result.parameters)).not.toBe(sha256(two.result.parameters));
   });
+
+  it('counts a round once its hospitals are sampled, even when its secure sum then fails', async () => {
+    const dropping = ['kr-a', 'kr-b', 'kr-c', 'cn-a', 'cn-b'].map((hospital) => ({
+      hospital,
+      behaviour: 'secagg-drop-after-sharing' as const,
+      rounds: [2],
+    }));
+    const run = await runInMemory(dpScenario({ faults: dropping }), { threads: 2 });
+    expect(run.result.status).toBe('stopped');
+    expect(run.rounds).toHaveLength(1);
+    const summary = run.result.privacy!.differentialPrivacy!;
+    expect(summary.rounds).toBe(2);
+    expect(summary.epsilon).toBeCloseTo(epsilonAfter(2), 10);
+  });
 });

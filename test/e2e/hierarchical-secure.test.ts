@@ -18,6 +18,12 @@ const HOSPITALS = [
   { id: 'cn-c', country: 'CN', patients: 140, cohort: { prevalence: 0.25 } },
 ];
 
+/** A fourth Korean hospital: a Korean round that loses one hospital still sums three. */
+const FOUR_IN_KOREA = [
+  ...HOSPITALS,
+  { id: 'kr-d', country: 'KR', patients: 110, cohort: { prevalence: 0.2 } },
+];
+
 /** Two countries of three hospitals each, logistic regression: the smallest federation SecAgg runs in per country. */
 function sixHospitals(changes: Partial<ScenarioInput> = {}) {
   return smallScenario({
@@ -101,6 +107,7 @@ describe('hierarchical topology under secure aggregation', () => {
       sixHospitals({
         rounds: 2,
         ...SECURE,
+        hospitals: FOUR_IN_KOREA,
         faults: [
           { hospital: 'kr-b', behaviour: 'secagg-drop-after-sharing' },
           { hospital: 'kr-a', behaviour: 'secagg-drop-after-sharing', rounds: [2] },
@@ -110,12 +117,15 @@ describe('hierarchical topology under secure aggregation', () => {
     );
     expect(run.result.status).toBe('completed');
     const [first, second] = run.rounds;
-    expect(first!.privacy?.countries?.KR).toMatchObject({ survivors: ['kr-a', 'kr-c'], dropouts: ['kr-b'] });
-    expect(first!.fit.admitted).toEqual(['cn-a', 'cn-b', 'cn-c', 'kr-a', 'kr-c']);
+    expect(first!.privacy?.countries?.KR).toMatchObject({
+      survivors: ['kr-a', 'kr-c', 'kr-d'],
+      dropouts: ['kr-b'],
+    });
+    expect(first!.fit.admitted).toEqual(['cn-a', 'cn-b', 'cn-c', 'kr-a', 'kr-c', 'kr-d']);
     const kr = second!.privacy?.countries?.KR;
     expect(kr?.survivors).toEqual([]);
     expect(kr?.failed).toMatch(
-      /secure aggregation failed: 1 hospitals answered at masked-input, threshold t = 2 of 3/,
+      /secure aggregation failed: 2 hospitals answered at masked-input, threshold t = 3 of 4/,
     );
     expect(second!.privacy?.countries?.CN?.survivors).toEqual(['cn-a', 'cn-b', 'cn-c']);
     expect(second!.fit.admitted).toEqual(['cn-a', 'cn-b', 'cn-c']);
@@ -123,17 +133,41 @@ describe('hierarchical topology under secure aggregation', () => {
     expect(aggregates.map((c) => c.hospital)).toEqual(['aggregator-CN']);
   }, 240_000);
 
+  it('a country whose sum would hold only two hospitals sits the round out: no one’s update crosses its border', async () => {
+    const run = await runInMemory(
+      sixHospitals({
+        rounds: 1,
+        ...SECURE,
+        faults: [{ hospital: 'kr-b', behaviour: 'secagg-drop-after-sharing' }],
+      }),
+      { threads: 2 },
+    );
+    expect(run.result.status).toBe('completed');
+    const kr = run.rounds[0]!.privacy?.countries?.KR;
+    expect(kr?.survivors).toEqual([]);
+    expect(kr?.failed).toMatch(/at least 3 hospitals in a country's sum, 2 survived/);
+    expect(run.rounds[0]!.fit.admitted).toEqual(['cn-a', 'cn-b', 'cn-c']);
+    const aggregates = run.crossings.filter((c) => c.kind === 'country-aggregate');
+    expect(aggregates.map((c) => c.hospital)).toEqual(['aggregator-CN']);
+    expect(run.crossings.some((c) => c.crossesBorder && c.classes.includes('parameters-clear'))).toBe(false);
+  }, 240_000);
+
   it('a hospital whose thread crashes drops out of its country’s secure round; the thread is replaced and the round goes on', async () => {
     const run = await runInMemory(
-      sixHospitals({ rounds: 2, ...SECURE, faults: [{ hospital: 'kr-b', behaviour: 'crash', rounds: [1] }] }),
+      sixHospitals({
+        rounds: 2,
+        ...SECURE,
+        hospitals: FOUR_IN_KOREA,
+        faults: [{ hospital: 'kr-b', behaviour: 'crash', rounds: [1] }],
+      }),
       { threads: 2 },
     );
     expect(run.result.status).toBe('completed');
     const [first, second] = run.rounds;
-    expect(first!.fit.admitted).toEqual(['cn-a', 'cn-b', 'cn-c', 'kr-a', 'kr-c']);
+    expect(first!.fit.admitted).toEqual(['cn-a', 'cn-b', 'cn-c', 'kr-a', 'kr-c', 'kr-d']);
     expect(first!.privacy?.countries?.KR).toMatchObject({
-      participants: ['kr-a', 'kr-b', 'kr-c'],
-      survivors: ['kr-a', 'kr-c'],
+      participants: ['kr-a', 'kr-b', 'kr-c', 'kr-d'],
+      survivors: ['kr-a', 'kr-c', 'kr-d'],
     });
     expect(first!.faults).toEqual([
       expect.objectContaining({
@@ -142,7 +176,7 @@ describe('hierarchical topology under secure aggregation', () => {
         handled: expect.stringMatching(/replaced/),
       }),
     ]);
-    expect(second!.fit.admitted).toEqual(['cn-a', 'cn-b', 'cn-c', 'kr-a', 'kr-b', 'kr-c']);
+    expect(second!.fit.admitted).toEqual(['cn-a', 'cn-b', 'cn-c', 'kr-a', 'kr-b', 'kr-c', 'kr-d']);
     expect(run.result.faults?.threadsReplaced).toBe(1);
   }, 240_000);
 

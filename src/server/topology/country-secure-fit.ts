@@ -126,6 +126,17 @@ export async function countrySecureRound(
       missing(`${exchanged.reason.replace(/^round \d+: /, '')}`);
       continue;
     }
+    if (exchanged.survivors.length < 3) {
+      // A sum of one or two hospitals would cross the border as their own updates: the country sits this round out.
+      const failed = `secure aggregation needs at least 3 hospitals in a country's sum, ${exchanged.survivors.length} survived`;
+      missing(failed, exchanged.threshold);
+      for (const h of exchanged.survivors)
+        failures.push({
+          hospital: h,
+          reason: `hospital ${h}: country ${country} contributes nothing: ${failed}`,
+        });
+      continue;
+    }
     const numExamples = exchanged.survivors.map((h) => c.train.get(h)!);
     const settings: Omit<CountrySecureRound, 'messages'> = {
       participants: mine.length,
