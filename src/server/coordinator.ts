@@ -305,8 +305,8 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
         const outcome =
           secure === undefined
             ? undefined
-            : await secureRoundSurviving(pool, lostThreads, again, (excluded) =>
-                secure.round(round, global, assignments, excluded),
+            : await secureRoundSurviving(pool, lostThreads, again, (excluded, attempt) =>
+                secure.round(round, global, assignments, excluded, attempt),
               );
         if (outcome !== undefined && outcome.kind !== 'aggregated') {
           if (outcome.kind === 'failed') stopReason = outcome.reason;

@@ -102,12 +102,12 @@ export async function secureRoundSurviving<T>(
   pool: WorkerPool,
   failures: ThreadFailure[],
   setUpAgain: (hospitals: readonly string[]) => Promise<void>,
-  attempt: (excluded: ReadonlyMap<string, string>) => Promise<T>,
+  attempt: (excluded: ReadonlyMap<string, string>, pass: number) => Promise<T>,
 ): Promise<T> {
   const excluded = new Map<string, string>();
   for (let pass = 0; ; pass++) {
     try {
-      return await attempt(excluded);
+      return await attempt(excluded, pass);
     } catch (e) {
       if (!(e instanceof WorkerFailure) || e.where === undefined || pass > pool.assignment.size) throw e;
       const { thread, inFlight } = e.where;

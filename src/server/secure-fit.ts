@@ -7,7 +7,7 @@ import type { Scenario } from '../scenario/schema.ts';
 import type { Channel } from './channel.ts';
 import { noisyMean } from './privacy/dp-noise.ts';
 import { poissonSample } from './privacy/poisson-sampling.ts';
-import { secureExchange } from './privacy/secure-exchange.ts';
+import { attemptSession, roundSession, secureExchange } from './privacy/secure-exchange.ts';
 import type { SecurePlan } from './privacy/secure-plan.ts';
 import { compareIds } from './sampling.ts';
 import type { ClientStateStore } from './state-store.ts';
@@ -132,6 +132,8 @@ export class SecureFit {
     assignments: readonly FitAssignment[],
     /** Hospitals whose worker thread failed in an earlier attempt at this round: dropouts before advertising. */
     excluded: ReadonlyMap<string, string> = new Map(),
+    /** Restarts of this round so far (each restart runs under a session of its own). */
+    attempt = 0,
   ): Promise<SecureRoundOutcome> {
     const { scenario, plan } = this.#c;
     const dp = plan.dp;
@@ -173,7 +175,14 @@ export class SecureFit {
     }
     const exchanged =
       chosen.length >= SECURE_MINIMUM
-        ? await secureExchange(this.#c, round, global, chosen, excluded)
+        ? await secureExchange(
+            this.#c,
+            round,
+            global,
+            chosen,
+            excluded,
+            attemptSession(roundSession(scenario.seed, round), attempt),
+          )
         : undefined;
     if (exchanged !== undefined && 'reason' in exchanged) return { kind: 'failed', reason: exchanged.reason };
     const survivors = exchanged?.survivors ?? [];

@@ -38,7 +38,8 @@ export interface SecAggHospitalConfig {
   /** Names the round, such as `seed-7/round-3`; binds keys, nonces and masks to it. */
   readonly session: string;
   /**
-   * The hospital's own stream, `stream(seed, 'secagg', hospital, 'round-N')`: its keys, self-mask seed and
+   * The hospital's own stream, `stream(seed, 'secagg', hospital, session)` (fresh for every round, country and
+   * restart of a round): its keys, self-mask seed and
    * share polynomials come from it so that runs repeat bit for bit. A real deployment must use fresh
    * randomness (`crypto.randomBytes`); keys drawn from a known seed protect nothing outside the simulation.
    */

@@ -75,7 +75,7 @@ export class SecureParticipant {
           graph: roundGraph(settings.participants, id.seed, id.round, settings.neighbours),
           vectorLength: encoded.length,
           session: settings.session,
-          rng: stream(id.seed, 'secagg', id.hospital, rounds),
+          rng: stream(id.seed, 'secagg', id.hospital, settings.session),
         }),
     );
     const keys = guarded(() => hospital.advertiseKeys());

@@ -45,6 +45,14 @@ export function roundSession(seed: number, round: number): string {
   return `seed-${seed}/round-${round}`;
 }
 
+/**
+ * The session of a round's `attempt`-th restart (after a worker thread died): fresh keys, nonces and masks, so
+ * that no two attempts' transcripts together unmask a hospital that was lost between them.
+ */
+export function attemptSession(session: string, attempt: number): string {
+  return attempt === 0 ? session : `${session}/attempt-${attempt}`;
+}
+
 /** Names of the reply vectors that carry a secure-aggregation message's fields. */
 export const FIELD_TO_VECTOR: Readonly<Record<string, string>> = {
   cipherPublicKey: 'cipher-key',

@@ -4,6 +4,7 @@ import { EnvelopeBody } from '../../protocol/envelope.ts';
 import type { CountrySecureRound } from '../../protocol/country-secure-round.ts';
 import type { RoundRecord } from '../coordinator.ts';
 import {
+  attemptSession,
   roundSession,
   secureExchange,
   type ExchangeOutcome,
@@ -77,7 +78,7 @@ export async function countrySecureRound(
    * without the hospital whose call the failed thread was serving (`excluded`).
    */
   surviving: (
-    attempt: (excluded: ReadonlyMap<string, string>) => Promise<ExchangeOutcome>,
+    attempt: (excluded: ReadonlyMap<string, string>, pass: number) => Promise<ExchangeOutcome>,
   ) => Promise<ExchangeOutcome>,
   /** Threads replaced this round, to which a replaced aggregator thread is added. */
   lost: ThreadFailure[],
@@ -117,10 +118,12 @@ export async function countrySecureRound(
         });
       continue;
     }
-    const session = `${roundSession(scenario.seed, round)}/country-${country}`;
-    const exchanged = await surviving((excluded) =>
-      secureExchange(c, round, global, mine, excluded, session),
-    );
+    const base = `${roundSession(scenario.seed, round)}/country-${country}`;
+    let session = base;
+    const exchanged = await surviving((excluded, pass) => {
+      session = attemptSession(base, pass);
+      return secureExchange(c, round, global, mine, excluded, session);
+    });
     failures.push(...exchanged.failures);
     if ('reason' in exchanged) {
       missing(`${exchanged.reason.replace(/^round \d+: /, '')}`);
