@@ -41,6 +41,7 @@ import type { CountryOnlyResult } from './baselines/country-only.ts';
 import {
   askEvaluate,
   commonResult,
+  hospitalPool,
   evaluateRecord,
   federationBasics,
   fitBody,
@@ -213,13 +214,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
   const plan = securePlan(scenario, strategy, spec.length);
   const ledger = Ledger.forRun(scenario, initial);
 
-  const pool =
-    options.pool ??
-    (await WorkerPool.start(
-      hospitals.map((h) => h.id),
-      options.threads,
-      { timeoutMs: options.timeoutMs },
-    ));
+  const pool = await hospitalPool(options, hospitals);
   try {
     const channel = new Channel(pool, ledger);
     const { holdings, threads, prepared, backend } = await prepareHospitals(
@@ -474,14 +469,9 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
     });
     options.sink.crossings(ledger.takeUnflushed());
     return {
-      status: stopReason === undefined ? 'completed' : 'stopped',
-      ...(stopReason === undefined ? {} : { stopReason }),
-      ...(workerFailure ? { workerFailure } : {}),
-      ...(violation === undefined ? {} : { violation }),
-      ...(interrupted ? { interrupted } : {}),
-      ...(faultTotals === undefined ? {} : { faults: faultTotals }),
       ...(virtualClock === undefined ? {} : { clock: { simulatedSeconds: virtualClock.now } }),
       ...commonResult({
+        stop: { stopReason, workerFailure, violation, interrupted, faultTotals },
         final,
         completed,
         spec,

@@ -36,7 +36,9 @@ import type {
   HospitalRef,
   Strategy,
 } from './strategies/strategy.ts';
-import { WorkerFailure, type WorkerPool } from './worker-pool.ts';
+import { WorkerFailure, WorkerPool } from './worker-pool.ts';
+import type { ViolationStop } from './jurisdiction/violation.ts';
+import type { FaultSummary } from './fault-record.ts';
 import { sendSurviving, type PhaseOutcome } from './recovery.ts';
 import type { EvaluateInstructions } from '../protocol/messages.ts';
 
@@ -221,8 +223,33 @@ export async function runBaselines(
   };
 }
 
+/** How a run's rounds ended. */
+export interface RunStop {
+  readonly stopReason: string | undefined;
+  readonly workerFailure: boolean;
+  readonly violation: ViolationStop | undefined;
+  readonly interrupted: boolean;
+  readonly faultTotals: FaultSummary | undefined;
+}
+
+/** Opens the scenario's hospital threads, unless the caller lends a pool it started (and closes) itself. */
+export async function hospitalPool(
+  options: RunOptions,
+  hospitals: readonly { readonly id: string }[],
+): Promise<WorkerPool> {
+  return (
+    options.pool ??
+    (await WorkerPool.start(
+      hospitals.map((h) => h.id),
+      options.threads,
+      { timeoutMs: options.timeoutMs },
+    ))
+  );
+}
+
 /** What a run reports the same way whatever its topology, after its rounds and baselines. */
 export function commonResult(run: {
+  readonly stop: RunStop;
   readonly final: RoundRecord | undefined;
   readonly completed: Float32Array;
   readonly spec: ParamSpec;
@@ -237,7 +264,14 @@ export function commonResult(run: {
   readonly preprocessing: PreprocessingRecord | undefined;
 }) {
   const { final, baselines, ledger } = run;
+  const { stopReason, workerFailure, violation, interrupted, faultTotals } = run.stop;
   return {
+    status: stopReason === undefined ? ('completed' as const) : ('stopped' as const),
+    ...(stopReason === undefined ? {} : { stopReason }),
+    ...(workerFailure ? { workerFailure } : {}),
+    ...(violation === undefined ? {} : { violation }),
+    ...(interrupted ? { interrupted } : {}),
+    ...(faultTotals === undefined ? {} : { faults: faultTotals }),
     roundsCompleted: final?.round ?? 0,
     spec: run.spec,
     inputShape: run.inputShape,

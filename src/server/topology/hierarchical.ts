@@ -42,6 +42,7 @@ import { addFaults, roundFaults, type FaultSummary } from '../fault-record.ts';
 import {
   askEvaluate,
   commonResult,
+  hospitalPool,
   evaluateRecord,
   federationBasics,
   fitBody,
@@ -77,13 +78,7 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
   const ledger = Ledger.forRun(scenario, initial);
   const gate = ledger.jurisdiction;
 
-  const pool =
-    options.pool ??
-    (await WorkerPool.start(
-      hospitals.map((h) => h.id),
-      options.threads,
-      { timeoutMs: options.timeoutMs },
-    ));
+  const pool = await hospitalPool(options, hospitals);
   const ids = countries.map(aggregatorId);
   let aggregators: WorkerPool | undefined;
   try {
@@ -285,13 +280,8 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
     });
     options.sink.crossings(ledger.takeUnflushed());
     return {
-      status: stopReason === undefined ? 'completed' : 'stopped',
-      ...(stopReason === undefined ? {} : { stopReason }),
-      ...(workerFailure ? { workerFailure } : {}),
-      ...(violation === undefined ? {} : { violation }),
-      ...(interrupted ? { interrupted } : {}),
-      ...(faultTotals === undefined ? {} : { faults: faultTotals }),
       ...commonResult({
+        stop: { stopReason, workerFailure, violation, interrupted, faultTotals },
         final,
         completed,
         spec,
