@@ -8,15 +8,12 @@ import type { Channel } from './channel.ts';
 import { noisyMean } from './privacy/dp-noise.ts';
 import { poissonSample } from './privacy/poisson-sampling.ts';
 import { attemptSession, roundSession, secureExchange } from './privacy/secure-exchange.ts';
-import type { SecurePlan } from './privacy/secure-plan.ts';
+import { SECURE_MINIMUM, type SecurePlan } from './privacy/secure-plan.ts';
 import { compareIds } from './sampling.ts';
 import type { ClientStateStore } from './state-store.ts';
 import type { FitAssignment, RoundSums, Strategy } from './strategies/strategy.ts';
 import type { RoundRecord } from './coordinator.ts';
 import type { CountrySecureAggregation } from './topology/country-secure-fit.ts';
-
-/** The fewest hospitals a secure round can sum: with fewer, masks would reveal an update to its peers. */
-export const SECURE_MINIMUM = 3;
 
 /** What a round under secure aggregation (and DP) records about its privacy. */
 export interface RoundPrivacy {
@@ -45,7 +42,7 @@ export interface RoundPrivacy {
     readonly order: number;
     /** Rounds composed so far. */
     readonly rounds: number;
-    /** True when fewer than 3 hospitals were sampled: no exchange, the released update is noise alone. */
+    /** True when fewer than SECURE_MINIMUM hospitals were sampled: no exchange, the released update is noise alone. */
     readonly noiseOnly?: true;
   };
   /** Hierarchical topology: each country's secure round, its aggregator in the server's role. */

@@ -10,6 +10,9 @@ import { StrategyConfigError } from '../strategies/index.ts';
 import { FedAvg } from '../strategies/fedavg.ts';
 import type { Strategy, SumsNeeded } from '../strategies/strategy.ts';
 
+/** The fewest hospitals a secure round can sum: with fewer, masks would reveal an update to its peers. */
+export const SECURE_MINIMUM = 3;
+
 const PATH = 'privacy.secureAggregation';
 
 /** A run's secure-aggregation plan, fixed before any worker starts: who weighs what, and how it is encoded. */

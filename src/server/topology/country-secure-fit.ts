@@ -10,6 +10,7 @@ import {
   type ExchangeOutcome,
   type SecureExchangeContext,
 } from '../privacy/secure-exchange.ts';
+import { SECURE_MINIMUM } from '../privacy/secure-plan.ts';
 import { compareIds } from '../sampling.ts';
 import type { Failure, FitAssignment } from '../strategies/strategy.ts';
 import type { WorkerPool } from '../worker-pool.ts';
@@ -65,7 +66,7 @@ export interface CountrySecureOutcome {
  * the decoded country sum. What replaces the plain topology's check of the aggregate: the coordinator unmasked
  * the same transcript itself, so the country sum must equal its own bit for bit — it learns the same sum and
  * nothing of any one hospital (hospitals reveal a self-mask share or a mask-key share of a peer, never both).
- * A country with fewer than 3 sampled hospitals, or whose round fails (more dropouts than its threshold
+ * A country with fewer than SECURE_MINIMUM sampled hospitals, or whose round fails (more dropouts than its threshold
  * allows, or an implausible unmasked sum), contributes nothing this round and its record says why.
  */
 export async function countrySecureRound(
@@ -108,14 +109,20 @@ export async function countrySecureRound(
         failed,
       };
     };
-    if (mine.length < 3) {
-      const failed = `secure aggregation needs at least 3 hospitals in a country, ${mine.length} were sampled`;
-      missing(failed);
-      for (const h of participants)
+    /** The country sits the round out: `hospitals` (still in it) are told why. */
+    const sitOut = (failed: string, hospitals: readonly string[], threshold?: number) => {
+      missing(failed, threshold);
+      for (const h of hospitals)
         failures.push({
           hospital: h,
           reason: `hospital ${h}: country ${country} contributes nothing: ${failed}`,
         });
+    };
+    if (mine.length < SECURE_MINIMUM) {
+      sitOut(
+        `secure aggregation needs at least ${SECURE_MINIMUM} hospitals in a country, ${mine.length} were sampled`,
+        participants,
+      );
       continue;
     }
     const base = `${roundSession(scenario.seed, round)}/country-${country}`;
@@ -129,15 +136,13 @@ export async function countrySecureRound(
       missing(`${exchanged.reason.replace(/^round \d+: /, '')}`);
       continue;
     }
-    if (exchanged.survivors.length < 3) {
-      // A sum of one or two hospitals would cross the border as their own updates: the country sits this round out.
-      const failed = `secure aggregation needs at least 3 hospitals in a country's sum, ${exchanged.survivors.length} survived`;
-      missing(failed, exchanged.threshold);
-      for (const h of exchanged.survivors)
-        failures.push({
-          hospital: h,
-          reason: `hospital ${h}: country ${country} contributes nothing: ${failed}`,
-        });
+    if (exchanged.survivors.length < SECURE_MINIMUM) {
+      // A sum of one or two hospitals would cross the border as their own updates.
+      sitOut(
+        `secure aggregation needs at least ${SECURE_MINIMUM} hospitals in a country's sum, ${exchanged.survivors.length} survived`,
+        exchanged.survivors,
+        exchanged.threshold,
+      );
       continue;
     }
     const numExamples = exchanged.survivors.map((h) => c.train.get(h)!);

@@ -3,7 +3,7 @@ import type { SumWeighting } from '../../protocol/secure-sums.ts';
 import type { Scenario } from '../../scenario/schema.ts';
 import { PrivacySettingError } from '../../common/privacy-setting-error.ts';
 import { validateSecAggSettings } from '../../common/secagg/settings.ts';
-import { thresholdFor } from '../privacy/secure-plan.ts';
+import { SECURE_MINIMUM, thresholdFor } from '../privacy/secure-plan.ts';
 import { FedAvg } from '../strategies/fedavg.ts';
 import { StrategyConfigError } from '../strategies/index.ts';
 import type { Strategy } from '../strategies/strategy.ts';
@@ -85,9 +85,9 @@ export function checkPrivacy(scenario: Scenario): void {
   const counts = new Map<string, number>();
   for (const h of scenario.hospitals) counts.set(h.country, (counts.get(h.country) ?? 0) + 1);
   for (const [country, n] of [...counts].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (n < 3)
+    if (n < SECURE_MINIMUM)
       throw new StrategyConfigError(
-        `privacy.secureAggregation with topology: "hierarchical" runs inside each country and needs at least 3 ` +
+        `privacy.secureAggregation with topology: "hierarchical" runs inside each country and needs at least ${SECURE_MINIMUM} ` +
           `hospitals in each (with 2, each learns the other's update from the sum); country ${country} has ${n}`,
       );
     const k = settings.neighbours;
