@@ -26,8 +26,7 @@ export class StreamingMean {
 
   /** Adds `weight · vector` (the caller may reuse `vector` only after {@link mean} or the next window). */
   add(vector: Float32Array, weight: number): void {
-    if (vector.length !== this.length)
-      throw new Error(`weightedAverage: vector of length ${vector.length}, expected ${this.length}`);
+    checkLength(vector, this.length);
     this.#vectors.push(vector);
     this.#weights.push(weight);
     this.#total += weight;
@@ -47,8 +46,7 @@ export class StreamingMean {
 
   /** The weighted mean of everything added, rounded to float32. */
   mean(): Float32Array {
-    if (this.#count === 0) throw new Error('weightedAverage: no vectors to average');
-    if (!(this.#total > 0)) throw new Error('weightedAverage: weights sum to zero');
+    checkTotal(this.#count, this.#total);
     const out = foldedMean(this.#acc, this.length, this.#vectors, this.#weights, this.#total);
     this.#vectors.length = 0;
     this.#weights.length = 0;
@@ -69,15 +67,23 @@ export function meanOfAll(
   const weights: number[] = [];
   let total = 0;
   for (const { vector, weight } of items) {
-    if (vector.length !== length)
-      throw new Error(`weightedAverage: vector of length ${vector.length}, expected ${length}`);
+    checkLength(vector, length);
     vectors.push(vector);
     weights.push(weight);
     total += weight;
   }
-  if (vectors.length === 0) throw new Error('weightedAverage: no vectors to average');
-  if (!(total > 0)) throw new Error('weightedAverage: weights sum to zero');
+  checkTotal(vectors.length, total);
   return foldedMean(undefined, length, vectors, weights, total);
+}
+
+function checkLength(vector: Float32Array, length: number): void {
+  if (vector.length !== length)
+    throw new Error(`weightedAverage: vector of length ${vector.length}, expected ${length}`);
+}
+
+function checkTotal(count: number, total: number): void {
+  if (count === 0) throw new Error('weightedAverage: no vectors to average');
+  if (!(total > 0)) throw new Error('weightedAverage: weights sum to zero');
 }
 
 /**

@@ -170,6 +170,9 @@ export function computeTippingRdp(
   });
 }
 
+/** Rounds no hospital can tip: the plain sampled Gaussian. */
+const NO_RISK: TippingRisk = { minimum: 1, probability: 0 };
+
 /** The smallest ε over the orders, and the order that gives it. */
 export interface EpsilonAtOrder {
   readonly epsilon: number;
@@ -227,10 +230,8 @@ export class RdpAccountant {
     this.#rounds += steps;
   }
 
-  #rdpOf(q: number, noiseMultiplier: number, steps: number, risk: TippingRisk | undefined): number[] {
-    return risk === undefined
-      ? computeRdp(q, noiseMultiplier, steps, this.#orders)
-      : computeTippingRdp(q, noiseMultiplier, steps, this.#orders, risk);
+  #rdpOf(q: number, noiseMultiplier: number, steps: number, risk: TippingRisk = NO_RISK): number[] {
+    return computeTippingRdp(q, noiseMultiplier, steps, this.#orders, risk);
   }
 
   /** ε spent so far at this δ. */
