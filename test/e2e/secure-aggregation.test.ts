@@ -191,6 +191,28 @@ describe('secure aggregation in real runs (worker threads, backend js)', () => {
       /^round 2: secure aggregation failed: 2 hospitals answered at unmask-shares, threshold t = 3 of 4/,
     );
   });
+  it('two survivors are never unmasked, though t = 2 of a SecAgg+ group of 3 would rebuild their masks: the round stops before any share is asked for', async () => {
+    const run = await runInMemory(
+      secure({
+        privacy: { secureAggregation: { range: RANGE, bits: BITS, threshold: 0.51, neighbours: 2 } },
+        faults: [
+          { hospital: 'kr-b', behaviour: 'secagg-drop-after-sharing' },
+          { hospital: 'cn-a', behaviour: 'secagg-drop-after-sharing' },
+        ],
+      }),
+      { pool },
+    );
+    expect(run.result.status).toBe('stopped');
+    expect(run.result.stopReason).toMatch(
+      /^round 1: secure aggregation failed: 2 masked inputs arrived, a secure sum needs at least 3: no shares were asked for/,
+    );
+    expect(run.crossings.some((c) => c.kind === 'secagg-unmask' || c.kind === 'secagg-reveal')).toBe(false);
+    expect(run.crossings.filter((c) => c.kind === 'secagg-masked').map((c) => c.hospital)).toEqual([
+      'cn-b',
+      'kr-a',
+    ]);
+  });
+
   it('a securely aggregated model still carries the patients it came from to the jurisdiction policies', async () => {
     const jurisdiction = {
       aggregates: { minHospitals: 3 },

@@ -129,6 +129,17 @@ describe('a secure-aggregation round, in process', () => {
     }
   });
 
+  it('asks for no shares when fewer than 3 masked inputs arrived, though t = 2 of 3 would allow it', () => {
+    const e = failure({
+      threshold: 2,
+      inputs: inputs(3),
+      seed: 7,
+      round: 1,
+      drops: drops([[2, 'after-sharing']]),
+    });
+    expect([e.stage, e.reason, e.needed, e.got]).toEqual(['masked-input', 'too-small-sum', 3, 2]);
+  });
+
   it("SecAgg+'s sparse graph: a 4-regular graph on 10 hospitals, exact sum with a dropout", () => {
     const x = inputs(10);
     const run = runSecAggRound({
@@ -229,6 +240,13 @@ describe('an honest hospital refuses', () => {
     const few = (to: number, r: UnmaskRequest): UnmaskRequest =>
       to === 1 ? { ...r, survivors: Uint32Array.from([1, 2, 4]) } : r;
     expect(reason(few)[0]).toBe('too-few-survivors');
+  });
+
+  it('to reveal for a sum of two, even when t = 2 of 3 shares would rebuild it', () => {
+    const two = (to: number, r: UnmaskRequest): UnmaskRequest =>
+      to === 1 ? { ...r, survivors: Uint32Array.from([1, 2]), dropouts: Uint32Array.from([3]) } : r;
+    const e = refusal({ threshold: 2, inputs: inputs(3), seed: 8, round: 1, tamperUnmaskRequest: two });
+    expect([e.hospital, e.reason]).toEqual([1, 'too-few-survivors']);
   });
 
   it('stages out of order, a malformed request, and shares that fail authentication', () => {

@@ -24,6 +24,7 @@ import {
 } from '../../common/secagg/messages.ts';
 import { randomBytes } from '../../common/secagg/random-bytes.ts';
 import { pairMaskSeed, pairSign, shareEncryptionKey } from '../../common/secagg/session.ts';
+import { SECURE_MINIMUM } from '../../common/secagg/settings.ts';
 import { shareSecret } from '../../common/secagg/shamir.ts';
 
 /** What one hospital needs to take part in one round of secure aggregation. */
@@ -197,7 +198,7 @@ export class SecAggHospital {
   /**
    * Stage 3: reveals, for each peer whose shares we hold, its self-mask share if it survived or its key
    * share if it dropped, and our own self-mask share. Refuses a peer listed both ways, being listed as a
-   * dropout, fewer than t survivors in our group, and any second request.
+   * dropout, fewer than t survivors in our group or SECURE_MINIMUM in the sum, and any second request.
    */
   unmask(requestMessage: unknown): UnmaskShares {
     if (this.#stage === 'unmasked') this.#refuse('already-unmasked', 'it has already revealed its shares');
@@ -211,6 +212,12 @@ export class SecAggHospital {
     }
     if (!survivors.has(u) || dropouts.has(u)) {
       this.#refuse('listed-as-dropout', 'it sent its masked input but is not listed as a survivor');
+    }
+    if (survivors.size < SECURE_MINIMUM) {
+      this.#refuse(
+        'too-few-survivors',
+        `${survivors.size} inputs would be in the sum, at least ${SECURE_MINIMUM}`,
+      );
     }
     const alive = Array.from(this.#group).filter((v) => (v === u || this.#held.has(v)) && survivors.has(v));
     if (alive.length < this.#c.threshold) {

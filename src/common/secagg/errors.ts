@@ -48,8 +48,12 @@ export class SecAggRefusal extends Error {
   }
 }
 
-/** Why a round failed: too few hospitals left at a stage, too few shares of one secret, or shares that do not fit. */
-export type RoundFailureReason = 'too-few-hospitals' | 'too-few-shares' | 'inconsistent-shares';
+/**
+ * Why a round failed: too few hospitals left at a stage (below t), a sum of fewer than SECURE_MINIMUM inputs, too few
+ * shares of one secret, or shares that do not fit.
+ */
+export type RoundFailureReason =
+  'too-few-hospitals' | 'too-small-sum' | 'too-few-shares' | 'inconsistent-shares';
 
 /** A round that cannot produce the sum; `hospital` names the one whose secret could not be rebuilt. */
 export class SecAggRoundFailure extends Error {

@@ -1,5 +1,11 @@
 import { PrivacySettingError } from '../privacy-setting-error.ts';
 
+/**
+ * The fewest inputs a secure sum may hold, at every stage: with two, the coordinator and either of them together
+ * know the other's update exactly, whatever the threshold (which only bounds how many shares rebuild a secret).
+ */
+export const SECURE_MINIMUM = 3;
+
 /** The public parameters of one secure-aggregation round. */
 export interface SecAggSettings {
   /** Hospitals taking part in the round, numbered 1…participants. */
@@ -32,10 +38,10 @@ export function groupSize(s: SecAggSettings): number {
  * telling two halves of its group different stories; t ≤ m lets the round finish; it survives m − t dropouts.
  */
 export function validateSecAggSettings(s: SecAggSettings, path = 'privacy.secureAggregation'): void {
-  if (!Number.isInteger(s.participants) || s.participants < 3) {
+  if (!Number.isInteger(s.participants) || s.participants < SECURE_MINIMUM) {
     throw new PrivacySettingError(
       'hospitals in a secure-aggregation round',
-      'an integer ≥ 3',
+      `an integer ≥ ${SECURE_MINIMUM}`,
       s.participants,
     );
   }

@@ -25,6 +25,7 @@ import {
   type UnmaskShares,
 } from '../../common/secagg/messages.ts';
 import { pairMaskSeed, pairSign } from '../../common/secagg/session.ts';
+import { SECURE_MINIMUM } from '../../common/secagg/settings.ts';
 import { reconstructSecret, ShamirError, type Share } from '../../common/secagg/shamir.ts';
 
 /** The public parameters of one round, as the coordinator runs it. */
@@ -231,6 +232,11 @@ export class SecAggCoordinator {
   /** Ends stage 2: every hospital whose masked input arrived is asked for its unmasking shares. */
   closeMasking(): Map<number, UnmaskRequest> {
     this.#close('masked-input', 'unmask-shares', this.#masked.size);
+    if (this.#masked.size < SECURE_MINIMUM) {
+      const got = this.#masked.size;
+      const detail = `${got} masked inputs arrived, a sum needs ${SECURE_MINIMUM}: no shares are asked for`;
+      this.#fail('too-small-sum', SECURE_MINIMUM, got, detail, undefined, 'masked-input');
+    }
     const survivors = Uint32Array.from(sorted(this.#masked.keys()));
     const dropouts = Uint32Array.from(sorted(this.#shares.keys()).filter((v) => !this.#masked.has(v)));
     this.#request = { kind: 'secagg/unmask-request', survivors, dropouts };

@@ -277,9 +277,11 @@ export async function secureExchange(
     const why =
       e.reason === 'too-few-hospitals'
         ? `${e.got} hospitals answered at ${e.stage}, threshold t = ${e.needed} of ${n}`
-        : e.reason === 'too-few-shares'
-          ? `${e.got} shares of a secret arrived, t = ${e.needed} needed${who}`
-          : `shares that do not rebuild the advertised key${who}`;
+        : e.reason === 'too-small-sum'
+          ? `${e.got} masked inputs arrived, a secure sum needs at least ${e.needed}: no shares were asked for`
+          : e.reason === 'too-few-shares'
+            ? `${e.got} shares of a secret arrived, t = ${e.needed} needed${who}`
+            : `shares that do not rebuild the advertised key${who}`;
     return {
       failures,
       reason:

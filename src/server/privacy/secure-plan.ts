@@ -10,8 +10,7 @@ import { StrategyConfigError } from '../strategies/index.ts';
 import { FedAvg } from '../strategies/fedavg.ts';
 import type { Strategy, SumsNeeded } from '../strategies/strategy.ts';
 
-/** The fewest hospitals a secure round can sum: with fewer, masks would reveal an update to its peers. */
-export const SECURE_MINIMUM = 3;
+export { SECURE_MINIMUM } from '../../common/secagg/settings.ts';
 
 const PATH = 'privacy.secureAggregation';
 

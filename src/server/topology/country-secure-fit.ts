@@ -67,7 +67,8 @@ export interface CountrySecureOutcome {
  * the same transcript itself, so the country sum must equal its own bit for bit — it learns the same sum and
  * nothing of any one hospital (hospitals reveal a self-mask share or a mask-key share of a peer, never both).
  * A country with fewer than SECURE_MINIMUM sampled hospitals, or whose round fails (more dropouts than its threshold
- * allows, or an implausible unmasked sum), contributes nothing this round and its record says why.
+ * allows, fewer than SECURE_MINIMUM masked inputs, or an implausible unmasked sum), contributes nothing this round
+ * and its record says why.
  */
 export async function countrySecureRound(
   c: CountrySecureContext,
@@ -134,15 +135,6 @@ export async function countrySecureRound(
     failures.push(...exchanged.failures);
     if ('reason' in exchanged) {
       missing(`${exchanged.reason.replace(/^round \d+: /, '')}`);
-      continue;
-    }
-    if (exchanged.survivors.length < SECURE_MINIMUM) {
-      // A sum of one or two hospitals would cross the border as their own updates.
-      sitOut(
-        `secure aggregation needs at least ${SECURE_MINIMUM} hospitals in a country's sum, ${exchanged.survivors.length} survived`,
-        exchanged.survivors,
-        exchanged.threshold,
-      );
       continue;
     }
     const numExamples = exchanged.survivors.map((h) => c.train.get(h)!);
