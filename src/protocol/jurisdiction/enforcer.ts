@@ -76,11 +76,8 @@ export interface Holding {
   readonly test: number;
 }
 
-/** An enforcer's running tallies, as a checkpoint keeps them. */
-export interface EnforcerTallies {
-  readonly holdings: Readonly<Record<string, Holding>>;
-  readonly exported: Readonly<Record<string, readonly Source[]>>;
-}
+/** The patients an enforcer counted as exported, per volume threshold (`origin|exporter|rule`). */
+export type ExportedTallies = Readonly<Record<string, readonly Source[]>>;
 
 /** One leg of a message for the patients of one country. */
 interface Transfer {
@@ -168,21 +165,19 @@ export class Enforcer {
     this.#holdingsVersion++;
   }
 
-  /** What a checkpoint keeps: each hospital's holdings and the patients counted as exported per threshold. */
-  tallies(): EnforcerTallies {
-    return {
-      holdings: Object.fromEntries(this.#holdings),
-      exported: Object.fromEntries([...this.#exported].map(([k, v]) => [k, [...v.sources].sort()])),
-    };
+  /**
+   * What a checkpoint keeps: the patients counted as exported per threshold, in the order they were counted
+   * (the holdings are not in it: a resumed run learns them again from its hospitals' setup, whose record must be
+   * the one the checkpointed run wrote).
+   */
+  exported(): ExportedTallies {
+    return Object.fromEntries([...this.#exported].map(([k, v]) => [k, [...v.sources]]));
   }
 
-  /** Puts back what {@link tallies} returned (a resumed run's enforcer starts where the checkpoint left it). */
-  restoreTallies(t: EnforcerTallies): void {
-    this.#holdings.clear();
-    for (const [h, holding] of Object.entries(t.holdings)) this.#holdings.set(h, holding);
-    this.#holdingsVersion++;
+  /** Puts back what {@link exported} returned (a resumed run's enforcer counts on from the checkpoint). */
+  restoreExported(exported: ExportedTallies): void {
     this.#exported.clear();
-    for (const [k, v] of Object.entries(t.exported)) {
+    for (const [k, v] of Object.entries(exported)) {
       const e = this.#newExported();
       for (const source of v) this.#addExported(e, source);
       this.#exported.set(k, e);
