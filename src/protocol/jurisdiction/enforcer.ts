@@ -310,12 +310,12 @@ export class Enforcer {
       if (this.#hops?.relays.has(f.hospital) === true) {
         // A country aggregator sends on what its hospitals sent it: only the border is a new step.
         const own = all.filter((s) => this.#country(hospitalOf(s)) === country);
-        const sources = chainOf(own);
+        const sources: SourceChain = { base: undefined, adds: own };
         const hospitals = () => hospitalsOf(own);
         return site === country ? [] : [{ ...base, leg: 'leave-country', sources, hospitals }];
       }
       const own = all.filter((s) => hospitalOf(s) === f.hospital);
-      const sources = chainOf(own);
+      const sources: SourceChain = { base: undefined, adds: own };
       const hospitals = () => hospitalsOf(own);
       return [
         { ...base, leg: 'leave-hospital', sources, hospitals },

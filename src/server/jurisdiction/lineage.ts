@@ -1,5 +1,6 @@
 import type { Source } from '../../protocol/jurisdiction/enforcer.ts';
 import { listOf, type SourceChain, type Sources } from '../../protocol/jurisdiction/source-chain.ts';
+import { difference, isSubset } from './sorted-sources.ts';
 import { SourceDigests, SourceSet } from './source-set.ts';
 
 /**
@@ -69,8 +70,9 @@ export class LineageTable {
   readonly #lineages = new Map<number, Lineage>();
   readonly #byContent = new Map<string, number>();
   readonly #byArray = new WeakMap<readonly Source[], number>();
-  /** The latest defining lines, newest last. */
+  /** The latest defining lines, newest last, each with its sorted list once the writer needed it. */
   readonly #recent: number[] = [];
+  readonly #recentLists = new Map<number, readonly Source[]>();
 
   /** The table of a record read so far: every lineage its crossings define, checked. */
   static fromRecord(entries: readonly (SourceFields & { readonly seq: number })[]): LineageTable {
@@ -101,21 +103,23 @@ export class LineageTable {
       this.#byArray.set(sources, known);
       return { model: known };
     }
-    let base: Lineage | undefined;
     let baseLine: number | undefined;
+    let baseList: readonly Source[] = [];
     for (const line of this.#recent) {
       const candidate = this.#lineages.get(line)!;
-      if (
-        candidate.size <= sources.length &&
-        (base === undefined || candidate.size >= base.size) &&
-        sources.reduce((n, s) => (candidate.splits.has(s) ? n + 1 : n), 0) === candidate.size
-      ) {
-        base = candidate;
+      if (candidate.size > sources.length || (baseLine !== undefined && candidate.size < baseList.length))
+        continue;
+      let list = this.#recentLists.get(line);
+      if (list === undefined) this.#recentLists.set(line, (list = listOf(candidate)));
+      if (isSubset(list, sources)) {
         baseLine = line;
+        baseList = list;
       }
     }
-    const adds = base === undefined ? [...sources] : sources.filter((s) => !base.splits.has(s));
+    const base = baseLine === undefined ? undefined : this.#lineages.get(baseLine);
+    const adds = base === undefined ? [...sources] : difference(sources, baseList);
     this.#define(seq, base, adds);
+    this.#recentLists.set(seq, sources);
     this.#byArray.set(sources, seq);
     return { lineage: baseLine === undefined ? { adds } : { base: baseLine, adds } };
   }
@@ -161,7 +165,7 @@ export class LineageTable {
     this.#lineages.set(seq, lineage);
     this.#byContent.set(lineage.splits.key, seq);
     this.#recent.push(seq);
-    if (this.#recent.length > BASES_TRIED) this.#recent.shift();
+    if (this.#recent.length > BASES_TRIED) this.#recentLists.delete(this.#recent.shift()!);
     return lineage;
   }
 }

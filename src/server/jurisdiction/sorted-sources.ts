@@ -12,6 +12,18 @@ export function isSubset(a: readonly Source[], b: readonly Source[]): boolean {
   return true;
 }
 
+/** Sorted `b` without the elements of sorted `a`. */
+export function difference(b: readonly Source[], a: readonly Source[]): Source[] {
+  const out: Source[] = [];
+  let i = 0;
+  for (const s of b) {
+    while (i < a.length && a[i]! < s) i++;
+    if (i < a.length && a[i] === s) continue;
+    out.push(s);
+  }
+  return out;
+}
+
 /** The sorted union of sorted `a` and `b`, each element once. */
 export function union(a: readonly Source[], b: readonly Source[]): Source[] {
   const out: Source[] = [];
