@@ -13,6 +13,9 @@ import {
 } from '../../../src/server/checkpoint/file.ts';
 import type { RoundState } from '../../../src/server/checkpoint/run-state.ts';
 import { entryHash } from '../../../src/server/ledger.ts';
+import { JurisdictionGate } from '../../../src/server/jurisdiction/gate.ts';
+import { loadScenario } from '../../../src/scenario/load.ts';
+import type { Source } from '../../../src/protocol/jurisdiction/enforcer.ts';
 import { FedAdagrad } from '../../../src/server/strategies/fedadagrad.ts';
 import { FedAdam } from '../../../src/server/strategies/fedadam.ts';
 import { FedAvg } from '../../../src/server/strategies/fedavg.ts';
@@ -202,6 +205,40 @@ describe('the checkpoint file', () => {
     expect(() => readCheckpoint(f)).toThrow(
       /checkpoint format 2, written by an earlier fedmed; this fedmed reads format 3 only, so the run cannot be resumed/,
     );
+  });
+
+  it('a resumed enforcer counts exports on from the checkpoint, with the holdings its setup learns again', () => {
+    const scenario = loadScenario('scenarios/korea-china.json');
+    const china = scenario.hospitals.filter((h) => h.country === 'CN').map((h) => h.id);
+    const gate = () => {
+      const g = new JurisdictionGate(scenario, new Float32Array(0));
+      for (const h of scenario.hospitals) g.enforcer.hold(h.id, { train: 1500, test: 1500 });
+      return g;
+    };
+    const carrying = (split: 'train' | 'test') => ({
+      direction: 'to-hospital' as const,
+      hospital: 'kr-seoul-1',
+      classes: ['parameters-clear' as const],
+      sources: china.map((h) => `${h}:${split}` as Source).sort(),
+    });
+    const ran = gate();
+    ran.commit(carrying('train'));
+    const f = folder('exported');
+    writeCheckpoint(
+      f,
+      {
+        ...state,
+        jurisdiction: { model: { classes: ['setup'], sources: [] }, exported: ran.enforcer.exported() },
+      },
+      identity,
+    );
+    const resumed = gate();
+    resumed.enforcer.restoreExported(readCheckpoint(f).state.jurisdiction!.exported);
+    // 7,500 people exported, 7,500 more: over CBDF's 10,000 only when the first are counted.
+    const rules = (g: JurisdictionGate) => g.check(carrying('test')).breaches.map((b) => b.rule);
+    expect(rules(ran)).toContain('CN-CBDF-SENSITIVE-10000');
+    expect(rules(resumed)).toEqual(rules(ran));
+    expect(rules(gate())).not.toContain('CN-CBDF-SENSITIVE-10000');
   });
 
   it('resumes only with the same seed, backend and scenario', () => {
