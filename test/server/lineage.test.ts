@@ -10,6 +10,7 @@ import { expandSources, LineageTable } from '../../src/server/jurisdiction/linea
 import { unionAll, withSource } from '../../src/server/jurisdiction/sorted-sources.ts';
 import { stream } from '../../src/common/rng.ts';
 import { entryHash, type Crossing } from '../../src/server/ledger.ts';
+import { forgedLineageRecord } from '../helpers/forged-lineage.ts';
 
 /** 40 clinics, 10% sampled per round, 8 rounds of logistic regression; China's aggregates count as personal. */
 function manyRounds(): Scenario {
@@ -41,6 +42,19 @@ function manyRounds(): Scenario {
       },
       transfers: [{ from: 'CN', to: 'KR', bases: [{ basis: 'cac-standard-contract' }] }],
     },
+  });
+}
+
+/** `n` clinics alternating Korea and China under the same policies, for records made without a run. */
+function clinics(n: number): Scenario {
+  const base = manyRounds();
+  return parseScenario({
+    ...JSON.parse(JSON.stringify(base)),
+    hospitals: Array.from({ length: n }, (_, i) => ({
+      id: `${i % 2 === 0 ? 'kr' : 'cn'}-clinic-${String(i).padStart(4, '0')}`,
+      country: i % 2 === 0 ? 'KR' : 'CN',
+      patients: 30,
+    })),
   });
 }
 
@@ -231,5 +245,71 @@ describe('sorted source lists', () => {
     const held = ['a:train', 'b:train'] as Source[];
     expect(withSource(held, 'a:train')).toBe(held);
     expect(unionAll([['a:train'], held])).toBe(held);
+  });
+});
+
+describe('a lineage that grows one split at a time (a forged record)', () => {
+  const scenario = clinics(200);
+
+  it('is read in work linear in the record: each split hashed once, a few trie nodes per definition', () => {
+    const work = (n: number) => {
+      const table = LineageTable.fromRecord(forgedLineageRecord(scenario, n));
+      return table.work;
+    };
+    const [small, large] = [work(100), work(400)];
+    expect(small.hashed).toBe(100);
+    expect(large.hashed).toBe(400);
+    // Quadratic work would be 16× for 4× the lines; a hash trie's depth adds a little per doubling.
+    expect(large.nodes).toBeLessThan(5 * small.nodes);
+    expect(large.nodes).toBeLessThan(6 * 400);
+  });
+
+  it('gets the answers of the lineage written out, the volume threshold included', () => {
+    // 100 patients a split: China's exports pass CBDF's 10,000 people within the record, which no basis covers.
+    const holds = { train: 100, test: 100 };
+    const asLists = forgedLineageRecord(scenario, 300, { asLists: true, holds });
+    const shared = forgedLineageRecord(scenario, 300, { holds });
+    expect(shared).toEqual(asLists);
+    const stopped = asLists.filter((c) => c.sent === false);
+    expect(stopped.length).toBeGreaterThan(10);
+    expect(stopped[0]!.violations!.map((v) => v.rule)).toContain('CN-CBDF-SENSITIVE-10000');
+    expect(asLists.some((c) => c.relied?.some((r) => r.rule === 'CN-PIPL-38'))).toBe(true);
+    expect(recheckPolicies(scenario, asLists)).toBeUndefined();
+    const full = expanded(asLists);
+    expect(full.at(-1)!.sources).toHaveLength(300);
+    expect(recheckPolicies(scenario, full)).toBeUndefined();
+    expect(complianceReport(scenario, asLists)).toEqual(complianceReport(scenario, full));
+  });
+
+  it('names a lie at its line, allocating nothing for it: an unknown, far or later base, a split already held', () => {
+    const record = forgedLineageRecord(scenario, 60);
+    const at = record.findIndex((c) => c.lineage?.base !== undefined) + 20;
+    const seq = record[at]!.seq;
+    const lie = (lineage: unknown) =>
+      recheckPolicies(
+        scenario,
+        record.map((c, i) => (i === at ? ({ ...c, lineage } as Crossing) : c)),
+      );
+    const none = (line: unknown) => ({
+      line: seq,
+      problem: `its lineage base names line ${String(line)}, which defines no lineage before it`,
+    });
+    // A setup reply, far back, defines none; nor does the line itself, a later one, or no line at all.
+    expect(lie({ base: 3, adds: ['cn-clinic-0199:train'] })).toEqual(none(3));
+    expect(lie({ base: seq, adds: ['cn-clinic-0199:train'] })).toEqual(none(seq));
+    expect(lie({ base: seq + 1, adds: ['cn-clinic-0199:train'] })).toEqual(none(seq + 1));
+    expect(lie({ base: 1e300, adds: ['cn-clinic-0199:train'] })).toEqual(none(1e300));
+    expect(lie({ base: 'x', adds: [] })).toEqual(none('x'));
+    const held = record[at - 5]!.lineage!.adds[0]!;
+    expect(lie({ base: seq - 1, adds: [held] })).toEqual({
+      line: seq,
+      problem: 'its lineage adds a split its base already holds',
+    });
+    // A reply records its own splits inline.
+    const reply = record.map((c, i) => (i === 0 ? ({ ...c, model: 1 } as Crossing) : c));
+    expect(recheckPolicies(scenario, reply)).toEqual({
+      line: 1,
+      problem: 'a reply records its own splits as sources, not as a lineage',
+    });
   });
 });

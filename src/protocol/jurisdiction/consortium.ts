@@ -56,9 +56,15 @@ export class Consortium {
   /**
    * Whether `basis` is in place for data of `origin`'s patients at `hospitals` going to `destination`:
    * declared for the country or for that transfer, covering every one of those hospitals, for all their
-   * patients (consent), and not expired in the run's year.
+   * patients (consent), and not expired in the run's year. `hospitals` may be given as a function, asked only
+   * when a declared basis covers some hospitals alone.
    */
-  standing(basis: BasisName, origin: string, destination: string, hospitals: readonly string[]): Standing {
+  standing(
+    basis: BasisName,
+    origin: string,
+    destination: string,
+    hospitals: readonly string[] | (() => readonly string[]),
+  ): Standing {
     const declared = [
       ...(this.#countryBases.get(origin) ?? []),
       ...(destination === origin ? [] : (this.#pairBases.get(pairKey(origin, destination)) ?? [])),
@@ -73,8 +79,9 @@ export class Consortium {
     return { ok: false, shortfall: shortfalls.join('; ') };
   }
 
-  #shortfall(b: BasisEntry, hospitals: readonly string[]): string | undefined {
-    const uncovered = b.hospitals === undefined ? [] : hospitals.filter((h) => !b.hospitals!.includes(h));
+  #shortfall(b: BasisEntry, hospitals: readonly string[] | (() => readonly string[])): string | undefined {
+    const all = b.hospitals === undefined ? [] : typeof hospitals === 'function' ? hospitals() : hospitals;
+    const uncovered = all.filter((h) => !b.hospitals!.includes(h));
     if (uncovered.length > 0) return `declared for other hospitals than ${uncovered.join(', ')}`;
     if (b.share !== undefined && b.share < 1) {
       return `declared for ${formatShare(b.share)} of patients; the data derive from all of them`;

@@ -2,6 +2,7 @@ import { DATA_CLASS_NAMES, type DataClass, type Direction } from '../kinds.ts';
 import type { BasisName } from './bases.ts';
 import type { Consortium } from './consortium.ts';
 import type { Leg, Rule } from './rule.ts';
+import { chainOf, listOf, type SourceChain, type Sources } from './source-chain.ts';
 
 /** Patients a message derives from: one split of one hospital, as `hospital:train` or `hospital:test`. */
 export type Source = `${string}:${'train' | 'test'}`;
@@ -18,6 +19,14 @@ export interface Facts {
    * to a hospital, every split whose records trained it, round after round.
    */
   readonly sources: readonly Source[];
+}
+
+/**
+ * Facts whose sources may be a chain shared with earlier lists (a crossing record's lineage read back), so
+ * that the policies weigh each message by what its lineage adds.
+ */
+export interface ChainedFacts extends Omit<Facts, 'sources'> {
+  readonly sources: Sources;
 }
 
 /** Where each party's messages go in a topology other than flat (see the server's topology hops). */
@@ -67,11 +76,8 @@ export interface Holding {
   readonly test: number;
 }
 
-/** An enforcer's running tallies, as a checkpoint keeps them. */
-export interface EnforcerTallies {
-  readonly holdings: Readonly<Record<string, Holding>>;
-  readonly exported: Readonly<Record<string, readonly Source[]>>;
-}
+/** The patients an enforcer counted as exported, per volume threshold (`origin|exporter|rule`). */
+export type ExportedTallies = Readonly<Record<string, readonly Source[]>>;
 
 /** One leg of a message for the patients of one country. */
 interface Transfer {
@@ -81,25 +87,25 @@ interface Transfer {
   readonly classes: readonly DataClass[];
   /** The hospital sending it; absent when the coordinator sends. */
   readonly exporter?: string;
-  readonly sources: readonly Source[];
-  /** The hospitals of its sources, sorted. */
-  readonly hospitals: readonly string[];
-}
-
-/** A model's sources from one country, and their hospitals. */
-interface OriginPart {
-  readonly sources: readonly Source[];
-  readonly hospitals: readonly string[];
+  readonly sources: SourceChain;
+  /** The hospitals of its sources, sorted (asked only where a basis covers some hospitals alone). */
+  readonly hospitals: () => readonly string[];
 }
 
 /** The splits counted as exported under one volume threshold, their people, and what is known of lists. */
 interface Exported {
   readonly sources: Set<Source>;
   people: number;
-  /** Sources lists already counted (a model's list is committed once, however many messages carry it). */
-  readonly committed: WeakSet<readonly Source[]>;
-  /** A list's volume, valid while `sources` has the size it had then. */
-  readonly volumes: WeakMap<readonly Source[], { readonly size: number; readonly people: number }>;
+  /** Links of source chains already counted, each with all before it (a model's list is committed once). */
+  readonly committed: WeakSet<SourceChain>;
+  /**
+   * People of a chain's sources not yet in `sources`, valid while `sources` has the size and the holdings the
+   * version they had then.
+   */
+  readonly volumes: WeakMap<
+    SourceChain,
+    { readonly size: number; readonly version: number; readonly extra: number }
+  >;
 }
 
 /**
@@ -117,8 +123,21 @@ export class Enforcer {
   readonly #hops: TopologyHops | undefined;
   readonly #holdings = new Map<string, Holding>();
   readonly #exported = new Map<string, Exported>();
-  /** A model's sources split by country, computed once per sources list (many messages carry the same model). */
-  readonly #byOrigin = new WeakMap<readonly Source[], ReadonlyMap<string, OriginPart>>();
+  /** What a threshold under which nothing was exported yet counts: nothing (a first message's own people). */
+  readonly #none: Exported = {
+    sources: new Set(),
+    people: 0,
+    committed: new WeakSet(),
+    volumes: new WeakMap(),
+  };
+  /** Changes of the holdings, which volumes computed before them no longer reflect. */
+  #holdingsVersion = 0;
+  /**
+   * A model's sources split by country, once per link of its chain (many messages carry the same model, and a
+   * lineage read back from a record is split by what it adds to its base).
+   */
+  readonly #byOrigin = new WeakMap<SourceChain, ReadonlyMap<string, SourceChain>>();
+  readonly #hospitals = new WeakMap<SourceChain, readonly string[]>();
 
   /**
    * `site` is the coordinator's country or `neutral`; `countryOf` maps each hospital to its country. `hops`, for a
@@ -143,22 +162,22 @@ export class Enforcer {
   /** Records how many patients `hospital` holds (learned at setup), for volume thresholds. */
   hold(hospital: string, holding: Holding): void {
     this.#holdings.set(hospital, holding);
+    this.#holdingsVersion++;
   }
 
-  /** What a checkpoint keeps: each hospital's holdings and the patients counted as exported per threshold. */
-  tallies(): EnforcerTallies {
-    return {
-      holdings: Object.fromEntries(this.#holdings),
-      exported: Object.fromEntries([...this.#exported].map(([k, v]) => [k, [...v.sources].sort()])),
-    };
+  /**
+   * What a checkpoint keeps: the patients counted as exported per threshold, in the order they were counted
+   * (the holdings are not in it: a resumed run learns them again from its hospitals' setup, whose record must be
+   * the one the checkpointed run wrote).
+   */
+  exported(): ExportedTallies {
+    return Object.fromEntries([...this.#exported].map(([k, v]) => [k, [...v.sources]]));
   }
 
-  /** Puts back what {@link tallies} returned (a resumed run's enforcer starts where the checkpoint left it). */
-  restoreTallies(t: EnforcerTallies): void {
-    this.#holdings.clear();
-    for (const [h, holding] of Object.entries(t.holdings)) this.#holdings.set(h, holding);
+  /** Puts back what {@link exported} returned (a resumed run's enforcer counts on from the checkpoint). */
+  restoreExported(exported: ExportedTallies): void {
     this.#exported.clear();
-    for (const [k, v] of Object.entries(t.exported)) {
+    for (const [k, v] of Object.entries(exported)) {
       const e = this.#newExported();
       for (const source of v) this.#addExported(e, source);
       this.#exported.set(k, e);
@@ -173,7 +192,7 @@ export class Enforcer {
   }
 
   /** The bases `facts` relies on and the rules it breaks, if it were sent now. Changes nothing. */
-  check(facts: Facts): Verdict {
+  check(facts: ChainedFacts): Verdict {
     const relied: Reliance[] = [];
     const breaches: Breach[] = [];
     for (const t of this.#transfers(facts)) {
@@ -206,7 +225,7 @@ export class Enforcer {
   }
 
   /** Counts `facts`'s patients as exported, for later volume thresholds: call once it has crossed. */
-  commit(facts: Facts): void {
+  commit(facts: ChainedFacts): void {
     for (const t of this.#transfers(facts)) {
       for (const rule of this.#consortium.rules(t.origin)) {
         if (
@@ -218,9 +237,11 @@ export class Enforcer {
         const key = this.#volumeKey(rule, t);
         let e = this.#exported.get(key);
         if (e === undefined) this.#exported.set(key, (e = this.#newExported()));
-        if (e.committed.has(t.sources)) continue;
-        e.committed.add(t.sources);
-        for (const source of t.sources) this.#addExported(e, source);
+        // Only the links not yet counted: a lineage that extends a committed one adds its own splits.
+        for (let c: SourceChain | undefined = t.sources; c !== undefined && !e.committed.has(c); c = c.base) {
+          for (const source of c.adds) this.#addExported(e, source);
+          e.committed.add(c);
+        }
       }
     }
   }
@@ -240,18 +261,30 @@ export class Enforcer {
 
   /**
    * People whose data of the rule's classes the exporter has sent out of the origin, with this message: those
-   * already counted and this message's others. Many messages carry one model's sources list, so the answer is
-   * kept per list until more is exported.
+   * already counted and this message's others. Many messages carry one model's sources, so the people not yet
+   * counted are kept per link of its chain until more is exported; a link extending a counted or known one
+   * costs its own splits.
    */
   #volume(rule: Rule, t: Transfer): number {
-    const e = this.#exported.get(this.#volumeKey(rule, t));
-    if (e === undefined) return t.sources.reduce((n, source) => n + this.people(source), 0);
-    const known = e.volumes.get(t.sources);
-    if (known !== undefined && known.size === e.sources.size) return known.people;
-    let people = e.people;
-    for (const source of t.sources) if (!e.sources.has(source)) people += this.people(source);
-    e.volumes.set(t.sources, { size: e.sources.size, people });
-    return people;
+    const e = this.#exported.get(this.#volumeKey(rule, t)) ?? this.#none;
+    const size = e.sources.size;
+    const version = this.#holdingsVersion;
+    const path: SourceChain[] = [];
+    let extra = 0;
+    for (let c: SourceChain | undefined = t.sources; c !== undefined; c = c.base) {
+      if (e.committed.has(c)) break;
+      const known = e.volumes.get(c);
+      if (known !== undefined && known.size === size && known.version === version) {
+        extra = known.extra;
+        break;
+      }
+      path.push(c);
+    }
+    for (let i = path.length - 1; i >= 0; i--) {
+      for (const source of path[i]!.adds) if (!e.sources.has(source)) extra += this.people(source);
+      e.volumes.set(path[i]!, { size, version, extra });
+    }
+    return e.people + extra;
   }
 
   #newExported(): Exported {
@@ -268,53 +301,77 @@ export class Enforcer {
     return `${t.origin}|${t.exporter ?? 'coordinator'}|${rule.id}`;
   }
 
-  #transfers(f: Facts): Transfer[] {
+  #transfers(f: ChainedFacts): Transfer[] {
     const country = this.#country(f.hospital);
     if (f.direction === 'to-coordinator') {
       const site = this.#hops?.peerOf(f.hospital).country ?? this.#site;
       const base = { origin: country, destination: site, classes: f.classes, exporter: f.hospital };
+      const all = listOf(f.sources);
       if (this.#hops?.relays.has(f.hospital) === true) {
         // A country aggregator sends on what its hospitals sent it: only the border is a new step.
-        const sources = f.sources.filter((s) => this.#country(hospitalOf(s)) === country);
-        const hospitals = hospitalsOf(sources);
+        const own = all.filter((s) => this.#country(hospitalOf(s)) === country);
+        const sources: SourceChain = { base: undefined, adds: own };
+        const hospitals = () => hospitalsOf(own);
         return site === country ? [] : [{ ...base, leg: 'leave-country', sources, hospitals }];
       }
-      const sources = f.sources.filter((s) => hospitalOf(s) === f.hospital);
-      const hospitals = hospitalsOf(sources);
+      const own = all.filter((s) => hospitalOf(s) === f.hospital);
+      const sources: SourceChain = { base: undefined, adds: own };
+      const hospitals = () => hospitalsOf(own);
       return [
         { ...base, leg: 'leave-hospital', sources, hospitals },
         ...(site === country ? [] : [{ ...base, leg: 'leave-country' as const, sources, hospitals }]),
       ];
     }
-    const byOrigin = this.#splitByOrigin(f.sources);
+    const byOrigin = this.#splitByOrigin(chainOf(f.sources));
     return [...byOrigin.keys()]
       .filter((origin) => origin !== country)
       .sort()
-      .map((origin) => ({
-        leg: 'leave-country',
-        origin,
-        destination: country,
-        classes: f.classes,
-        ...byOrigin.get(origin)!,
-      }));
+      .map((origin) => {
+        const sources = byOrigin.get(origin)!;
+        return {
+          leg: 'leave-country',
+          origin,
+          destination: country,
+          classes: f.classes,
+          sources,
+          hospitals: () => this.#hospitalsOf(sources),
+        };
+      });
   }
 
-  #splitByOrigin(sources: readonly Source[]): ReadonlyMap<string, OriginPart> {
-    let split = this.#byOrigin.get(sources);
-    if (split === undefined) {
+  /**
+   * A chain's sources by country, each country's part a chain of its own: a link's split is its base's with
+   * the link's splits added to the parts of their countries (the other parts are its base's, shared).
+   */
+  #splitByOrigin(chain: SourceChain): ReadonlyMap<string, SourceChain> {
+    const path: SourceChain[] = [];
+    let c: SourceChain | undefined = chain;
+    for (; c !== undefined && !this.#byOrigin.has(c); c = c.base) path.push(c);
+    let split: ReadonlyMap<string, SourceChain> = c === undefined ? new Map() : this.#byOrigin.get(c)!;
+    for (let i = path.length - 1; i >= 0; i--) {
+      const link = path[i]!;
       const groups = new Map<string, Source[]>();
-      for (const s of sources) {
+      for (const s of link.adds) {
         const origin = this.#country(hospitalOf(s));
         const group = groups.get(origin);
         if (group === undefined) groups.set(origin, [s]);
         else group.push(s);
       }
-      split = new Map(
-        [...groups].map(([origin, group]) => [origin, { sources: group, hospitals: hospitalsOf(group) }]),
-      );
-      this.#byOrigin.set(sources, split);
+      const next = new Map(split);
+      for (const [origin, adds] of groups) next.set(origin, { base: split.get(origin), adds });
+      this.#byOrigin.set(link, next);
+      split = next;
     }
     return split;
+  }
+
+  #hospitalsOf(part: SourceChain): readonly string[] {
+    let hospitals = this.#hospitals.get(part);
+    if (hospitals === undefined) {
+      hospitals = hospitalsOf(listOf(part));
+      this.#hospitals.set(part, hospitals);
+    }
+    return hospitals;
   }
 
   #country(hospital: string): string {

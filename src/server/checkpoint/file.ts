@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import type { RoundRecord } from '../coordinator.ts';
 import type { StrategyState } from '../strategies/strategy.ts';
 import { entryHash, type Crossing } from '../ledger.ts';
+import type { Source } from '../../protocol/jurisdiction/enforcer.ts';
+import type { DataClass } from '../../protocol/kinds.ts';
 import { FEDMED_VERSION } from '../outputs/version.ts';
 import { CheckpointError } from './checkpoint-error.ts';
 import { CorruptCheckpoint, decodeStored, encodeStored, type Stored } from './codec.ts';
@@ -21,8 +23,12 @@ import { killPoint } from './test-hook.ts';
 
 /** The checkpoint's file in a run folder. */
 export const CHECKPOINT_FILE = 'checkpoint.bin';
-/** 2: the crossing record names a model's lineage by reference (a run checkpointed as 1 cannot continue its record). */
-const FORMAT = 2;
+/**
+ * 2: the crossing record names a model's lineage by reference (a run checkpointed as 1 cannot continue its record).
+ * 3: the jurisdiction layer's lists (the model's lineage, the patients counted as exported) are stored as text
+ * blobs, not JSON arrays, and the hospitals' holdings not at all (a resumed run learns them again at setup).
+ */
+const FORMAT = 3;
 
 /** What a checkpoint belongs to: a resumed run must have the same scenario, seed and backend. */
 export interface RunIdentity {
@@ -115,7 +121,7 @@ export function readCheckpoint(folder: string): Checkpoint {
     throw e;
   }
   try {
-    return checkpointOf(v);
+    return checkpointOf(v, path);
   } catch (e) {
     if (e instanceof TypeError) throw new CheckpointError(`${path}: corrupt checkpoint: ${e.message}`);
     throw e;
@@ -224,14 +230,62 @@ function stateToStored(s: RoundState): Stored {
     clockSeconds: s.clockSeconds ?? null,
     faults: s.faults === undefined ? null : (JSON.parse(JSON.stringify(s.faults)) as Stored),
     jurisdiction:
-      s.jurisdiction === undefined ? null : (JSON.parse(JSON.stringify(s.jurisdiction)) as Stored),
+      s.jurisdiction === undefined
+        ? null
+        : {
+            classes: [...s.jurisdiction.model.classes],
+            sources: listBlob(s.jurisdiction.model.sources),
+            exported: Object.fromEntries(
+              Object.entries(s.jurisdiction.exported).map(([k, v]) => [k, listBlob(v)]),
+            ),
+          },
     refusal: s.refusal ?? null,
   };
 }
 
-/** The checkpoint a decoded value describes; a TypeError names the first part that is not as written. */
-function checkpointOf(v: Stored): Checkpoint {
+/** A sorted list of sources as one blob: the sources, one a line (a JSON array of 10,000 is slow to write). */
+function listBlob(list: readonly string[]): Uint8Array {
+  // A plain Uint8Array: JSON.stringify would turn a Buffer into JSON before the encoder saw it.
+  return new TextEncoder().encode(list.join('\n'));
+}
+
+/** The sources a {@link listBlob} holds; a TypeError names `what` if one is not `hospital:train|test`. */
+function sourcesOf(v: Stored | undefined, what: string): Source[] {
+  if (!(v instanceof Uint8Array)) throw new TypeError(`${what} is not a list of sources`);
+  const text = Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8');
+  const list = text === '' ? [] : text.split('\n');
+  if (!list.every((s) => /^[^\n]+:(train|test)$/.test(s)))
+    throw new TypeError(`${what} holds a line that is not a source`);
+  return list as Source[];
+}
+
+function jurisdictionOf(v: Stored | undefined): NonNullable<RoundState['jurisdiction']> {
+  const j = object(v, 'state.jurisdiction');
+  if (!Array.isArray(j.classes) || !j.classes.every((c) => typeof c === 'string'))
+    throw new TypeError('state.jurisdiction.classes is not a list of classes');
+  const exported = object(j.exported, 'state.jurisdiction.exported');
+  return {
+    model: {
+      classes: j.classes as DataClass[],
+      sources: sourcesOf(j.sources, 'state.jurisdiction.sources'),
+    },
+    exported: Object.fromEntries(
+      Object.entries(exported).map(([k, b]) => [k, sourcesOf(b, `state.jurisdiction.exported.${k}`)]),
+    ),
+  };
+}
+
+/**
+ * The checkpoint a decoded value describes; a TypeError names the first part that is not as written, a
+ * CheckpointError a checkpoint of another format.
+ */
+function checkpointOf(v: Stored, path: string): Checkpoint {
   const o = object(v, 'the checkpoint');
+  if (typeof o.format === 'number' && o.format !== FORMAT)
+    throw new CheckpointError(
+      `${path}: checkpoint format ${o.format}, written by ${o.format < FORMAT ? 'an earlier' : 'a later'} fedmed; ` +
+        `this fedmed reads format ${FORMAT} only, so the run cannot be resumed: start it again without --resume`,
+    );
   if (o.format !== FORMAT) throw new TypeError(`format ${String(o.format)}, expected ${FORMAT}`);
   const id = object(o.identity, 'identity');
   const files = object(o.files, 'files');
@@ -259,11 +313,7 @@ function checkpointOf(v: Stored): Checkpoint {
     ...(s.faults === null
       ? {}
       : { faults: object(s.faults, 'state.faults') as unknown as RoundState['faults'] }),
-    ...(s.jurisdiction === null
-      ? {}
-      : {
-          jurisdiction: object(s.jurisdiction, 'state.jurisdiction') as unknown as RoundState['jurisdiction'],
-        }),
+    ...(s.jurisdiction === null ? {} : { jurisdiction: jurisdictionOf(s.jurisdiction) }),
     ...(s.refusal === null ? {} : { refusal: text(s.refusal, 'state.refusal') }),
   };
   return {

@@ -1,5 +1,5 @@
 import { CheckpointError } from './checkpoint-error.ts';
-import type { EnforcerTallies } from '../../protocol/jurisdiction/enforcer.ts';
+import type { ExportedTallies } from '../../protocol/jurisdiction/enforcer.ts';
 import type { VirtualClock } from '../clock/virtual-clock.ts';
 import type { RoundRecord } from '../coordinator.ts';
 import type { FaultSummary } from '../fault-record.ts';
@@ -27,8 +27,11 @@ export interface RoundState {
   /** Simulated seconds on the virtual clock, when the scenario has one. */
   readonly clockSeconds?: number;
   readonly faults?: FaultSummary;
-  /** The jurisdiction layer's memory: where the global model comes from, and its enforcer's tallies. */
-  readonly jurisdiction?: { readonly model: Provenance; readonly tallies: EnforcerTallies };
+  /**
+   * The jurisdiction layer's memory: where the global model comes from, and the patients its enforcer counted
+   * as exported (the hospitals' holdings are learned again at a resumed run's setup).
+   */
+  readonly jurisdiction?: { readonly model: Provenance; readonly exported: ExportedTallies };
   /** Why this run cannot be resumed from it (a strategy whose state cannot be saved, secure aggregation). */
   readonly refusal?: string;
 }
@@ -77,7 +80,7 @@ export function captureRound(
     ...(faults === undefined ? {} : { faults }),
     ...(gate === undefined || provenance === undefined
       ? {}
-      : { jurisdiction: { model: provenance, tallies: gate.enforcer.tallies() } }),
+      : { jurisdiction: { model: provenance, exported: gate.enforcer.exported() } }),
     ...(refusal === undefined ? {} : { refusal }),
   };
 }
@@ -123,7 +126,7 @@ function restore(parts: RunParts, resume: ResumePoint): Float32Array {
   if (gate !== undefined) {
     if (s.jurisdiction === undefined) throw new RangeError('the checkpoint lacks the jurisdiction record');
     gate.register(model, s.jurisdiction.model);
-    gate.enforcer.restoreTallies(s.jurisdiction.tallies);
+    gate.enforcer.restoreExported(s.jurisdiction.exported);
   }
   return model;
 }

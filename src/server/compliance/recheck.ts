@@ -1,9 +1,10 @@
 import { canonicalJson } from '../../common/hash.ts';
-import type { Facts, Reliance, Source } from '../../protocol/jurisdiction/enforcer.ts';
+import type { ChainedFacts, Reliance, Source } from '../../protocol/jurisdiction/enforcer.ts';
+import { isList, listOf, type Sources } from '../../protocol/jurisdiction/source-chain.ts';
 import { KINDS, kindSpec, type Kind, type ReplyKind } from '../../protocol/kinds.ts';
 import type { Scenario } from '../../scenario/schema.ts';
 import { JurisdictionGate } from '../jurisdiction/gate.ts';
-import { LineageError, LineageTable } from '../jurisdiction/lineage.ts';
+import { Lineage, LineageError, LineageTable } from '../jurisdiction/lineage.ts';
 import { refusalViolation, type Violation } from '../jurisdiction/violation.ts';
 import { hospitalOf } from '../../protocol/jurisdiction/enforcer.ts';
 import type { Crossing } from '../ledger.ts';
@@ -18,7 +19,7 @@ export interface RecheckProblem {
 /**
  * Re-checks every crossing of a record against the scenario's policies, in order, as the coordinator did:
  * from each entry's recorded classes and sources (a model's lineage resolved from the line that defined it,
- * see {@link LineageTable}) and the holdings its setup replies recorded, the bases it
+ * see {@link LineageTable}; a lineage costs what it adds to its base) and the holdings its setup replies recorded, the bases it
  * relied on and the rules it broke must be exactly those recorded; a request sent must not have asked for a
  * reply a policy forbids; a forbidden message must be recorded as not sent, discarded or refused.
  */
@@ -34,7 +35,9 @@ export function recheckPolicies(
   for (const [i, e] of crossings.entries()) {
     const line = i + 1;
     if (!countryOf.has(e.hospital)) return { line, problem: `hospital ${e.hospital} is not in the scenario` };
-    let sources: readonly Source[];
+    if (e.direction === 'to-coordinator' && (e.lineage !== undefined || e.model !== undefined))
+      return { line, problem: 'a reply records its own splits as sources, not as a lineage' };
+    let sources: Sources;
     try {
       sources = lineages.read(e);
     } catch (error) {
@@ -43,7 +46,7 @@ export function recheckPolicies(
     }
     const origins = originsOf(sources);
     if (origins.includes('?')) {
-      const unknown = hospitalOf(sources.find((s) => !countryOf.has(hospitalOf(s)))!);
+      const unknown = hospitalOf(listOf(sources).find((s) => !countryOf.has(hospitalOf(s)))!);
       return { line, problem: `its sources name hospital ${unknown}, which is not in the scenario` };
     }
     if (canonicalJson(origins) !== canonicalJson(e.origins)) {
@@ -52,7 +55,7 @@ export function recheckPolicies(
     if (e.purpose === 'tooling') continue;
     if (e.holds !== undefined) gate.enforcer.hold(e.hospital, e.holds);
     if (!e.admitted && e.violations === undefined) continue;
-    const facts: Facts = {
+    const facts: ChainedFacts = {
       direction: e.direction,
       hospital: e.hospital,
       classes: e.classes,
@@ -71,16 +74,31 @@ export function recheckPolicies(
   return undefined;
 }
 
-/** The countries of a crossing's sources, sorted; a lineage many crossings share is looked at once. */
-function originsIn(
-  countryOf: ReadonlyMap<string, string>,
-): (sources: readonly Source[]) => readonly string[] {
-  const memo = new WeakMap<readonly Source[], readonly string[]>();
+/**
+ * The countries of a crossing's sources, sorted ('?' for a hospital not in the scenario); a lineage many
+ * crossings share is looked at once, and a lineage's countries are its base's and those of what it adds.
+ */
+function originsIn(countryOf: ReadonlyMap<string, string>): (sources: Sources) => readonly string[] {
+  const memo = new WeakMap<object, readonly string[]>();
+  const countries = (list: readonly string[], into = new Set<string>()) => {
+    for (const s of list) into.add(countryOf.get(hospitalOf(s as Source)) ?? '?');
+    return into;
+  };
   return (sources) => {
-    let origins = memo.get(sources);
-    if (origins === undefined) {
-      origins = [...new Set(sources.map((s) => countryOf.get(hospitalOf(s)) ?? '?'))].sort();
+    const known = memo.get(sources);
+    if (known !== undefined) return known;
+    if (isList(sources) || !(sources instanceof Lineage)) {
+      const origins = [...countries(listOf(sources))].sort();
       memo.set(sources, origins);
+      return origins;
+    }
+    const path: Lineage[] = [];
+    let l: Lineage | undefined = sources;
+    for (; l !== undefined && !memo.has(l); l = l.base) path.push(l);
+    let origins = l === undefined ? [] : memo.get(l)!;
+    for (let i = path.length - 1; i >= 0; i--) {
+      origins = [...countries(path[i]!.adds, new Set(origins))].sort();
+      memo.set(path[i]!, origins);
     }
     return origins;
   };
@@ -93,7 +111,7 @@ interface Expected {
   readonly problem?: string;
 }
 
-function judge(gate: JurisdictionGate, e: Crossing, facts: Facts): Expected {
+function judge(gate: JurisdictionGate, e: Crossing, facts: ChainedFacts): Expected {
   const tag = (kind: Kind) => (b: Omit<Violation, 'kind'>) => ({ ...b, kind }) as Violation;
   const federation = e.purpose === 'federation';
   if (e.kind === 'pooled-records') {

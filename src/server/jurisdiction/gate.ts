@@ -8,7 +8,13 @@ import {
   type EvaluationAsked,
 } from '../../protocol/jurisdiction/classes.ts';
 import { Consortium } from '../../protocol/jurisdiction/consortium.ts';
-import { Enforcer, type Facts, type Source, type Verdict } from '../../protocol/jurisdiction/enforcer.ts';
+import {
+  Enforcer,
+  type ChainedFacts,
+  type Facts,
+  type Source,
+  type Verdict,
+} from '../../protocol/jurisdiction/enforcer.ts';
 import type { TypedVector } from '../../protocol/envelope.ts';
 import { KINDS, type DataClass, type Kind, type ReplyKind, type RequestKind } from '../../protocol/kinds.ts';
 import type { Scenario } from '../../scenario/schema.ts';
@@ -74,12 +80,12 @@ export class JurisdictionGate {
   }
 
   /** The policies' verdict on a message. */
-  check(facts: Facts): Verdict {
+  check(facts: ChainedFacts): Verdict {
     return this.enforcer.check(facts);
   }
 
   /** Counts a message that crossed, for volume thresholds. */
-  commit(facts: Facts): void {
+  commit(facts: ChainedFacts): void {
     this.enforcer.commit(facts);
   }
 

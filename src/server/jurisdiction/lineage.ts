@@ -1,6 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { Source } from '../../protocol/jurisdiction/enforcer.ts';
-import { difference, isSubset, union } from './sorted-sources.ts';
+import { listOf, type SourceChain, type Sources } from '../../protocol/jurisdiction/source-chain.ts';
+import { difference, isSubset } from './sorted-sources.ts';
+import { SourceDigests, SourceSet } from './source-set.ts';
 
 /**
  * A model's lineage as the crossing record writes it, on the first message that carries the model: the
@@ -32,26 +33,57 @@ export class LineageError extends RangeError {
 const BASES_TRIED = 4;
 
 /**
+ * One model lineage of a record: the lineage it extends and the splits it adds, sharing the base instead of
+ * copying it (a {@link SourceChain}), with its splits as a persistent set for membership and its content key.
+ * Defining one costs what it adds, whatever the size of its base.
+ */
+export class Lineage implements SourceChain {
+  readonly base: Lineage | undefined;
+  readonly adds: readonly Source[];
+  readonly splits: SourceSet;
+
+  constructor(base: Lineage | undefined, adds: readonly Source[], splits: SourceSet) {
+    this.base = base;
+    this.adds = adds;
+    this.splits = splits;
+  }
+
+  get size(): number {
+    return this.splits.size;
+  }
+}
+
+/**
  * The record's model lineages, in record order. A lineage (the sorted splits whose records trained a model)
  * is written once, on the first message that carries it, as a delta against an earlier lineage it contains
  * (or in full), and every later message carrying the same lineage names that line instead of repeating it,
  * so the record grows with the messages and the splits new to each model, not with their product. The same
  * table reads a record back ({@link read}), so the writer's choices (which line, which base) depend only on
  * the record so far: a resumed run rebuilt with {@link fromRecord} writes what the uninterrupted one did.
+ * Reading a definition costs its delta, not its lineage: lineages share their bases (see {@link Lineage}) and
+ * are found by a content key kept as they grow.
  */
 export class LineageTable {
-  /** Each defining line's lineage, expanded. */
-  readonly #lineages = new Map<number, readonly Source[]>();
+  readonly #digests = new SourceDigests();
+  readonly #empty = SourceSet.empty(this.#digests);
+  /** Each defining line's lineage. */
+  readonly #lineages = new Map<number, Lineage>();
   readonly #byContent = new Map<string, number>();
   readonly #byArray = new WeakMap<readonly Source[], number>();
-  /** The latest defining lines, newest last. */
+  /** The latest defining lines, newest last, each with its sorted list once the writer needed it. */
   readonly #recent: number[] = [];
+  readonly #recentLists = new Map<number, readonly Source[]>();
 
   /** The table of a record read so far: every lineage its crossings define, checked. */
   static fromRecord(entries: readonly (SourceFields & { readonly seq: number })[]): LineageTable {
     const table = new LineageTable();
     for (const e of entries) table.read(e);
     return table;
+  }
+
+  /** The table's work so far, for tests: splits hashed (each once, however many lineages hold it), trie nodes made. */
+  get work(): { readonly hashed: number; readonly nodes: number } {
+    return { hashed: this.#digests.hashed, nodes: this.#digests.nodes };
   }
 
   /**
@@ -62,34 +94,43 @@ export class LineageTable {
     seq: number,
     sources: readonly Source[],
   ): { readonly model: number } | { readonly lineage: LineageDefinition } {
-    const known = this.#byArray.get(sources) ?? this.#byContent.get(contentKey(sources));
+    const cached = this.#byArray.get(sources);
+    if (cached !== undefined) return { model: cached };
+    for (let i = 1; i < sources.length; i++)
+      if (!(sources[i - 1]! < sources[i]!)) throw new Error('lineage: sources must be sorted and distinct');
+    const known = this.#byContent.get(this.#digests.key(sources));
     if (known !== undefined) {
       this.#byArray.set(sources, known);
       return { model: known };
     }
-    for (let i = 1; i < sources.length; i++)
-      if (!(sources[i - 1]! < sources[i]!)) throw new Error('lineage: sources must be sorted and distinct');
-    let base: number | undefined;
+    let baseLine: number | undefined;
+    let baseList: readonly Source[] = [];
     for (const line of this.#recent) {
       const candidate = this.#lineages.get(line)!;
-      if (
-        isSubset(candidate, sources) &&
-        (base === undefined || candidate.length >= this.#lineages.get(base)!.length)
-      )
-        base = line;
+      if (candidate.size > sources.length || (baseLine !== undefined && candidate.size < baseList.length))
+        continue;
+      let list = this.#recentLists.get(line);
+      if (list === undefined) this.#recentLists.set(line, (list = listOf(candidate)));
+      if (isSubset(list, sources)) {
+        baseLine = line;
+        baseList = list;
+      }
     }
-    const adds = base === undefined ? [...sources] : difference(sources, this.#lineages.get(base)!);
-    this.#define(seq, sources);
+    const base = baseLine === undefined ? undefined : this.#lineages.get(baseLine);
+    const adds = base === undefined ? [...sources] : difference(sources, baseList);
+    this.#define(seq, base, adds);
+    this.#recentLists.set(seq, sources);
     this.#byArray.set(sources, seq);
-    return { lineage: base === undefined ? { adds } : { base, adds } };
+    return { lineage: baseLine === undefined ? { adds } : { base: baseLine, adds } };
   }
 
   /**
-   * The sources of a crossing read in record order (a lineage it defines is kept for the lines after it).
-   * Throws a {@link LineageError} for a reference to a line that defines no lineage before it, a definition
-   * whose splits are out of order, repeated or already in its base, or fields of the wrong shape.
+   * The sources of a crossing read in record order: its inline list, or the {@link Lineage} it defines (kept for
+   * the lines after it) or names. Throws a {@link LineageError} for a reference to a line that defines no
+   * lineage before it, a definition whose splits are out of order, repeated or already in its base, or fields
+   * of the wrong shape. What it keeps grows with what the lines add, never with the lineages' sizes.
    */
-  read(entry: SourceFields & { readonly seq: number }): readonly Source[] {
+  read(entry: SourceFields & { readonly seq: number }): Sources {
     const { seq, sources, lineage, model } = entry;
     const present = [sources, lineage, model].filter((f) => f !== undefined).length;
     if (present > 1)
@@ -98,46 +139,41 @@ export class LineageTable {
     if (lineage === undefined) return sources ?? [];
     if (lineage === null || typeof lineage !== 'object' || !Array.isArray(lineage.adds))
       throw new LineageError(seq, 'its lineage is not {"base"?: line, "adds": [splits]}');
-    const base = lineage.base === undefined ? [] : this.#defined(seq, lineage.base, 'its lineage base');
+    const base =
+      lineage.base === undefined ? undefined : this.#defined(seq, lineage.base, 'its lineage base');
     const adds = lineage.adds;
     for (const [i, s] of adds.entries()) {
       if (typeof s !== 'string' || !/:(train|test)$/.test(s))
         throw new LineageError(seq, `its lineage's split ${i + 1} is not hospital:train or hospital:test`);
       if (i > 0 && !(adds[i - 1]! < s))
         throw new LineageError(seq, `its lineage's splits are not sorted and distinct (split ${i + 1})`);
+      if (base?.splits.has(s as Source) === true)
+        throw new LineageError(seq, 'its lineage adds a split its base already holds');
     }
-    const full = union(base, adds);
-    if (full.length !== base.length + adds.length)
-      throw new LineageError(seq, 'its lineage adds a split its base already holds');
-    this.#define(seq, full);
-    return full;
+    return this.#define(seq, base, adds);
   }
 
-  #defined(seq: number, line: unknown, what: string): readonly Source[] {
+  #defined(seq: number, line: unknown, what: string): Lineage {
     const lineage = typeof line === 'number' && line < seq ? this.#lineages.get(line) : undefined;
     if (lineage === undefined)
       throw new LineageError(seq, `${what} names line ${String(line)}, which defines no lineage before it`);
     return lineage;
   }
 
-  #define(seq: number, sources: readonly Source[]): void {
-    this.#lineages.set(seq, sources);
-    this.#byContent.set(contentKey(sources), seq);
+  #define(seq: number, base: Lineage | undefined, adds: readonly Source[]): Lineage {
+    const lineage = new Lineage(base, adds, (base?.splits ?? this.#empty).with(adds));
+    this.#lineages.set(seq, lineage);
+    this.#byContent.set(lineage.splits.key, seq);
     this.#recent.push(seq);
-    if (this.#recent.length > BASES_TRIED) this.#recent.shift();
+    if (this.#recent.length > BASES_TRIED) this.#recentLists.delete(this.#recent.shift()!);
+    return lineage;
   }
 }
 
-function contentKey(sources: readonly Source[]): string {
-  const h = createHash('sha256');
-  for (const s of sources) h.update(s + '\n');
-  return h.digest('base64');
-}
-
-/** Each crossing's sources, in record order, lineages resolved (crossings of one lineage share one array). */
+/** Each crossing's sources, in record order, lineages resolved and expanded (crossings of one lineage share one array). */
 export function expandSources(
   entries: readonly (SourceFields & { readonly seq: number })[],
 ): (readonly Source[])[] {
   const table = new LineageTable();
-  return entries.map((e) => table.read(e));
+  return entries.map((e) => listOf(table.read(e)));
 }

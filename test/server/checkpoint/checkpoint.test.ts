@@ -13,6 +13,9 @@ import {
 } from '../../../src/server/checkpoint/file.ts';
 import type { RoundState } from '../../../src/server/checkpoint/run-state.ts';
 import { entryHash } from '../../../src/server/ledger.ts';
+import { JurisdictionGate } from '../../../src/server/jurisdiction/gate.ts';
+import { loadScenario } from '../../../src/scenario/load.ts';
+import type { Source } from '../../../src/protocol/jurisdiction/enforcer.ts';
 import { FedAdagrad } from '../../../src/server/strategies/fedadagrad.ts';
 import { FedAdam } from '../../../src/server/strategies/fedadam.ts';
 import { FedAvg } from '../../../src/server/strategies/fedavg.ts';
@@ -152,6 +155,90 @@ describe('the checkpoint file', () => {
     writeFileSync(join(f, 'checkpoint.bin'), good);
     writeFileSync(join(f, 'crossings.jsonl'), JSON.stringify(crossings[0]) + '\n');
     expect(() => resumePoint(f, readCheckpoint(f))).toThrow(/shorter than the \d+ the checkpoint recorded/);
+  });
+
+  it("keeps the jurisdiction layer's lists as blobs; a torn draft leaves the last checkpoint whole; a forged list or an old format is refused, named", () => {
+    const f = folder('jurisdiction');
+    const sources = Array.from({ length: 500 }, (_, i) => `cn-${String(i).padStart(4, '0')}:train` as const);
+    const withJurisdiction: RoundState = {
+      ...state,
+      jurisdiction: {
+        model: { classes: ['aggregate-model'], sources },
+        exported: { 'CN|coordinator|CN-CBDF-SENSITIVE-10000': sources.slice(0, 7), 'KR|kr-a|X': [] },
+      },
+    };
+    writeCheckpoint(f, withJurisdiction, identity);
+    const path = join(f, 'checkpoint.bin');
+    const good = readFileSync(path);
+    expect(readCheckpoint(f).state.jurisdiction).toEqual(withJurisdiction.jurisdiction);
+    // No JSON array of the lineage in the header: one text blob.
+    expect(good.includes(Buffer.from('"cn-0001:train"'))).toBe(false);
+    expect(good.includes(Buffer.from('cn-0000:train\ncn-0001:train'))).toBe(true);
+
+    // Killed while the next checkpoint was being written: its draft is torn, the last checkpoint stands.
+    writeCheckpoint(f, { ...withJurisdiction, round: 2 }, identity);
+    const next = readFileSync(path);
+    writeFileSync(path, good);
+    writeFileSync(`${path}.draft`, next.subarray(0, next.length >> 1));
+    expect(readCheckpoint(f).state.round).toBe(1);
+    writeCheckpoint(f, { ...withJurisdiction, round: 2 }, identity);
+    expect(readCheckpoint(f).state.round).toBe(2);
+
+    // Cut inside the lineage's blob, or one of its lines forged under a recomputed checksum.
+    const at = good.indexOf(Buffer.from('cn-0250:train'));
+    writeFileSync(path, good.subarray(0, at));
+    expect(() => readCheckpoint(f)).toThrow(/corrupt checkpoint: its checksum does not match/);
+    const forge = (change: (j: Record<string, unknown>, o: Record<string, unknown>) => void) => {
+      const o = decodeStored(good) as Record<string, unknown>;
+      change((o.state as Record<string, unknown>).jurisdiction as Record<string, unknown>, o);
+      writeFileSync(path, encodeStored(o as never));
+    };
+    forge((j) => (j.sources = new TextEncoder().encode('cn-0000:train\ncn-0001:everything')));
+    expect(() => readCheckpoint(f)).toThrow(
+      /corrupt checkpoint: state.jurisdiction.sources holds a line that is not a source/,
+    );
+    forge((j) => (j.exported = { 'CN|coordinator|X': 'cn-0000:train' }));
+    expect(() => readCheckpoint(f)).toThrow(
+      /state.jurisdiction.exported.CN\|coordinator\|X is not a list of sources/,
+    );
+    forge((_j, o) => (o.format = 2));
+    expect(() => readCheckpoint(f)).toThrow(
+      /checkpoint format 2, written by an earlier fedmed; this fedmed reads format 3 only, so the run cannot be resumed/,
+    );
+  });
+
+  it('a resumed enforcer counts exports on from the checkpoint, with the holdings its setup learns again', () => {
+    const scenario = loadScenario('scenarios/korea-china.json');
+    const china = scenario.hospitals.filter((h) => h.country === 'CN').map((h) => h.id);
+    const gate = () => {
+      const g = new JurisdictionGate(scenario, new Float32Array(0));
+      for (const h of scenario.hospitals) g.enforcer.hold(h.id, { train: 1500, test: 1500 });
+      return g;
+    };
+    const carrying = (split: 'train' | 'test') => ({
+      direction: 'to-hospital' as const,
+      hospital: 'kr-seoul-1',
+      classes: ['parameters-clear' as const],
+      sources: china.map((h) => `${h}:${split}` as Source).sort(),
+    });
+    const ran = gate();
+    ran.commit(carrying('train'));
+    const f = folder('exported');
+    writeCheckpoint(
+      f,
+      {
+        ...state,
+        jurisdiction: { model: { classes: ['setup'], sources: [] }, exported: ran.enforcer.exported() },
+      },
+      identity,
+    );
+    const resumed = gate();
+    resumed.enforcer.restoreExported(readCheckpoint(f).state.jurisdiction!.exported);
+    // 7,500 people exported, 7,500 more: over CBDF's 10,000 only when the first are counted.
+    const rules = (g: JurisdictionGate) => g.check(carrying('test')).breaches.map((b) => b.rule);
+    expect(rules(ran)).toContain('CN-CBDF-SENSITIVE-10000');
+    expect(rules(resumed)).toEqual(rules(ran));
+    expect(rules(gate())).not.toContain('CN-CBDF-SENSITIVE-10000');
   });
 
   it('resumes only with the same seed, backend and scenario', () => {
