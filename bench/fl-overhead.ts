@@ -4,7 +4,13 @@
  * federation runs on one worker thread (every hospital's training in turn, as centralised training is), then one
  * trainer in this thread trains on the same hospitals' training records with the same epochs and batches. A
  * round also evaluates every sampled hospital on its held-out patients, which centralised training does not.
- * Run: `npx tsx bench/fl-overhead.ts`. Env: FEDMED_BENCH_OVERHEAD_ROUNDS (default 3).
+ *
+ * Where a round's fixed cost goes: the same federation with every hospital's host in this thread (all of a
+ * round's work on both sides of every message, no threads and no postMessage), and the round's messages alone
+ * (as many requests of the same size, in the same two phases, through the pool to a thread that answers at once).
+ * Run: `npx tsx bench/fl-overhead.ts`. Env: FEDMED_BENCH_OVERHEAD_ROUNDS (default 3 for the cnn, 30
+ * for the flagship, whose first rounds are mostly V8 compiling the round's code; medians are over the rounds),
+ * FEDMED_BENCH_OVERHEAD_SCENARIOS (default both).
  */
 import { loadavg } from 'node:os';
 import { stream } from '../src/common/rng.ts';
@@ -12,28 +18,51 @@ import { buildLocalData } from '../src/clients/data/index.ts';
 import { createTrainer } from '../src/models/create-trainer.ts';
 import { inputShapeOf } from '../src/protocol/cdm.ts';
 import { applyOverrides, loadScenario } from '../src/scenario/load.ts';
+import type { Scenario } from '../src/scenario/schema.ts';
 import { runFederation } from '../src/server/coordinator.ts';
+import { WorkerPool } from '../src/server/worker-pool.ts';
+import { InThreadPool } from './in-thread-pool.ts';
 
 /** CPU seconds of this process so far, every thread included (fair on a shared machine, as wall time is not). */
 const cpu = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 };
-const ROUNDS = Number(process.env.FEDMED_BENCH_OVERHEAD_ROUNDS ?? '3');
-const SCENARIOS = ['scenarios/multisite-imaging.json', 'scenarios/korea-china.json'];
+/** Rounds per scenario: the cnn's are long; the flagship's first rounds are mostly V8 compiling the round's code. */
+const DEFAULT_ROUNDS: Readonly<Record<string, number>> = {
+  'scenarios/multisite-imaging.json': 3,
+  'scenarios/korea-china.json': 30,
+};
+const roundsOf = (file: string) =>
+  Number(process.env.FEDMED_BENCH_OVERHEAD_ROUNDS ?? DEFAULT_ROUNDS[file] ?? 3);
+const SCENARIOS = (
+  process.env.FEDMED_BENCH_OVERHEAD_SCENARIOS ?? Object.keys(DEFAULT_ROUNDS).join(',')
+).split(',');
+const bytesOf = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-console.log(
-  `FL round against centralised training, ${ROUNDS} rounds, one worker thread; load ${loadavg()[0]!.toFixed(1)}; Node ${process.version}`,
-);
-console.log(
-  'scenario | model | backend | FL round: wall s / CPU s (median) | centralised: wall s / CPU s per round | overhead (wall / CPU)',
-);
-for (const file of SCENARIOS) {
-  const scenario = applyOverrides(loadScenario(file), { rounds: ROUNDS });
-  const backend = scenario.backend === 'auto' || scenario.backend === undefined ? 'js' : scenario.backend;
+/** What the rounds of one federation took, and what they sent. */
+interface Rounds {
+  readonly wall: number[];
+  readonly cpu: number[];
+  readonly sampled: string[][];
+  /** Requests per phase of each round (fit, evaluate) and their mean size in bytes. */
+  readonly phases: number[][];
+  readonly requestBytes: number;
+  readonly parameters: Float32Array;
+}
+
+async function federate(
+  scenario: Scenario,
+  backend: Scenario['backend'],
+  pool?: WorkerPool,
+): Promise<Rounds> {
   const marks: number[] = [];
   const cpuMarks: number[] = [];
   const sampled: string[][] = [];
+  const phases: number[][] = [];
+  let bytes = 0;
+  let requests = 0;
   const result = await runFederation(
     { ...scenario, baselines: [] },
     {
@@ -41,11 +70,17 @@ for (const file of SCENARIOS) {
       backend,
       baseDir: process.cwd(),
       timeoutMs: 600_000,
+      ...(pool === undefined ? {} : { pool }),
       sink: {
-        round: (r) => {
+        round: (r, crossings) => {
           marks.push(performance.now());
           cpuMarks.push(cpu());
           sampled.push([...r.fit.sampled]);
+          phases.push([r.fit.sampled.length, Object.keys(r.evaluate.hospitals).length]);
+          for (const c of crossings.filter((c) => c.direction === 'to-hospital')) {
+            bytes += c.bytes;
+            requests++;
+          }
         },
         crossings: () => {
           if (marks.length > 0) return;
@@ -55,9 +90,57 @@ for (const file of SCENARIOS) {
       },
     },
   );
-  const rounds = marks.slice(1).map((m, i) => (m - marks[i]!) / 1000);
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const roundCpu = cpuMarks.slice(1).map((m, i) => m - cpuMarks[i]!);
+  return {
+    wall: marks.slice(1).map((m, i) => (m - marks[i]!) / 1000),
+    cpu: cpuMarks.slice(1).map((m, i) => m - cpuMarks[i]!),
+    sampled,
+    phases,
+    requestBytes: requests === 0 ? 0 : bytes / requests,
+    parameters: result.parameters,
+  };
+}
+
+/** Seconds per round of a round's messages alone: each phase's requests in flight at once, then the next phase. */
+async function messagesAlone(phases: readonly number[], bytes: number): Promise<number> {
+  const pool = await WorkerPool.start(['echo'], 1, {
+    timeoutMs: 60_000,
+    entry: { url: new URL('./echo-worker.ts', import.meta.url).href, data: {} },
+  });
+  try {
+    const round = async () => {
+      for (const n of phases)
+        await Promise.all(
+          Array.from({ length: n }, () => pool.exchange('echo', new Uint8Array(Math.round(bytes)), 'echo')),
+        );
+    };
+    for (let i = 0; i < 20; i++) await round();
+    const times: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const t = performance.now();
+      await round();
+      times.push((performance.now() - t) / 1000);
+    }
+    return median(times);
+  } finally {
+    await pool.close();
+  }
+}
+
+console.log(
+  `FL round against centralised training, one worker thread; load ${loadavg()[0]!.toFixed(1)}; Node ${process.version}`,
+);
+console.log(
+  'scenario | rounds | model | backend | FL round: wall s / CPU s (median) | in the bench thread, no messages: wall s / CPU s | ' +
+    'messages alone: wall s | centralised: wall s / CPU s per round | overhead (wall / CPU)',
+);
+for (const file of SCENARIOS) {
+  const scenario = applyOverrides(loadScenario(file), { rounds: roundsOf(file) });
+  const backend = scenario.backend === 'auto' || scenario.backend === undefined ? 'js' : scenario.backend;
+  const fl = await federate(scenario, backend);
+  const inThread = await federate(scenario, backend, InThreadPool.lend(scenario.hospitals.map((h) => h.id)));
+  if (Buffer.compare(bytesOf(fl.parameters), bytesOf(inThread.parameters)) !== 0)
+    throw new Error(`${scenario.name}: the run in the bench thread ended with another model`);
+  const messages = await messagesAlone(fl.phases[0] ?? [], fl.requestBytes);
   const ctx = {
     seed: scenario.seed,
     data: scenario.data,
@@ -65,26 +148,30 @@ for (const file of SCENARIOS) {
     baseDir: process.cwd(),
   };
   const trainer = createTrainer(backend, scenario.model, inputShapeOf(scenario.data));
-  const perRound = sampled.map((ids) => ids.map((id) => buildLocalData(id, ctx).train));
+  const perRound = fl.sampled.map((ids) => ids.map((id) => buildLocalData(id, ctx).train));
   const c0 = performance.now();
   const k0 = cpu();
   perRound.forEach((data, r) => {
     for (const d of data) {
-      trainer.setParameters(result.parameters);
+      trainer.setParameters(fl.parameters);
       trainer.train(d, scenario.training, stream(scenario.seed, 'bench-central', r));
     }
   });
   const central = (performance.now() - c0) / 1000 / perRound.length;
   const centralCpu = (cpu() - k0) / perRound.length;
-  const pct = (fl: number, c: number) => `${(((fl - c) / c) * 100).toFixed(0)}%`;
+  const pct = (x: number, c: number) => `${(((x - c) / c) * 100).toFixed(0)}%`;
+  const f = (x: number) => x.toFixed(4);
   console.log(
     [
       scenario.name,
+      scenario.rounds,
       scenario.model.kind,
       backend,
-      `${median(rounds).toFixed(3)} / ${median(roundCpu).toFixed(3)}`,
-      `${central.toFixed(3)} / ${centralCpu.toFixed(3)}`,
-      `${pct(median(rounds), central)} / ${pct(median(roundCpu), centralCpu)}`,
+      `${f(median(fl.wall))} / ${f(median(fl.cpu))}`,
+      `${f(median(inThread.wall))} / ${f(median(inThread.cpu))}`,
+      f(messages),
+      `${f(central)} / ${f(centralCpu)}`,
+      `${pct(median(fl.wall), central)} / ${pct(median(fl.cpu), centralCpu)}`,
     ].join(' | '),
   );
 }

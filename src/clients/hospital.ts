@@ -52,9 +52,7 @@ export function evaluateOn(
   }
   if (head.kind === 'continuous') return { numExamples: test.n, metrics: regressionMetrics(test.y, probs) };
   const reportable = Object.fromEntries(
-    Object.entries(groups).filter(
-      ([, mask]) => mask.reduce((a, b) => a + b, 0) >= evaluation.minSubgroupSize,
-    ),
+    Object.entries(groups).filter(([, mask]) => sum(mask) >= evaluation.minSubgroupSize),
   );
   return {
     numExamples: test.n,
@@ -67,6 +65,13 @@ export function evaluateOn(
       ? { histogram: scoreHistogram(test.y, probs, evaluation.histogramBins) }
       : {}),
   };
+}
+
+/** The sum of a subgroup mask's values (its size), in a plain loop: `reduce` calls a closure per patient. */
+function sum(mask: Uint8Array): number {
+  let s = 0;
+  for (let i = 0; i < mask.length; i++) s += mask[i]!;
+  return s;
 }
 
 /** A Byzantine attack on a hospital's own training data. */

@@ -121,43 +121,50 @@ export function clinicalMetrics(
         p[k++] = probs[i]!;
       }
     }
-    const m = scores(y, p, threshold, bins);
-    metrics[`n__${group}`] = size;
-    for (const name of SUBGROUP_METRICS) {
+    const m = scores(y, p, threshold, 0);
+    const names = subgroupNames(group);
+    metrics[names.n] = size;
+    SUBGROUP_METRICS.forEach((name, j) => {
       const v = m[name];
-      if (v !== undefined) metrics[`${name}__${group}`] = v;
-    }
+      if (v !== undefined) metrics[names.metrics[j]!] = v;
+    });
   }
   return metrics;
 }
 
+/** Each subgroup's metric names, made once per group name (evaluation reports the same groups every round). */
+const SUBGROUP_NAMES = new Map<string, { readonly n: string; readonly metrics: readonly string[] }>();
+
+function subgroupNames(group: string): { readonly n: string; readonly metrics: readonly string[] } {
+  let names = SUBGROUP_NAMES.get(group);
+  if (names === undefined) {
+    names = { n: `n__${group}`, metrics: SUBGROUP_METRICS.map((name) => `${name}__${group}`) };
+    SUBGROUP_NAMES.set(group, names);
+  }
+  return names;
+}
+
+/**
+ * The clinical metrics of one set of examples. With `bins` = 0 (a subgroup) only {@link SUBGROUP_METRICS} are
+ * computed: loss, accuracy and calibration, which a subgroup does not report, are skipped, the rest is the same
+ * arithmetic.
+ */
 function scores(labels: Float32Array, probs: Float32Array, threshold: number, bins: number): Metrics {
   const n = labels.length;
   const { nPos, pos, neg } = byClass(labels, probs);
   const nNeg = n - nPos;
-  const binCount = new Float64Array(bins);
-  const binP = new Float64Array(bins);
-  const binY = new Float64Array(bins);
-  let lossSum = 0;
   let brierSum = 0;
   let tp = 0;
   let tn = 0;
   for (let i = 0; i < n; i++) {
     const p = probs[i]!;
     const y = labels[i]!;
-    lossSum += crossEntropy(y, p);
     brierSum += (p - y) * (p - y);
     if (p >= threshold) {
       if (y === 1) tp++;
     } else if (y === 0) tn++;
-    const b = Math.min(bins - 1, Math.floor(p * bins));
-    binCount[b]!++;
-    binP[b]! += p;
-    binY[b]! += y;
   }
-  let ece = 0;
-  for (let b = 0; b < bins; b++) if (binCount[b]! > 0) ece += Math.abs(binP[b]! - binY[b]!) / n;
-  const metrics: Metrics = { loss: lossSum / n, accuracy: (tp + tn) / n };
+  const metrics: Metrics = bins === 0 ? {} : overall(labels, probs, tp + tn);
   if (nPos > 0 && nNeg > 0) metrics.auroc = auroc(pos, neg);
   if (nPos > 0) {
     metrics.auprc = averagePrecision(pos, neg);
@@ -165,8 +172,34 @@ function scores(labels: Float32Array, probs: Float32Array, threshold: number, bi
   }
   if (nNeg > 0) metrics.specificity = tn / nNeg;
   metrics.brier = brierSum / n;
-  metrics.ece = ece;
+  if (bins > 0) metrics.ece = calibrationError(labels, probs, bins);
   return metrics;
+}
+
+/** Loss and accuracy over all examples (`correct` of them on the right side of the threshold). */
+function overall(labels: Float32Array, probs: Float32Array, correct: number): Metrics {
+  const n = labels.length;
+  let lossSum = 0;
+  for (let i = 0; i < n; i++) lossSum += crossEntropy(labels[i]!, probs[i]!);
+  return { loss: lossSum / n, accuracy: correct / n };
+}
+
+/** Σ over equal-width bins of (bin count / n)·|mean p − mean y|, bins [k/B, (k+1)/B), the last one closed. */
+function calibrationError(labels: Float32Array, probs: Float32Array, bins: number): number {
+  const n = labels.length;
+  const binCount = new Float64Array(bins);
+  const binP = new Float64Array(bins);
+  const binY = new Float64Array(bins);
+  for (let i = 0; i < n; i++) {
+    const p = probs[i]!;
+    const b = Math.min(bins - 1, Math.floor(p * bins));
+    binCount[b]!++;
+    binP[b]! += p;
+    binY[b]! += labels[i]!;
+  }
+  let ece = 0;
+  for (let b = 0; b < bins; b++) if (binCount[b]! > 0) ece += Math.abs(binP[b]! - binY[b]!) / n;
+  return ece;
 }
 
 /** Validates labels and probabilities row by row; returns the number of examples. */

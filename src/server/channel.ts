@@ -2,7 +2,7 @@ import { EnvelopeBody, type TypedVector } from '../protocol/envelope.ts';
 import { describeError, REFUSAL_FIELD_PREFIX, type ErrorReport } from '../protocol/error-report.ts';
 import type { Facts } from '../protocol/jurisdiction/enforcer.ts';
 import { KINDS, type Kind, type ReplyKind, type RequestKind } from '../protocol/kinds.ts';
-import { admit, type AdmittedReply, type ReplyContract } from './boundary.ts';
+import { admit, type AdmittedReply, type ReplyContract, type Verdict } from './boundary.ts';
 import type { JurisdictionGate } from './jurisdiction/gate.ts';
 import {
   JurisdictionViolation,
@@ -16,7 +16,17 @@ import { WorkerFailure, type WorkerPool } from './worker-pool.ts';
 
 /** What a worker answered, or how the call failed, before the boundary has looked at it. */
 export type Pending =
-  { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
+  | { readonly ok: true; readonly value: unknown; readonly early?: EarlyVerdict }
+  | { readonly ok: false; readonly error: unknown };
+
+/**
+ * The boundary's verdict on an answer, reached as soon as it arrived (while the worker served the next
+ * request) under the contract the request was sent with; {@link Channel.receive} takes it for that contract.
+ */
+interface EarlyVerdict {
+  readonly contract: Omit<ReplyContract, 'hospital' | 'kind'>;
+  readonly verdict: Verdict;
+}
 
 /** A request that got no admissible reply: the hospital, why (field and expectation, never a value), and the report. */
 export interface ExchangeFailure {
@@ -50,6 +60,11 @@ class Withheld extends Error {
  * batch (a broadcast) are dispatched together once the batch is made, so a broadcast is all or nothing: if any
  * recipient's is forbidden, none goes out. A reply is checked again at admission: a forbidden one is
  * discarded unread (recorded by size) and the run stops. Baselines are flagged, never stopped.
+ *
+ * A request sent with its reply contract has its answer passed through the boundary's checks as soon as it
+ * arrives, while its worker serves the next request; the policies, the record and everything that depends on
+ * order still happen when the answer is received, in the caller's order. A reply the policies then discard is
+ * dropped unused and recorded by size only, as before.
  */
 export class Channel {
   readonly #pool: WorkerPool;
@@ -85,6 +100,7 @@ export class Channel {
     kind: RequestKind,
     body: EnvelopeBody,
     request: unknown,
+    contract?: Omit<ReplyContract, 'hospital' | 'kind'>,
   ): Promise<Pending> {
     if (this.#halted) return Promise.resolve({ ok: false, error: new Withheld('the run stopped') });
     const { bytes, sha256 } = body.seal(kind, { hospital, request });
@@ -119,7 +135,17 @@ export class Channel {
         judged,
       );
       return this.#pool.exchange(hospital, bytes, kind).then(
-        (value) => ({ ok: true as const, value }),
+        (value) =>
+          contract === undefined
+            ? { ok: true as const, value }
+            : {
+                ok: true as const,
+                value,
+                early: {
+                  contract,
+                  verdict: admit(value, { ...contract, hospital, kind: KINDS[kind].reply as ReplyKind }),
+                },
+              },
         (error: unknown) => ({ ok: false as const, error }),
       );
     });
@@ -159,7 +185,10 @@ export class Channel {
         });
       }
     }
-    const verdict = admit(pending.value, { ...contract, hospital, kind: replyKind });
+    const verdict =
+      pending.early?.contract === contract
+        ? pending.early.verdict
+        : admit(pending.value, { ...contract, hospital, kind: replyKind });
     switch (verdict.status) {
       case 'admitted': {
         if (gate === undefined) {

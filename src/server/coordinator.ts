@@ -323,7 +323,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
           send: () => {
             const state = states.get(hospital);
             const body = state === undefined && shared !== undefined ? shared : bodyFor(start, state);
-            return channel.send(round, hospital, 'fit-request', body, instructions);
+            return channel.send(round, hospital, 'fit-request', body, instructions, fitContract(hospital));
           },
         });
         if (outcome !== undefined) {
@@ -385,7 +385,15 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
           stream(scenario.seed, 'sample-evaluate', `round-${round}`),
         );
         const evalBody = Channel.body([['parameters', global]]);
-        const evalOutcome = await askEvaluate(pool, channel, round, chosen, evalBody, again);
+        const evalOutcome = await askEvaluate(
+          pool,
+          channel,
+          round,
+          chosen,
+          evalBody,
+          again,
+          evaluateContract,
+        );
         lostThreads.push(...evalOutcome.failures);
         const evaluated = collect(
           chosen,

@@ -8,7 +8,7 @@ import type { Scenario } from '../scenario/schema.ts';
 import { initialParameters, parameterSpec } from '../models/architecture.ts';
 import { perCountry, weightedMetricMeans } from './aggregate-metrics.ts';
 import { runCountryOnly, type CountryOnlyResult } from './baselines/country-only.ts';
-import { exactly } from './boundary.ts';
+import { exactly, type ReplyContract } from './boundary.ts';
 import { Channel } from './channel.ts';
 import type { EnvelopeBody } from '../protocol/envelope.ts';
 import {
@@ -90,7 +90,10 @@ export async function prepareHospitals(
   return { holdings, threads, prepared, backend: backends[0]! };
 }
 
-/** What a hospital's fit and evaluate replies must carry: the strategy's vectors, its exact example counts. */
+/**
+ * What a hospital's fit and evaluate replies must carry: the strategy's vectors, its exact example counts.
+ * Each hospital's contract is made once, so a request sent with it is admitted early (see {@link Channel}).
+ */
 export function replyContracts(
   sizes: MessageSizes,
   strategy: Strategy,
@@ -98,18 +101,28 @@ export function replyContracts(
 ) {
   const histogramVectors = evaluationVectors(sizes);
   return {
-    fitContract: (hospital: string) => ({
+    fitContract: once((hospital: string) => ({
       sizes,
       vectors: strategy.vectors,
       optionalVectors: [STATE_VECTOR],
       requiredMetrics: strategy.fitMetrics ?? [],
       counts: { numExamples: exactly(holdings.get(hospital)!.train) },
-    }),
-    evaluateContract: (hospital: string) => ({
+    })),
+    evaluateContract: once((hospital: string) => ({
       sizes,
       vectors: histogramVectors,
       counts: { numExamples: exactly(holdings.get(hospital)!.test) },
-    }),
+    })),
+  };
+}
+
+/** `make` called once per hospital, its result kept. */
+function once<T>(make: (hospital: string) => T): (hospital: string) => T {
+  const made = new Map<string, T>();
+  return (hospital) => {
+    let t = made.get(hospital);
+    if (t === undefined) made.set(hospital, (t = make(hospital)));
+    return t;
   };
 }
 
@@ -298,7 +311,8 @@ export function commonResult(run: {
 
 /**
  * Asks the `chosen` hospitals to score the model in `body` (one body for all), replacing any thread that dies or
- * hangs on the way (`again` sets its hospitals up afresh).
+ * hangs on the way (`again` sets its hospitals up afresh). With `contract`, each answer is admitted as it
+ * arrives and must be received with the same contract.
  */
 export function askEvaluate(
   pool: WorkerPool,
@@ -307,6 +321,7 @@ export function askEvaluate(
   chosen: readonly string[],
   body: EnvelopeBody,
   again: (hospitals: readonly string[]) => Promise<void>,
+  contract?: (hospital: string) => Omit<ReplyContract, 'hospital' | 'kind'>,
 ): Promise<PhaseOutcome> {
   const instructions: EvaluateInstructions = { round };
   return sendSurviving(
@@ -314,7 +329,7 @@ export function askEvaluate(
     'evaluate',
     chosen.map((hospital) => ({
       hospital,
-      send: () => channel.send(round, hospital, 'evaluate-request', body, instructions),
+      send: () => channel.send(round, hospital, 'evaluate-request', body, instructions, contract?.(hospital)),
     })),
     again,
   );

@@ -145,6 +145,7 @@ export class Ledger {
   readonly #origins = new WeakMap<readonly Source[], readonly string[]>();
   #head: string;
   #flushed = 0;
+  #tally = new RoundTally();
 
   /**
    * `site` is the coordinator's country code or 'neutral'. `genesis` is what the first entry links to; a run's
@@ -232,9 +233,12 @@ export class Ledger {
       ...(judged?.holds === undefined ? {} : { holds: judged.holds }),
       ...(kind === 'pooled-records' ? { sovereigntyViolation: true as const } : {}),
     };
-    const entry = JSON.parse(canonicalJson(draft)) as Crossing;
-    this.#head = entryHash(entry);
+    // The entry's canonical JSON is its text in crossings.jsonl and what the chain hashes: written once.
+    const text = canonicalJson(draft);
+    const entry = JSON.parse(text) as Crossing;
+    this.#head = sha256(text);
     this.#entries.push(entry);
+    this.#tally.add(entry);
     return entry;
   }
 
@@ -276,7 +280,11 @@ export class Ledger {
     });
     this.#lineages = LineageTable.fromRecord(recorded);
     this.#entries.length = 0;
-    for (const e of recorded) this.#entries.push(e);
+    this.#tally = new RoundTally();
+    for (const e of recorded) {
+      this.#entries.push(e);
+      this.#tally.add(e);
+    }
     this.#head = recorded.length === 0 ? this.#genesis : entryHash(recorded[recorded.length - 1]);
     this.#flushed = recorded.length;
   }
@@ -309,41 +317,67 @@ export class Ledger {
 
   /** Byte totals of the crossings that served `purpose` (the federation unless told), in one round or all. */
   totals(round?: number, purpose: Purpose = 'federation'): ByteTotals {
-    return byteTotals(this.#entries, round, purpose);
+    return round === undefined ? byteTotals(this.#entries, round, purpose) : this.#tally.of(round, purpose);
+  }
+}
+
+/** What {@link byteTotals} counts of the crossings it is given. */
+type Counted = Pick<
+  Crossing,
+  'round' | 'purpose' | 'direction' | 'bytes' | 'crossesBorder' | 'admitted' | 'kind' | 'sent'
+>;
+
+const noBytes = (): ByteTotals => ({
+  toHospitals: 0,
+  toCoordinator: 0,
+  crossBorder: 0,
+  messages: 0,
+  rejected: 0,
+  errors: 0,
+  blocked: 0,
+});
+
+/** Adds one crossing to byte totals. */
+function count(t: ByteTotals, e: Counted): void {
+  if (e.sent === false) {
+    t.blocked++;
+    return;
+  }
+  if (e.direction === 'to-hospital') t.toHospitals += e.bytes;
+  else t.toCoordinator += e.bytes;
+  if (e.crossesBorder) t.crossBorder += e.bytes;
+  t.messages++;
+  if (!e.admitted) t.rejected++;
+  if (e.kind === 'error') t.errors++;
+}
+
+/** Byte totals per round and purpose, kept as crossings are recorded, so a round's need not scan the record. */
+class RoundTally {
+  readonly #totals = new Map<string, ByteTotals>();
+
+  add(e: Counted): void {
+    const key = `${e.round}/${e.purpose}`;
+    let t = this.#totals.get(key);
+    if (t === undefined) this.#totals.set(key, (t = noBytes()));
+    count(t, e);
+  }
+
+  of(round: number, purpose: Purpose): ByteTotals {
+    return { ...(this.#totals.get(`${round}/${purpose}`) ?? noBytes()) };
   }
 }
 
 /** Byte totals of the crossings in `entries` that served `purpose`, in one round or all. */
 export function byteTotals(
-  entries: readonly Pick<
-    Crossing,
-    'round' | 'purpose' | 'direction' | 'bytes' | 'crossesBorder' | 'admitted' | 'kind' | 'sent'
-  >[],
+  entries: readonly Counted[],
   round: number | undefined,
   purpose: Purpose,
 ): ByteTotals {
-  const t: ByteTotals = {
-    toHospitals: 0,
-    toCoordinator: 0,
-    crossBorder: 0,
-    messages: 0,
-    rejected: 0,
-    errors: 0,
-    blocked: 0,
-  };
+  const t = noBytes();
   for (const e of entries) {
     if (e.purpose !== purpose) continue;
     if (round !== undefined && e.round !== round) continue;
-    if (e.sent === false) {
-      t.blocked++;
-      continue;
-    }
-    if (e.direction === 'to-hospital') t.toHospitals += e.bytes;
-    else t.toCoordinator += e.bytes;
-    if (e.crossesBorder) t.crossBorder += e.bytes;
-    t.messages++;
-    if (!e.admitted) t.rejected++;
-    if (e.kind === 'error') t.errors++;
+    count(t, e);
   }
   return t;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/common/hash.ts';
 import { EnvelopeBody } from '../../src/protocol/envelope.ts';
-import { entryHash, Ledger } from '../../src/server/ledger.ts';
+import { byteTotals, entryHash, Ledger } from '../../src/server/ledger.ts';
 import { topologyHops } from '../../src/server/topology/hops.ts';
 import { parseScenario } from '../../src/scenario/load.ts';
 import { replyClasses } from '../../src/protocol/jurisdiction/classes.ts';
@@ -107,6 +107,24 @@ describe('the crossing ledger', () => {
     expect(second).toMatchObject({ seq: 2, prev: sha256(JSON.stringify(first)) });
     expect(entryHash(second)).toBe(sha256(JSON.stringify(second)));
     expect(l.chain).toEqual({ entries: 2, genesis: 'a'.repeat(64), head: entryHash(second) });
+  });
+
+  it("keeps each round's totals as it records, equal to a scan of the record, and again after resuming from it", () => {
+    const l = new Ledger('KR', countries);
+    l.record(0, 'cn-1', 'setup', m(7));
+    l.record(1, 'kr-1', 'fit-request', m(16));
+    l.record(1, 'cn-1', 'fit-reply', { bytes: 8 }, { admitted: false, reason: 'x' });
+    l.record(0, 'kr-1', 'error', m(3), { admitted: true, purpose: 'local-only' });
+    l.record(2, 'cn-1', 'fit-request', { bytes: 50 }, { admitted: false, sent: false, reason: 'x' });
+    l.record(1, 'kr-1', 'evaluate-reply', m(4));
+    const resumed = new Ledger('KR', countries);
+    resumed.resumeFrom(l.entries);
+    for (const ledger of [l, resumed])
+      for (const purpose of ['federation', 'local-only'] as const)
+        for (const round of [0, 1, 2, 3])
+          expect(ledger.totals(round, purpose)).toEqual(byteTotals(l.entries, round, purpose));
+    l.totals(1).messages = 99;
+    expect(l.totals(1).messages).toBe(3);
   });
 
   it('a request a policy kept back counts as blocked, neither as bytes nor as a message', () => {
