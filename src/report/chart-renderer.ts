@@ -44,12 +44,17 @@ export class ChartRenderer {
   readonly #svgs = new Map<string, Promise<string>>();
   readonly #threads: Thread[] = [];
   readonly #maxThreads: number;
+  readonly #drawHere: boolean;
   #ids = 0;
   #helping = false;
 
-  /** A renderer with at most `threads` worker threads (default: one per core beyond this one, at most three). */
-  constructor(threads = Math.min(MAX_THREADS, availableParallelism() - 1)) {
+  /**
+   * A renderer with at most `threads` worker threads (default: one per core beyond this one, at most three);
+   * with `drawHere` false this thread draws only when no worker thread is alive.
+   */
+  constructor(threads = Math.min(MAX_THREADS, availableParallelism() - 1), drawHere = true) {
     this.#maxThreads = threads;
+    this.#drawHere = drawHere;
   }
 
   /** The chart's SVG (`renderSvg(chart.spec, chart.key)`), started on first request and kept by key. */
@@ -85,6 +90,11 @@ export class ChartRenderer {
     while (this.#threads.filter((t) => !t.dead).length < wanted) this.#threads.push(this.#spawn());
   }
 
+  /** Worker threads started so far. */
+  get threadsStarted(): number {
+    return this.#threads.length;
+  }
+
   /** Ends the worker threads. */
   async close(): Promise<void> {
     await Promise.all(
@@ -103,6 +113,7 @@ export class ChartRenderer {
       if ('ready' in answer) thread.ready = true;
       else if (thread.busy[0]?.id === answer.id) {
         const job = thread.busy.shift()!;
+        if (thread.busy.length === 0) worker.unref();
         if ('svg' in answer) job.resolve(answer.svg);
         else job.reject(new Error(`chart ${job.chart.key}: ${answer.error}`));
       }
@@ -125,6 +136,8 @@ export class ChartRenderer {
         const job = this.#queue.shift();
         if (job === undefined) return;
         t.busy.push(job);
+        // A thread holds the process open while it draws a chart someone waits for, and only then.
+        t.worker.ref();
         t.worker.postMessage({ id: job.id, spec: job.chart.spec, key: job.chart.key } satisfies ChartJob);
       }
     }
@@ -132,16 +145,24 @@ export class ChartRenderer {
 
   /** Once the caller waits, draws charts from the back of the queue on this thread until none is left. */
   #help(): void {
-    if (this.#helping) return;
+    if (this.#helping || this.#threadsOnly()) return;
     this.#helping = true;
     setImmediate(() => void this.#drain());
+  }
+
+  #threadsOnly(): boolean {
+    return !this.#drawHere && this.#threads.some((t) => !t.dead);
+  }
+
+  #next(): Job | undefined {
+    return this.#threadsOnly() ? undefined : this.#queue.pop();
   }
 
   async #drain(): Promise<void> {
     try {
       const { renderSvg } = await import('./svg.ts');
       // Between charts the event loop turns, so answers from the threads are taken and more charts sent.
-      for (let job = this.#queue.pop(); job !== undefined; job = this.#queue.pop()) {
+      for (let job = this.#next(); job !== undefined; job = this.#next()) {
         await renderSvg(job.chart.spec, job.chart.key).then(job.resolve, job.reject);
         await new Promise((resolve) => setImmediate(resolve));
       }
