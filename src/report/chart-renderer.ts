@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { keepSvg, keptSvg } from './chart-cache.ts';
 import type { Chart } from './charts.ts';
@@ -16,6 +16,16 @@ const MAX_THREADS = 3;
 const CHARTS_PER_THREAD = 4;
 /** Charts a thread holds at once: the next waits in its queue while it draws one, however busy this thread is. */
 const IN_FLIGHT = 2;
+
+/**
+ * Chart threads worth starting: one per core that is idle (by the 1-minute load average) beyond this one, at
+ * most {@link MAX_THREADS}. On a busy machine a thread only adds vega's start-up to the work. Where a chart is
+ * drawn never changes its text.
+ */
+export function idleChartThreads(): number {
+  const cores = availableParallelism();
+  return Math.max(0, Math.min(MAX_THREADS, cores - 1, Math.floor(cores - loadavg()[0]!)));
+}
 
 interface Job {
   readonly id: number;
@@ -49,10 +59,10 @@ export class ChartRenderer {
   #helping = false;
 
   /**
-   * A renderer with at most `threads` worker threads (default: one per core beyond this one, at most three);
+   * A renderer with at most `threads` worker threads (default: {@link idleChartThreads});
    * with `drawHere` false this thread draws only when no worker thread is alive.
    */
-  constructor(threads = Math.min(MAX_THREADS, availableParallelism() - 1), drawHere = true) {
+  constructor(threads = idleChartThreads(), drawHere = true) {
     this.#maxThreads = threads;
     this.#drawHere = drawHere;
   }
