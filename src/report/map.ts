@@ -71,22 +71,27 @@ function countryFeatures(atlas: Topology): {
   };
 }
 
-/** Latitudes beyond this reach towards Mercator's infinite poles: such countries are always drawn. */
-const POLAR = 85;
+/** Latitudes are taken at most this far from the equator: Mercator's poles are infinitely far. */
+const POLAR = 89.999;
 
 /**
  * False only for a country whose drawing would be empty: its spherical bounds (great-circle edges included),
  * under an unrotated Mercator, where x follows longitude and y latitude alone, miss the map by more than a
- * pixel. Projecting those only to clip them away was most of the map's time.
+ * pixel (a country across the antimeridian is two boxes, one each side). Projecting those only to clip them
+ * away was most of the map's time.
  */
 function mayShow(bounds: CountryBounds[number] | undefined, projection: GeoProjection): boolean {
   if (bounds === undefined) return true;
-  const [[lon0, lat0], [lon1, lat1]] = bounds;
-  if (lon0 > lon1 || lat0 < -POLAR || lat1 > POLAR) return true;
-  const [x0, y1] = projection([lon0, lat0]) ?? [NaN, NaN];
-  const [x1, y0] = projection([lon1, lat1]) ?? [NaN, NaN];
-  if (![x0, y0, x1, y1].every(Number.isFinite)) return true;
-  return x1 >= -1 && x0 <= WIDTH + 1 && y1 >= -1 && y0 <= HEIGHT + 1;
+  const [[west, s], [east, n]] = bounds;
+  const south = Math.max(-POLAR, s);
+  const north = Math.min(POLAR, n);
+  const box = (lon0: number, lon1: number): boolean => {
+    const [x0, y1] = projection([lon0, south]) ?? [NaN, NaN];
+    const [x1, y0] = projection([lon1, north]) ?? [NaN, NaN];
+    if (![x0, y0, x1, y1].every(Number.isFinite)) return true;
+    return x1 >= -1 && x0 <= WIDTH + 1 && y1 >= -1 && y0 <= HEIGHT + 1;
+  };
+  return west <= east ? box(west, east) : box(west, 180) || box(-180, east);
 }
 
 /**

@@ -42,6 +42,8 @@ describe('the map skips countries off it', () => {
       input(['FR', 'DE', 'IT'], 'neutral'),
       input(['RU', 'FJ', 'NZ']),
       input(['NO', ['GL', 72, -40], 'IS']),
+      input(['AU', 'NZ']),
+      input([['AR', -54.8, -68.3], 'CL']),
     ];
     for (const m of maps)
       expect(renderMap(m, atlas, numericCode, bounds)).toBe(renderMap(m, atlas, numericCode));
