@@ -1,4 +1,4 @@
-// The CLI and the worker thread compiled to JavaScript with esbuild, once per version of the sources, so a
+// The CLI, the worker thread and the report's chart thread compiled to JavaScript with esbuild, once per version of the sources, so a
 // command loads two bundles instead of some 240 TypeScript modules through tsx's loader hooks (each thread
 // paid that again). Bundles live in node_modules/.cache/fedmed/cli/<fingerprint>/; the fingerprint covers every
 // file under src/ (path, size, mtime, ctime, inode), package.json, package-lock.json and this file, so an edited source is
@@ -77,7 +77,11 @@ async function compile(dir) {
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   await build({
-    entryPoints: { cli: join(ROOT, 'src/cli/main.ts'), worker: join(ROOT, 'src/clients/worker.ts') },
+    entryPoints: {
+      cli: join(ROOT, 'src/cli/main.ts'),
+      worker: join(ROOT, 'src/clients/worker.ts'),
+      'chart-worker': join(ROOT, 'src/report/chart-worker.ts'),
+    },
     bundle: true,
     splitting: true,
     format: 'esm',
@@ -90,7 +94,10 @@ async function compile(dir) {
     outdir: tmp,
     logLevel: 'silent',
     legalComments: 'none',
-    define: { FEDMED_WORKER_BUNDLE: JSON.stringify(pathToFileURL(join(dir, 'worker.js')).href) },
+    define: {
+      FEDMED_WORKER_BUNDLE: JSON.stringify(pathToFileURL(join(dir, 'worker.js')).href),
+      FEDMED_CHART_WORKER_BUNDLE: JSON.stringify(pathToFileURL(join(dir, 'chart-worker.js')).href),
+    },
     plugins: [sourceUrls, required],
   });
   writeFileSync(join(tmp, 'complete'), '');

@@ -19,6 +19,7 @@ import { InputError } from '../scenario/load.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { WorkerFailure } from '../server/worker-pool.ts';
 import { defaultThreads } from '../server/thread-count.ts';
+import { closeHospitalThreads, startHospitalThreads } from './hospital-threads.ts';
 
 /** Flags of `fedmed run`. */
 export interface RunFlags {
@@ -138,12 +139,14 @@ async function runOnce(
     async () => {
       const run = openRun(out, scenario, hash, baseDir, flags.resume !== undefined);
       const folder = run.folder;
+      const pool = startHospitalThreads(scenario, threads, flags.timeout * 1000);
       const progress = createProgress(scenario.rounds, flags.quiet === true);
       opened = { folder, progress };
       let result: RunResult;
       try {
         result = await runFederation(scenario, {
           threads,
+          pool: await pool,
           backend: scenario.backend,
           baseDir,
           timeoutMs: flags.timeout * 1000,
@@ -166,6 +169,8 @@ async function runOnce(
         else
           process.stderr.write(`fedmed: the unfinished records of this run are kept in ${folder.keep()}\n`);
         throw e;
+      } finally {
+        await closeHospitalThreads(pool);
       }
       progress.stop();
       // A run that checkpoints waits to be resumed; one that keeps no checkpoint (hierarchical) writes its outputs.

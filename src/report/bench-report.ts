@@ -2,6 +2,7 @@ import type { Topology } from 'topojson-specification';
 import { groupArms, finite } from '../server/bench/arms.ts';
 import { meanCi } from '../server/bench/stats.ts';
 import type { BenchCsvRow, BenchFiles } from './bench-files.ts';
+import type { ChartRenderer } from './chart-renderer.ts';
 import { curveChart, intervalChart, type Chart, type CurvePoint, type IntervalRow } from './charts.ts';
 import { figure, figures, section } from './figure.ts';
 import { exact, fixed, integer, signed } from './format.ts';
@@ -151,7 +152,11 @@ function curveCharts(files: BenchFiles): Chart[] {
 }
 
 /** The body of a bench's report: the tables of bench.csv as tables and charts, learning curves, and one federation in full. */
-export async function benchReportBody(files: BenchFiles, atlas: Topology): Promise<ReportBody> {
+export async function benchReportBody(
+  files: BenchFiles,
+  atlas: Topology,
+  renderer: ChartRenderer,
+): Promise<ReportBody> {
   const { rows } = files;
   const arms = uniq(
     rows.filter((r) => !r.scope.startsWith('tuning')).map((r) => `${r.arm}\u0000${r.kind}`),
@@ -188,7 +193,7 @@ export async function benchReportBody(files: BenchFiles, atlas: Topology): Promi
         place: a sovereignty violation, kept for comparison only.
       </p>`,
       armsTable(rows, arms),
-      await figure(finalChart),
+      await figure(finalChart, renderer),
     ),
   );
   const versus = rows.filter((r) => r.scope === 'vs-reference');
@@ -222,7 +227,7 @@ export async function benchReportBody(files: BenchFiles, atlas: Topology): Promi
             ...metrics.map((m) => csvCell(at(arm, m), 3, true)),
           ]),
         }),
-        await figure(chart),
+        await figure(chart, renderer),
       ),
     );
   }
@@ -265,12 +270,12 @@ export async function benchReportBody(files: BenchFiles, atlas: Topology): Promi
             ]),
           ),
         }),
-        await figures(charts),
+        await figures(charts, renderer),
       ),
     );
   }
   const curves = curveCharts(files);
-  if (curves.length > 0) sections.push(section('curves', 'Learning curves', await figures(curves)));
+  if (curves.length > 0) sections.push(section('curves', 'Learning curves', await figures(curves, renderer)));
   const tuning = rows.filter((r) => r.scope.startsWith('tuning'));
   if (tuning.length > 0)
     sections.push(

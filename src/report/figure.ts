@@ -1,10 +1,10 @@
+import type { ChartRenderer } from './chart-renderer.ts';
 import type { Chart } from './charts.ts';
 import { html, raw, table, type Html } from './html.ts';
-import { renderSvg } from './svg.ts';
 
 /** A chart as a figure: its SVG, caption, and the same numbers as a table under it. */
-export async function figure(chart: Chart): Promise<Html> {
-  const svg = await renderSvg(chart.spec, chart.key);
+export async function figure(chart: Chart, renderer: ChartRenderer): Promise<Html> {
+  const svg = await renderer.svg(chart);
   return html`<figure class="chart" id="${chart.key}">
     <div class="plot">${raw(svg)}</div>
     <figcaption>${chart.caption}</figcaption>
@@ -16,9 +16,10 @@ export async function figure(chart: Chart): Promise<Html> {
 }
 
 /** Figures of several charts, in order, side by side where the page is wide enough. */
-export async function figures(charts: readonly Chart[]): Promise<Html> {
+export async function figures(charts: readonly Chart[], renderer: ChartRenderer): Promise<Html> {
+  renderer.start(charts);
   const out: Html[] = [];
-  for (const c of charts) out.push(await figure(c));
+  for (const c of charts) out.push(await figure(c, renderer));
   return html`<div class="charts">${out}</div>`;
 }
 

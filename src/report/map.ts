@@ -1,7 +1,7 @@
-import { geoCentroid, geoMercator, geoPath, type GeoPermissibleObjects } from 'd3-geo';
+import { geoCentroid, geoMercator, geoPath, type GeoPermissibleObjects, type GeoProjection } from 'd3-geo';
 import { feature } from 'topojson-client';
 import type { Topology, GeometryCollection } from 'topojson-specification';
-import type { Feature, FeatureCollection, Geometry } from 'geojson';
+import type { Feature, Geometry } from 'geojson';
 import { bytes as formatBytes, fixed, integer } from './format.ts';
 import { escapeText } from './html.ts';
 import { CAPITALS, CITIES, cityOf, type LatLon, type Placement } from './places.ts';
@@ -53,9 +53,45 @@ const num = (v: number): string => fixed(v, 1);
 
 type CountryFeature = Feature<Geometry, { name: string }>;
 
-function countryFeatures(atlas: Topology): CountryFeature[] {
-  const object = atlas.objects.countries as GeometryCollection<{ name: string }>;
-  return (feature(atlas, object) as FeatureCollection<Geometry, { name: string }>).features;
+/** Each country's spherical bounds (d3's geoBounds, [[west, south], [east, north]]), in the atlas's order. */
+export type CountryBounds = readonly (readonly [readonly [number, number], readonly [number, number]])[];
+
+/** The atlas's countries, each converted from TopoJSON when first asked for. */
+function countryFeatures(atlas: Topology): {
+  count: number;
+  id: (i: number) => unknown;
+  at: (i: number) => CountryFeature;
+} {
+  const geometries = (atlas.objects.countries as GeometryCollection<{ name: string }>).geometries;
+  const made: CountryFeature[] = [];
+  return {
+    count: geometries.length,
+    id: (i) => geometries[i]!.id,
+    at: (i) => (made[i] ??= feature(atlas, geometries[i]!) as CountryFeature),
+  };
+}
+
+/** Latitudes are taken at most this far from the equator: Mercator's poles are infinitely far. */
+const POLAR = 89.999;
+
+/**
+ * False only for a country whose drawing would be empty: its spherical bounds (great-circle edges included),
+ * under an unrotated Mercator, where x follows longitude and y latitude alone, miss the map by more than a
+ * pixel (a country across the antimeridian is two boxes, one each side). Projecting those only to clip them
+ * away was most of the map's time.
+ */
+function mayShow(bounds: CountryBounds[number] | undefined, projection: GeoProjection): boolean {
+  if (bounds === undefined) return true;
+  const [[west, s], [east, n]] = bounds;
+  const south = Math.max(-POLAR, s);
+  const north = Math.min(POLAR, n);
+  const box = (lon0: number, lon1: number): boolean => {
+    const [x0, y1] = projection([lon0, south]) ?? [NaN, NaN];
+    const [x1, y0] = projection([lon1, north]) ?? [NaN, NaN];
+    if (![x0, y0, x1, y1].every(Number.isFinite)) return true;
+    return x1 >= -1 && x0 <= WIDTH + 1 && y1 >= -1 && y0 <= HEIGHT + 1;
+  };
+  return west <= east ? box(west, east) : box(west, 180) || box(-180, east);
 }
 
 /**
@@ -63,7 +99,13 @@ function countryFeatures(atlas: Topology): CountryFeature[] {
  * proportional to its patients, and per hospital two curves to the coordinator (out: global model and
  * instructions; back: updates and metrics), their width by bytes, red where they crossed a border.
  */
-export function renderMap(input: MapInput, atlas: Topology, numeric: NumericCodes): string {
+export function renderMap(
+  input: MapInput,
+  atlas: Topology,
+  numeric: NumericCodes,
+  /** The atlas's {@link CountryBounds}, when known: countries off the map are then not projected at all. */
+  bounds?: CountryBounds,
+): string {
   const countries = countryFeatures(atlas);
   const byAlpha = new Map<string, CountryFeature>();
   const participants = [...new Set(input.hospitals.map((h) => h.country))];
@@ -71,8 +113,11 @@ export function renderMap(input: MapInput, atlas: Topology, numeric: NumericCode
     participants.push(input.coordinatorSite);
   for (const a of participants) {
     const code = numeric(a);
-    const f = countries.find((c) => c.id === code);
-    if (f) byAlpha.set(a, f);
+    for (let i = 0; i < countries.count; i++)
+      if (countries.id(i) === code) {
+        byAlpha.set(a, countries.at(i));
+        break;
+      }
   }
   const geo = (h: MapHospital): { at: LatLon; placement: Placement } => {
     if (h.location) return { at: h.location, placement: 'location' };
@@ -159,7 +204,9 @@ export function renderMap(input: MapInput, atlas: Topology, numeric: NumericCode
     `<rect class="sea" width="${WIDTH}" height="${HEIGHT}" fill="#eef3f8"/>`,
     `<g class="countries">`,
   );
-  for (const c of countries) {
+  for (let i = 0; i < countries.count; i++) {
+    if (!mayShow(bounds?.[i], projection)) continue;
+    const c = countries.at(i);
     const d = path(c);
     if (d === null || d === '') continue;
     const alpha = [...byAlpha].find(([, f]) => f === c)?.[0];

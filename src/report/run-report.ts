@@ -3,6 +3,7 @@ import type { Topology } from 'topojson-specification';
 import { countryName } from './atlas.ts';
 import { countryMatrixSection } from './country-matrix-section.ts';
 import type { Chart } from './charts.ts';
+import type { ChartRenderer } from './chart-renderer.ts';
 import { figure, figures, section } from './figure.ts';
 import { exact, integer, metric as formatMetric } from './format.ts';
 import { genericValue } from './generic.ts';
@@ -164,10 +165,39 @@ function filesTable(files: RunFiles): Html {
 }
 
 /** The body of a run's report: every section whose data the folder holds. */
-export async function runReportBody(files: RunFiles, atlas: Topology): Promise<ReportBody> {
+export async function runReportBody(
+  files: RunFiles,
+  atlas: Topology,
+  renderer: ChartRenderer,
+): Promise<ReportBody> {
   const { scenario, manifest, rounds, crossings, summary } = files;
   const p = 'run';
   const { primary, more } = reportedMetrics(rounds);
+  const bytes = bytesChart(`${p}-bytes`, rounds);
+  const curves = primary.map((m) => federationCurve(p, m, rounds, summary));
+  const perHospital = primary
+    .map((m) => hospitalCurve(p, m, rounds, scenario))
+    .filter((c): c is Chart => c !== undefined);
+  const moreCurves = more.map((m) => federationCurve(p, m, rounds, summary));
+  const training = trainingCurve(p, rounds);
+  const finals = headlineMetrics(recordedHead(scenario))
+    .map((m) => finalByHospital(p, m, scenario, summary, rounds[rounds.length - 1]))
+    .filter((c): c is Chart => c !== undefined);
+  const events = eventsChart(p, rounds, crossings, scenario);
+  const extras = extraRoundCharts(p, rounds);
+  // Every chart starts drawing now, on the chart threads, while this thread draws the map.
+  renderer.start(
+    [
+      bytes,
+      ...curves,
+      training,
+      ...perHospital,
+      ...moreCurves,
+      ...finals,
+      events,
+      ...extras.map((e) => e.chart),
+    ].filter((c): c is Chart => c !== undefined),
+  );
   const sections: Html[] = [];
   sections.push(
     section(
@@ -178,32 +208,25 @@ export async function runReportBody(files: RunFiles, atlas: Topology): Promise<R
       identityTable(files),
     ),
   );
-  const bytes = bytesChart(`${p}-bytes`, rounds);
   sections.push(
     section(
       'traffic',
       'What crossed which border',
       trafficSection(scenario, manifest, crossings, atlas, p),
-      ...(bytes ? [await figure(bytes)] : []),
+      ...(bytes ? [await figure(bytes, renderer)] : []),
     ),
   );
-  const curves = primary.map((m) => federationCurve(p, m, rounds, summary));
-  const perHospital = primary
-    .map((m) => hospitalCurve(p, m, rounds, scenario))
-    .filter((c): c is Chart => c !== undefined);
-  const moreCurves = more.map((m) => federationCurve(p, m, rounds, summary));
-  const training = trainingCurve(p, rounds);
   sections.push(
     section(
       'learning',
       'Learning, round by round',
       ...(rounds.length === 0 ? [html`<p class="muted">The run recorded no round.</p>`] : []),
-      await figures(training ? [...curves, training] : curves),
+      await figures(training ? [...curves, training] : curves, renderer),
       ...(perHospital.length > 0
         ? [
             html`<details class="more" id="per-hospital">
               <summary>Per hospital</summary>
-              ${await figures(perHospital)}
+              ${await figures(perHospital, renderer)}
             </details>`,
           ]
         : []),
@@ -211,34 +234,30 @@ export async function runReportBody(files: RunFiles, atlas: Topology): Promise<R
         ? [
             html`<details class="more" id="more-metrics">
               <summary>More metrics (${more.join(', ')})</summary>
-              ${await figures(moreCurves)}
+              ${await figures(moreCurves, renderer)}
             </details>`,
           ]
         : []),
     ),
   );
-  const finals = headlineMetrics(recordedHead(scenario))
-    .map((m) => finalByHospital(p, m, scenario, summary, rounds[rounds.length - 1]))
-    .filter((c): c is Chart => c !== undefined);
   sections.push(
-    section('final', 'Final model against the baselines', finalTable(files), await figures(finals)),
+    section('final', 'Final model against the baselines', finalTable(files), await figures(finals, renderer)),
   );
   const matrix = countryMatrixSection(summary);
   if (matrix) sections.push(section('countries', 'What joining buys each country', matrix));
-  const events = eventsChart(p, rounds, crossings, scenario);
   sections.push(
     section(
       'events',
       'Rejected replies, failures and faults',
       events
-        ? await figure(events)
+        ? await figure(events, renderer)
         : html`<p class="ok" data-events="0">
             No reply was rejected and no hospital failed in ${integer(rounds.length)} rounds.
           </p>`,
     ),
   );
-  for (const extra of extraRoundCharts(p, rounds))
-    sections.push(section(`extra-${extra.field}`, extra.title, await figure(extra.chart)));
+  for (const extra of extras)
+    sections.push(section(`extra-${extra.field}`, extra.title, await figure(extra.chart, renderer)));
   if (files.compliance !== undefined)
     sections.push(
       section(

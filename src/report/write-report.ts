@@ -4,6 +4,7 @@ import { InputError } from '../scenario/load.ts';
 import { FEDMED_VERSION } from '../server/outputs/version.ts';
 import { loadAtlas } from './atlas.ts';
 import { benchReportBody } from './bench-report.ts';
+import { ChartRenderer } from './chart-renderer.ts';
 import { readBenchFiles } from './bench-files.ts';
 import { page } from './page.ts';
 import { readRunFiles } from './run-files.ts';
@@ -41,16 +42,21 @@ export function checkRunVersion(dir: string): void {
 /** The report of a run or bench folder as one HTML document. */
 export async function renderReport(dir: string): Promise<{ kind: FolderKind; html: string }> {
   const kind = folderKind(dir);
-  const atlas = loadAtlas();
-  const generator = `fedmed ${FEDMED_VERSION}`;
-  if (kind === 'run') {
-    checkRunVersion(dir);
-    const { title, body } = await runReportBody(readRunFiles(dir), atlas);
+  const renderer = new ChartRenderer();
+  try {
+    const atlas = loadAtlas();
+    const generator = `fedmed ${FEDMED_VERSION}`;
+    if (kind === 'run') {
+      checkRunVersion(dir);
+      const { title, body } = await runReportBody(readRunFiles(dir), atlas, renderer);
+      return { kind, html: await page(`fedmed report: ${title}`, body, generator) };
+    }
+    const bench = readBenchFiles(dir, checkRunVersion);
+    const { title, body } = await benchReportBody(bench, atlas, renderer);
     return { kind, html: await page(`fedmed report: ${title}`, body, generator) };
+  } finally {
+    await renderer.close();
   }
-  const bench = readBenchFiles(dir, checkRunVersion);
-  const { title, body } = await benchReportBody(bench, atlas);
-  return { kind, html: await page(`fedmed report: ${title}`, body, generator) };
 }
 
 /** Writes `report.html` into the folder (or to `out`), replacing an earlier one only once the new one is whole. */

@@ -36,11 +36,31 @@ export class WorkerFailure extends Error {
   }
 }
 
-/** Which worker thread each hospital lives in: the i-th hospital in scenario order goes to thread i mod n. */
-export function assignHospitals(hospitals: readonly string[], threads: number): Map<string, number> {
+/**
+ * Which worker thread each hospital lives in. Without sizes the i-th hospital in scenario order goes to thread
+ * i mod n; with each hospital's declared size (patients) the largest goes first onto the thread with the least
+ * so far (ties: scenario order, then the lower thread), so threads of one round finish near the same time.
+ * The result of a run never depends on it.
+ */
+export function assignHospitals(
+  hospitals: readonly string[],
+  threads: number,
+  sizes?: ReadonlyMap<string, number>,
+): Map<string, number> {
   if (!Number.isInteger(threads) || threads < 1)
     throw new RangeError(`threads must be an integer ≥ 1, got ${threads}`);
-  return new Map(hospitals.map((h, i) => [h, i % threads]));
+  if (sizes === undefined) return new Map(hospitals.map((h, i) => [h, i % threads]));
+  const load = new Array<number>(threads).fill(0);
+  const thread = new Map<string, number>();
+  const largestFirst = hospitals
+    .map((h, i) => ({ h, i, size: sizes.get(h) ?? 0 }))
+    .sort((a, b) => b.size - a.size || a.i - b.i);
+  for (const { h, size } of largestFirst) {
+    const least = load.indexOf(Math.min(...load));
+    thread.set(h, least);
+    load[least]! += size;
+  }
+  return new Map(hospitals.map((h) => [h, thread.get(h)!]));
 }
 
 /** How a pool starts and guards its threads. */
@@ -51,6 +71,8 @@ export interface PoolOptions {
   readonly startupTimeoutMs?: number;
   /** Module the threads run instead of fedmed's own worker (tests of misbehaving workers), and its data. */
   readonly entry?: { readonly url: string; readonly data: unknown };
+  /** Each hospital's declared size, to balance the threads by (see {@link assignHospitals}). */
+  readonly sizes?: ReadonlyMap<string, number>;
 }
 
 interface Slot {
@@ -91,7 +113,7 @@ export class WorkerPool {
     options: PoolOptions,
   ): Promise<WorkerPool> {
     const n = Math.min(threads, hospitals.length);
-    const pool = new WorkerPool(assignHospitals(hospitals, n), options);
+    const pool = new WorkerPool(assignHospitals(hospitals, n, options.sizes), options);
     for (let i = 0; i < n; i++) pool.#slots.push(pool.#spawn(i));
     const started = await Promise.allSettled(pool.#slots.map((s) => s.ready));
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');

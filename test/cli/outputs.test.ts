@@ -350,7 +350,8 @@ describe('README "Outputs of a run": each guarantee', () => {
       expect.objectContaining({
         hospital: 'cn-1',
         kind: 'hang',
-        handled: 'thread 2 replaced and its hospitals set up again; cn-1 dropped out of the round',
+        // Threads are balanced by patients, largest first: kr-1 (80) on 0, cn-1 (70) on 1, kr-2 (60) on 2.
+        handled: 'thread 1 replaced and its hospitals set up again; cn-1 dropped out of the round',
       }),
     ]);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Record<string, unknown>;
