@@ -1,3 +1,5 @@
+import { updateArena } from './update-arena.ts';
+
 /** Updates held before they are folded into the accumulator together. */
 export const FOLD_WINDOW = 8;
 
@@ -57,11 +59,14 @@ export class StreamingMean {
 
 /**
  * Σ wᵢ·vᵢ / Σ wᵢ of updates the caller already holds: one blocked pass over all of them, no full-length
- * accumulator, the same bits as {@link StreamingMean}.
+ * accumulator, the same bits as {@link StreamingMean}. With `admitted` (every vector is as the boundary admitted
+ * it, unwritten since) the fold reads the copies admission made in WebAssembly memory (see
+ * `UpdateArena`) when all of them are there; otherwise it folds in JavaScript, to the same bits.
  */
 export function meanOfAll(
   length: number,
   items: readonly { readonly vector: Float32Array; readonly weight: number }[],
+  admitted = false,
 ): Float32Array {
   const vectors: Float32Array[] = [];
   const weights: number[] = [];
@@ -73,7 +78,10 @@ export function meanOfAll(
     total += weight;
   }
   checkTotal(vectors.length, total);
-  return foldedMean(undefined, length, vectors, weights, total);
+  const arena = admitted ? updateArena() : null;
+  return (
+    arena?.meanOf(length, vectors, weights, total) ?? foldedMean(undefined, length, vectors, weights, total)
+  );
 }
 
 function checkLength(vector: Float32Array, length: number): void {
