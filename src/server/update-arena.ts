@@ -52,10 +52,9 @@ interface Slot {
   generation: number;
 }
 
-/** The slots of one vector length, reused oldest first once `capacity` of them exist. */
+/** The slots of one vector length, least recently filled first, reused once `capacity` of them exist. */
 interface Ring {
   readonly slots: Slot[];
-  next: number;
   capacity: number;
   /** Where a fold of this length writes its float32 mean before it is copied out, once allocated. */
   out: number | undefined;
@@ -149,16 +148,15 @@ export class UpdateArena {
         return slot;
       }
     }
-    if (ring.slots.length === 0) return undefined;
-    const slot = ring.slots[ring.next % ring.slots.length]!;
-    ring.next = (ring.next + 1) % ring.slots.length;
+    const slot = ring.slots.shift();
+    if (slot !== undefined) ring.slots.push(slot);
     return slot;
   }
 
   #ring(length: number): Ring {
     let ring = this.#rings.get(length);
     if (ring === undefined) {
-      ring = { slots: [], next: 0, capacity: FIRST_CAPACITY, out: undefined };
+      ring = { slots: [], capacity: FIRST_CAPACITY, out: undefined };
       this.#rings.set(length, ring);
     }
     return ring;
