@@ -1,18 +1,23 @@
 /**
- * FedAvg aggregation throughput: the coordinator's weighted mean of K parameter vectors (`weightedAverage`: the
- * updates it holds folded block by block, no full-length accumulator), the same mean streamed through
- * StreamingMean (a window of 8, blocked), the fold before blocking (four updates per pass over a full Float64
- * accumulator), and a plain copy of the same bytes (the memory-bound floor), measured in the same run.
+ * FedAvg aggregation throughput, measured in the same run:
+ * 1. the fold alone (the target): FedAvg's weighted mean of K admitted 1M-parameter updates, folded in
+ *    WebAssembly from the copies admission left in the arena (`meanOfAll(…, admitted)`), the same mean folded in
+ *    JavaScript (the path before, and the fallback), and a Float32Array copy of the same bytes;
+ * 2. admission and fold together, now against before: the boundary's `admit` of K fit-reply envelopes (open,
+ *    check, and now the copy into the arena) then the mean, with the arena and without it (`useUpdateArena(null)`:
+ *    the JavaScript check and fold, as before), so that the copy admission now makes shows where it went.
  * Run: `npx tsx bench/aggregation.ts`.
  */
 import { loadavg } from 'node:os';
 import { stream } from '../src/common/rng.ts';
-import { weightedAverage } from '../src/server/strategies/fedavg.ts';
-import { StreamingMean } from '../src/server/streaming-mean.ts';
+import { encodeEnvelope } from '../src/protocol/envelope.ts';
+import { admit, fitReplyOf, type ReplyContract } from '../src/server/boundary.ts';
+import { meanOfAll } from '../src/server/streaming-mean.ts';
+import { admitParameters, updateArena, useUpdateArena } from '../src/server/update-arena.ts';
 import { median } from './measure.ts';
 
 const LENGTH = 1_000_000;
-const REPEATS = 5;
+const REPEATS = 7;
 
 /** Median CPU milliseconds (user + system) of `fn`: fair on a machine shared with other jobs, as wall time is not. */
 function time(fn: () => void): number {
@@ -27,50 +32,32 @@ function time(fn: () => void): number {
   return median(samples);
 }
 
+const contract: ReplyContract = {
+  hospital: 'bench',
+  kind: 'fit-reply',
+  sizes: { parameters: LENGTH, histogramBins: 0 },
+  vectors: ['parameters'],
+  counts: { numExamples: { min: 0, max: 1_000_000 } },
+};
+
+/** Admits every envelope at the boundary and returns FedAvg's mean of them (what one round's aggregation does). */
+function admitAndFold(envelopes: readonly Uint8Array[]): Float32Array {
+  const items = envelopes.map((raw) => {
+    const verdict = admit(raw, contract);
+    if (verdict.status !== 'admitted') throw new Error(`bench: the reply was ${verdict.status}`);
+    const reply = fitReplyOf(verdict.reply);
+    return { vector: reply.vectors.parameters!, weight: reply.numExamples };
+  });
+  return meanOfAll(LENGTH, items, true);
+}
+
+const same = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer).equals(Buffer.from(b.buffer));
+const ms = (x: number, width: number) => x.toFixed(1).padStart(width);
 const rng = stream(1, 'bench', 'aggregation');
-/** The fold before blocking: windows of 8, four updates per pass over a full-length Float64 accumulator. */
-function unblocked(length: number, items: readonly { vector: Float32Array; weight: number }[]): Float32Array {
-  const acc = new Float64Array(length);
-  let total = 0;
-  let k = 0;
-  for (; k + 4 <= items.length; k += 4) {
-    const [a, b, c, d] = [items[k]!, items[k + 1]!, items[k + 2]!, items[k + 3]!];
-    const [va, vb, vc, vd] = [a.vector, b.vector, c.vector, d.vector];
-    const [wa, wb, wc, wd] = [a.weight, b.weight, c.weight, d.weight];
-    for (let i = 0; i < length; i++) {
-      let s = acc[i]!;
-      s += wa * va[i]!;
-      s += wb * vb[i]!;
-      s += wc * vc[i]!;
-      s += wd * vd[i]!;
-      acc[i] = s;
-    }
-    total += wa;
-    total += wb;
-    total += wc;
-    total += wd;
-  }
-  for (; k < items.length; k++) {
-    const { vector, weight } = items[k]!;
-    for (let i = 0; i < length; i++) acc[i]! += weight * vector[i]!;
-    total += weight;
-  }
-  const out = new Float32Array(length);
-  for (let i = 0; i < length; i++) out[i] = acc[i]! / total;
-  return out;
-}
-
-/** The same mean streamed: one update at a time into a {@link StreamingMean}. */
-function streamed(length: number, items: readonly { vector: Float32Array; weight: number }[]): Float32Array {
-  const mean = new StreamingMean(length);
-  for (const { vector, weight } of items) mean.add(vector, weight);
-  return mean.mean();
-}
-
-console.log(
-  'K hospitals | weighted mean (ms) | streamed (ms) | before blocking (ms) | copy of the same bytes (ms) | ratio | GB/s read | new 4 MB result (ms)',
-);
-// The first pass only warms the JIT up on every size (a loop first optimised for K = 4 runs K = 30 slower).
+const loadBefore = loadavg()[0]!;
+const fold: string[] = [];
+const round: string[] = [];
+// The first pass only warms the JIT and the arena up on every size.
 for (const [pass, k] of [4, 10, 30, 4, 10, 30].entries()) {
   const vectors = Array.from({ length: k }, () => {
     const v = new Float32Array(LENGTH);
@@ -78,21 +65,50 @@ for (const [pass, k] of [4, 10, 30, 4, 10, 30].entries()) {
     return v;
   });
   const items = vectors.map((vector, i) => ({ vector, weight: 100 + i }));
+  const envelopes = items.map(({ vector, weight }) =>
+    encodeEnvelope('fit-reply', { numExamples: weight, metrics: {} }, [['parameters', vector]]),
+  );
   const sink = new Float32Array(LENGTH);
-  const mean = time(() => void weightedAverage(LENGTH, items));
-  const stream8 = time(() => void streamed(LENGTH, items));
-  const before = time(() => void unblocked(LENGTH, items));
+
+  useUpdateArena(undefined);
+  meanOfAll(LENGTH, items, true);
+  for (const v of vectors) admitParameters(v);
+  const wasm = time(() => void meanOfAll(LENGTH, items, true));
+  const js = time(() => void meanOfAll(LENGTH, items));
   const copy = time(() => {
     for (const v of vectors) sink.set(v);
   });
-  // The mean's own output is a fresh array: what allocating and touching one costs on this machine.
   const fresh = time(() => void new Float32Array(LENGTH).fill(1));
-  const gbps = (k * LENGTH * 4) / (mean / 1000) / 1e9;
+  if (!same(meanOfAll(LENGTH, items, true), meanOfAll(LENGTH, items)))
+    throw new Error('bench: the WebAssembly and JavaScript folds differ');
+
+  const admitNow = time(() => {
+    for (const raw of envelopes) admit(raw, contract);
+  });
+  const roundNow = time(() => void admitAndFold(envelopes));
+  const arenaBytes = updateArena()?.bytes ?? 0;
+  useUpdateArena(null);
+  const admitBefore = time(() => {
+    for (const raw of envelopes) admit(raw, contract);
+  });
+  const roundBefore = time(() => void admitAndFold(envelopes));
+  useUpdateArena(undefined);
   if (pass < 3) continue;
-  console.log(
-    `${String(k).padStart(11)} | ${mean.toFixed(1).padStart(18)} | ${stream8.toFixed(1).padStart(13)} | ${before.toFixed(1).padStart(20)} | ${copy.toFixed(1).padStart(27)} | ${(mean / copy).toFixed(1).padStart(5)} | ${gbps.toFixed(2).padStart(9)} | ${fresh.toFixed(1)}`,
+  fold.push(
+    `${String(k).padStart(11)} | ${ms(wasm, 14)} | ${ms(js, 19)} | ${ms(copy, 27)} | ${(wasm / copy).toFixed(1).padStart(10)} | ${(js / copy).toFixed(1).padStart(8)} | ${fresh.toFixed(1)}`,
+  );
+  round.push(
+    `${String(k).padStart(11)} | ${ms(admitBefore, 16)} | ${ms(admitNow, 13)} | ${ms(roundBefore, 23)} | ${ms(roundNow, 20)} | ${Math.round(arenaBytes / 2 ** 20)}`,
   );
 }
 console.log(
-  `vectors of ${LENGTH} float32 parameters; median CPU time of ${REPEATS}; load ${loadavg()[0]!.toFixed(1)}; Node ${process.version}`,
+  'K hospitals | wasm fold (ms) | JavaScript fold (ms) | copy of the same bytes (ms) | wasm / copy | JS / copy | new 4 MB result (ms)',
+);
+for (const line of fold) console.log(line);
+console.log(
+  '\nK hospitals | admit before (ms) | admit now (ms) | admit + fold before (ms) | admit + fold now (ms) | arena MB',
+);
+for (const line of round) console.log(line);
+console.log(
+  `vectors of ${LENGTH} float32 parameters; median CPU time of ${REPEATS}; load ${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}; Node ${process.version}`,
 );

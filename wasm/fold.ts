@@ -16,7 +16,8 @@ export function scratchBytes(): i32 {
 
 /**
  * out[i] = <f32>((from[i] or 0) + Σₖ wₖ·xₖ[i]) / total) for i < n: `k` float32 vectors at the byte offsets in
- * the u32 table at `vectors`, their float64 weights at `weights`, `from` a float64 sum or 0 for none.
+ * the u32 table at `vectors`, their float64 weights at `weights`, `from` a float64 sum or 0 for none. The last
+ * four updates of each block are added, divided and rounded in one pass, the sums never stored.
  */
 export function foldMean(
   n: i32,
@@ -28,11 +29,33 @@ export function foldMean(
   out: usize,
   scratch: usize,
 ): void {
+  const head = k >= 4 ? k - 4 : k;
+  const summed = head > 0 || from != 0;
   const t = f64x2.splat(total);
   for (let start = 0; start < n; start += BLOCK) {
     const len = min(BLOCK, n - start);
-    foldBlock(start, len, k, vectors, weights, from, scratch);
+    if (summed || k < 4) foldBlock(start, len, head, vectors, weights, from, scratch);
     const dst = out + ((<usize>start) << 2);
+    if (k >= 4) {
+      const at = (<usize>start) << 2;
+      const p = vectors + ((<usize>head) << 2);
+      const q = weights + ((<usize>head) << 3);
+      last4(
+        summed ? scratch : 0,
+        len,
+        <usize>load<u32>(p) + at,
+        load<f64>(q),
+        <usize>load<u32>(p, 4) + at,
+        load<f64>(q, 8),
+        <usize>load<u32>(p, 8) + at,
+        load<f64>(q, 16),
+        <usize>load<u32>(p, 12) + at,
+        load<f64>(q, 24),
+        total,
+        dst,
+      );
+      continue;
+    }
     let j = 0;
     for (; j + 2 <= len; j += 2) {
       const s = f64x2.div(v128.load(scratch + ((<usize>j) << 3)), t);
@@ -40,6 +63,60 @@ export function foldMean(
     }
     for (; j < len; j++)
       store<f32>(dst + ((<usize>j) << 2), <f32>(load<f64>(scratch + ((<usize>j) << 3)) / total));
+  }
+}
+
+/**
+ * dst[j] = <f32>(((((acc[j] or 0) + wa·a[j]) + wb·b[j]) + wc·c[j]) + wd·d[j]) / total) for j < len (`acc` 0: start
+ * from 0).
+ */
+function last4(
+  acc: usize,
+  len: i32,
+  a: usize,
+  wa: f64,
+  b: usize,
+  wb: f64,
+  c: usize,
+  wc: f64,
+  d: usize,
+  wd: f64,
+  total: f64,
+  dst: usize,
+): void {
+  const sa = f64x2.splat(wa);
+  const sb = f64x2.splat(wb);
+  const sc = f64x2.splat(wc);
+  const sd = f64x2.splat(wd);
+  const t = f64x2.splat(total);
+  let j = 0;
+  for (; j + 4 <= len; j += 4) {
+    const e = (<usize>j) << 2;
+    let lo = f64x2.splat(0);
+    let hi = f64x2.splat(0);
+    if (acc != 0) {
+      lo = v128.load(acc + ((<usize>j) << 3));
+      hi = v128.load(acc + ((<usize>j) << 3), 16);
+    }
+    lo = f64x2.add(lo, f64x2.mul(sa, f64x2.promote_low_f32x4(v128.load64_zero(a + e))));
+    hi = f64x2.add(hi, f64x2.mul(sa, f64x2.promote_low_f32x4(v128.load64_zero(a + e, 8))));
+    lo = f64x2.add(lo, f64x2.mul(sb, f64x2.promote_low_f32x4(v128.load64_zero(b + e))));
+    hi = f64x2.add(hi, f64x2.mul(sb, f64x2.promote_low_f32x4(v128.load64_zero(b + e, 8))));
+    lo = f64x2.add(lo, f64x2.mul(sc, f64x2.promote_low_f32x4(v128.load64_zero(c + e))));
+    hi = f64x2.add(hi, f64x2.mul(sc, f64x2.promote_low_f32x4(v128.load64_zero(c + e, 8))));
+    lo = f64x2.add(lo, f64x2.mul(sd, f64x2.promote_low_f32x4(v128.load64_zero(d + e))));
+    hi = f64x2.add(hi, f64x2.mul(sd, f64x2.promote_low_f32x4(v128.load64_zero(d + e, 8))));
+    v128.store64_lane(dst + e, f32x4.demote_f64x2_zero(f64x2.div(lo, t)), 0);
+    v128.store64_lane(dst + e, f32x4.demote_f64x2_zero(f64x2.div(hi, t)), 0, 8);
+  }
+  for (; j < len; j++) {
+    const e = (<usize>j) << 2;
+    let v: f64 = acc != 0 ? load<f64>(acc + ((<usize>j) << 3)) : 0;
+    v += wa * <f64>load<f32>(a + e);
+    v += wb * <f64>load<f32>(b + e);
+    v += wc * <f64>load<f32>(c + e);
+    v += wd * <f64>load<f32>(d + e);
+    store<f32>(dst + e, <f32>(v / total));
   }
 }
 
