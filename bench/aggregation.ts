@@ -3,33 +3,54 @@
  * 1. the fold alone (the target): FedAvg's weighted mean of K admitted 1M-parameter updates, folded in
  *    WebAssembly from the copies admission left in the arena (`meanOfAll(…, admitted)`), the same mean folded in
  *    JavaScript (the path before, and the fallback), and a Float32Array copy of the same bytes;
- * 2. admission and fold together, now against before: the boundary's `admit` of K fit-reply envelopes (open,
- *    check, and now the copy into the arena) then the mean, with the arena and without it (`useUpdateArena(null)`:
- *    the JavaScript check and fold, as before), so that the copy admission now makes shows where it went.
+ * 2. admission and fold together, now against before: the finite scan alone (JavaScript before, the arena's copy
+ *    and SIMD scan now), the boundary's whole `admit` of K fit-reply envelopes (open, hash, check, and now the
+ *    copy into the arena), and that admission followed by the mean, with the arena and without it
+ *    (`useUpdateArena(null)`: the JavaScript check and fold, as before), so that the copy admission now makes
+ *    shows where it went.
  * Run: `npx tsx bench/aggregation.ts`.
  */
 import { loadavg } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { stream } from '../src/common/rng.ts';
 import { encodeEnvelope } from '../src/protocol/envelope.ts';
 import { admit, fitReplyOf, type ReplyContract } from '../src/server/boundary.ts';
 import { meanOfAll } from '../src/server/streaming-mean.ts';
-import { admitParameters, updateArena, useUpdateArena } from '../src/server/update-arena.ts';
+import {
+  admitParameters,
+  createUpdateArena,
+  firstNonFiniteJs,
+  useUpdateArena,
+} from '../src/server/update-arena.ts';
 import { median } from './measure.ts';
 
 const LENGTH = 1_000_000;
-const REPEATS = 7;
+const REPEATS = 9;
 
-/** Median CPU milliseconds (user + system) of `fn`: fair on a machine shared with other jobs, as wall time is not. */
-function time(fn: () => void): number {
-  fn();
-  const samples: number[] = [];
+/** A full garbage collection, so that no call is charged for collecting what the one before it left. */
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/**
+ * Median CPU milliseconds (user + system) of each function, their calls interleaved (after one warm-up call of
+ * each) so that a change in the machine's load weighs on all of them alike, each after a full collection: fair
+ * on a machine shared with other jobs, as wall time is not.
+ */
+function time<K extends string>(fns: Record<K, () => void>): Record<K, number> {
+  const names = Object.keys(fns) as K[];
+  for (const name of names) fns[name]();
+  const samples = new Map<K, number[]>(names.map((n) => [n, []]));
   for (let r = 0; r < REPEATS; r++) {
-    const t0 = process.cpuUsage();
-    fn();
-    const t = process.cpuUsage(t0);
-    samples.push((t.user + t.system) / 1000);
+    for (const name of names) {
+      gc();
+      const t0 = process.cpuUsage();
+      fns[name]();
+      const t = process.cpuUsage(t0);
+      samples.get(name)!.push((t.user + t.system) / 1000);
+    }
   }
-  return median(samples);
+  return Object.fromEntries(names.map((n) => [n, median(samples.get(n)!)])) as Record<K, number>;
 }
 
 const contract: ReplyContract = {
@@ -70,35 +91,49 @@ for (const [pass, k] of [4, 10, 30, 4, 10, 30].entries()) {
   );
   const sink = new Float32Array(LENGTH);
 
-  useUpdateArena(undefined);
+  const arena = createUpdateArena();
+  useUpdateArena(arena);
   meanOfAll(LENGTH, items, true);
   for (const v of vectors) admitParameters(v);
-  const wasm = time(() => void meanOfAll(LENGTH, items, true));
-  const js = time(() => void meanOfAll(LENGTH, items));
-  const copy = time(() => {
-    for (const v of vectors) sink.set(v);
+  const { wasm, js, copy, fresh } = time({
+    wasm: () => void meanOfAll(LENGTH, items, true),
+    js: () => void meanOfAll(LENGTH, items),
+    copy: () => {
+      for (const v of vectors) sink.set(v);
+    },
+    // The mean's own output is a fresh array: what allocating and touching one costs on this machine.
+    fresh: () => void new Float32Array(LENGTH).fill(1),
   });
-  const fresh = time(() => void new Float32Array(LENGTH).fill(1));
   if (!same(meanOfAll(LENGTH, items, true), meanOfAll(LENGTH, items)))
     throw new Error('bench: the WebAssembly and JavaScript folds differ');
 
-  const admitNow = time(() => {
+  const admitAll = () => {
     for (const raw of envelopes) admit(raw, contract);
+  };
+  const withArena = (on: boolean, fn: () => void) => () => {
+    useUpdateArena(on ? arena : null);
+    fn();
+  };
+  const t = time({
+    scanBefore: () => {
+      for (const v of vectors) firstNonFiniteJs(v);
+    },
+    scanNow: () => {
+      for (const v of vectors) arena?.admit(v);
+    },
+    admitNow: withArena(true, admitAll),
+    admitBefore: withArena(false, admitAll),
+    roundNow: withArena(true, () => void admitAndFold(envelopes)),
+    roundBefore: withArena(false, () => void admitAndFold(envelopes)),
   });
-  const roundNow = time(() => void admitAndFold(envelopes));
-  const arenaBytes = updateArena()?.bytes ?? 0;
-  useUpdateArena(null);
-  const admitBefore = time(() => {
-    for (const raw of envelopes) admit(raw, contract);
-  });
-  const roundBefore = time(() => void admitAndFold(envelopes));
+  const arenaBytes = arena?.bytes ?? 0;
   useUpdateArena(undefined);
   if (pass < 3) continue;
   fold.push(
     `${String(k).padStart(11)} | ${ms(wasm, 14)} | ${ms(js, 19)} | ${ms(copy, 27)} | ${(wasm / copy).toFixed(1).padStart(10)} | ${(js / copy).toFixed(1).padStart(8)} | ${fresh.toFixed(1)}`,
   );
   round.push(
-    `${String(k).padStart(11)} | ${ms(admitBefore, 16)} | ${ms(admitNow, 13)} | ${ms(roundBefore, 23)} | ${ms(roundNow, 20)} | ${Math.round(arenaBytes / 2 ** 20)}`,
+    `${String(k).padStart(11)} | ${ms(t.scanBefore, 16)} | ${ms(t.scanNow, 20)} | ${ms(t.admitBefore, 16)} | ${ms(t.admitNow, 13)} | ${ms(t.roundBefore, 23)} | ${ms(t.roundNow, 20)} | ${Math.round(arenaBytes / 2 ** 20)}`,
   );
 }
 console.log(
@@ -106,7 +141,7 @@ console.log(
 );
 for (const line of fold) console.log(line);
 console.log(
-  '\nK hospitals | admit before (ms) | admit now (ms) | admit + fold before (ms) | admit + fold now (ms) | arena MB',
+  '\nK hospitals | scan before (ms) | copy + scan now (ms) | admit before (ms) | admit now (ms) | admit + fold before (ms) | admit + fold now (ms) | arena MB',
 );
 for (const line of round) console.log(line);
 console.log(

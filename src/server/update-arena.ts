@@ -165,7 +165,7 @@ export class UpdateArena {
   /** `bytes` of fresh memory, 16-byte aligned, or undefined if the arena cannot grow that far. */
   #alloc(bytes: number): number | undefined {
     const at = this.#top;
-    const top = at + ((bytes + 15) & ~15);
+    const top = at + Math.ceil(bytes / 16) * 16;
     if (top > ARENA_MAX_BYTES) return undefined;
     const have = this.#memory.buffer.byteLength;
     if (top > have) {
