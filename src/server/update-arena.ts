@@ -79,6 +79,7 @@ export class UpdateArena {
   readonly #rings = new Map<number, Ring>();
   readonly #copies = new WeakMap<Float32Array, { readonly slot: Slot; readonly generation: number }>();
   #top: number;
+  #folds = 0;
 
   constructor(api: WasmApi, module: object) {
     this.#memory = new api.Memory({ initial: 2 });
@@ -87,6 +88,11 @@ export class UpdateArena {
     this.#table = this.#scratch + this.#k.scratchBytes();
     this.#weights = this.#table + 4 * MAX_FOLDED;
     this.#top = this.#weights + 8 * MAX_FOLDED;
+  }
+
+  /** Means folded from the arena's copies so far. */
+  get folds(): number {
+    return this.#folds;
   }
 
   /** Bytes of WebAssembly memory the arena holds. */
@@ -134,6 +140,7 @@ export class UpdateArena {
     new Uint32Array(buffer, this.#table, at.length).set(at);
     new Float64Array(buffer, this.#weights, weights.length).set(weights);
     this.#k.foldMean(length, at.length, this.#table, this.#weights, 0, total, ring.out, this.#scratch);
+    this.#folds++;
     return new Float32Array(buffer, ring.out, length).slice();
   }
 

@@ -1,5 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { stream, type Rng } from '../../src/common/rng.ts';
+import { encodeEnvelope } from '../../src/protocol/envelope.ts';
+import { admit, fitReplyOf, type ReplyContract } from '../../src/server/boundary.ts';
+import { FedAvg, weightedAverage } from '../../src/server/strategies/fedavg.ts';
+import type { FitResult } from '../../src/server/strategies/strategy.ts';
 import { meanOfAll } from '../../src/server/streaming-mean.ts';
 import {
   admitParameters,
@@ -167,5 +171,57 @@ describe('UpdateArena', () => {
     expect(a.meanOf(length, vectors, weights, total)).toBeUndefined();
     expect(same(meanOfAll(length, items, true), expected)).toBe(true);
     expect(updateArena()).toBe(a);
+  });
+
+  it('holds the copies the boundary admits, and FedAvg folds them unless a subclass aggregated first', () => {
+    const rng = stream(1, 'test', 'update-arena', 'fedavg');
+    const a = arena();
+    useUpdateArena(a);
+    const length = 1001;
+    const contract: ReplyContract = {
+      hospital: 'kr-seoul-1',
+      kind: 'fit-reply',
+      sizes: { parameters: length, histogramBins: 0 },
+      vectors: ['parameters'],
+      counts: { numExamples: { min: 1, max: 1000 } },
+    };
+    const results: FitResult[] = Array.from({ length: 5 }, (_, k) => {
+      const verdict = admit(
+        encodeEnvelope('fit-reply', { numExamples: 10 + k, metrics: {} }, [
+          ['parameters', adversarial(rng, length)],
+        ]),
+        contract,
+      );
+      if (verdict.status !== 'admitted') throw new Error(`reply ${k} was ${verdict.status}`);
+      return { hospital: `h${k}`, reply: fitReplyOf(verdict.reply) };
+    });
+    const items = results.map((r) => ({ vector: r.reply.vectors.parameters!, weight: r.reply.numExamples }));
+    const expected = weightedAverage(length, items);
+    expect(a.folds).toBe(0);
+    const options = { fractionFit: 1, fractionEvaluate: 1, minClients: 1, training: {} as never };
+    const global = new Float32Array(length);
+    expect(same(new FedAvg(options).aggregateFit(1, global, results, []), expected)).toBe(true);
+    expect(a.folds).toBe(1);
+    // An override may have written to the admitted vectors before calling FedAvg's: the copies are not read.
+    class Clipped extends FedAvg {
+      override aggregateFit(...args: Parameters<FedAvg['aggregateFit']>): Float32Array {
+        args[2][0]!.reply.vectors.parameters![0] = 0.25;
+        return super.aggregateFit(...args);
+      }
+    }
+    const clipped = new Clipped(options).aggregateFit(1, global, results, []);
+    expect(a.folds).toBe(1);
+    expect(same(clipped, weightedAverage(length, items))).toBe(true);
+    expect(same(clipped, expected)).toBe(false);
+    // A rejected reply is still scanned in the copy: the same violation as the JavaScript scan names.
+    const bad = new Float32Array(length).fill(1);
+    bad[length - 2] = Number.NaN;
+    const verdict = admit(
+      encodeEnvelope('fit-reply', { numExamples: 10, metrics: {} }, [['parameters', bad]]),
+      contract,
+    );
+    expect(verdict.status === 'rejected' && verdict.violation.field).toBe(
+      `vectors.parameters[${length - 2}]`,
+    );
   });
 });
