@@ -2,7 +2,8 @@
  * FedAvg aggregation throughput, measured in the same run:
  * 1. the fold alone (the target): FedAvg's weighted mean of K admitted 1M-parameter updates, folded in
  *    WebAssembly from the copies admission left in the arena (`meanOfAll(…, admitted)`), the same mean folded in
- *    JavaScript (the path before, and the fallback), and a Float32Array copy of the same bytes;
+ *    JavaScript (the path before, and the fallback), the same updates streamed through `StreamingMean` (windows
+ *    of 8 folded from the arena into sums held there), and a Float32Array copy of the same bytes;
  * 2. admission and fold together, now against before: the finite scan alone (JavaScript before, the arena's copy
  *    and SIMD scan now), the boundary's whole `admit` of K fit-reply envelopes (open, hash, check, and now the
  *    copy into the arena), and that admission followed by the mean, with the arena and without it
@@ -16,7 +17,7 @@ import { runInNewContext } from 'node:vm';
 import { stream } from '../src/common/rng.ts';
 import { encodeEnvelope } from '../src/protocol/envelope.ts';
 import { admit, fitReplyOf, type ReplyContract } from '../src/server/boundary.ts';
-import { meanOfAll } from '../src/server/streaming-mean.ts';
+import { meanOfAll, StreamingMean } from '../src/server/streaming-mean.ts';
 import {
   admitParameters,
   createUpdateArena,
@@ -95,9 +96,14 @@ for (const [pass, k] of [4, 10, 30, 4, 10, 30].entries()) {
   useUpdateArena(arena);
   meanOfAll(LENGTH, items, true);
   for (const v of vectors) admitParameters(v);
-  const { wasm, js, copy, fresh } = time({
+  const { wasm, js, streamed, copy, fresh } = time({
     wasm: () => void meanOfAll(LENGTH, items, true),
     js: () => void meanOfAll(LENGTH, items),
+    streamed: () => {
+      const mean = new StreamingMean(LENGTH, true);
+      for (const { vector, weight } of items) mean.add(vector, weight);
+      mean.mean();
+    },
     copy: () => {
       for (const v of vectors) sink.set(v);
     },
@@ -130,14 +136,14 @@ for (const [pass, k] of [4, 10, 30, 4, 10, 30].entries()) {
   useUpdateArena(undefined);
   if (pass < 3) continue;
   fold.push(
-    `${String(k).padStart(11)} | ${ms(wasm, 14)} | ${ms(js, 19)} | ${ms(copy, 27)} | ${(wasm / copy).toFixed(1).padStart(10)} | ${(js / copy).toFixed(1).padStart(8)} | ${fresh.toFixed(1)}`,
+    `${String(k).padStart(11)} | ${ms(wasm, 14)} | ${ms(js, 19)} | ${ms(streamed, 19)} | ${ms(copy, 27)} | ${(wasm / copy).toFixed(1).padStart(10)} | ${(js / copy).toFixed(1).padStart(8)} | ${fresh.toFixed(1)}`,
   );
   round.push(
     `${String(k).padStart(11)} | ${ms(t.scanBefore, 16)} | ${ms(t.scanNow, 20)} | ${ms(t.admitBefore, 16)} | ${ms(t.admitNow, 13)} | ${ms(t.roundBefore, 23)} | ${ms(t.roundNow, 20)} | ${Math.round(arenaBytes / 2 ** 20)}`,
   );
 }
 console.log(
-  'K hospitals | wasm fold (ms) | JavaScript fold (ms) | copy of the same bytes (ms) | wasm / copy | JS / copy | new 4 MB result (ms)',
+  'K hospitals | wasm fold (ms) | JavaScript fold (ms) | wasm, streamed (ms) | copy of the same bytes (ms) | wasm / copy | JS / copy | new 4 MB result (ms)',
 );
 for (const line of fold) console.log(line);
 console.log(

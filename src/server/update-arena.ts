@@ -78,6 +78,7 @@ export class UpdateArena {
   readonly #weights: number;
   readonly #rings = new Map<number, Ring>();
   readonly #copies = new WeakMap<Float32Array, { readonly slot: Slot; readonly generation: number }>();
+  readonly #freeSums = new Map<number, number[]>();
   #top: number;
   #folds = 0;
 
@@ -90,7 +91,7 @@ export class UpdateArena {
     this.#top = this.#weights + 8 * MAX_FOLDED;
   }
 
-  /** Means folded from the arena's copies so far. */
+  /** Folds (means and a stream's windows) read from the arena's copies so far. */
   get folds(): number {
     return this.#folds;
   }
@@ -114,34 +115,85 @@ export class UpdateArena {
   }
 
   /**
-   * Σ wₖ·xₖ / `total` rounded to float32, folded from the admitted copies of `vectors` (see wasm/fold.ts), or
-   * undefined if any has none (then the arena keeps room for this many next time).
+   * ((`sums` or 0) + Σ wₖ·xₖ) / `total` rounded to float32, folded from the admitted copies of `vectors` (see
+   * wasm/fold.ts; `sums` a region from {@link takeSums}), or undefined if any has none (then the arena keeps
+   * room for this many next time).
    */
   meanOf(
     length: number,
     vectors: readonly Float32Array[],
     weights: readonly number[],
     total: number,
+    sums?: number,
   ): Float32Array | undefined {
-    if (vectors.length > MAX_FOLDED) return undefined;
     const ring = this.#ring(length);
+    if (!this.#load(ring, vectors, weights)) return undefined;
+    ring.out ??= this.#alloc(4 * length);
+    if (ring.out === undefined) return undefined;
+    const k = vectors.length;
+    this.#k.foldMean(length, k, this.#table, this.#weights, sums ?? 0, total, ring.out, this.#scratch);
+    this.#folds++;
+    return new Float32Array(this.#memory.buffer, ring.out, length).slice();
+  }
+
+  /**
+   * sums = (sums, or 0 when `first`) + Σ wₖ·xₖ in float64, folded from the admitted copies of `vectors`; false
+   * (nothing written) if any has none.
+   */
+  foldInto(
+    length: number,
+    sums: number,
+    first: boolean,
+    vectors: readonly Float32Array[],
+    weights: readonly number[],
+  ): boolean {
+    if (!this.#load(this.#ring(length), vectors, weights)) return false;
+    this.#k.foldSum(
+      length,
+      vectors.length,
+      this.#table,
+      this.#weights,
+      first ? 0 : sums,
+      sums,
+      this.#scratch,
+    );
+    this.#folds++;
+    return true;
+  }
+
+  /** A region of `length` float64 sums the caller alone uses until it gives it back, or undefined if none can be had. */
+  takeSums(length: number): number | undefined {
+    return this.#freeSums.get(length)?.pop() ?? this.#alloc(8 * length);
+  }
+
+  /** Gives back a region from {@link takeSums}. */
+  returnSums(length: number, at: number): void {
+    const free = this.#freeSums.get(length) ?? [];
+    free.push(at);
+    this.#freeSums.set(length, free);
+  }
+
+  /** The float64 sums of a region from {@link takeSums} (a view: valid until the arena next takes memory). */
+  sumsView(length: number, at: number): Float64Array {
+    return new Float64Array(this.#memory.buffer, at, length);
+  }
+
+  /** Writes the offsets of the copies of `vectors` and their weights into the fold's table; false if any copy is missing. */
+  #load(ring: Ring, vectors: readonly Float32Array[], weights: readonly number[]): boolean {
+    if (vectors.length > MAX_FOLDED) return false;
     const at: number[] = [];
     for (const v of vectors) {
       const copy = this.#copies.get(v);
       if (copy === undefined || copy.slot.generation !== copy.generation) {
         ring.capacity = Math.max(ring.capacity, vectors.length);
-        return undefined;
+        return false;
       }
       at.push(copy.slot.at);
     }
-    ring.out ??= this.#alloc(4 * length);
-    if (ring.out === undefined) return undefined;
     const buffer = this.#memory.buffer;
     new Uint32Array(buffer, this.#table, at.length).set(at);
     new Float64Array(buffer, this.#weights, weights.length).set(weights);
-    this.#k.foldMean(length, at.length, this.#table, this.#weights, 0, total, ring.out, this.#scratch);
-    this.#folds++;
-    return new Float32Array(buffer, ring.out, length).slice();
+    return true;
   }
 
   /** A slot for a vector of `length`: a new one while the ring is below capacity and memory allows, else the oldest. */

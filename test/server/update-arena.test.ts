@@ -4,7 +4,7 @@ import { encodeEnvelope } from '../../src/protocol/envelope.ts';
 import { admit, fitReplyOf, type ReplyContract } from '../../src/server/boundary.ts';
 import { FedAvg, weightedAverage } from '../../src/server/strategies/fedavg.ts';
 import type { FitResult } from '../../src/server/strategies/strategy.ts';
-import { meanOfAll } from '../../src/server/streaming-mean.ts';
+import { FOLD_WINDOW, meanOfAll, StreamingMean } from '../../src/server/streaming-mean.ts';
 import {
   admitParameters,
   createUpdateArena,
@@ -223,5 +223,40 @@ describe('UpdateArena', () => {
     expect(verdict.status === 'rejected' && verdict.violation.field).toBe(
       `vectors.parameters[${length - 2}]`,
     );
+  });
+
+  it('streams admitted updates through sums in the arena, window by window, to the same bits', () => {
+    const rng = stream(1, 'test', 'update-arena', 'streaming');
+    const a = arena();
+    useUpdateArena(a);
+    const length = 4099;
+    const items = Array.from({ length: 3 * FOLD_WINDOW + 3 }, (_, j) => ({
+      vector: adversarial(rng, length),
+      weight: 20 + j,
+    }));
+    cancelTail(items);
+    for (const count of [5, FOLD_WINDOW, items.length]) {
+      const some = items.slice(0, count);
+      const expected = meanOfAll(length, some);
+      // Every update admitted just before it is added: each window, and the mean, folds from the arena.
+      const folds = a.folds;
+      const streamed = new StreamingMean(length, true);
+      for (const { vector, weight } of some) {
+        admitParameters(vector);
+        streamed.add(vector, weight);
+      }
+      expect(same(streamed.mean(), expected)).toBe(true);
+      expect(a.folds - folds).toBe(Math.floor(count / FOLD_WINDOW) + 1);
+      const bytes = a.bytes;
+      // One update not admitted: its window (or the last fold) is JavaScript's, on the same sums.
+      const mixed = new StreamingMean(length, true);
+      for (const [j, { vector, weight }] of some.entries()) {
+        if (j !== 3) admitParameters(vector);
+        mixed.add(vector, weight);
+      }
+      expect(same(mixed.mean(), expected)).toBe(true);
+      // Once a length has its eight slots, the sums go back to the arena and streaming again takes no memory.
+      if (count === items.length) expect(a.bytes).toBe(bytes);
+    }
   });
 });
