@@ -35,6 +35,7 @@ import {
 import { metricRule, SUBGROUP_SEPARATOR } from '../protocol/metric-names.ts';
 import { sourceSchema } from '../scenario/data-schema.ts';
 import { backendSchema } from '../scenario/schema.ts';
+import { admitParameters, firstNonFiniteJs } from './update-arena.ts';
 
 /** A hospital's reply that the protocol does not admit; names the hospital and field, never a value. */
 export class ProtocolViolation extends Error {
@@ -246,15 +247,15 @@ function checkVector(
       upTo === true ? 'more' : `length ${v.length}`,
     );
   if (v instanceof Float32Array || v instanceof Float64Array) {
-    for (let i = 0; i < v.length; i++) {
-      if (!Number.isFinite(v[i]!)) {
-        throw new ProtocolViolation(
-          hospital,
-          `${field}[${i}]`,
-          'finite',
-          Number.isNaN(v[i]!) ? 'NaN' : 'an infinity',
-        );
-      }
+    const i =
+      field === 'vectors.parameters' && v instanceof Float32Array ? admitParameters(v) : firstNonFiniteJs(v);
+    if (i >= 0) {
+      throw new ProtocolViolation(
+        hospital,
+        `${field}[${i}]`,
+        'finite',
+        Number.isNaN(v[i]!) ? 'NaN' : 'an infinity',
+      );
     }
   }
 }

@@ -1,8 +1,15 @@
+import { updateArena, type UpdateArena } from './update-arena.ts';
+
 /** Updates held before they are folded into the accumulator together. */
 export const FOLD_WINDOW = 8;
 
 /** Elements folded at a time: a Float64 block that stays in L1 while every waiting update is added to it. */
 const BLOCK = 2048;
+
+/** Gives an abandoned stream's sums back to its arena. */
+const abandoned = new FinalizationRegistry<{ arena: UpdateArena; length: number; at: number }>((s) =>
+  s.arena.returnSums(s.length, s.at),
+);
 
 /**
  * Σ wₖ·xₖ / Σ wₖ folded in the order updates are added, without holding them all: at most
@@ -10,18 +17,24 @@ const BLOCK = 2048;
  * cache while every waiting update is added, four per load and store). Each element still adds wₖ·xₖ[i] one
  * update at a time in the given order, in double precision, starting from 0, so the mean is bit-identical to
  * accumulating one update after another. The full-length accumulator exists only once a window has
- * overflowed; the last fold writes the float32 mean directly.
+ * overflowed; the last fold writes the float32 mean directly. With `admitted` (every vector added is as the
+ * boundary admitted it, unwritten since) the accumulator lives in this thread's `UpdateArena` and each window
+ * whose copies are all there is folded in WebAssembly, the others in JavaScript, to the same bits.
  */
 export class StreamingMean {
   readonly length: number;
   #acc: Float64Array | undefined;
+  readonly #arena: UpdateArena | null;
+  /** Where the accumulator lives in the arena, once a window has overflowed into it. */
+  #sums: number | undefined;
   readonly #vectors: Float32Array[] = [];
   readonly #weights: number[] = [];
   #total = 0;
   #count = 0;
 
-  constructor(length: number) {
+  constructor(length: number, admitted = false) {
     this.length = length;
+    this.#arena = admitted ? updateArena() : null;
   }
 
   /** Adds `weight · vector` (the caller may reuse `vector` only after {@link mean} or the next window). */
@@ -32,8 +45,7 @@ export class StreamingMean {
     this.#total += weight;
     this.#count++;
     if (this.#vectors.length === FOLD_WINDOW) {
-      const acc = (this.#acc ??= new Float64Array(this.length));
-      foldInto(acc, acc, this.#vectors, this.#weights);
+      this.#foldWindow();
       this.#vectors.length = 0;
       this.#weights.length = 0;
     }
@@ -47,21 +59,63 @@ export class StreamingMean {
   /** The weighted mean of everything added, rounded to float32. */
   mean(): Float32Array {
     checkTotal(this.#count, this.#total);
-    const out = foldedMean(this.#acc, this.length, this.#vectors, this.#weights, this.#total);
+    const arena = this.#arena;
+    let out: Float32Array;
+    if (arena !== null && (this.#sums !== undefined || this.#acc === undefined)) {
+      const sums = this.#sums;
+      out =
+        arena.meanOf(this.length, this.#vectors, this.#weights, this.#total, sums) ??
+        foldedMean(
+          sums === undefined ? undefined : arena.sumsView(this.length, sums),
+          this.length,
+          this.#vectors,
+          this.#weights,
+          this.#total,
+        );
+      if (sums !== undefined) {
+        abandoned.unregister(this);
+        arena.returnSums(this.length, sums);
+      }
+    } else out = foldedMean(this.#acc, this.length, this.#vectors, this.#weights, this.#total);
     this.#vectors.length = 0;
     this.#weights.length = 0;
     this.#acc = undefined;
+    this.#sums = undefined;
     return out;
+  }
+
+  /** Folds the waiting window into the accumulator: in the arena where it can, else in JavaScript. */
+  #foldWindow(): void {
+    const arena = this.#arena;
+    const first = this.#sums === undefined && this.#acc === undefined;
+    if (first && arena !== null) {
+      this.#sums = arena.takeSums(this.length);
+      if (this.#sums !== undefined)
+        abandoned.register(this, { arena, length: this.length, at: this.#sums }, this);
+    }
+    const sums = this.#sums;
+    if (arena === null || sums === undefined) {
+      const acc = (this.#acc ??= new Float64Array(this.length));
+      foldInto(acc, acc, this.#vectors, this.#weights);
+      return;
+    }
+    if (arena.foldInto(this.length, sums, first, this.#vectors, this.#weights)) return;
+    const view = arena.sumsView(this.length, sums);
+    if (first) view.fill(0);
+    foldInto(view, view, this.#vectors, this.#weights);
   }
 }
 
 /**
  * Σ wᵢ·vᵢ / Σ wᵢ of updates the caller already holds: one blocked pass over all of them, no full-length
- * accumulator, the same bits as {@link StreamingMean}.
+ * accumulator, the same bits as {@link StreamingMean}. With `admitted` (every vector is as the boundary admitted
+ * it, unwritten since) the fold reads the copies admission made in WebAssembly memory (see
+ * `UpdateArena`) when all of them are there; otherwise it folds in JavaScript, to the same bits.
  */
 export function meanOfAll(
   length: number,
   items: readonly { readonly vector: Float32Array; readonly weight: number }[],
+  admitted = false,
 ): Float32Array {
   const vectors: Float32Array[] = [];
   const weights: number[] = [];
@@ -73,7 +127,10 @@ export function meanOfAll(
     total += weight;
   }
   checkTotal(vectors.length, total);
-  return foldedMean(undefined, length, vectors, weights, total);
+  const arena = admitted ? updateArena() : null;
+  return (
+    arena?.meanOf(length, vectors, weights, total) ?? foldedMean(undefined, length, vectors, weights, total)
+  );
 }
 
 function checkLength(vector: Float32Array, length: number): void {

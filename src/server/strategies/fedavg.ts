@@ -76,9 +76,11 @@ export class FedAvg implements Strategy {
     results: readonly FitResult[],
     _failures: readonly Failure[],
   ): Float32Array {
-    return weightedAverage(
+    // Unless a subclass's aggregateFit came first (and may have written to them), the vectors are as admitted.
+    return meanOfAll(
       global.length,
       results.map((r) => ({ vector: r.reply.vectors.parameters!, weight: r.reply.numExamples })),
+      this.aggregateFit === FedAvg.prototype.aggregateFit,
     );
   }
 
