@@ -1,3 +1,4 @@
+import { wasmApi, type WasmMemory } from '../common/wasm-api.ts';
 import { readFileSync } from 'node:fs';
 
 /** C = A·B on row/column strides in the arena (see wasm/kernels.ts `gemm`). */
@@ -45,17 +46,7 @@ const WASM_PAGE = 65536;
 /** Bytes below this stay unused: the compiled module may place its own data there. */
 const RESERVED = WASM_PAGE;
 
-/** The parts of the WebAssembly JavaScript API used here (this project's type libraries do not declare it). */
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Memory: new (descriptor: { initial: number }) => WasmMemory;
-  Instance: new (module: object, imports: object) => { readonly exports: object };
-}
-const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+const wasm = wasmApi!;
 
 let compiled: object | null = null;
 

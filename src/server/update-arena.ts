@@ -1,3 +1,4 @@
+import { wasmApi, type WasmApi, type WasmMemory } from '../common/wasm-api.ts';
 import { readFileSync } from 'node:fs';
 
 /** The compiled fold (wasm/fold.ts, built by `npm run build:wasm`); see that file for each export's contract. */
@@ -23,17 +24,6 @@ interface FoldExports {
     scratch: number,
   ): void;
   firstNonFinite(at: number, n: number): number;
-}
-
-/** The parts of the WebAssembly JavaScript API used here (this project's type libraries do not declare it). */
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Memory: new (descriptor: { initial: number }) => WasmMemory;
-  Instance: new (module: object, imports: object) => { readonly exports: object };
 }
 
 const PAGE = 65536;
@@ -258,7 +248,7 @@ let compiled: object | undefined;
 /** A new arena with its own memory, or null where WebAssembly or the compiled fold is unavailable. */
 export function createUpdateArena(): UpdateArena | null {
   try {
-    const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+    const api = wasmApi;
     if (api === undefined) return null;
     compiled ??= new api.Module(readFileSync(new URL('./fold.wasm', import.meta.url)));
     return new UpdateArena(api, compiled);
