@@ -44,8 +44,12 @@ interface Slot {
 
 /** The slots of one vector length, least recently filled first, reused once `capacity` of them exist. */
 interface Ring {
+  /** Elements of each vector it holds. */
+  readonly length: number;
   readonly slots: Slot[];
   capacity: number;
+  /** Set when a fold of this length needs more copies than the arena may hold: its vectors are no longer copied. */
+  tooLarge: boolean;
   /** Where a fold of this length writes its float32 mean before it is copied out, once allocated. */
   out: number | undefined;
 }
@@ -71,8 +75,10 @@ export class UpdateArena {
   readonly #freeSums = new Map<number, number[]>();
   #top: number;
   #folds = 0;
+  readonly #maxBytes: number;
 
-  constructor(api: WasmApi, module: object) {
+  constructor(api: WasmApi, module: object, maxBytes = ARENA_MAX_BYTES) {
+    this.#maxBytes = maxBytes;
     this.#memory = new api.Memory({ initial: 2 });
     this.#k = new api.Instance(module, { env: { memory: this.#memory } }).exports as unknown as FoldExports;
     this.#scratch = RESERVED;
@@ -175,7 +181,10 @@ export class UpdateArena {
     for (const v of vectors) {
       const copy = this.#copies.get(v);
       if (copy === undefined || copy.slot.generation !== copy.generation) {
-        ring.capacity = Math.max(ring.capacity, vectors.length);
+        const more = Math.max(0, vectors.length - ring.slots.length) + (ring.out === undefined ? 1 : 0);
+        if (this.#top + more * (Math.ceil((4 * ring.length) / 16) * 16) <= this.#maxBytes)
+          ring.capacity = Math.max(ring.capacity, vectors.length);
+        else ring.tooLarge = true;
         return false;
       }
       at.push(copy.slot.at);
@@ -189,6 +198,7 @@ export class UpdateArena {
   /** A slot for a vector of `length`: a new one while the ring is below capacity and memory allows, else the oldest. */
   #slotFor(length: number): Slot | undefined {
     const ring = this.#ring(length);
+    if (ring.tooLarge) return undefined;
     if (ring.slots.length < ring.capacity) {
       const at = this.#alloc(4 * length);
       if (at !== undefined) {
@@ -205,7 +215,7 @@ export class UpdateArena {
   #ring(length: number): Ring {
     let ring = this.#rings.get(length);
     if (ring === undefined) {
-      ring = { slots: [], capacity: FIRST_CAPACITY, out: undefined };
+      ring = { length, slots: [], capacity: FIRST_CAPACITY, tooLarge: false, out: undefined };
       this.#rings.set(length, ring);
     }
     return ring;
@@ -215,7 +225,7 @@ export class UpdateArena {
   #alloc(bytes: number): number | undefined {
     const at = this.#top;
     const top = at + Math.ceil(bytes / 16) * 16;
-    if (top > ARENA_MAX_BYTES) return undefined;
+    if (top > this.#maxBytes) return undefined;
     const have = this.#memory.buffer.byteLength;
     if (top > have) {
       try {
@@ -246,12 +256,12 @@ export function admitParameters(vector: Float32Array): number {
 let compiled: object | undefined;
 
 /** A new arena with its own memory, or null where WebAssembly or the compiled fold is unavailable. */
-export function createUpdateArena(): UpdateArena | null {
+export function createUpdateArena(maxBytes = ARENA_MAX_BYTES): UpdateArena | null {
   try {
     const api = wasmApi;
     if (api === undefined) return null;
     compiled ??= new api.Module(readFileSync(new URL('./fold.wasm', import.meta.url)));
-    return new UpdateArena(api, compiled);
+    return new UpdateArena(api, compiled, maxBytes);
   } catch {
     return null;
   }

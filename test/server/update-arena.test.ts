@@ -173,6 +173,28 @@ describe('UpdateArena', () => {
     expect(updateArena()).toBe(a);
   });
 
+  it('stops copying a length whose folds need more than its memory cap, instead of filling the cap every round', () => {
+    const capped = createUpdateArena(4 << 20);
+    if (capped === null) throw new Error('WebAssembly is unavailable');
+    const rng = stream(9, 'test', 'arena-cap');
+    const length = 65_536; // 256 kB a copy: 30 copies need 7.5 MB, over the 4 MB cap
+    const round = () => {
+      const vectors = Array.from({ length: 30 }, () => Float32Array.from({ length }, () => rng.normal()));
+      for (const v of vectors) expect(capped.admit(v)).toBe(-1);
+      const weights = vectors.map((_, i) => i + 1);
+      expect(capped.meanOf(length, vectors, weights, 465)).toBeUndefined();
+      return capped.bytes;
+    };
+    const first = round();
+    expect(first).toBeLessThan(4 << 20);
+    expect(round()).toBe(first);
+    expect(round()).toBe(first);
+    // Vectors of that length are scanned where they are, still naming the first non-finite element.
+    const bad = new Float32Array(length);
+    bad[70] = Number.NaN;
+    expect(capped.admit(bad)).toBe(70);
+  });
+
   it('holds the copies the boundary admits, and FedAvg folds them unless a subclass aggregated first', () => {
     const rng = stream(1, 'test', 'update-arena', 'fedavg');
     const a = arena();
