@@ -62,9 +62,9 @@ class Withheld extends Error {
  * discarded unread (recorded by size) and the run stops. Baselines are flagged, never stopped.
  *
  * A request sent with its reply contract has its answer passed through the boundary's checks as soon as it
- * arrives, while its worker serves the next request; the policies, the record and everything that depends on
- * order still happen when the answer is received, in the caller's order. A reply the policies then discard is
- * dropped unused and recorded by size only, as before.
+ * arrives, while its worker serves the next request; the record and everything that depends on order still
+ * happen when the answer is received, in the caller's order. Where jurisdiction policies weigh the reply, it is
+ * opened only when received, after they allowed it.
  */
 export class Channel {
   readonly #pool: WorkerPool;
@@ -134,16 +134,18 @@ export class Channel {
         { admitted: true },
         judged,
       );
+      // Under the policies a reply is opened only once they allow it (in `receive`): no early admission.
+      const early = gate === undefined || KINDS[kind].purpose !== 'federation' ? contract : undefined;
       return this.#pool.exchange(hospital, bytes, kind).then(
         (value) =>
-          contract === undefined
+          early === undefined
             ? { ok: true as const, value }
             : {
                 ok: true as const,
                 value,
                 early: {
-                  contract,
-                  verdict: admit(value, { ...contract, hospital, kind: KINDS[kind].reply as ReplyKind }),
+                  contract: early,
+                  verdict: admit(value, { ...early, hospital, kind: KINDS[kind].reply as ReplyKind }),
                 },
               },
         (error: unknown) => ({ ok: false as const, error }),
