@@ -7,17 +7,20 @@ import type { Chart } from './charts.ts';
 /** Where drawn charts are kept between reports (a cache: deleting it costs only time). */
 const CACHE = fileURLToPath(new URL('../../node_modules/.cache/fedmed/charts/', import.meta.url));
 
-/** What else decides a chart's SVG besides its spec and key: vega's and vega-lite's versions and svg.ts. */
+/**
+ * What else decides a chart's SVG besides its spec and key: every installed package's version (package-lock.json,
+ * which pins vega's own dependencies such as vega-scenegraph and the d3 formatters too), vega's and vega-lite's
+ * versions as installed, and svg.ts.
+ */
 function drawer(): string {
   // Read as files: neither package exports its package.json, and importing them is what the cache avoids.
+  const text = (path: string) => readFileSync(new URL(path, import.meta.url), 'utf8');
   const version = (name: string) =>
-    (
-      JSON.parse(
-        readFileSync(new URL(`../../node_modules/${name}/package.json`, import.meta.url), 'utf8'),
-      ) as { version: string }
-    ).version;
+    (JSON.parse(text(`../../node_modules/${name}/package.json`)) as { version: string }).version;
   return sha256(
-    `${version('vega')}\0${version('vega-lite')}\0${readFileSync(new URL('./svg.ts', import.meta.url), 'utf8')}`,
+    [version('vega'), version('vega-lite'), sha256(text('../../package-lock.json')), text('./svg.ts')].join(
+      '\0',
+    ),
   );
 }
 
@@ -29,8 +32,9 @@ function pathOf(chart: Chart): string {
 }
 
 /**
- * The SVG an earlier report drew for the same spec and key with the same vega, vega-lite and svg.ts, or
- * undefined. The same input gives the same text either way.
+ * The SVG an earlier report drew for the same spec and key with the same installed packages and svg.ts, or
+ * undefined. The same input gives the same text either way. The folder has the trust of node_modules itself:
+ * whoever can write there can change vega too; delete it to have every chart drawn again.
  */
 export function keptSvg(chart: Chart): string | undefined {
   try {
