@@ -99,7 +99,9 @@ export class LineageTable {
     for (let i = 1; i < sources.length; i++)
       if (!(sources[i - 1]! < sources[i]!)) throw new Error('lineage: sources must be sorted and distinct');
     const known = this.#byContent.get(this.#digests.key(sources));
-    if (known !== undefined) {
+    // The key is a sum of digests, which chosen split names could make collide: a hit is checked member by member.
+    const splits = known === undefined ? undefined : this.#lineages.get(known)!.splits;
+    if (known !== undefined && sources.every((s) => splits!.has(s))) {
       this.#byArray.set(sources, known);
       return { model: known };
     }
