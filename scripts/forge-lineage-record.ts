@@ -6,13 +6,13 @@
 //
 //   npx tsx scripts/forge-lineage-record.ts <run folder> <lines> <out folder> [--policies]
 //
-// `--policies` adds the Korea/China policies of test/server/lineage.test.ts to the scenario (so every line is
+// `--policies` adds the Korea/China policies of test/helpers/forged-lineage.ts to the scenario (so every line is
 // weighed by them; the scenario check then fails on its hash).
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseScenario } from '../src/scenario/load.ts';
 import { entryHash } from '../src/server/ledger.ts';
-import { forgedLineageRecord } from '../test/helpers/forged-lineage.ts';
+import { forgedLineageRecord, KOREA_CHINA_POLICIES } from '../test/helpers/forged-lineage.ts';
 
 const [from, count, out, flag] = process.argv.slice(2);
 if (from === undefined || count === undefined || out === undefined) {
@@ -24,17 +24,7 @@ mkdirSync(out, { recursive: true });
 cpSync(from, out, { recursive: true, dereference: true });
 const json = JSON.parse(readFileSync(join(from, 'scenario.json'), 'utf8')) as Record<string, unknown>;
 if (flag === '--policies') {
-  json.jurisdiction = {
-    countries: {
-      KR: { preset: 'korea', bases: [{ basis: 'entrusted-processing' }] },
-      CN: {
-        preset: 'china',
-        aggregatesArePersonalData: true,
-        bases: [{ basis: 'separate-consent', share: 1 }, { basis: 'entrusted-processing' }],
-      },
-    },
-    transfers: [{ from: 'CN', to: 'KR', bases: [{ basis: 'cac-standard-contract' }] }],
-  };
+  json.jurisdiction = KOREA_CHINA_POLICIES;
   writeFileSync(join(out, 'scenario.json'), JSON.stringify(json, null, 2) + '\n');
 }
 const scenario = parseScenario(json, join(out, 'scenario.json'));

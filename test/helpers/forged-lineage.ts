@@ -7,6 +7,19 @@ import type { Scenario } from '../../src/scenario/schema.ts';
 import { JurisdictionGate } from '../../src/server/jurisdiction/gate.ts';
 import { entryHash, type Crossing } from '../../src/server/ledger.ts';
 
+/** Korea/China policies under which China's aggregates count as personal: every forged line is weighed by them. */
+export const KOREA_CHINA_POLICIES = {
+  countries: {
+    KR: { preset: 'korea', bases: [{ basis: 'entrusted-processing' }] },
+    CN: {
+      preset: 'china',
+      aggregatesArePersonalData: true,
+      bases: [{ basis: 'separate-consent', share: 1 }, { basis: 'entrusted-processing' }],
+    },
+  },
+  transfers: [{ from: 'CN', to: 'KR', bases: [{ basis: 'cac-standard-contract' }] }],
+};
+
 /**
  * A record that grows one model lineage a split at a time, the case that made reading lineages quadratic: a
  * setup reply per hospital (holding `holds` patients in each split), then `lines` evaluation requests, each

@@ -10,7 +10,7 @@ import { expandSources, LineageTable } from '../../src/server/jurisdiction/linea
 import { unionAll, withSource } from '../../src/server/jurisdiction/sorted-sources.ts';
 import { stream } from '../../src/common/rng.ts';
 import { entryHash, type Crossing } from '../../src/server/ledger.ts';
-import { forgedLineageRecord } from '../helpers/forged-lineage.ts';
+import { forgedLineageRecord, KOREA_CHINA_POLICIES } from '../helpers/forged-lineage.ts';
 
 /** 40 clinics, 10% sampled per round, 8 rounds of logistic regression; China's aggregates count as personal. */
 function manyRounds(): Scenario {
@@ -31,17 +31,7 @@ function manyRounds(): Scenario {
     model: { kind: 'logistic' },
     training: { localEpochs: 1, batchSize: 16, learningRate: 0.1, optimizer: 'sgd' },
     strategy: { name: 'fedavg', fractionFit: 0.1, fractionEvaluate: 0.1 },
-    jurisdiction: {
-      countries: {
-        KR: { preset: 'korea', bases: [{ basis: 'entrusted-processing' }] },
-        CN: {
-          preset: 'china',
-          aggregatesArePersonalData: true,
-          bases: [{ basis: 'separate-consent', share: 1 }, { basis: 'entrusted-processing' }],
-        },
-      },
-      transfers: [{ from: 'CN', to: 'KR', bases: [{ basis: 'cac-standard-contract' }] }],
-    },
+    jurisdiction: KOREA_CHINA_POLICIES,
   });
 }
 
