@@ -81,7 +81,7 @@ function secureCountryAggregate(
  * The server's side of one secure round, run over its transcript: each stage's messages accepted in order
  * (validated as they were when they arrived), the stage closed, and at the end the survivors' sum unmasked.
  */
-export function serverSide(
+function serverSide(
   s: Omit<CountrySecureRound, 'messages'>,
   round: number,
   transcript: Transcript,

@@ -25,6 +25,7 @@ import {
   type UnmaskShares,
 } from '../../common/secagg/messages.ts';
 import { pairMaskSeed, pairSign } from '../../common/secagg/session.ts';
+import type { Transcript } from '../../common/secagg/transcript.ts';
 import { SECURE_MINIMUM } from '../../common/secagg/settings.ts';
 import { reconstructSecret, ShamirError, type Share } from '../../common/secagg/shamir.ts';
 
@@ -51,7 +52,7 @@ export interface SecAggResult {
 
 /** Everything the coordinator holds about a round: what it received and what it rebuilt. */
 export interface HeldMaterial {
-  readonly received: readonly { readonly from: number; readonly message: SecAggMessage }[];
+  readonly received: Transcript;
   /** Self-mask seeds of survivors, rebuilt from shares. */
   readonly selfMaskSeeds: ReadonlyMap<number, Uint8Array>;
   /** Mask-agreement private keys of dropouts, rebuilt from shares. */
@@ -284,6 +285,11 @@ export class SecAggCoordinator {
       this.#stage = 'failed';
       throw e;
     }
+  }
+
+  /** Every message accepted so far, in order (the coordinator's own record: not to be changed). */
+  get received(): Transcript {
+    return this.#received;
   }
 
   /** A copy of everything the coordinator holds about the round (for audits and the privacy tests). */

@@ -1,6 +1,7 @@
 import { roundGraph } from '../../common/secagg/graph.ts';
 import { SecAggMessageError, SecAggRoundFailure } from '../../common/secagg/errors.ts';
 import type { SecAggMessage } from '../../common/secagg/messages.ts';
+import type { Transcript } from '../../common/secagg/transcript.ts';
 import { decode, encodedLength, plausibleSum } from '../../common/secagg/quantise.ts';
 import type { TypedVector } from '../../protocol/envelope.ts';
 import type { MessageSizes, RequestKind, SecAggSizes } from '../../protocol/kinds.ts';
@@ -33,10 +34,8 @@ export type ExchangeOutcome =
       readonly dropouts: string[];
       readonly failures: Failure[];
       readonly threshold: number;
-      /** The unmasked sum of the survivors' encoded inputs, mod 2^32. */
-      readonly sum: Uint32Array;
       /** Every message the server's side accepted, in order (index in the group, message). */
-      readonly transcript: readonly { readonly from: number; readonly message: SecAggMessage }[];
+      readonly transcript: Transcript;
     }
   | { readonly reason: string; readonly failures: Failure[] };
 
@@ -76,8 +75,8 @@ export async function secureExchange(
   global: Float32Array,
   chosen: readonly FitAssignment[],
   excluded: ReadonlyMap<string, string>,
-  /** Binds keys, nonces and masks to the run, round and group. */
-  session: string = roundSession(c.scenario.seed, round),
+  /** Binds keys, nonces and masks to the run, round and group (see {@link roundSession}). */
+  session: string,
 ): Promise<ExchangeOutcome> {
   const { scenario, plan, channel, strategy } = c;
   const n = chosen.length;
@@ -268,8 +267,7 @@ export async function secureExchange(
       dropouts: Array.from(result.dropouts, idOf),
       failures,
       threshold,
-      sum: result.sum,
-      transcript: coordinator.held().received,
+      transcript: coordinator.received,
     };
   } catch (e) {
     if (!(e instanceof SecAggRoundFailure)) throw e;

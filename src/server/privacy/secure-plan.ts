@@ -10,8 +10,6 @@ import { StrategyConfigError } from '../strategies/index.ts';
 import { FedAvg } from '../strategies/fedavg.ts';
 import type { Strategy, SumsNeeded } from '../strategies/strategy.ts';
 
-export { SECURE_MINIMUM } from '../../common/secagg/settings.ts';
-
 const PATH = 'privacy.secureAggregation';
 
 /** A run's secure-aggregation plan, fixed before any worker starts: who weighs what, and how it is encoded. */

@@ -1,5 +1,5 @@
 import { quantisationStep } from '../../common/secagg/quantise.ts';
-import { packTranscript } from '../../common/secagg/transcript.ts';
+import { packTranscript, type Transcript } from '../../common/secagg/transcript.ts';
 import { EnvelopeBody } from '../../protocol/envelope.ts';
 import type { CountrySecureRound } from '../../protocol/country-secure-round.ts';
 import type { RoundRecord } from '../coordinator.ts';
@@ -10,7 +10,7 @@ import {
   type ExchangeOutcome,
   type SecureExchangeContext,
 } from '../privacy/secure-exchange.ts';
-import { SECURE_MINIMUM } from '../privacy/secure-plan.ts';
+import { SECURE_MINIMUM } from '../../common/secagg/settings.ts';
 import { compareIds } from '../sampling.ts';
 import type { Failure, FitAssignment } from '../strategies/strategy.ts';
 import type { WorkerPool } from '../worker-pool.ts';
@@ -211,7 +211,7 @@ function transcriptRequest(
   settings: Omit<CountrySecureRound, 'messages'>,
   /** Each participant's training examples, by index. */
   numExamples: readonly number[],
-  transcript: Parameters<typeof packTranscript>[0],
+  transcript: Transcript,
 ): Uint8Array {
   const { messages, vectors } = packTranscript(transcript);
   const secure: CountrySecureRound = { ...settings, messages };
