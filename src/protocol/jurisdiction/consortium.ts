@@ -56,14 +56,14 @@ export class Consortium {
   /**
    * Whether `basis` is in place for data of `origin`'s patients at `hospitals` going to `destination`:
    * declared for the country or for that transfer, covering every one of those hospitals, for all their
-   * patients (consent), and not expired in the run's year. `hospitals` may be given as a function, asked only
-   * when a declared basis covers some hospitals alone.
+   * patients (consent), and not expired in the run's year. `hospitals` is asked only when a declared basis covers
+   * some hospitals alone.
    */
   standing(
     basis: BasisName,
     origin: string,
     destination: string,
-    hospitals: readonly string[] | (() => readonly string[]),
+    hospitals: () => readonly string[],
   ): Standing {
     const declared = [
       ...(this.#countryBases.get(origin) ?? []),
@@ -79,8 +79,8 @@ export class Consortium {
     return { ok: false, shortfall: shortfalls.join('; ') };
   }
 
-  #shortfall(b: BasisEntry, hospitals: readonly string[] | (() => readonly string[])): string | undefined {
-    const all = b.hospitals === undefined ? [] : typeof hospitals === 'function' ? hospitals() : hospitals;
+  #shortfall(b: BasisEntry, hospitals: () => readonly string[]): string | undefined {
+    const all = b.hospitals === undefined ? [] : hospitals();
     const uncovered = all.filter((h) => !b.hospitals!.includes(h));
     if (uncovered.length > 0) return `declared for other hospitals than ${uncovered.join(', ')}`;
     if (b.share !== undefined && b.share < 1) {

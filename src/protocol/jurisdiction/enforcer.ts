@@ -124,12 +124,7 @@ export class Enforcer {
   readonly #holdings = new Map<string, Holding>();
   readonly #exported = new Map<string, Exported>();
   /** What a threshold under which nothing was exported yet counts: nothing (a first message's own people). */
-  readonly #none: Exported = {
-    sources: new Set(),
-    people: 0,
-    committed: new WeakSet(),
-    volumes: new WeakMap(),
-  };
+  readonly #none: Exported = this.#newExported();
   /** Changes of the holdings, which volumes computed before them no longer reflect. */
   #holdingsVersion = 0;
   /**
