@@ -48,7 +48,7 @@ interface Ring {
   readonly length: number;
   readonly slots: Slot[];
   capacity: number;
-  /** Set when a fold of this length needs more copies than the arena may hold: its vectors are no longer copied. */
+  /** Set when a fold of this length needs more copies than fit (memory cap, MAX_FOLDED): its vectors are no longer copied. */
   tooLarge: boolean;
   /** Where a fold of this length writes its float32 mean before it is copied out, once allocated. */
   out: number | undefined;
@@ -176,7 +176,10 @@ export class UpdateArena {
 
   /** Writes the offsets of the copies of `vectors` and their weights into the fold's table; false if any copy is missing. */
   #load(ring: Ring, vectors: readonly Float32Array[], weights: readonly number[]): boolean {
-    if (vectors.length > MAX_FOLDED) return false;
+    if (vectors.length > MAX_FOLDED) {
+      ring.tooLarge = true;
+      return false;
+    }
     const at: number[] = [];
     for (const v of vectors) {
       const copy = this.#copies.get(v);
