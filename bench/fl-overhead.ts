@@ -12,6 +12,7 @@
  * for the flagship, whose first rounds are mostly V8 compiling the round's code; medians are over the rounds),
  * FEDMED_BENCH_OVERHEAD_SCENARIOS (default both).
  */
+import { median } from './measure.ts';
 import { loadavg } from 'node:os';
 import { stream } from '../src/common/rng.ts';
 import { buildLocalData } from '../src/clients/data/index.ts';
@@ -39,7 +40,6 @@ const SCENARIOS = (
   process.env.FEDMED_BENCH_OVERHEAD_SCENARIOS ?? Object.keys(DEFAULT_ROUNDS).join(',')
 ).split(',');
 const bytesOf = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** What the rounds of one federation took, and what they sent. */
 interface Rounds {
