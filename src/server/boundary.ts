@@ -79,6 +79,8 @@ export interface ReplyContract {
   readonly hospitals?: readonly string[];
   /** Files and folders of the hospital's own data that an error report may name. */
   readonly files?: readonly string[];
+  /** The run's strategy never folds from the update arena: f32 parameters are scanned where they are, not copied. */
+  readonly inPlace?: true;
   /** The exchange's own check of what the kind table cannot say (a secure-aggregation message's content); throws a {@link ProtocolViolation}. */
   readonly check?: (reply: AdmittedReply) => void;
 }
@@ -138,7 +140,15 @@ export function admit(raw: unknown, c: ReplyContract): Verdict {
           `only ${c.vectors.join(', ')}`,
           'an undeclared vector',
         );
-      checkVector(v, rule.dtype, ruleLength(rule, c.sizes), `vectors.${name}`, c.hospital, rule.upTo);
+      checkVector(
+        v,
+        rule.dtype,
+        ruleLength(rule, c.sizes),
+        `vectors.${name}`,
+        c.hospital,
+        rule.upTo,
+        c.inPlace,
+      );
     }
     const raw_ = exactFields(env.fields, spec, c.hospital);
     const fields: Record<string, unknown> = {};
@@ -236,6 +246,7 @@ function checkVector(
   field: string,
   hospital: string,
   upTo?: true,
+  inPlace?: true,
 ): void {
   if (dtypeOf(v) !== dtype)
     throw new ProtocolViolation(hospital, field, `of type ${dtype}`, `type ${dtypeOf(v)}`);
@@ -248,7 +259,9 @@ function checkVector(
     );
   if (v instanceof Float32Array || v instanceof Float64Array) {
     const i =
-      field === 'vectors.parameters' && v instanceof Float32Array ? admitParameters(v) : firstNonFiniteJs(v);
+      field === 'vectors.parameters' && v instanceof Float32Array && inPlace !== true
+        ? admitParameters(v)
+        : firstNonFiniteJs(v);
     if (i >= 0) {
       throw new ProtocolViolation(
         hospital,

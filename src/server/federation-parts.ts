@@ -1,3 +1,4 @@
+import { foldsAdmittedCopies } from './strategies/fedavg.ts';
 import { stream } from '../common/rng.ts';
 import type { ParamSpec } from '../common/params.ts';
 import { inputShapeOf } from '../protocol/cdm.ts';
@@ -107,6 +108,7 @@ export function replyContracts(
       optionalVectors: [STATE_VECTOR],
       requiredMetrics: strategy.fitMetrics ?? [],
       counts: { numExamples: exactly(holdings.get(hospital)!.train) },
+      ...(foldsAdmittedCopies(strategy) ? {} : { inPlace: true as const }),
     })),
     evaluateContract: once((hospital: string) => ({
       sizes,

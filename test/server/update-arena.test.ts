@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { stream, type Rng } from '../../src/common/rng.ts';
 import { encodeEnvelope } from '../../src/protocol/envelope.ts';
 import { admit, fitReplyOf, type ReplyContract } from '../../src/server/boundary.ts';
-import { FedAvg, weightedAverage } from '../../src/server/strategies/fedavg.ts';
+import { FedAvg, foldsAdmittedCopies, weightedAverage } from '../../src/server/strategies/fedavg.ts';
 import type { FitResult } from '../../src/server/strategies/strategy.ts';
 import { FOLD_WINDOW, meanOfAll, StreamingMean } from '../../src/server/streaming-mean.ts';
 import {
@@ -13,6 +13,8 @@ import {
   useUpdateArena,
   type UpdateArena,
 } from '../../src/server/update-arena.ts';
+
+const FEDAVG_OPTIONS = { fractionFit: 1, fractionEvaluate: 1, minClients: 1, training: {} as never };
 
 function arena(): UpdateArena {
   const a = createUpdateArena();
@@ -245,6 +247,45 @@ describe('UpdateArena', () => {
     expect(verdict.status === 'rejected' && verdict.violation.field).toBe(
       `vectors.parameters[${length - 2}]`,
     );
+  });
+
+  it('copies nothing for a run whose strategy never folds from the arena (inPlace contracts)', () => {
+    const a = arena();
+    useUpdateArena(a);
+    const length = 1001;
+    const contract: ReplyContract = {
+      hospital: 'kr-seoul-1',
+      kind: 'fit-reply',
+      sizes: { parameters: length, histogramBins: 0 },
+      vectors: ['parameters'],
+      counts: { numExamples: { min: 1, max: 1000 } },
+      inPlace: true,
+    };
+    const before = a.bytes;
+    const bad = new Float32Array(length).fill(1);
+    bad[7] = Number.POSITIVE_INFINITY;
+    const verdict = admit(
+      encodeEnvelope('fit-reply', { numExamples: 10, metrics: {} }, [['parameters', bad]]),
+      contract,
+    );
+    expect(verdict.status === 'rejected' && verdict.violation.field).toBe('vectors.parameters[7]');
+    const good = admit(
+      encodeEnvelope('fit-reply', { numExamples: 10, metrics: {} }, [
+        ['parameters', new Float32Array(length)],
+      ]),
+      contract,
+    );
+    if (good.status !== 'admitted') throw new Error(`the reply was ${good.status}`);
+    const v = fitReplyOf(good.reply).vectors.parameters!;
+    expect(a.meanOf(length, [v], [1], 1)).toBeUndefined();
+    expect(a.bytes).toBe(before);
+    expect(foldsAdmittedCopies(new FedAvg(FEDAVG_OPTIONS))).toBe(true);
+    class Override extends FedAvg {
+      override aggregateFit(...args: Parameters<FedAvg['aggregateFit']>): Float32Array {
+        return super.aggregateFit(...args);
+      }
+    }
+    expect(foldsAdmittedCopies(new Override(FEDAVG_OPTIONS))).toBe(false);
   });
 
   it('streams admitted updates through sums in the arena, window by window, to the same bits', () => {

@@ -76,11 +76,10 @@ export class FedAvg implements Strategy {
     results: readonly FitResult[],
     _failures: readonly Failure[],
   ): Float32Array {
-    // Unless a subclass's aggregateFit came first (and may have written to them), the vectors are as admitted.
     return meanOfAll(
       global.length,
       results.map((r) => ({ vector: r.reply.vectors.parameters!, weight: r.reply.numExamples })),
-      this.aggregateFit === FedAvg.prototype.aggregateFit,
+      foldsAdmittedCopies(this),
     );
   }
 
@@ -139,4 +138,12 @@ export function weightedAverage(
   items: readonly { readonly vector: Float32Array; readonly weight: number }[],
 ): Float32Array {
   return meanOfAll(length, items);
+}
+
+/**
+ * Whether `strategy`'s mean folds the update arena's copies of the admitted parameters: FedAvg's own
+ * aggregateFit only (a subclass's override may have written to the vectors first, and robust rules never read them).
+ */
+export function foldsAdmittedCopies(strategy: Strategy): boolean {
+  return strategy instanceof FedAvg && strategy.aggregateFit === FedAvg.prototype.aggregateFit;
 }
