@@ -16,6 +16,17 @@ import {
 
 const FEDAVG_OPTIONS = { fractionFit: 1, fractionEvaluate: 1, minClients: 1, training: {} as never };
 
+/** A fit reply's contract for vectors of `length`. */
+function fitContract(length: number): ReplyContract {
+  return {
+    hospital: 'kr-seoul-1',
+    kind: 'fit-reply',
+    sizes: { parameters: length, histogramBins: 0 },
+    vectors: ['parameters'],
+    counts: { numExamples: { min: 1, max: 1000 } },
+  };
+}
+
 function arena(): UpdateArena {
   const a = createUpdateArena();
   if (a === null) throw new Error('WebAssembly is unavailable');
@@ -202,13 +213,7 @@ describe('UpdateArena', () => {
     const a = arena();
     useUpdateArena(a);
     const length = 1001;
-    const contract: ReplyContract = {
-      hospital: 'kr-seoul-1',
-      kind: 'fit-reply',
-      sizes: { parameters: length, histogramBins: 0 },
-      vectors: ['parameters'],
-      counts: { numExamples: { min: 1, max: 1000 } },
-    };
+    const contract = fitContract(length);
     const results: FitResult[] = Array.from({ length: 5 }, (_, k) => {
       const verdict = admit(
         encodeEnvelope('fit-reply', { numExamples: 10 + k, metrics: {} }, [
@@ -253,14 +258,7 @@ describe('UpdateArena', () => {
     const a = arena();
     useUpdateArena(a);
     const length = 1001;
-    const contract: ReplyContract = {
-      hospital: 'kr-seoul-1',
-      kind: 'fit-reply',
-      sizes: { parameters: length, histogramBins: 0 },
-      vectors: ['parameters'],
-      counts: { numExamples: { min: 1, max: 1000 } },
-      inPlace: true,
-    };
+    const contract: ReplyContract = { ...fitContract(length), inPlace: true };
     const before = a.bytes;
     const bad = new Float32Array(length).fill(1);
     bad[7] = Number.POSITIVE_INFINITY;
