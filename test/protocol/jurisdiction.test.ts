@@ -108,6 +108,15 @@ describe('the China preset (cautious default)', () => {
     expect(e.check(histogram).breaches[0]!.missing).toEqual(['cac-security-assessment']);
   });
 
+  it('people already counted as exported are counted under the holdings as they stand, as a new message is', () => {
+    const e = enforcer(ALL_CN_BASES, 'KR', { 'cn-a': [6_000, 10], 'cn-b': [1, 1], 'kr-a': [1, 1] });
+    const fit = reply('cn-a', ['parameters-clear']);
+    e.commit(fit);
+    expect(rules(e, reply('cn-a', ['score-histogram'], ['cn-a:test']))).toEqual([]);
+    e.hold('cn-a', { train: 10_500, test: 10 });
+    expect(rules(e, reply('cn-a', ['score-histogram'], ['cn-a:test']))).toEqual(['CN-CBDF-SENSITIVE-10000']);
+  });
+
   it('a critical-information-infrastructure operator exports personal information only after an assessment', () => {
     const block = {
       ...ALL_CN_BASES,

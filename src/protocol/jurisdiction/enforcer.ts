@@ -95,7 +95,9 @@ interface Transfer {
 /** The splits counted as exported under one volume threshold, their people, and what is known of lists. */
 interface Exported {
   readonly sources: Set<Source>;
+  /** People of `sources` under the holdings of version `version` (recounted when the holdings change). */
   people: number;
+  version: number;
   /** Links of source chains already counted, each with all before it (a model's list is committed once). */
   readonly committed: WeakSet<SourceChain>;
   /**
@@ -123,10 +125,10 @@ export class Enforcer {
   readonly #hops: TopologyHops | undefined;
   readonly #holdings = new Map<string, Holding>();
   readonly #exported = new Map<string, Exported>();
-  /** What a threshold under which nothing was exported yet counts: nothing (a first message's own people). */
-  readonly #none: Exported = this.#newExported();
   /** Changes of the holdings, which volumes computed before them no longer reflect. */
   #holdingsVersion = 0;
+  /** What a threshold under which nothing was exported yet counts: nothing (a first message's own people). */
+  readonly #none: Exported = this.#newExported();
   /**
    * A model's sources split by country, once per link of its chain (many messages carry the same model, and a
    * lineage read back from a record is split by what it adds to its base).
@@ -279,17 +281,34 @@ export class Enforcer {
       for (const source of path[i]!.adds) if (!e.sources.has(source)) extra += this.people(source);
       e.volumes.set(path[i]!, { size, version, extra });
     }
-    return e.people + extra;
+    return this.#peopleOf(e) + extra;
   }
 
   #newExported(): Exported {
-    return { sources: new Set(), people: 0, committed: new WeakSet(), volumes: new WeakMap() };
+    return {
+      sources: new Set(),
+      people: 0,
+      version: this.#holdingsVersion,
+      committed: new WeakSet(),
+      volumes: new WeakMap(),
+    };
   }
 
   #addExported(e: Exported, source: Source): void {
     if (e.sources.has(source)) return;
+    e.people = this.#peopleOf(e) + this.people(source);
     e.sources.add(source);
-    e.people += this.people(source);
+  }
+
+  /** `e`'s people under the current holdings: counted again only if a hospital's holdings changed since. */
+  #peopleOf(e: Exported): number {
+    if (e.version !== this.#holdingsVersion) {
+      let people = 0;
+      for (const source of e.sources) people += this.people(source);
+      e.people = people;
+      e.version = this.#holdingsVersion;
+    }
+    return e.people;
   }
 
   #volumeKey(rule: Rule, t: Transfer): string {
