@@ -37,7 +37,7 @@ import type {
   HospitalRef,
   Strategy,
 } from './strategies/strategy.ts';
-import { WorkerFailure, WorkerPool } from './worker-pool.ts';
+import { startHospitalPool, WorkerFailure, type PooledHospital, type WorkerPool } from './worker-pool.ts';
 import type { ViolationStop } from './jurisdiction/violation.ts';
 import type { FaultSummary } from './fault-record.ts';
 import { sendSurviving, type PhaseOutcome } from './recovery.ts';
@@ -240,15 +240,10 @@ export interface RunStop {
 /** Opens the scenario's hospital threads, unless the caller lends a pool it started (and closes) itself. */
 export async function hospitalPool(
   options: RunOptions,
-  hospitals: readonly { readonly id: string }[],
+  hospitals: readonly PooledHospital[],
 ): Promise<WorkerPool> {
   return (
-    options.pool ??
-    (await WorkerPool.start(
-      hospitals.map((h) => h.id),
-      options.threads,
-      { timeoutMs: options.timeoutMs },
-    ))
+    options.pool ?? (await startHospitalPool(hospitals, options.threads, { timeoutMs: options.timeoutMs }))
   );
 }
 
