@@ -20,7 +20,7 @@ import {
 import { selectCandidate, type Selection } from '../server/bench/selection.ts';
 import type { BenchRun } from '../server/bench/types.ts';
 import { createStrategy } from '../server/strategies/index.ts';
-import { WorkerFailure, WorkerPool } from '../server/worker-pool.ts';
+import { startHospitalPool, WorkerFailure, type WorkerPool } from '../server/worker-pool.ts';
 import { withTopologies, type Arm, type ArmSpec } from './bench-arms.ts';
 import { benchCountryMatrix, countryMatrixMarkdown } from '../server/bench/country-matrix.ts';
 import { EXIT } from './exit-codes.ts';
@@ -222,11 +222,9 @@ class PlanRunner {
   }
 
   async #poolFor(scenario: Scenario): Promise<WorkerPool> {
-    this.#pool ??= await WorkerPool.start(
-      scenario.hospitals.map((h) => h.id),
-      this.#threads,
-      { timeoutMs: this.#flags.timeout * 1000 },
-    );
+    this.#pool ??= await startHospitalPool(scenario.hospitals, this.#threads, {
+      timeoutMs: this.#flags.timeout * 1000,
+    });
     return this.#pool;
   }
 }

@@ -6,7 +6,7 @@ import type { AdmittedReply } from '../server/boundary.ts';
 import { Channel, type ExchangeFailure } from '../server/channel.ts';
 import { SetupError } from '../server/setup-error.ts';
 import { openContainer, writeFileAtomic } from '../server/outputs/container.ts';
-import { WorkerPool } from '../server/worker-pool.ts';
+import { startHospitalPool } from '../server/worker-pool.ts';
 import { EXIT } from './exit-codes.ts';
 import { checkScenarioData, dataRoot } from './flags.ts';
 import { defaultThreads } from '../server/thread-count.ts';
@@ -67,7 +67,7 @@ async function exportAll(
   out: string,
   flags: GenerateFlags,
 ): Promise<SourceConfig[]> {
-  const pool = await WorkerPool.start(ids, flags.workers ?? defaultThreads(ids.length), {
+  const pool = await startHospitalPool(scenario.hospitals, flags.workers ?? defaultThreads(ids.length), {
     timeoutMs: flags.timeout * 1000,
   });
   try {

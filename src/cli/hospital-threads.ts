@@ -1,5 +1,5 @@
 import type { Scenario } from '../scenario/schema.ts';
-import { WorkerPool } from '../server/worker-pool.ts';
+import { startHospitalPool, type WorkerPool } from '../server/worker-pool.ts';
 
 /**
  * Starts a run's hospital threads, balanced by each hospital's declared number of patients (largest first onto
@@ -10,11 +10,7 @@ export function startHospitalThreads(
   threads: number,
   timeoutMs: number,
 ): Promise<WorkerPool> {
-  const starting = WorkerPool.start(
-    scenario.hospitals.map((h) => h.id),
-    threads,
-    { timeoutMs, sizes: new Map(scenario.hospitals.map((h) => [h.id, h.patients])) },
-  );
+  const starting = startHospitalPool(scenario.hospitals, threads, { timeoutMs });
   starting.catch(() => undefined);
   return starting;
 }

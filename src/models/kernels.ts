@@ -1,4 +1,5 @@
-import { wasmApi, type WasmMemory } from '../common/wasm-api.ts';
+import { wasmApi } from '../common/wasm-api.ts';
+import { WasmHeap } from '../common/wasm-heap.ts';
 import { readFileSync } from 'node:fs';
 
 /** C = A·B on row/column strides in the arena (see wasm/kernels.ts `gemm`). */
@@ -42,10 +43,6 @@ interface KernelExports {
   maxPoolGrad(dOut: number, at: number, count: number, da: number, size: number): void;
 }
 
-const WASM_PAGE = 65536;
-/** Bytes below this stay unused: the compiled module may place its own data there. */
-const RESERVED = WASM_PAGE;
-
 const wasm = wasmApi!;
 
 let compiled: object | null = null;
@@ -63,42 +60,30 @@ function kernelModule(): object {
  */
 export class KernelArena {
   readonly k: KernelExports;
-  readonly #memory: WasmMemory;
-  #top = RESERVED;
-  #version = 0;
+  readonly #heap: WasmHeap<KernelExports>;
 
   constructor() {
-    this.#memory = new wasm.Memory({ initial: 2 });
-    const instance = new wasm.Instance(kernelModule(), {
-      env: { memory: this.#memory },
-    });
-    this.k = instance.exports as unknown as KernelExports;
+    this.#heap = new WasmHeap<KernelExports>(wasm, kernelModule());
+    this.k = this.#heap.exports;
   }
 
   /** Increases whenever the memory grows (every earlier view is then detached). */
   get version(): number {
-    return this.#version;
+    return this.#heap.version;
   }
 
   /** Reserves `count` 4-byte elements, 16-byte aligned, zeroed; returns their byte offset. */
   alloc(count: number): number {
-    const at = this.#top;
-    this.#top = at + ((count * 4 + 15) & ~15);
-    const have = this.#memory.buffer.byteLength;
-    if (this.#top > have) {
-      this.#memory.grow(Math.ceil((this.#top - have) / WASM_PAGE));
-      this.#version++;
-    }
-    return at;
+    return this.#heap.reserve(count * 4);
   }
 
   /** A float32 view of `count` elements at byte offset `at`. */
   f32(at: number, count: number): Float32Array {
-    return new Float32Array(this.#memory.buffer, at, count);
+    return new Float32Array(this.#heap.buffer, at, count);
   }
 
   /** An int32 view of `count` elements at byte offset `at`. */
   i32(at: number, count: number): Int32Array {
-    return new Int32Array(this.#memory.buffer, at, count);
+    return new Int32Array(this.#heap.buffer, at, count);
   }
 }

@@ -1,20 +1,15 @@
-import { geoBounds } from 'd3-geo';
-import { feature } from 'topojson-client';
-import type { GeometryCollection, Topology } from 'topojson-specification';
-import type { CountryBounds } from './map.ts';
+import type { Topology } from 'topojson-specification';
+import type { KnownBounds } from './map.ts';
 
-const computed = new WeakMap<Topology, CountryBounds>();
+const known = new WeakMap<Topology, KnownBounds>();
 
 /**
- * The spherical bounds of every country of the atlas, in the order of its geometries, computed once per atlas in
- * this process (70–200 ms; not kept on disk, so no file can change a map): they let the map skip the countries it
- * would clip away.
+ * The spherical bounds of the atlas's countries known in this process, in the order of its geometries: the
+ * first map drawn from the atlas fills in every country as it converts it (not kept on disk, so no file can
+ * change a map), and later maps skip the countries they would clip away without converting them.
  */
-export function countryBounds(atlas: Topology): CountryBounds {
-  const known = computed.get(atlas);
-  if (known !== undefined) return known;
-  const object = atlas.objects.countries as GeometryCollection;
-  const bounds = object.geometries.map((g) => geoBounds(feature(atlas, g)));
-  computed.set(atlas, bounds);
+export function atlasBounds(atlas: Topology): KnownBounds {
+  let bounds = known.get(atlas);
+  if (bounds === undefined) known.set(atlas, (bounds = []));
   return bounds;
 }

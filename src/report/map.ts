@@ -1,4 +1,11 @@
-import { geoCentroid, geoMercator, geoPath, type GeoPermissibleObjects, type GeoProjection } from 'd3-geo';
+import {
+  geoBounds,
+  geoCentroid,
+  geoMercator,
+  geoPath,
+  type GeoPermissibleObjects,
+  type GeoProjection,
+} from 'd3-geo';
 import { feature } from 'topojson-client';
 import type { Topology, GeometryCollection } from 'topojson-specification';
 import type { Feature, Geometry } from 'geojson';
@@ -56,18 +63,27 @@ type CountryFeature = Feature<Geometry, { name: string }>;
 /** Each country's spherical bounds (d3's geoBounds, [[west, south], [east, north]]), in the atlas's order. */
 export type CountryBounds = readonly (readonly [readonly [number, number], readonly [number, number]])[];
 
-/** The atlas's countries, each converted from TopoJSON when first asked for. */
+/** The bounds of the atlas's countries known so far, in its order: a map fills in each one it converts. */
+export type KnownBounds = (CountryBounds[number] | undefined)[];
+
+/**
+ * The atlas's countries: `at` converts one from TopoJSON when first asked for and keeps it for this map, `once`
+ * converts it (or gives the kept one) without keeping it.
+ */
 function countryFeatures(atlas: Topology): {
   count: number;
   id: (i: number) => unknown;
   at: (i: number) => CountryFeature;
+  once: (i: number) => CountryFeature;
 } {
   const geometries = (atlas.objects.countries as GeometryCollection<{ name: string }>).geometries;
   const made: CountryFeature[] = [];
+  const convert = (i: number) => feature(atlas, geometries[i]!) as CountryFeature;
   return {
     count: geometries.length,
     id: (i) => geometries[i]!.id,
-    at: (i) => (made[i] ??= feature(atlas, geometries[i]!) as CountryFeature),
+    at: (i) => (made[i] ??= convert(i)),
+    once: (i) => made[i] ?? convert(i),
   };
 }
 
@@ -103,8 +119,11 @@ export function renderMap(
   input: MapInput,
   atlas: Topology,
   numeric: NumericCodes,
-  /** The atlas's {@link CountryBounds}, when known: countries off the map are then not projected at all. */
-  bounds?: CountryBounds,
+  /**
+   * The atlas's {@link KnownBounds}, to skip countries off the map without projecting them; those not known
+   * yet are computed from the conversion that draws them, and filled in.
+   */
+  bounds?: KnownBounds,
 ): string {
   const countries = countryFeatures(atlas);
   const byAlpha = new Map<string, CountryFeature>();
@@ -205,8 +224,10 @@ export function renderMap(
     `<g class="countries">`,
   );
   for (let i = 0; i < countries.count; i++) {
+    let c: CountryFeature | undefined;
+    if (bounds !== undefined) bounds[i] ??= geoBounds((c = countries.once(i)));
     if (!mayShow(bounds?.[i], projection)) continue;
-    const c = countries.at(i);
+    c ??= countries.once(i);
     const d = path(c);
     if (d === null || d === '') continue;
     const alpha = [...byAlpha].find(([, f]) => f === c)?.[0];

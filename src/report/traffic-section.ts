@@ -1,6 +1,6 @@
 import type { Topology } from 'topojson-specification';
 import { countryName, numericCode } from './atlas.ts';
-import { countryBounds } from './atlas-bounds.ts';
+import { atlasBounds } from './atlas-bounds.ts';
 import { curveChart, type Chart } from './charts.ts';
 import { byText, bytes as formatBytes, exact, integer } from './format.ts';
 import { html, raw, table, type Cell, type Html } from './html.ts';
@@ -254,12 +254,7 @@ export function trafficSection(
   const federation = crossings.filter((c) => c.purpose === 'federation');
   const exported = federation.filter(isRecords);
   const pooled = crossings.filter((c) => c.purpose !== 'federation' && isRecords(c));
-  const svg = renderMap(
-    runMapInput(scenario, federation, idPrefix),
-    atlas,
-    numericCode,
-    countryBounds(atlas),
-  );
+  const svg = renderMap(runMapInput(scenario, federation, idPrefix), atlas, numericCode, atlasBounds(atlas));
   const unknown = [...new Set(crossings.flatMap((c) => Object.keys(c)))]
     .filter((k) => !KNOWN.has(k))
     .sort(byText);

@@ -6,7 +6,7 @@ import { runFederation, type RoundRecord, type RunResult } from '../server/coord
 import type { Crossing } from '../server/ledger.ts';
 import { RunFolder } from '../server/outputs/run-folder.ts';
 import { writeRunResult } from '../server/outputs/write-run.ts';
-import { WorkerFailure, WorkerPool } from '../server/worker-pool.ts';
+import { startHospitalPool, WorkerFailure, type WorkerPool } from '../server/worker-pool.ts';
 import { checkScenarioData, isInputFailure } from '../cli/flags.ts';
 import { InputError } from '../scenario/load.ts';
 import { ProtocolViolation } from '../server/boundary.ts';
@@ -120,11 +120,9 @@ export class LiveRun implements Session {
     let pool: WorkerPool | undefined;
     try {
       folder.writeJson('scenario.json', scenario);
-      pool = await WorkerPool.start(
-        scenario.hospitals.map((h) => h.id),
-        this.#options.threads,
-        { timeoutMs: this.#options.timeoutMs },
-      );
+      pool = await startHospitalPool(scenario.hospitals, this.#options.threads, {
+        timeoutMs: this.#options.timeoutMs,
+      });
       this.#publish({ type: 'phase', text: 'setting up each hospital inside its own thread' });
       const result = await runFederation(scenario, {
         threads: this.#options.threads,

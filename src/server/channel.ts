@@ -13,6 +13,7 @@ import {
 } from './jurisdiction/violation.ts';
 import type { Judged, Ledger } from './ledger.ts';
 import { WorkerFailure, type WorkerPool } from './worker-pool.ts';
+import { isDeepStrictEqual } from 'node:util';
 
 /** What a worker answered, or how the call failed, before the boundary has looked at it. */
 export type Pending =
@@ -21,9 +22,12 @@ export type Pending =
 
 /**
  * The boundary's verdict on an answer, reached as soon as it arrived (while the worker served the next
- * request) under the contract the request was sent with; {@link Channel.receive} takes it for that contract.
+ * request) under the contract the request was sent with; {@link Channel.receive} takes it for the same
+ * hospital, kind and a contract of the same content.
  */
 interface EarlyVerdict {
+  readonly hospital: string;
+  readonly kind: RequestKind;
   readonly contract: Omit<ReplyContract, 'hospital' | 'kind'>;
   readonly verdict: Verdict;
 }
@@ -144,6 +148,8 @@ export class Channel {
                 ok: true as const,
                 value,
                 early: {
+                  hospital,
+                  kind,
                   contract: early,
                   verdict: admit(value, { ...early, hospital, kind: KINDS[kind].reply as ReplyKind }),
                 },
@@ -187,9 +193,10 @@ export class Channel {
         });
       }
     }
+    const early = pending.early;
     const verdict =
-      pending.early?.contract === contract
-        ? pending.early.verdict
+      early?.hospital === hospital && early.kind === kind && isDeepStrictEqual(early.contract, contract)
+        ? early.verdict
         : admit(pending.value, { ...contract, hospital, kind: replyKind });
     switch (verdict.status) {
       case 'admitted': {

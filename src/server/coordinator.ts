@@ -214,7 +214,7 @@ export async function runFederation(scenario: Scenario, options: RunOptions): Pr
   const plan = securePlan(scenario, strategy, spec.length);
   const ledger = Ledger.forRun(scenario, initial);
 
-  const pool = await hospitalPool(options, hospitals);
+  const pool = await hospitalPool(options, scenario.hospitals);
   try {
     const channel = new Channel(pool, ledger);
     const { holdings, threads, prepared, backend } = await prepareHospitals(

@@ -37,7 +37,7 @@ import type {
   HospitalRef,
   Strategy,
 } from './strategies/strategy.ts';
-import { WorkerFailure, WorkerPool } from './worker-pool.ts';
+import { startHospitalPool, WorkerFailure, type PooledHospital, type WorkerPool } from './worker-pool.ts';
 import type { ViolationStop } from './jurisdiction/violation.ts';
 import type { FaultSummary } from './fault-record.ts';
 import { sendSurviving, type PhaseOutcome } from './recovery.ts';
@@ -93,7 +93,7 @@ export async function prepareHospitals(
 
 /**
  * What a hospital's fit and evaluate replies must carry: the strategy's vectors, its exact example counts.
- * Each hospital's contract is made once, so a request sent with it is admitted early (see {@link Channel}).
+ * A request sent with its contract is admitted early (see {@link Channel}).
  */
 export function replyContracts(
   sizes: MessageSizes,
@@ -102,29 +102,19 @@ export function replyContracts(
 ) {
   const histogramVectors = evaluationVectors(sizes);
   return {
-    fitContract: once((hospital: string) => ({
+    fitContract: (hospital: string) => ({
       sizes,
       vectors: strategy.vectors,
       optionalVectors: [STATE_VECTOR],
       requiredMetrics: strategy.fitMetrics ?? [],
       counts: { numExamples: exactly(holdings.get(hospital)!.train) },
       ...(foldsAdmittedCopies(strategy) ? {} : { inPlace: true as const }),
-    })),
-    evaluateContract: once((hospital: string) => ({
+    }),
+    evaluateContract: (hospital: string) => ({
       sizes,
       vectors: histogramVectors,
       counts: { numExamples: exactly(holdings.get(hospital)!.test) },
-    })),
-  };
-}
-
-/** `make` called once per hospital, its result kept. */
-function once<T>(make: (hospital: string) => T): (hospital: string) => T {
-  const made = new Map<string, T>();
-  return (hospital) => {
-    let t = made.get(hospital);
-    if (t === undefined) made.set(hospital, (t = make(hospital)));
-    return t;
+    }),
   };
 }
 
@@ -250,15 +240,10 @@ export interface RunStop {
 /** Opens the scenario's hospital threads, unless the caller lends a pool it started (and closes) itself. */
 export async function hospitalPool(
   options: RunOptions,
-  hospitals: readonly { readonly id: string }[],
+  hospitals: readonly PooledHospital[],
 ): Promise<WorkerPool> {
   return (
-    options.pool ??
-    (await WorkerPool.start(
-      hospitals.map((h) => h.id),
-      options.threads,
-      { timeoutMs: options.timeoutMs },
-    ))
+    options.pool ?? (await startHospitalPool(hospitals, options.threads, { timeoutMs: options.timeoutMs }))
   );
 }
 

@@ -1,4 +1,5 @@
-import { wasmApi, type WasmApi, type WasmMemory } from '../common/wasm-api.ts';
+import { wasmApi, type WasmApi } from '../common/wasm-api.ts';
+import { WasmHeap } from '../common/wasm-heap.ts';
 import { readFileSync } from 'node:fs';
 
 /** The compiled fold (wasm/fold.ts, built by `npm run build:wasm`); see that file for each export's contract. */
@@ -26,9 +27,6 @@ interface FoldExports {
   firstNonFinite(at: number, n: number): number;
 }
 
-const PAGE = 65536;
-/** Bytes below this stay unused: the compiled module may place its own data there. */
-const RESERVED = PAGE;
 /** Most updates one fold reads from the arena (the size of its table of offsets and weights). */
 export const MAX_FOLDED = 4096;
 /** Most bytes the arena's memory grows to; past it, updates are checked and folded in JavaScript. */
@@ -66,25 +64,21 @@ interface Ring {
  */
 export class UpdateArena {
   readonly #k: FoldExports;
-  readonly #memory: WasmMemory;
+  readonly #heap: WasmHeap<FoldExports>;
   readonly #scratch: number;
   readonly #table: number;
   readonly #weights: number;
   readonly #rings = new Map<number, Ring>();
   readonly #copies = new WeakMap<Float32Array, { readonly slot: Slot; readonly generation: number }>();
   readonly #freeSums = new Map<number, number[]>();
-  #top: number;
   #folds = 0;
-  readonly #maxBytes: number;
 
   constructor(api: WasmApi, module: object, maxBytes = ARENA_MAX_BYTES) {
-    this.#maxBytes = maxBytes;
-    this.#memory = new api.Memory({ initial: 2 });
-    this.#k = new api.Instance(module, { env: { memory: this.#memory } }).exports as unknown as FoldExports;
-    this.#scratch = RESERVED;
-    this.#table = this.#scratch + this.#k.scratchBytes();
-    this.#weights = this.#table + 4 * MAX_FOLDED;
-    this.#top = this.#weights + 8 * MAX_FOLDED;
+    this.#heap = new WasmHeap<FoldExports>(api, module, maxBytes);
+    this.#k = this.#heap.exports;
+    this.#scratch = this.#heap.reserve(this.#k.scratchBytes());
+    this.#table = this.#heap.reserve(4 * MAX_FOLDED);
+    this.#weights = this.#heap.reserve(8 * MAX_FOLDED);
   }
 
   /** Folds (means and a stream's windows) read from the arena's copies so far. */
@@ -94,7 +88,7 @@ export class UpdateArena {
 
   /** Bytes of WebAssembly memory the arena holds. */
   get bytes(): number {
-    return this.#memory.buffer.byteLength;
+    return this.#heap.bytes;
   }
 
   /**
@@ -105,7 +99,7 @@ export class UpdateArena {
     const slot = this.#slotFor(vector.length);
     if (slot === undefined) return firstNonFiniteJs(vector);
     slot.generation++;
-    new Float32Array(this.#memory.buffer, slot.at, vector.length).set(vector);
+    new Float32Array(this.#heap.buffer, slot.at, vector.length).set(vector);
     this.#copies.set(vector, { slot, generation: slot.generation });
     return this.#k.firstNonFinite(slot.at, vector.length);
   }
@@ -124,12 +118,12 @@ export class UpdateArena {
   ): Float32Array | undefined {
     const ring = this.#ring(length);
     if (!this.#load(ring, vectors, weights)) return undefined;
-    ring.out ??= this.#alloc(4 * length);
+    ring.out ??= this.#heap.alloc(4 * length);
     if (ring.out === undefined) return undefined;
     const k = vectors.length;
     this.#k.foldMean(length, k, this.#table, this.#weights, sums ?? 0, total, ring.out, this.#scratch);
     this.#folds++;
-    return new Float32Array(this.#memory.buffer, ring.out, length).slice();
+    return new Float32Array(this.#heap.buffer, ring.out, length).slice();
   }
 
   /**
@@ -159,7 +153,7 @@ export class UpdateArena {
 
   /** A region of `length` float64 sums the caller alone uses until it gives it back, or undefined if none can be had. */
   takeSums(length: number): number | undefined {
-    return this.#freeSums.get(length)?.pop() ?? this.#alloc(8 * length);
+    return this.#freeSums.get(length)?.pop() ?? this.#heap.alloc(8 * length);
   }
 
   /** Gives back a region from {@link takeSums}. */
@@ -171,7 +165,7 @@ export class UpdateArena {
 
   /** The float64 sums of a region from {@link takeSums} (a view: valid until the arena next takes memory). */
   sumsView(length: number, at: number): Float64Array {
-    return new Float64Array(this.#memory.buffer, at, length);
+    return new Float64Array(this.#heap.buffer, at, length);
   }
 
   /** Writes the offsets of the copies of `vectors` and their weights into the fold's table; false if any copy is missing. */
@@ -185,14 +179,14 @@ export class UpdateArena {
       const copy = this.#copies.get(v);
       if (copy === undefined || copy.slot.generation !== copy.generation) {
         const more = Math.max(0, vectors.length - ring.slots.length) + (ring.out === undefined ? 1 : 0);
-        if (this.#top + more * (Math.ceil((4 * ring.length) / 16) * 16) <= this.#maxBytes)
+        if (this.#heap.top + more * (Math.ceil((4 * ring.length) / 16) * 16) <= this.#heap.maxBytes)
           ring.capacity = Math.max(ring.capacity, vectors.length);
         else ring.tooLarge = true;
         return false;
       }
       at.push(copy.slot.at);
     }
-    const buffer = this.#memory.buffer;
+    const buffer = this.#heap.buffer;
     new Uint32Array(buffer, this.#table, at.length).set(at);
     new Float64Array(buffer, this.#weights, weights.length).set(weights);
     return true;
@@ -203,7 +197,7 @@ export class UpdateArena {
     const ring = this.#ring(length);
     if (ring.tooLarge) return undefined;
     if (ring.slots.length < ring.capacity) {
-      const at = this.#alloc(4 * length);
+      const at = this.#heap.alloc(4 * length);
       if (at !== undefined) {
         const slot = { at, generation: 0 };
         ring.slots.push(slot);
@@ -222,23 +216,6 @@ export class UpdateArena {
       this.#rings.set(length, ring);
     }
     return ring;
-  }
-
-  /** `bytes` of fresh memory, 16-byte aligned, or undefined if the arena cannot grow that far. */
-  #alloc(bytes: number): number | undefined {
-    const at = this.#top;
-    const top = at + Math.ceil(bytes / 16) * 16;
-    if (top > this.#maxBytes) return undefined;
-    const have = this.#memory.buffer.byteLength;
-    if (top > have) {
-      try {
-        this.#memory.grow(Math.ceil((top - have) / PAGE));
-      } catch {
-        return undefined;
-      }
-    }
-    this.#top = top;
-    return at;
   }
 }
 

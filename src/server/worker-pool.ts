@@ -63,6 +63,29 @@ export function assignHospitals(
   return new Map(hospitals.map((h) => [h, thread.get(h)!]));
 }
 
+/** A hospital as a pool places it: its id and, where known, its declared number of patients. */
+export interface PooledHospital {
+  readonly id: string;
+  readonly patients?: number;
+}
+
+/**
+ * Starts the threads of a run's hospitals, in the one assignment every command uses: balanced by declared
+ * patients when each hospital declares them (a scenario's always do), else i mod n (see {@link assignHospitals}).
+ */
+export function startHospitalPool(
+  hospitals: readonly PooledHospital[],
+  threads: number,
+  options: Omit<PoolOptions, 'sizes'>,
+): Promise<WorkerPool> {
+  const sized = hospitals.every((h) => h.patients !== undefined);
+  return WorkerPool.start(
+    hospitals.map((h) => h.id),
+    threads,
+    sized ? { ...options, sizes: new Map(hospitals.map((h) => [h.id, h.patients!])) } : options,
+  );
+}
+
 /** How a pool starts and guards its threads. */
 export interface PoolOptions {
   /** Real-time guard on every exchange, in milliseconds. */

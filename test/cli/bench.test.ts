@@ -61,6 +61,8 @@ describe('fedmed bench', () => {
     expect(first.stdout).toMatch(/\| fedprox:proximalMu=0\.5 \| [+-]\d\.\d{3} ± \d\.\d{3}/);
     const csv = readFileSync(join(dir, 'out/bench.csv'), 'utf8');
     const manifest = JSON.parse(readFileSync(join(dir, 'out/fedavg/seed-1/manifest.json'), 'utf8'));
+    // The bench's threads are balanced by declared patients as a run's are: 180 on one, 150 + 120 on the other.
+    expect(manifest.workers.assignment).toEqual({ 'kr-1': 1, 'cn-1': 0, 'cn-2': 1 });
     const { federation, localOnly, pooled } = manifest.seconds;
     expect(Math.min(federation, localOnly, pooled)).toBeGreaterThan(0);
     expect(federation + localOnly + pooled).toBeLessThanOrEqual(manifest.wallSeconds);

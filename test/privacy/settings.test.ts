@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateDpSettings, type DpSettings } from '../../src/common/dp/settings.ts';
-import { computeRdp } from '../../src/common/dp/rdp.ts';
+import { computeRdp, computeTippingRdp, tippingRisk } from '../../src/common/dp/rdp.ts';
 import { PrivacySettingError } from '../../src/common/privacy-setting-error.ts';
 import { validateQuantisation } from '../../src/common/secagg/quantise.ts';
 import { minimumNeighbours, validateSecAggSettings } from '../../src/common/secagg/settings.ts';
@@ -94,5 +94,19 @@ describe('privacy settings', () => {
       'noise multiplier z',
       'a finite number > 0',
     ]);
+  });
+
+  it('the RDP accountant: steps that are not a whole number ≥ 0 are refused, with or without a tipping risk', () => {
+    const risk = tippingRisk(0.1, 10, 3);
+    for (const steps of [-1, 1.5, Number.NaN]) {
+      expect(settingError(() => computeRdp(0.1, 1, steps, [2]))).toEqual(['steps', 'an integer ≥ 0']);
+      expect(settingError(() => computeTippingRdp(0.1, 1, steps, [2], risk))).toEqual([
+        'steps',
+        'an integer ≥ 0',
+      ]);
+      expect(
+        settingError(() => computeTippingRdp(0.1, 1, steps, [2], { minimum: 3, probability: 0 })),
+      ).toEqual(['steps', 'an integer ≥ 0']);
+    }
   });
 });

@@ -109,11 +109,16 @@ export function computeRdp(
   if (!Number.isFinite(noiseMultiplier) || noiseMultiplier <= 0) {
     throw new PrivacySettingError('noise multiplier z', 'a finite number > 0', noiseMultiplier);
   }
-  if (!Number.isInteger(steps) || steps < 0) throw new PrivacySettingError('steps', 'an integer ≥ 0', steps);
+  checkSteps(steps);
   return orders.map((alpha) => {
     if (!(alpha > 1)) throw new PrivacySettingError('RDP order α', '> 1', alpha);
     return rdpOneStep(q, noiseMultiplier, alpha) * steps;
   });
+}
+
+/** Throws unless `steps` is a whole number of rounds. */
+function checkSteps(steps: number): void {
+  if (!Number.isInteger(steps) || steps < 0) throw new PrivacySettingError('steps', 'an integer ≥ 0', steps);
 }
 
 /**
@@ -156,6 +161,7 @@ export function computeTippingRdp(
   orders: readonly number[],
   risk: TippingRisk,
 ): number[] {
+  checkSteps(steps);
   const plain = computeRdp(q, noiseMultiplier, 1, orders);
   if (!(risk.probability > 0)) return plain.map((r) => r * steps);
   const tipped = computeRdp(q, noiseMultiplier / risk.minimum, 1, orders);
