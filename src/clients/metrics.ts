@@ -107,25 +107,16 @@ export function clinicalMetrics(
   const groups = Object.keys(options.subgroups ?? {}).sort();
   checkSubgroups(groups, options.subgroups ?? {}, n);
   if (n === 0) return {};
-  const metrics = scores(labels, probs, threshold, bins);
+  const ranking = rank(probs);
+  const metrics = overallScores(labels, probs, ranking, threshold, bins);
   for (const group of groups) {
     const mask = options.subgroups![group]!;
-    let size = 0;
-    for (let i = 0; i < n; i++) size += mask[i]!;
-    if (size === 0) continue;
-    const y = new Float32Array(size);
-    const p = new Float32Array(size);
-    for (let i = 0, k = 0; i < n; i++) {
-      if (mask[i] === 1) {
-        y[k] = labels[i]!;
-        p[k++] = probs[i]!;
-      }
-    }
-    const m = scores(y, p, threshold, 0);
+    const m = subgroupScores(labels, probs, ranking, mask, threshold);
+    if (m === undefined) continue;
     const names = subgroupNames(group);
-    metrics[names.n] = size;
+    metrics[names.n] = m.size;
     SUBGROUP_METRICS.forEach((name, j) => {
-      const v = m[name];
+      const v = m.metrics[name];
       if (v !== undefined) metrics[names.metrics[j]!] = v;
     });
   }
@@ -144,36 +135,129 @@ function subgroupNames(group: string): { readonly n: string; readonly metrics: r
   return names;
 }
 
+/** Every example's index in ascending order of its predicted probability (ties in index order). */
+type Ranking = Uint32Array;
+
+/** 2²³: a probability's float32 bits (< 2³⁰ for p in [0, 1]) times this plus an index below it is exact in a double. */
+const INDEX_SPAN = 2 ** 23;
+const bitsOf = new Uint32Array(1);
+const floatOf = new Float32Array(bitsOf.buffer);
+
 /**
- * The clinical metrics of one set of examples. With `bins` = 0 (a subgroup) only {@link SUBGROUP_METRICS} are
- * computed: loss, accuracy and calibration, which a subgroup does not report, are skipped, the rest is the same
- * arithmetic.
+ * The examples ranked by predicted probability, sorted once per call so that the overall metrics and every
+ * subgroup read their classes' sorted scores in one pass. Probabilities in [0, 1] order as their float32
+ * bits (−0 taken as 0), so each example's key is bits·2²³ + index, one native sort of doubles; beyond 2²³
+ * examples a comparator sort does the same.
  */
-function scores(labels: Float32Array, probs: Float32Array, threshold: number, bins: number): Metrics {
-  const n = labels.length;
-  const { nPos, pos, neg } = byClass(labels, probs);
-  const nNeg = n - nPos;
-  let brierSum = 0;
-  let tp = 0;
-  let tn = 0;
+function rank(probs: Float32Array): Ranking {
+  const n = probs.length;
+  const order = new Uint32Array(n);
+  if (n > INDEX_SPAN) {
+    for (let i = 0; i < n; i++) order[i] = i;
+    return order.sort((a, b) => probs[a]! - probs[b]! || a - b);
+  }
+  const keys = new Float64Array(n);
   for (let i = 0; i < n; i++) {
+    floatOf[0] = probs[i]! + 0;
+    keys[i] = bitsOf[0]! * INDEX_SPAN + i;
+  }
+  keys.sort();
+  for (let k = 0; k < n; k++) order[k] = keys[k]! % INDEX_SPAN;
+  return order;
+}
+
+/**
+ * Each class's probabilities in ascending order, of all examples or (with `mask`) of those the mask selects,
+ * read from `ranking` in one pass.
+ */
+function sortedClasses(
+  labels: Float32Array,
+  probs: Float32Array,
+  ranking: Ranking,
+  nPos: number,
+  nNeg: number,
+  mask?: Uint8Array,
+): { pos: Float32Array; neg: Float32Array } {
+  const pos = new Float32Array(nPos);
+  const neg = new Float32Array(nNeg);
+  for (let k = 0, a = 0, b = 0; k < ranking.length; k++) {
+    const i = ranking[k]!;
+    if (mask !== undefined && mask[i] !== 1) continue;
+    if (labels[i] === 1) pos[a++] = probs[i]!;
+    else neg[b++] = probs[i]!;
+  }
+  return { pos, neg };
+}
+
+/** Confusion counts at the threshold and the Brier sum of the examples (the mask's, if given), in index order. */
+interface Tally {
+  size: number;
+  nPos: number;
+  tp: number;
+  tn: number;
+  brierSum: number;
+}
+
+function tally(labels: Float32Array, probs: Float32Array, threshold: number, mask?: Uint8Array): Tally {
+  const t: Tally = { size: 0, nPos: 0, tp: 0, tn: 0, brierSum: 0 };
+  for (let i = 0; i < labels.length; i++) {
+    if (mask !== undefined && mask[i] !== 1) continue;
     const p = probs[i]!;
     const y = labels[i]!;
-    brierSum += (p - y) * (p - y);
+    t.size++;
+    t.nPos += y;
+    t.brierSum += (p - y) * (p - y);
     if (p >= threshold) {
-      if (y === 1) tp++;
-    } else if (y === 0) tn++;
+      if (y === 1) t.tp++;
+    } else if (y === 0) t.tn++;
   }
-  const metrics: Metrics = bins === 0 ? {} : overall(labels, probs, tp + tn);
-  if (nPos > 0 && nNeg > 0) metrics.auroc = auroc(pos, neg);
-  if (nPos > 0) {
+  return t;
+}
+
+/** The metrics of one set of examples that need its sorted classes (auroc, auprc), and those at the threshold. */
+function classScores(metrics: Metrics, t: Tally, pos: Float32Array, neg: Float32Array): Metrics {
+  const nNeg = t.size - t.nPos;
+  if (t.nPos > 0 && nNeg > 0) metrics.auroc = auroc(pos, neg);
+  if (t.nPos > 0) {
     metrics.auprc = averagePrecision(pos, neg);
-    metrics.sensitivity = tp / nPos;
+    metrics.sensitivity = t.tp / t.nPos;
   }
-  if (nNeg > 0) metrics.specificity = tn / nNeg;
-  metrics.brier = brierSum / n;
-  if (bins > 0) metrics.ece = calibrationError(labels, probs, bins);
+  if (nNeg > 0) metrics.specificity = t.tn / nNeg;
+  metrics.brier = t.brierSum / t.size;
   return metrics;
+}
+
+/** Every metric {@link clinicalMetrics} reports over all examples (see {@link OVERALL_METRICS}). */
+function overallScores(
+  labels: Float32Array,
+  probs: Float32Array,
+  ranking: Ranking,
+  threshold: number,
+  bins: number,
+): Metrics {
+  const t = tally(labels, probs, threshold);
+  const { pos, neg } = sortedClasses(labels, probs, ranking, t.nPos, t.size - t.nPos);
+  const metrics = classScores(overall(labels, probs, t.tp + t.tn), t, pos, neg);
+  metrics.ece = calibrationError(labels, probs, bins);
+  return metrics;
+}
+
+/**
+ * The {@link SUBGROUP_METRICS} of the examples `mask` selects, with their count; undefined when it selects none.
+ * The same arithmetic as over all examples, in the same order: loss, accuracy and calibration, which a subgroup
+ * does not report, are not computed.
+ */
+function subgroupScores(
+  labels: Float32Array,
+  probs: Float32Array,
+  ranking: Ranking,
+  mask: Uint8Array,
+  threshold: number,
+): { readonly size: number; readonly metrics: Metrics } | undefined {
+  const t = tally(labels, probs, threshold, mask);
+  if (t.size === 0) return undefined;
+  const { pos, neg } = sortedClasses(labels, probs, ranking, t.nPos, t.size - t.nPos, mask);
+  return { size: t.size, metrics: classScores({}, t, pos, neg) };
 }
 
 /** Loss and accuracy over all examples (`correct` of them on the right side of the threshold). */
