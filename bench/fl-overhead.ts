@@ -2,12 +2,21 @@
  * The FL round against centralised training of the same sample-epochs in the same process, for models whose
  * training is real work: the imaging cnn (multisite-imaging.json) and the flagship (korea-china.json). The
  * federation runs on one worker thread (every hospital's training in turn, as centralised training is), then one
- * trainer in this thread trains on the same hospitals' training records with the same epochs and batches. A
- * round also evaluates every sampled hospital on its held-out patients, which centralised training does not.
+ * trainer in this thread trains on the same hospitals' training records with the same epochs and batches.
+ *
+ * Two centralised baselines, both reported:
+ * - "training alone": the round's sample-epochs and nothing else. A federated round also evaluates every
+ *   hospital the round evaluates on its held-out patients, so against this baseline that evaluation counts as
+ *   overhead. "overhead vs training" is the FL round against this.
+ * - "training + evaluation": the same training, then, each round, the model scored on the held-out patients of
+ *   the hospitals the FL round evaluated, with the scenario's evaluation settings (forward passes and clinical
+ *   metrics, `evaluateOn` as a hospital runs it), as a centralised study that reports test metrics does. "overhead
+ *   vs training + evaluation" is the FL round against this: what federating costs beyond the same work.
  *
  * Where a round's fixed cost goes: the same federation with every hospital's host in this thread (all of a
  * round's work on both sides of every message, no threads and no postMessage), and the round's messages alone
  * (as many requests of the same size, in the same two phases, through the pool to a thread that answers at once).
+ * Every figure is the median over the rounds (a round of the centralised baselines is timed on its own).
  * Run: `npx tsx bench/fl-overhead.ts`. Env: FEDMED_BENCH_OVERHEAD_ROUNDS (default 3 for the cnn, 30
  * for the flagship, whose first rounds are mostly V8 compiling the round's code; medians are over the rounds),
  * FEDMED_BENCH_OVERHEAD_SCENARIOS (default both).
@@ -17,6 +26,8 @@ import { loadavg } from 'node:os';
 import { stream } from '../src/common/rng.ts';
 import { buildLocalData } from '../src/clients/data/index.ts';
 import { createTrainer } from '../src/models/create-trainer.ts';
+import { evaluateOn } from '../src/clients/hospital.ts';
+import { headOf } from '../src/protocol/outcome.ts';
 import { inputShapeOf } from '../src/protocol/cdm.ts';
 import { applyOverrides, loadScenario } from '../src/scenario/load.ts';
 import type { Scenario } from '../src/scenario/schema.ts';
@@ -46,6 +57,8 @@ interface Rounds {
   readonly wall: number[];
   readonly cpu: number[];
   readonly sampled: string[][];
+  /** The hospitals each round evaluated. */
+  readonly evaluated: string[][];
   /** Requests per phase of each round (fit, evaluate) and their mean size in bytes. */
   readonly phases: number[][];
   readonly requestBytes: number;
@@ -60,6 +73,7 @@ async function federate(
   const marks: number[] = [];
   const cpuMarks: number[] = [];
   const sampled: string[][] = [];
+  const evaluated: string[][] = [];
   const phases: number[][] = [];
   let bytes = 0;
   let requests = 0;
@@ -76,6 +90,7 @@ async function federate(
           marks.push(performance.now());
           cpuMarks.push(cpu());
           sampled.push([...r.fit.sampled]);
+          evaluated.push(Object.keys(r.evaluate.hospitals));
           phases.push([r.fit.sampled.length, Object.keys(r.evaluate.hospitals).length]);
           for (const c of crossings.filter((c) => c.direction === 'to-hospital')) {
             bytes += c.bytes;
@@ -94,6 +109,7 @@ async function federate(
     wall: marks.slice(1).map((m, i) => (m - marks[i]!) / 1000),
     cpu: cpuMarks.slice(1).map((m, i) => m - cpuMarks[i]!),
     sampled,
+    evaluated,
     phases,
     requestBytes: requests === 0 ? 0 : bytes / requests,
     parameters: result.parameters,
@@ -131,7 +147,8 @@ console.log(
 );
 console.log(
   'scenario | rounds | model | backend | FL round: wall s / CPU s (median) | in the bench thread, no messages: wall s / CPU s | ' +
-    'messages alone: wall s | centralised: wall s / CPU s per round | overhead (wall / CPU)',
+    'messages alone: wall s | centralised training alone: wall s / CPU s per round | overhead vs training (wall / CPU) | ' +
+    'centralised training + the same evaluation: wall s / CPU s | overhead vs training + evaluation (wall / CPU)',
 );
 for (const file of SCENARIOS) {
   const scenario = applyOverrides(loadScenario(file), { rounds: roundsOf(file) });
@@ -147,31 +164,47 @@ for (const file of SCENARIOS) {
     hospitals: scenario.hospitals,
     baseDir: process.cwd(),
   };
-  const trainer = createTrainer(backend, scenario.model, inputShapeOf(scenario.data));
-  const perRound = fl.sampled.map((ids) => ids.map((id) => buildLocalData(id, ctx).train));
-  const c0 = performance.now();
-  const k0 = cpu();
-  perRound.forEach((data, r) => {
-    for (const d of data) {
+  const head = headOf(scenario.data);
+  const trainer = createTrainer(backend, scenario.model, inputShapeOf(scenario.data), head);
+  const local = new Map(scenario.hospitals.map((h) => [h.id, buildLocalData(h.id, ctx)]));
+  const train = { wall: [] as number[], cpu: [] as number[] };
+  const trainEval = { wall: [] as number[], cpu: [] as number[] };
+  fl.sampled.forEach((ids, r) => {
+    const c0 = performance.now();
+    const k0 = cpu();
+    for (const id of ids) {
       trainer.setParameters(fl.parameters);
-      trainer.train(d, scenario.training, stream(scenario.seed, 'bench-central', r));
+      trainer.train(local.get(id)!.train, scenario.training, stream(scenario.seed, 'bench-central', r));
     }
+    const c1 = performance.now();
+    const k1 = cpu();
+    for (const id of fl.evaluated[r] ?? []) {
+      const d = local.get(id)!;
+      evaluateOn(trainer, d.test, d.testGroups, scenario.evaluation, head);
+    }
+    train.wall.push((c1 - c0) / 1000);
+    train.cpu.push(k1 - k0);
+    trainEval.wall.push((performance.now() - c0) / 1000);
+    trainEval.cpu.push(cpu() - k0);
   });
-  const central = (performance.now() - c0) / 1000 / perRound.length;
-  const centralCpu = (cpu() - k0) / perRound.length;
   const pct = (x: number, c: number) => `${(((x - c) / c) * 100).toFixed(0)}%`;
   const f = (x: number) => x.toFixed(4);
+  const [flWall, flCpu] = [median(fl.wall), median(fl.cpu)];
+  const against = (c: { wall: number[]; cpu: number[] }) => [
+    `${f(median(c.wall))} / ${f(median(c.cpu))}`,
+    `${pct(flWall, median(c.wall))} / ${pct(flCpu, median(c.cpu))}`,
+  ];
   console.log(
     [
       scenario.name,
       scenario.rounds,
       scenario.model.kind,
       backend,
-      `${f(median(fl.wall))} / ${f(median(fl.cpu))}`,
+      `${f(flWall)} / ${f(flCpu)}`,
       `${f(median(inThread.wall))} / ${f(median(inThread.cpu))}`,
       f(messages),
-      `${f(central)} / ${f(centralCpu)}`,
-      `${pct(median(fl.wall), central)} / ${pct(median(fl.cpu), centralCpu)}`,
+      ...against(train),
+      ...against(trainEval),
     ].join(' | '),
   );
 }
