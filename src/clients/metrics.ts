@@ -107,11 +107,12 @@ export function clinicalMetrics(
   const groups = Object.keys(options.subgroups ?? {}).sort();
   checkSubgroups(groups, options.subgroups ?? {}, n);
   if (n === 0) return {};
-  const ranking = rank(probs);
-  const metrics = overallScores(labels, probs, ranking, threshold, bins);
+  const scratch = scratchFor(n);
+  const ranking = rank(probs, scratch);
+  const metrics = overallScores(labels, probs, ranking, scratch, threshold, bins);
   for (const group of groups) {
     const mask = options.subgroups![group]!;
-    const m = subgroupScores(labels, probs, ranking, mask, threshold);
+    const m = subgroupScores(labels, probs, ranking, scratch, mask, threshold);
     if (m === undefined) continue;
     const names = subgroupNames(group);
     metrics[names.n] = m.size;
@@ -143,20 +144,51 @@ const INDEX_SPAN = 2 ** 23;
 const bitsOf = new Uint32Array(1);
 const floatOf = new Float32Array(bitsOf.buffer);
 
+/** Buffers one call of {@link clinicalMetrics} works in, kept for the next call in this thread up to this many examples. */
+const KEPT_SCRATCH = 1 << 16;
+
+/** Work buffers for `n` examples: sort keys, ranking, and each class's sorted scores. */
+interface Scratch {
+  readonly keys: Float64Array;
+  readonly order: Uint32Array;
+  readonly pos: Float32Array;
+  readonly neg: Float32Array;
+}
+
+let kept: Scratch | undefined;
+
+/**
+ * Work buffers of at least `n` examples: the thread's kept ones (evaluation scores one hospital at a time, and a
+ * typed array's allocation costs more than these loops for the few hundred patients a hospital holds out), or new
+ * ones beyond {@link KEPT_SCRATCH}.
+ */
+function scratchFor(n: number): Scratch {
+  if (kept !== undefined && kept.keys.length >= n) return kept;
+  const size = n > KEPT_SCRATCH ? n : Math.min(KEPT_SCRATCH, Math.max(n, 2 * (kept?.keys.length ?? 256)));
+  const s = {
+    keys: new Float64Array(size),
+    order: new Uint32Array(size),
+    pos: new Float32Array(size),
+    neg: new Float32Array(size),
+  };
+  if (size <= KEPT_SCRATCH) kept = s;
+  return s;
+}
+
 /**
  * The examples ranked by predicted probability, sorted once per call so that the overall metrics and every
  * subgroup read their classes' sorted scores in one pass. Probabilities in [0, 1] order as their float32
  * bits (−0 taken as 0), so each example's key is bits·2²³ + index, one native sort of doubles; beyond 2²³
- * examples a comparator sort does the same.
+ * examples a comparator sort does the same. The ranking is `scratch.order`'s first n entries.
  */
-function rank(probs: Float32Array): Ranking {
+function rank(probs: Float32Array, scratch: Scratch): Ranking {
   const n = probs.length;
-  const order = new Uint32Array(n);
+  const order = scratch.order.subarray(0, n);
   if (n > INDEX_SPAN) {
     for (let i = 0; i < n; i++) order[i] = i;
     return order.sort((a, b) => probs[a]! - probs[b]! || a - b);
   }
-  const keys = new Float64Array(n);
+  const keys = scratch.keys.subarray(0, n);
   for (let i = 0; i < n; i++) {
     floatOf[0] = probs[i]! + 0;
     keys[i] = bitsOf[0]! * INDEX_SPAN + i;
@@ -168,25 +200,25 @@ function rank(probs: Float32Array): Ranking {
 
 /**
  * Each class's probabilities in ascending order, of all examples or (with `mask`) of those the mask selects,
- * read from `ranking` in one pass.
+ * read from `ranking` in one pass into the scratch buffers (valid until the next call).
  */
 function sortedClasses(
   labels: Float32Array,
   probs: Float32Array,
   ranking: Ranking,
-  nPos: number,
-  nNeg: number,
+  scratch: Scratch,
   mask?: Uint8Array,
 ): { pos: Float32Array; neg: Float32Array } {
-  const pos = new Float32Array(nPos);
-  const neg = new Float32Array(nNeg);
-  for (let k = 0, a = 0, b = 0; k < ranking.length; k++) {
+  const { pos, neg } = scratch;
+  let a = 0;
+  let b = 0;
+  for (let k = 0; k < ranking.length; k++) {
     const i = ranking[k]!;
     if (mask !== undefined && mask[i] !== 1) continue;
     if (labels[i] === 1) pos[a++] = probs[i]!;
     else neg[b++] = probs[i]!;
   }
-  return { pos, neg };
+  return { pos: pos.subarray(0, a), neg: neg.subarray(0, b) };
 }
 
 /** Confusion counts at the threshold and the Brier sum of the examples (the mask's, if given), in index order. */
@@ -232,11 +264,12 @@ function overallScores(
   labels: Float32Array,
   probs: Float32Array,
   ranking: Ranking,
+  scratch: Scratch,
   threshold: number,
   bins: number,
 ): Metrics {
   const t = tally(labels, probs, threshold);
-  const { pos, neg } = sortedClasses(labels, probs, ranking, t.nPos, t.size - t.nPos);
+  const { pos, neg } = sortedClasses(labels, probs, ranking, scratch);
   const metrics = classScores(overall(labels, probs, t.tp + t.tn), t, pos, neg);
   metrics.ece = calibrationError(labels, probs, bins);
   return metrics;
@@ -251,12 +284,13 @@ function subgroupScores(
   labels: Float32Array,
   probs: Float32Array,
   ranking: Ranking,
+  scratch: Scratch,
   mask: Uint8Array,
   threshold: number,
 ): { readonly size: number; readonly metrics: Metrics } | undefined {
   const t = tally(labels, probs, threshold, mask);
   if (t.size === 0) return undefined;
-  const { pos, neg } = sortedClasses(labels, probs, ranking, t.nPos, t.size - t.nPos, mask);
+  const { pos, neg } = sortedClasses(labels, probs, ranking, scratch, mask);
   return { size: t.size, metrics: classScores({}, t, pos, neg) };
 }
 
