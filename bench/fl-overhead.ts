@@ -1,37 +1,40 @@
 /**
  * The FL round against centralised training of the same sample-epochs in the same process, for models whose
  * training is real work: the imaging cnn (multisite-imaging.json) and the flagship (korea-china.json). The
- * federation runs on one worker thread (every hospital's training in turn, as centralised training is), then one
+ * federation runs on one worker thread (every hospital's training in turn, as centralised training is); one
  * trainer in this thread trains on the same hospitals' training records with the same epochs and batches.
  *
  * Two centralised baselines, both reported:
  * - "training alone": the round's sample-epochs and nothing else. A federated round also evaluates every
  *   hospital the round evaluates on its held-out patients, so against this baseline that evaluation counts as
- *   overhead. "overhead vs training" is the FL round against this.
- * - "training + evaluation": the same training, then, each round, the model scored on the held-out patients of
- *   the hospitals the FL round evaluated, with the scenario's evaluation settings (forward passes and clinical
- *   metrics, `evaluateOn` as a hospital runs it), as a centralised study that reports test metrics does. "overhead
- *   vs training + evaluation" is the FL round against this: what federating costs beyond the same work.
+ *   overhead: "overhead vs training" is the FL round against this.
+ * - "training + evaluation": the same training, then the model scored on the held-out patients of the hospitals
+ *   the FL round evaluated, with the scenario's evaluation settings (forward passes and clinical metrics,
+ *   `evaluateOn` as a hospital runs it), as a centralised study that reports test metrics does: "overhead vs
+ *   training + evaluation" is the FL round against this, what federating costs beyond the same work.
+ * Each centralised round runs right after the FL round it copies, while the coordinator waits in its round
+ * callback and the worker is idle, so FL and centralised rounds alternate under the same machine load; the FL
+ * round's time runs from the end of the previous centralised round to the end of its own.
  *
  * Where a round's fixed cost goes: the same federation with every hospital's host in this thread (all of a
  * round's work on both sides of every message, no threads and no postMessage), and the round's messages alone
  * (as many requests of the same size, in the same two phases, through the pool to a thread that answers at once).
- * Every figure is the median over the rounds (a round of the centralised baselines is timed on its own).
- * Run: `npx tsx bench/fl-overhead.ts`. Env: FEDMED_BENCH_OVERHEAD_ROUNDS (default 3 for the cnn, 30
- * for the flagship, whose first rounds are mostly V8 compiling the round's code; medians are over the rounds),
- * FEDMED_BENCH_OVERHEAD_SCENARIOS (default both).
+ * Every figure is the median over the rounds. Run: `npx tsx bench/fl-overhead.ts`. Env:
+ * FEDMED_BENCH_OVERHEAD_ROUNDS (default 3 for the cnn, 30 for the flagship, whose first rounds are mostly V8
+ * compiling the round's code), FEDMED_BENCH_OVERHEAD_SCENARIOS (default both).
  */
 import { median } from './measure.ts';
 import { loadavg } from 'node:os';
 import { stream } from '../src/common/rng.ts';
-import { buildLocalData } from '../src/clients/data/index.ts';
-import { createTrainer } from '../src/models/create-trainer.ts';
+import { buildLocalData, type LocalData } from '../src/clients/data/index.ts';
 import { evaluateOn } from '../src/clients/hospital.ts';
+import type { BackendName } from '../src/models/backend.ts';
+import { createTrainer } from '../src/models/create-trainer.ts';
 import { headOf } from '../src/protocol/outcome.ts';
 import { inputShapeOf } from '../src/protocol/cdm.ts';
 import { applyOverrides, loadScenario } from '../src/scenario/load.ts';
 import type { Scenario } from '../src/scenario/schema.ts';
-import { runFederation } from '../src/server/coordinator.ts';
+import { runFederation, type RoundRecord } from '../src/server/coordinator.ts';
 import { WorkerPool } from '../src/server/worker-pool.ts';
 import { InThreadPool } from './in-thread-pool.ts';
 
@@ -52,28 +55,33 @@ const SCENARIOS = (
 ).split(',');
 const bytesOf = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 
-/** What the rounds of one federation took, and what they sent. */
-interface Rounds {
+/** Wall and CPU seconds of each round of something. */
+interface Times {
   readonly wall: number[];
   readonly cpu: number[];
-  readonly sampled: string[][];
-  /** The hospitals each round evaluated. */
-  readonly evaluated: string[][];
+}
+
+/** What the rounds of one federation took, and what they sent. */
+interface Rounds extends Times {
   /** Requests per phase of each round (fit, evaluate) and their mean size in bytes. */
   readonly phases: number[][];
   readonly requestBytes: number;
   readonly parameters: Float32Array;
 }
 
+/**
+ * Runs the federation; `between`, if given, runs synchronously after each round (the coordinator waits in its
+ * round callback), outside the round's time.
+ */
 async function federate(
   scenario: Scenario,
   backend: Scenario['backend'],
   pool?: WorkerPool,
+  between?: (record: RoundRecord) => void,
 ): Promise<Rounds> {
-  const marks: number[] = [];
-  const cpuMarks: number[] = [];
-  const sampled: string[][] = [];
-  const evaluated: string[][] = [];
+  const wall: number[] = [];
+  const cpuTimes: number[] = [];
+  let start: { wall: number; cpu: number } | undefined;
   const phases: number[][] = [];
   let bytes = 0;
   let requests = 0;
@@ -87,33 +95,69 @@ async function federate(
       ...(pool === undefined ? {} : { pool }),
       sink: {
         round: (r, crossings) => {
-          marks.push(performance.now());
-          cpuMarks.push(cpu());
-          sampled.push([...r.fit.sampled]);
-          evaluated.push(Object.keys(r.evaluate.hospitals));
+          if (start !== undefined) {
+            wall.push((performance.now() - start.wall) / 1000);
+            cpuTimes.push(cpu() - start.cpu);
+          }
           phases.push([r.fit.sampled.length, Object.keys(r.evaluate.hospitals).length]);
           for (const c of crossings.filter((c) => c.direction === 'to-hospital')) {
             bytes += c.bytes;
             requests++;
           }
+          between?.(r);
+          start = { wall: performance.now(), cpu: cpu() };
         },
         crossings: () => {
-          if (marks.length > 0) return;
-          marks.push(performance.now());
-          cpuMarks.push(cpu());
+          start ??= { wall: performance.now(), cpu: cpu() };
         },
       },
     },
   );
   return {
-    wall: marks.slice(1).map((m, i) => (m - marks[i]!) / 1000),
-    cpu: cpuMarks.slice(1).map((m, i) => m - cpuMarks[i]!),
-    sampled,
-    evaluated,
+    wall,
+    cpu: cpuTimes,
     phases,
     requestBytes: requests === 0 ? 0 : bytes / requests,
     parameters: result.parameters,
   };
+}
+
+/**
+ * The centralised baselines of one scenario: each call trains one trainer in this thread on the training
+ * records of the round's sampled hospitals, then scores the held-out patients of the hospitals it evaluated.
+ */
+function centralised(scenario: Scenario, backend: BackendName) {
+  const ctx = {
+    seed: scenario.seed,
+    data: scenario.data,
+    hospitals: scenario.hospitals,
+    baseDir: process.cwd(),
+  };
+  const head = headOf(scenario.data);
+  const trainer = createTrainer(backend, scenario.model, inputShapeOf(scenario.data), head);
+  const start = trainer.getParameters();
+  const local = new Map<string, LocalData>(scenario.hospitals.map((h) => [h.id, buildLocalData(h.id, ctx)]));
+  const train: Times = { wall: [], cpu: [] };
+  const trainEval: Times = { wall: [], cpu: [] };
+  const round = (r: RoundRecord) => {
+    const c0 = performance.now();
+    const k0 = cpu();
+    for (const id of r.fit.sampled) {
+      trainer.setParameters(start);
+      trainer.train(local.get(id)!.train, scenario.training, stream(scenario.seed, 'bench-central', r.round));
+    }
+    const c1 = performance.now();
+    const k1 = cpu();
+    for (const id of Object.keys(r.evaluate.hospitals)) {
+      const d = local.get(id)!;
+      evaluateOn(trainer, d.test, d.testGroups, scenario.evaluation, head);
+    }
+    train.wall.push((c1 - c0) / 1000);
+    train.cpu.push(k1 - k0);
+    trainEval.wall.push((performance.now() - c0) / 1000);
+    trainEval.cpu.push(cpu() - k0);
+  };
+  return { round, train, trainEval };
 }
 
 /** Seconds per round of a round's messages alone: each phase's requests in flight at once, then the next phase. */
@@ -153,44 +197,16 @@ console.log(
 for (const file of SCENARIOS) {
   const scenario = applyOverrides(loadScenario(file), { rounds: roundsOf(file) });
   const backend = scenario.backend === 'auto' || scenario.backend === undefined ? 'js' : scenario.backend;
-  const fl = await federate(scenario, backend);
+  const central = centralised(scenario, backend);
+  const fl = await federate(scenario, backend, undefined, central.round);
   const inThread = await federate(scenario, backend, InThreadPool.lend(scenario.hospitals.map((h) => h.id)));
   if (Buffer.compare(bytesOf(fl.parameters), bytesOf(inThread.parameters)) !== 0)
     throw new Error(`${scenario.name}: the run in the bench thread ended with another model`);
   const messages = await messagesAlone(fl.phases[0] ?? [], fl.requestBytes);
-  const ctx = {
-    seed: scenario.seed,
-    data: scenario.data,
-    hospitals: scenario.hospitals,
-    baseDir: process.cwd(),
-  };
-  const head = headOf(scenario.data);
-  const trainer = createTrainer(backend, scenario.model, inputShapeOf(scenario.data), head);
-  const local = new Map(scenario.hospitals.map((h) => [h.id, buildLocalData(h.id, ctx)]));
-  const train = { wall: [] as number[], cpu: [] as number[] };
-  const trainEval = { wall: [] as number[], cpu: [] as number[] };
-  fl.sampled.forEach((ids, r) => {
-    const c0 = performance.now();
-    const k0 = cpu();
-    for (const id of ids) {
-      trainer.setParameters(fl.parameters);
-      trainer.train(local.get(id)!.train, scenario.training, stream(scenario.seed, 'bench-central', r));
-    }
-    const c1 = performance.now();
-    const k1 = cpu();
-    for (const id of fl.evaluated[r] ?? []) {
-      const d = local.get(id)!;
-      evaluateOn(trainer, d.test, d.testGroups, scenario.evaluation, head);
-    }
-    train.wall.push((c1 - c0) / 1000);
-    train.cpu.push(k1 - k0);
-    trainEval.wall.push((performance.now() - c0) / 1000);
-    trainEval.cpu.push(cpu() - k0);
-  });
   const pct = (x: number, c: number) => `${(((x - c) / c) * 100).toFixed(0)}%`;
   const f = (x: number) => x.toFixed(4);
   const [flWall, flCpu] = [median(fl.wall), median(fl.cpu)];
-  const against = (c: { wall: number[]; cpu: number[] }) => [
+  const against = (c: Times) => [
     `${f(median(c.wall))} / ${f(median(c.cpu))}`,
     `${pct(flWall, median(c.wall))} / ${pct(flCpu, median(c.cpu))}`,
   ];
@@ -203,8 +219,8 @@ for (const file of SCENARIOS) {
       `${f(flWall)} / ${f(flCpu)}`,
       `${f(median(inThread.wall))} / ${f(median(inThread.cpu))}`,
       f(messages),
-      ...against(train),
-      ...against(trainEval),
+      ...against(central.train),
+      ...against(central.trainEval),
     ].join(' | '),
   );
 }
