@@ -14,12 +14,13 @@
  *   training + evaluation" is the FL round against this, what federating costs beyond the same work.
  * Each centralised round runs right after the FL round it copies, while the coordinator waits in its round
  * callback and the worker is idle, so FL and centralised rounds alternate under the same machine load; the FL
- * round's time runs from the end of the previous centralised round to the end of its own.
+ * round's time runs from the end of the previous centralised round to the end of its own. An overhead is the
+ * median over rounds of each FL round's ratio to the centralised round run right after it.
  *
  * Where a round's fixed cost goes: the same federation with every hospital's host in this thread (all of a
  * round's work on both sides of every message, no threads and no postMessage), and the round's messages alone
  * (as many requests of the same size, in the same two phases, through the pool to a thread that answers at once).
- * Every figure is the median over the rounds. Run: `npx tsx bench/fl-overhead.ts`. Env:
+ * Every time is the median over the rounds. Run: `npx tsx bench/fl-overhead.ts`. Env:
  * FEDMED_BENCH_OVERHEAD_ROUNDS (default 3 for the cnn, 30 for the flagship, whose first rounds are mostly V8
  * compiling the round's code), FEDMED_BENCH_OVERHEAD_SCENARIOS (default both).
  */
@@ -123,8 +124,9 @@ async function federate(
 }
 
 /**
- * The centralised baselines of one scenario: each call trains one trainer in this thread on the training
- * records of the round's sampled hospitals, then scores the held-out patients of the hospitals it evaluated.
+ * The centralised baselines of one scenario: `recorder()` gives a round callback that trains one trainer in this
+ * thread on the training records of the round's sampled hospitals, then scores the held-out patients of the
+ * hospitals it evaluated, and the times it recorded.
  */
 function centralised(scenario: Scenario, backend: BackendName) {
   const ctx = {
@@ -137,27 +139,43 @@ function centralised(scenario: Scenario, backend: BackendName) {
   const trainer = createTrainer(backend, scenario.model, inputShapeOf(scenario.data), head);
   const start = trainer.getParameters();
   const local = new Map<string, LocalData>(scenario.hospitals.map((h) => [h.id, buildLocalData(h.id, ctx)]));
-  const train: Times = { wall: [], cpu: [] };
-  const trainEval: Times = { wall: [], cpu: [] };
-  const round = (r: RoundRecord) => {
-    const c0 = performance.now();
-    const k0 = cpu();
-    for (const id of r.fit.sampled) {
-      trainer.setParameters(start);
-      trainer.train(local.get(id)!.train, scenario.training, stream(scenario.seed, 'bench-central', r.round));
-    }
-    const c1 = performance.now();
-    const k1 = cpu();
-    for (const id of Object.keys(r.evaluate.hospitals)) {
-      const d = local.get(id)!;
-      evaluateOn(trainer, d.test, d.testGroups, scenario.evaluation, head);
-    }
-    train.wall.push((c1 - c0) / 1000);
-    train.cpu.push(k1 - k0);
-    trainEval.wall.push((performance.now() - c0) / 1000);
-    trainEval.cpu.push(cpu() - k0);
+  return () => {
+    const train: Times = { wall: [], cpu: [] };
+    const trainEval: Times = { wall: [], cpu: [] };
+    const round = (r: RoundRecord) => {
+      const c0 = performance.now();
+      const k0 = cpu();
+      for (const id of r.fit.sampled) {
+        trainer.setParameters(start);
+        trainer.train(
+          local.get(id)!.train,
+          scenario.training,
+          stream(scenario.seed, 'bench-central', r.round),
+        );
+      }
+      const c1 = performance.now();
+      const k1 = cpu();
+      for (const id of Object.keys(r.evaluate.hospitals)) {
+        const d = local.get(id)!;
+        evaluateOn(trainer, d.test, d.testGroups, scenario.evaluation, head);
+      }
+      train.wall.push((c1 - c0) / 1000);
+      train.cpu.push(k1 - k0);
+      trainEval.wall.push((performance.now() - c0) / 1000);
+      trainEval.cpu.push(cpu() - k0);
+    };
+    return { round, train, trainEval };
   };
-  return { round, train, trainEval };
+}
+
+/**
+ * `x`'s overhead over the baseline `c`, wall / CPU: the median over rounds of each round's ratio to the baseline
+ * round run right after it, so both saw the same load.
+ */
+function overhead(x: Times, c: Times): string {
+  const ratio = (a: number[], b: number[]) =>
+    `${((median(a.map((v, i) => v / b[i]!)) - 1) * 100).toFixed(0)}%`;
+  return `${ratio(x.wall, c.wall)} / ${ratio(x.cpu, c.cpu)}`;
 }
 
 /** Seconds per round of a round's messages alone: each phase's requests in flight at once, then the next phase. */
@@ -190,37 +208,38 @@ console.log(
   `FL round against centralised training, one worker thread; load ${loadavg()[0]!.toFixed(1)}; Node ${process.version}`,
 );
 console.log(
-  'scenario | rounds | model | backend | FL round: wall s / CPU s (median) | in the bench thread, no messages: wall s / CPU s | ' +
-    'messages alone: wall s | centralised training alone: wall s / CPU s per round | overhead vs training (wall / CPU) | ' +
-    'centralised training + the same evaluation: wall s / CPU s | overhead vs training + evaluation (wall / CPU)',
+  'scenario | rounds | model | backend | FL round: wall s / CPU s (median) | in the bench thread, no messages: wall s / CPU s; ' +
+    'its overhead vs training + evaluation | messages alone: wall s | centralised training alone: wall s / CPU s per round | ' +
+    'overhead vs training (wall / CPU) | centralised training + the same evaluation: wall s / CPU s | ' +
+    'overhead vs training + evaluation (wall / CPU)',
 );
 for (const file of SCENARIOS) {
   const scenario = applyOverrides(loadScenario(file), { rounds: roundsOf(file) });
   const backend = scenario.backend === 'auto' || scenario.backend === undefined ? 'js' : scenario.backend;
-  const central = centralised(scenario, backend);
+  const recorder = centralised(scenario, backend);
+  const central = recorder();
   const fl = await federate(scenario, backend, undefined, central.round);
-  const inThread = await federate(scenario, backend, InThreadPool.lend(scenario.hospitals.map((h) => h.id)));
+  const besideInThread = recorder();
+  const pool = InThreadPool.lend(scenario.hospitals.map((h) => h.id));
+  const inThread = await federate(scenario, backend, pool, besideInThread.round);
   if (Buffer.compare(bytesOf(fl.parameters), bytesOf(inThread.parameters)) !== 0)
     throw new Error(`${scenario.name}: the run in the bench thread ended with another model`);
   const messages = await messagesAlone(fl.phases[0] ?? [], fl.requestBytes);
-  const pct = (x: number, c: number) => `${(((x - c) / c) * 100).toFixed(0)}%`;
   const f = (x: number) => x.toFixed(4);
-  const [flWall, flCpu] = [median(fl.wall), median(fl.cpu)];
-  const against = (c: Times) => [
-    `${f(median(c.wall))} / ${f(median(c.cpu))}`,
-    `${pct(flWall, median(c.wall))} / ${pct(flCpu, median(c.cpu))}`,
-  ];
+  const times = (t: Times) => `${f(median(t.wall))} / ${f(median(t.cpu))}`;
   console.log(
     [
       scenario.name,
       scenario.rounds,
       scenario.model.kind,
       backend,
-      `${f(flWall)} / ${f(flCpu)}`,
-      `${f(median(inThread.wall))} / ${f(median(inThread.cpu))}`,
+      times(fl),
+      `${times(inThread)}; ${overhead(inThread, besideInThread.trainEval)}`,
       f(messages),
-      ...against(central.train),
-      ...against(central.trainEval),
+      times(central.train),
+      overhead(fl, central.train),
+      times(central.trainEval),
+      overhead(fl, central.trainEval),
     ].join(' | '),
   );
 }
