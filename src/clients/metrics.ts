@@ -222,19 +222,28 @@ function overall(labels: Float32Array, probs: Float32Array, correct: number): Me
 /** Σ over equal-width bins of (bin count / n)·|mean p − mean y|, bins [k/B, (k+1)/B), the last one closed. */
 function calibrationError(labels: Float32Array, probs: Float32Array, bins: number): number {
   const n = labels.length;
-  const binCount = new Float64Array(bins);
-  const binP = new Float64Array(bins);
-  const binY = new Float64Array(bins);
+  const sums = binSums(bins);
   for (let i = 0; i < n; i++) {
     const p = probs[i]!;
-    const b = Math.min(bins - 1, Math.floor(p * bins));
-    binCount[b]!++;
-    binP[b]! += p;
-    binY[b]! += labels[i]!;
+    const b = 3 * Math.min(bins - 1, Math.floor(p * bins));
+    sums[b]!++;
+    sums[b + 1]! += p;
+    sums[b + 2]! += labels[i]!;
   }
   let ece = 0;
-  for (let b = 0; b < bins; b++) if (binCount[b]! > 0) ece += Math.abs(binP[b]! - binY[b]!) / n;
+  for (let b = 0; b < 3 * bins; b += 3) if (sums[b]! > 0) ece += Math.abs(sums[b + 1]! - sums[b + 2]!) / n;
   return ece;
+}
+
+/** Most calibration bins whose sums the thread keeps between calls (more are allocated per call). */
+const KEPT_BINS = 1024;
+let keptBins = new Float64Array(0);
+
+/** Zeroed (count, Σp, Σy) of each of `bins` bins, interleaved. */
+function binSums(bins: number): Float64Array {
+  if (bins > KEPT_BINS) return new Float64Array(3 * bins);
+  if (keptBins.length < 3 * bins) keptBins = new Float64Array(3 * bins);
+  return keptBins.subarray(0, 3 * bins).fill(0);
 }
 
 /** Validates labels and probabilities row by row; returns the number of examples. */
