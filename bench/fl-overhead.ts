@@ -15,7 +15,7 @@
  * Each centralised round runs right after the FL round it copies, while the coordinator waits in its round
  * callback and the worker is idle, so FL and centralised rounds alternate under the same machine load; the FL
  * round's time runs from the end of the previous centralised round to the end of its own. An overhead is the
- * median over rounds of each FL round's ratio to the centralised round run right after it.
+ * ratio of the medians over rounds, less one.
  *
  * Where a round's fixed cost goes: the same federation with every hospital's host in this thread (all of a
  * round's work on both sides of every message, no threads and no postMessage), and the round's messages alone
@@ -168,14 +168,10 @@ function centralised(scenario: Scenario, backend: BackendName) {
   };
 }
 
-/**
- * `x`'s overhead over the baseline `c`, wall / CPU: the median over rounds of each round's ratio to the baseline
- * round run right after it, so both saw the same load.
- */
+/** `x`'s overhead over the baseline `c`, wall / CPU: the ratio of their medians over rounds, less one. */
 function overhead(x: Times, c: Times): string {
-  const ratio = (a: number[], b: number[]) =>
-    `${((median(a.map((v, i) => v / b[i]!)) - 1) * 100).toFixed(0)}%`;
-  return `${ratio(x.wall, c.wall)} / ${ratio(x.cpu, c.cpu)}`;
+  const pct = (a: number[], b: number[]) => `${((median(a) / median(b) - 1) * 100).toFixed(0)}%`;
+  return `${pct(x.wall, c.wall)} / ${pct(x.cpu, c.cpu)}`;
 }
 
 /** Seconds per round of a round's messages alone: each phase's requests in flight at once, then the next phase. */
