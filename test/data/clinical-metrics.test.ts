@@ -168,6 +168,18 @@ describe('clinicalMetrics', () => {
     }
   });
 
+  it('gives the same metrics whatever calls came before (its work buffers are kept between calls)', () => {
+    const run = (n: number, seed: number) => {
+      const { y, p } = tiedData(n, seed);
+      const half = Uint8Array.from({ length: n }, (_, i) => i % 2);
+      return clinicalMetrics(y, p, { ...OPTS, subgroups: { odd: half } });
+    };
+    const first = run(200, 21);
+    run(3000, 22);
+    run(5, 23);
+    expect(run(200, 21)).toEqual(first);
+  });
+
   it('fits five subgroups in 38 valid metric names, within MAX_METRICS', () => {
     const { y, p } = tiedData(400, 7);
     const mask = (k: number): Uint8Array => Uint8Array.from({ length: 400 }, (_, i) => (i % 5 === k ? 1 : 0));
