@@ -5,6 +5,8 @@ import {
   type ScoreHistogram,
 } from '../protocol/messages.ts';
 
+import { rank, scratchFor, sortedClasses, type Ranking, type Scratch } from './score-ranking.ts';
+
 const EPS = 1e-7;
 
 /** Inputs that metrics cannot be computed from; names the row or option, never a patient value. */
@@ -107,25 +109,17 @@ export function clinicalMetrics(
   const groups = Object.keys(options.subgroups ?? {}).sort();
   checkSubgroups(groups, options.subgroups ?? {}, n);
   if (n === 0) return {};
-  const metrics = scores(labels, probs, threshold, bins);
+  const scratch = scratchFor(n);
+  const ranking = rank(probs, scratch);
+  const metrics = overallScores(labels, probs, ranking, scratch, threshold, bins);
   for (const group of groups) {
     const mask = options.subgroups![group]!;
-    let size = 0;
-    for (let i = 0; i < n; i++) size += mask[i]!;
-    if (size === 0) continue;
-    const y = new Float32Array(size);
-    const p = new Float32Array(size);
-    for (let i = 0, k = 0; i < n; i++) {
-      if (mask[i] === 1) {
-        y[k] = labels[i]!;
-        p[k++] = probs[i]!;
-      }
-    }
-    const m = scores(y, p, threshold, 0);
+    const m = subgroupScores(labels, probs, ranking, scratch, mask, threshold);
+    if (m === undefined) continue;
     const names = subgroupNames(group);
-    metrics[names.n] = size;
+    metrics[names.n] = m.size;
     SUBGROUP_METRICS.forEach((name, j) => {
-      const v = m[name];
+      const v = m.metrics[name];
       if (v !== undefined) metrics[names.metrics[j]!] = v;
     });
   }
@@ -144,36 +138,77 @@ function subgroupNames(group: string): { readonly n: string; readonly metrics: r
   return names;
 }
 
-/**
- * The clinical metrics of one set of examples. With `bins` = 0 (a subgroup) only {@link SUBGROUP_METRICS} are
- * computed: loss, accuracy and calibration, which a subgroup does not report, are skipped, the rest is the same
- * arithmetic.
- */
-function scores(labels: Float32Array, probs: Float32Array, threshold: number, bins: number): Metrics {
-  const n = labels.length;
-  const { nPos, pos, neg } = byClass(labels, probs);
-  const nNeg = n - nPos;
-  let brierSum = 0;
-  let tp = 0;
-  let tn = 0;
-  for (let i = 0; i < n; i++) {
+/** Confusion counts at the threshold and the Brier sum of the examples (the mask's, if given), in index order. */
+interface Tally {
+  size: number;
+  nPos: number;
+  tp: number;
+  tn: number;
+  brierSum: number;
+}
+
+function tally(labels: Float32Array, probs: Float32Array, threshold: number, mask?: Uint8Array): Tally {
+  const t: Tally = { size: 0, nPos: 0, tp: 0, tn: 0, brierSum: 0 };
+  for (let i = 0; i < labels.length; i++) {
+    if (mask !== undefined && mask[i] !== 1) continue;
     const p = probs[i]!;
     const y = labels[i]!;
-    brierSum += (p - y) * (p - y);
+    t.size++;
+    t.nPos += y;
+    t.brierSum += (p - y) * (p - y);
     if (p >= threshold) {
-      if (y === 1) tp++;
-    } else if (y === 0) tn++;
+      if (y === 1) t.tp++;
+    } else if (y === 0) t.tn++;
   }
-  const metrics: Metrics = bins === 0 ? {} : overall(labels, probs, tp + tn);
-  if (nPos > 0 && nNeg > 0) metrics.auroc = auroc(pos, neg);
-  if (nPos > 0) {
+  return t;
+}
+
+/** The metrics of one set of examples that need its sorted classes (auroc, auprc), and those at the threshold. */
+function classScores(metrics: Metrics, t: Tally, pos: Float32Array, neg: Float32Array): Metrics {
+  const nNeg = t.size - t.nPos;
+  if (t.nPos > 0 && nNeg > 0) metrics.auroc = auroc(pos, neg);
+  if (t.nPos > 0) {
     metrics.auprc = averagePrecision(pos, neg);
-    metrics.sensitivity = tp / nPos;
+    metrics.sensitivity = t.tp / t.nPos;
   }
-  if (nNeg > 0) metrics.specificity = tn / nNeg;
-  metrics.brier = brierSum / n;
-  if (bins > 0) metrics.ece = calibrationError(labels, probs, bins);
+  if (nNeg > 0) metrics.specificity = t.tn / nNeg;
+  metrics.brier = t.brierSum / t.size;
   return metrics;
+}
+
+/** Every metric {@link clinicalMetrics} reports over all examples (see {@link OVERALL_METRICS}). */
+function overallScores(
+  labels: Float32Array,
+  probs: Float32Array,
+  ranking: Ranking,
+  scratch: Scratch,
+  threshold: number,
+  bins: number,
+): Metrics {
+  const t = tally(labels, probs, threshold);
+  const { pos, neg } = sortedClasses(labels, probs, ranking, scratch);
+  const metrics = classScores(overall(labels, probs, t.tp + t.tn), t, pos, neg);
+  metrics.ece = calibrationError(labels, probs, bins);
+  return metrics;
+}
+
+/**
+ * The {@link SUBGROUP_METRICS} of the examples `mask` selects, with their count; undefined when it selects none.
+ * The same arithmetic as over all examples, in the same order: loss, accuracy and calibration, which a subgroup
+ * does not report, are not computed.
+ */
+function subgroupScores(
+  labels: Float32Array,
+  probs: Float32Array,
+  ranking: Ranking,
+  scratch: Scratch,
+  mask: Uint8Array,
+  threshold: number,
+): { readonly size: number; readonly metrics: Metrics } | undefined {
+  const t = tally(labels, probs, threshold, mask);
+  if (t.size === 0) return undefined;
+  const { pos, neg } = sortedClasses(labels, probs, ranking, scratch, mask);
+  return { size: t.size, metrics: classScores({}, t, pos, neg) };
 }
 
 /** Loss and accuracy over all examples (`correct` of them on the right side of the threshold). */
@@ -187,19 +222,28 @@ function overall(labels: Float32Array, probs: Float32Array, correct: number): Me
 /** Σ over equal-width bins of (bin count / n)·|mean p − mean y|, bins [k/B, (k+1)/B), the last one closed. */
 function calibrationError(labels: Float32Array, probs: Float32Array, bins: number): number {
   const n = labels.length;
-  const binCount = new Float64Array(bins);
-  const binP = new Float64Array(bins);
-  const binY = new Float64Array(bins);
+  const sums = binSums(bins);
   for (let i = 0; i < n; i++) {
     const p = probs[i]!;
-    const b = Math.min(bins - 1, Math.floor(p * bins));
-    binCount[b]!++;
-    binP[b]! += p;
-    binY[b]! += labels[i]!;
+    const b = 3 * Math.min(bins - 1, Math.floor(p * bins));
+    sums[b]!++;
+    sums[b + 1]! += p;
+    sums[b + 2]! += labels[i]!;
   }
   let ece = 0;
-  for (let b = 0; b < bins; b++) if (binCount[b]! > 0) ece += Math.abs(binP[b]! - binY[b]!) / n;
+  for (let b = 0; b < 3 * bins; b += 3) if (sums[b]! > 0) ece += Math.abs(sums[b + 1]! - sums[b + 2]!) / n;
   return ece;
+}
+
+/** Most calibration bins whose sums the thread keeps between calls (more are allocated per call). */
+const KEPT_BINS = 1024;
+let keptBins = new Float64Array(0);
+
+/** Zeroed (count, Σp, Σy) of each of `bins` bins, interleaved. */
+function binSums(bins: number): Float64Array {
+  if (bins > KEPT_BINS) return new Float64Array(3 * bins);
+  if (keptBins.length < 3 * bins) keptBins = new Float64Array(3 * bins);
+  return keptBins.subarray(0, 3 * bins).fill(0);
 }
 
 /** Validates labels and probabilities row by row; returns the number of examples. */

@@ -95,7 +95,10 @@ interface DenseBuffers {
   readonly inputDelta: number;
 }
 
-/** FedProx's and SCAFFOLD's per-call gradient terms, validated; null where one is off. */
+/**
+ * FedProx's and SCAFFOLD's per-call gradient terms, validated; null where one is off. The vectors are the caller's,
+ * not copies: training reads them synchronously and writes only its own buffers.
+ */
 interface Adjustment {
   readonly proximal: {
     readonly mu: number;
@@ -645,9 +648,9 @@ class FusedTrainer implements LocalTrainer, PerExampleClipping {
           ? null
           : {
               mu: f32(terms.proximal.mu),
-              reference: terms.proximal.reference.slice(),
+              reference: terms.proximal.reference,
             },
-      correction: terms.correction === undefined ? null : terms.correction.slice(),
+      correction: terms.correction ?? null,
     };
   }
 

@@ -153,6 +153,33 @@ describe('clinicalMetrics', () => {
     expect(m.auroc__female).toBe(1);
   });
 
+  it('scores each subgroup exactly as its own examples alone, ties, 0, −0 and 1 included', () => {
+    // Subgroups are read from one ranking of all examples; each must equal a call on its examples only.
+    for (const seed of [11, 12]) {
+      const { y, p } = tiedData(300, seed);
+      for (let i = 0; i < 300; i += 17) p[i] = [0, -0, 1][i % 3]!;
+      const masks = [3, 4, 7].map((m) => Uint8Array.from({ length: 300 }, (_, i) => (i % m === 1 ? 1 : 0)));
+      const m = clinicalMetrics(y, p, { ...OPTS, subgroups: { a: masks[0]!, b: masks[1]!, c: masks[2]! } });
+      ['a', 'b', 'c'].forEach((g, k) => {
+        const keep = (_: number, i: number) => masks[k]![i] === 1;
+        const alone = clinicalMetrics(y.filter(keep), p.filter(keep), OPTS);
+        for (const name of SUBGROUP_METRICS) expect(m[`${name}__${g}`]).toBe(alone[name]);
+      });
+    }
+  });
+
+  it('gives the same metrics whatever calls came before (its work buffers are kept between calls)', () => {
+    const run = (n: number, seed: number) => {
+      const { y, p } = tiedData(n, seed);
+      const half = Uint8Array.from({ length: n }, (_, i) => i % 2);
+      return clinicalMetrics(y, p, { ...OPTS, subgroups: { odd: half } });
+    };
+    const first = run(200, 21);
+    run(3000, 22);
+    run(5, 23);
+    expect(run(200, 21)).toEqual(first);
+  });
+
   it('fits five subgroups in 38 valid metric names, within MAX_METRICS', () => {
     const { y, p } = tiedData(400, 7);
     const mask = (k: number): Uint8Array => Uint8Array.from({ length: 400 }, (_, i) => (i % 5 === k ? 1 : 0));
