@@ -135,6 +135,7 @@ export class Enforcer {
    */
   readonly #byOrigin = new WeakMap<SourceChain, ReadonlyMap<string, SourceChain>>();
   readonly #hospitals = new WeakMap<SourceChain, readonly string[]>();
+  readonly #ownChains = new Map<string, SourceChain>();
 
   /**
    * `site` is the coordinator's country or `neutral`; `countryOf` maps each hospital to its country. `hops`, for a
@@ -319,22 +320,25 @@ export class Enforcer {
     const country = this.#country(f.hospital);
     if (f.direction === 'to-coordinator') {
       const site = this.#hops?.peerOf(f.hospital).country ?? this.#site;
-      const base = { origin: country, destination: site, classes: f.classes, exporter: f.hospital };
       const all = listOf(f.sources);
+      const leg = (leg: Leg, sources: SourceChain): Transfer => ({
+        leg,
+        origin: country,
+        destination: site,
+        classes: f.classes,
+        exporter: f.hospital,
+        sources,
+        hospitals: () => this.#hospitalsOf(sources),
+      });
       if (this.#hops?.relays.has(f.hospital) === true) {
         // A country aggregator sends on what its hospitals sent it: only the border is a new step.
         const own = all.filter((s) => this.#country(hospitalOf(s)) === country);
-        const sources: SourceChain = { base: undefined, adds: own };
-        const hospitals = () => hospitalsOf(own);
-        return site === country ? [] : [{ ...base, leg: 'leave-country', sources, hospitals }];
+        return site === country ? [] : [leg('leave-country', { base: undefined, adds: own })];
       }
-      const own = all.filter((s) => hospitalOf(s) === f.hospital);
-      const sources: SourceChain = { base: undefined, adds: own };
-      const hospitals = () => hospitalsOf(own);
-      return [
-        { ...base, leg: 'leave-hospital', sources, hospitals },
-        ...(site === country ? [] : [{ ...base, leg: 'leave-country' as const, sources, hospitals }]),
-      ];
+      const sources = this.#ownChain(all.filter((s) => hospitalOf(s) === f.hospital));
+      const out = [leg('leave-hospital', sources)];
+      if (site !== country) out.push(leg('leave-country', sources));
+      return out;
     }
     const byOrigin = this.#splitByOrigin(chainOf(f.sources));
     return [...byOrigin.keys()]
@@ -377,6 +381,17 @@ export class Enforcer {
       split = next;
     }
     return split;
+  }
+
+  /**
+   * The chain of a hospital's own splits in a reply: the same object for the same splits (a hospital has two), so
+   * what is known of it (its volume, that it was counted) is kept from one reply to the next.
+   */
+  #ownChain(own: readonly Source[]): SourceChain {
+    const key = own.join('\n');
+    let chain = this.#ownChains.get(key);
+    if (chain === undefined) this.#ownChains.set(key, (chain = { base: undefined, adds: own }));
+    return chain;
   }
 
   #hospitalsOf(part: SourceChain): readonly string[] {
