@@ -34,6 +34,7 @@ import type { MessageSizes } from '../../protocol/kinds.ts';
 import { countryAggregate } from './country-aggregate.ts';
 import { aggregatorId, countriesOf } from './hops.ts';
 import { Relay } from './relay.ts';
+import { countryPreprocessingHops } from './preprocessing-hops.ts';
 import { askAggregator } from './aggregator-call.ts';
 import { killPoint } from '../checkpoint/test-hook.ts';
 import { secureRoundSurviving, sendSurviving, type PhaseRequest, type ThreadFailure } from '../recovery.ts';
@@ -88,17 +89,18 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
     });
     aggregators = countryThreads;
     const channel = new Channel(pool, ledger);
+    const relay = new Relay(ledger, gate);
     const { holdings, threads, prepared, backend } = await prepareHospitals(
       channel,
       pool,
       scenario,
       options,
       sizes,
+      countryPreprocessingHops(ledger, relay, countries, countryOf),
     );
     options.sink.crossings(ledger.takeUnflushed());
     const contracts = replyContracts(sizes, strategy, holdings);
     const { fitContract, evaluateContract } = contracts;
-    const relay = new Relay(ledger, gate);
     const states = new ClientStateStore(spec.length);
     const train = new Map([...holdings].map(([h, x]) => [h, x.train]));
     if (plan !== undefined) checkWeights(plan, train);
@@ -296,6 +298,7 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
         preprocessing: prepared.record,
       }),
       strategy: { ...strategy.summary(), topology: 'hierarchical', countryAggregators: ids },
+      ...(prepared.transformVector === undefined ? {} : { transform: prepared.transformVector }),
       ...(plan === undefined
         ? {}
         : { privacy: { secureAggregation: { ...secureAggregationSummary(plan), within: 'country' } } }),
