@@ -18,8 +18,8 @@ import { JurisdictionViolation, type ViolationStop } from '../jurisdiction/viola
 import { Ledger } from '../ledger.ts';
 import { compareIds } from '../sampling.ts';
 import { ClientStateStore } from '../state-store.ts';
-import { createStrategy, StrategyConfigError } from '../strategies/index.ts';
-import type { Failure, FitAssignment, FitResult } from '../strategies/strategy.ts';
+import { createStrategy } from '../strategies/index.ts';
+import type { Failure, FitAssignment, FitResult, Strategy } from '../strategies/strategy.ts';
 import { WorkerFailure, WorkerPool } from '../worker-pool.ts';
 import { checkHierarchical, largestCountry } from './hierarchical-check.ts';
 import {
@@ -37,6 +37,7 @@ import { Relay } from './relay.ts';
 import { countryPreprocessingHops } from './preprocessing-hops.ts';
 import { askAggregator } from './aggregator-call.ts';
 import { killPoint } from '../checkpoint/test-hook.ts';
+import { captureRound, restoreRound, type RunParts } from '../checkpoint/run-state.ts';
 import { secureRoundSurviving, sendSurviving, type PhaseRequest, type ThreadFailure } from '../recovery.ts';
 import type { Answer } from '../channel.ts';
 import { addFaults, roundFaults, type FaultSummary } from '../fault-record.ts';
@@ -71,10 +72,6 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
   const strategy = await createStrategy(scenario, options.baseDir);
   const weighting = checkHierarchical(scenario, strategy);
   const plan = securePlan(scenario, strategy, spec.length, largestCountry(scenario));
-  if (options.resume !== undefined)
-    throw new StrategyConfigError(
-      'topology: "hierarchical" runs keep no checkpoint yet and cannot be resumed; run it again without --resume',
-    );
   const countries = countriesOf(scenario);
   const ledger = Ledger.forRun(scenario, initial);
   const gate = ledger.jurisdiction;
@@ -98,7 +95,7 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
       sizes,
       countryPreprocessingHops(ledger, relay, countries, countryOf),
     );
-    options.sink.crossings(ledger.takeUnflushed());
+    if (options.resume === undefined) options.sink.crossings(ledger.takeUnflushed());
     const contracts = replyContracts(sizes, strategy, holdings);
     const { fitContract, evaluateContract } = contracts;
     const states = new ClientStateStore(spec.length);
@@ -131,15 +128,17 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
             countryOf,
           };
 
-    let global = initial;
-    let completed = initial;
-    let final: RoundRecord | undefined;
+    const parts = checkpointParts(scenario, strategy, states, ledger, spec.length);
+    let global = options.resume === undefined ? initial : restoreRound(parts, options.resume);
+    let completed = global;
+    let final: RoundRecord | undefined = options.resume?.final;
     let stopReason: string | undefined;
     let workerFailure = false;
     let violation: ViolationStop | undefined;
-    let faultTotals: FaultSummary | undefined;
+    let faultTotals: FaultSummary | undefined = options.resume?.state.faults;
     let interrupted = false;
-    let round = 1;
+    let round = (options.resume?.state.round ?? 0) + 1;
+    if (options.resume === undefined) options.sink.checkpoint?.(captureRound(parts, 0, global, undefined));
     try {
       for (; round <= scenario.rounds; round++) {
         if (options.stopRequested?.() === true) {
@@ -194,6 +193,7 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
           break;
         }
         const { sum, totalWeight, contributors } = fitted;
+        killPoint('aggregate', round);
         try {
           const from = global;
           global = checkedModel(
@@ -254,6 +254,8 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
         options.sink.round(record, ledger.takeUnflushed());
         final = record;
         completed = global;
+        killPoint('round-written', round);
+        options.sink.checkpoint?.(captureRound(parts, round, global, faultTotals));
       }
     } catch (e) {
       if (e instanceof JurisdictionViolation) {
@@ -307,6 +309,35 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
     await aggregators?.close();
     if (options.pool === undefined) await pool.close();
   }
+}
+
+/**
+ * What a hierarchical run's checkpoint is read from and put back into: as a flat run's, the model, the strategy's
+ * server state, the client-state store, the crossing record and the jurisdiction layer. The country aggregators
+ * keep nothing between calls (their threads are started afresh at a resumed run's setup), and a secure round
+ * inside a country leaves nothing behind it either: its keys, shares and masks are drawn per round, country and
+ * attempt from named streams (`seed-S/round-R/country-C`), and the coordinator runs no privacy accountant in
+ * this topology (DP-FedAvg is refused; DP-SGD runs inside the hospitals). So unlike a flat secure run's, a
+ * hierarchical secure run's state is all in the checkpoint, and it resumes.
+ */
+function checkpointParts(
+  scenario: Scenario,
+  strategy: Strategy,
+  states: ClientStateStore,
+  ledger: Ledger,
+  parameters: number,
+): RunParts {
+  return {
+    strategy,
+    states,
+    ledger,
+    clock: undefined,
+    secure: false,
+    custom: scenario.strategy.name === 'custom',
+    periodicAudit: scenario.audit?.every !== undefined,
+    parameters,
+    hospitals: new Set(scenario.hospitals.map((h) => h.id)),
+  };
 }
 
 /** The countries of some hospitals, sorted. */
