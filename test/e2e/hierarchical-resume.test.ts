@@ -14,7 +14,10 @@ const hospital = (id: string, patients: number) => ({
   cohort: { prevalence: 0.25 },
 });
 
-/** FedAdam (server moments) through two country aggregators, four rounds. */
+/**
+ * FedAdam (server moments) through two country aggregators, four rounds, on the virtual clock: cn-b, on a
+ * county VPN, misses the deadline every round.
+ */
 const fedadam = {
   name: 'hier-fedadam',
   seed: 4,
@@ -28,11 +31,17 @@ const fedadam = {
   backend: 'js',
   training: { localEpochs: 1, batchSize: 16, learningRate: 0.1, optimizer: 'sgd' },
   strategy: { name: 'fedadam', fractionFit: 1, fractionEvaluate: 1, eta: 0.05 },
+  clock: {
+    draw: ['tertiary-fibre'],
+    hospitals: { 'cn-b': { profile: 'county-vpn' } },
+    deadlineSeconds: 0.15,
+  },
 };
 
 /** Secure aggregation inside each country (three hospitals each), three rounds. */
+const { clock: _, ...unclocked } = fedadam;
 const secure = {
-  ...fedadam,
+  ...unclocked,
   name: 'hier-secure',
   rounds: 3,
   hospitals: ['kr-a', 'kr-b', 'kr-c', 'cn-a', 'cn-b', 'cn-c'].map((id, i) => hospital(id, 50 + 10 * i)),
@@ -86,11 +95,23 @@ async function killAndResume(scenario: object & { name: string }, kills: readonl
   expect(read(killed, 'metrics.jsonl')).toBe(read(full, 'metrics.jsonl'));
   expect(read(killed, 'crossings.jsonl')).toBe(read(full, 'crossings.jsonl'));
   expect(read(killed, 'crossings.jsonl')).toContain('"country-aggregate"');
+  return read(killed, 'metrics.jsonl');
 }
 
 describe('hierarchical runs: SIGKILL, then --resume', () => {
-  it('FedAdam through country aggregators ends as the uninterrupted run: killed mid-training, before aggregation and while checkpointing', async () => {
-    await killAndResume(fedadam, ['fit:2:15', 'aggregate:3', 'checkpoint-written:3']);
+  it('FedAdam through country aggregators on the virtual clock ends as the uninterrupted run: killed mid-training, before aggregation and while checkpointing', async () => {
+    const metrics = await killAndResume(fedadam, ['fit:2:15', 'aggregate:3', 'checkpoint-written:3']);
+    // The clock went on from where the checkpoint left it: four rounds, each waiting out the deadline.
+    const clocks = metrics
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { clock: { startSeconds: number; late: string[] } }).clock);
+    expect(clocks.map((c) => [Number(c.startSeconds.toFixed(9)), c.late])).toEqual([
+      [0, ['cn-b']],
+      [0.15, ['cn-b']],
+      [0.3, ['cn-b']],
+      [0.45, ['cn-b']],
+    ]);
   }, 240_000);
 
   it('under secure aggregation inside each country (keys per round and country: nothing to keep) and on own data', async () => {

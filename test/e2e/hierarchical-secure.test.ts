@@ -270,11 +270,6 @@ describe('hierarchical topology under secure aggregation', () => {
         { privacy: { secureAggregation: {} }, hospitals: base.hospitals.filter((h) => h.id !== 'kr-c') },
         /privacy\.secureAggregation .* at least 3 hospitals in each .* country KR has 2/,
       ],
-      [
-        'clock',
-        { clock: { draw: ['tertiary-fibre'] } },
-        /topology: "hierarchical" does not yet run with clock; expected "flat" or no clock/,
-      ],
     ];
     for (const [name, change, message] of cases) {
       const file = join(dir, `${name}.json`);

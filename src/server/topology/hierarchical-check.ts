@@ -15,8 +15,7 @@ export const HIERARCHICAL_STRATEGIES = ['fedavg', 'fedprox', 'fedavgm', 'fedadam
  * Checks, before any worker starts, that a hierarchical scenario can run: its strategy's next model must follow
  * from Σ_k w_k (x_k − g) and Σ_k w_k alone (sums of the update term only), which a country can add up for its
  * hospitals and the coordinator add across countries; Krum, the median, trimmed means, SCAFFOLD's control
- * variates, FedNova's step counts and q-FedAvg's fairness terms do not decompose so and are refused, and so
- * (not yet supported in this topology) is a virtual clock; the
+ * variates, FedNova's step counts and q-FedAvg's fairness terms do not decompose so and are refused; the
  * privacy settings are checked by {@link checkPrivacy}. Returns how contributions are weighted. Throws
  * {@link StrategyConfigError} naming `topology` or the privacy field (the CLI exits 2).
  */
@@ -41,10 +40,6 @@ export function checkHierarchical(scenario: Scenario, strategy: Strategy): SumWe
     );
   }
   checkPrivacy(scenario);
-  if (scenario.clock !== undefined)
-    throw new StrategyConfigError(
-      'topology: "hierarchical" does not yet run with clock; expected "flat" or no clock',
-    );
   return sums.weighting;
 }
 

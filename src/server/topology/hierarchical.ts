@@ -37,6 +37,7 @@ import { Relay } from './relay.ts';
 import { countryPreprocessingHops } from './preprocessing-hops.ts';
 import { askAggregator } from './aggregator-call.ts';
 import { killPoint } from '../checkpoint/test-hook.ts';
+import { VirtualClock } from '../clock/virtual-clock.ts';
 import { captureRound, restoreRound, type RunParts } from '../checkpoint/run-state.ts';
 import { secureRoundSurviving, sendSurviving, type PhaseRequest, type ThreadFailure } from '../recovery.ts';
 import type { Answer } from '../channel.ts';
@@ -128,7 +129,15 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
             countryOf,
           };
 
-    const parts = checkpointParts(scenario, strategy, states, ledger, spec.length);
+    const virtualClock =
+      scenario.clock === undefined
+        ? undefined
+        : new VirtualClock(
+            { ...scenario, clock: scenario.clock },
+            train,
+            4 * spec.length * strategy.vectors.length,
+          );
+    const parts = checkpointParts(scenario, strategy, states, ledger, spec.length, virtualClock);
     let global = options.resume === undefined ? initial : restoreRound(parts, options.resume);
     let completed = global;
     let final: RoundRecord | undefined = options.resume?.final;
@@ -147,13 +156,22 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
           break;
         }
         killPoint('fit', round);
+        const candidates = virtualClock?.available(hospitals) ?? hospitals;
         const sampled = strategy.configureFit(
           round,
-          hospitals,
+          candidates,
           stream(scenario.seed, 'sample-fit', `round-${round}`),
         );
+        // Each aggregator waits on the virtual clock for its hospitals, as the coordinator does in a flat round.
+        const timing = virtualClock?.plan(
+          round,
+          sampled,
+          hospitals.filter((h) => !candidates.includes(h)).map((h) => h.id),
+          false,
+        );
+        const assignments = timing?.send ?? sampled;
         const down = countriesIn(
-          sampled.map((a) => a.hospital),
+          assignments.map((a) => a.hospital),
           countryOf,
         );
         const shared = Channel.body([['parameters', global]]);
@@ -161,14 +179,14 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
         const lostThreads: ThreadFailure[] = [];
         const again = (ids: readonly string[]) =>
           setUpAgain(channel, scenario, options, sizes, holdings, round, ids, prepared.transform);
-        const fitted =
+        const sent =
           secure === undefined
             ? await plainCountryRound(
                 plainContext,
                 round,
                 global,
                 shared,
-                sampled,
+                assignments,
                 (requests) =>
                   sendSurviving(pool, 'fit', requests, again).then((outcome) => {
                     lostThreads.push(...outcome.failures);
@@ -180,10 +198,11 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
                 secure,
                 round,
                 global,
-                sampled,
+                assignments,
                 (attempt) => secureRoundSurviving(pool, lostThreads, again, attempt),
                 lostThreads,
               );
+        const fitted = withClockDrops(sent, sampled, timing?.dropped ?? []);
         if (fitted.contributors.length < scenario.minClients) {
           const failures = fitted.fit.failures;
           stopReason =
@@ -218,7 +237,7 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
 
         const chosen = strategy.configureEvaluate(
           round,
-          hospitals,
+          candidates,
           stream(scenario.seed, 'sample-evaluate', `round-${round}`),
         );
         const evalBody = Channel.body([['parameters', global]]);
@@ -241,7 +260,13 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
             replies.filter((e) => countryOf.get(e.hospital) === c && e.admitted),
           );
         }
-        const faults = roundFaults(scenario, round, fitted.fit, lostThreads, evaluated.failures);
+        const faults = roundFaults(
+          scenario,
+          round,
+          { ...fitted.fit, sampled: assignments.map((a) => a.hospital) },
+          lostThreads,
+          evaluated.failures,
+        );
         faultTotals = addFaults(faultTotals, faults, lostThreads);
         const record: RoundRecord = {
           round,
@@ -250,6 +275,7 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
           evaluate: evaluateRecord(strategy, round, evaluated, countryOf),
           bytes: ledger.totals(round),
           ...(faults.length === 0 ? {} : { faults }),
+          ...(timing === undefined ? {} : { clock: timing.finish() }),
         };
         options.sink.round(record, ledger.takeUnflushed());
         final = record;
@@ -284,6 +310,7 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
     });
     options.sink.crossings(ledger.takeUnflushed());
     return {
+      ...(virtualClock === undefined ? {} : { clock: { simulatedSeconds: virtualClock.now } }),
       ...commonResult({
         stop: { stopReason, workerFailure, violation, interrupted, faultTotals },
         final,
@@ -326,17 +353,38 @@ function checkpointParts(
   states: ClientStateStore,
   ledger: Ledger,
   parameters: number,
+  clock: VirtualClock | undefined,
 ): RunParts {
   return {
     strategy,
     states,
     ledger,
-    clock: undefined,
+    clock,
     secure: false,
     custom: scenario.strategy.name === 'custom',
     periodicAudit: scenario.audit?.every !== undefined,
     parameters,
     hospitals: new Set(scenario.hospitals.map((h) => h.id)),
+  };
+}
+
+/**
+ * A round's fit stage with the virtual clock's decisions: every sampled hospital in its record, the stragglers
+ * and hospitals in an outage (dropped before anything was sent) first among its failures, as in a flat round.
+ */
+function withClockDrops<T extends { readonly fit: RoundRecord['fit'] }>(
+  outcome: T,
+  sampled: readonly FitAssignment[],
+  dropped: readonly Failure[],
+): T {
+  if (dropped.length === 0) return outcome;
+  return {
+    ...outcome,
+    fit: {
+      ...outcome.fit,
+      sampled: sampled.map((a) => a.hospital),
+      failures: [...dropped, ...outcome.fit.failures],
+    },
   };
 }
 
