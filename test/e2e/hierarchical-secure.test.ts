@@ -270,6 +270,11 @@ describe('hierarchical topology under secure aggregation', () => {
         { privacy: { secureAggregation: {} }, hospitals: base.hospitals.filter((h) => h.id !== 'kr-c') },
         /privacy\.secureAggregation .* at least 3 hospitals in each .* country KR has 2/,
       ],
+      [
+        'audit',
+        { audit: {} },
+        /audit is not run with topology: "hierarchical" yet.*expected topology "flat" or no audit/,
+      ],
     ];
     for (const [name, change, message] of cases) {
       const file = join(dir, `${name}.json`);

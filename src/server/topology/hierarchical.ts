@@ -362,7 +362,6 @@ function checkpointParts(
     clock,
     secure: false,
     custom: scenario.strategy.name === 'custom',
-    periodicAudit: scenario.audit?.every !== undefined,
     parameters,
     hospitals: new Set(scenario.hospitals.map((h) => h.id)),
   };
