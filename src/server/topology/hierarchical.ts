@@ -344,8 +344,9 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
  * keep nothing between calls (their threads are started afresh at a resumed run's setup), and a secure round
  * inside a country leaves nothing behind it either: its keys, shares and masks are drawn per round, country and
  * attempt from named streams (`seed-S/round-R/country-C`), and the coordinator runs no privacy accountant in
- * this topology (DP-FedAvg is refused; DP-SGD runs inside the hospitals). So unlike a flat secure run's, a
- * hierarchical secure run's state is all in the checkpoint, and it resumes.
+ * this topology (DP-FedAvg is refused; DP-SGD's step counts travel in the hospitals' state blobs, which the
+ * checkpoint keeps). So unlike a flat secure run's, a hierarchical secure run's state is all in the
+ * checkpoint, and it resumes.
  */
 function checkpointParts(
   scenario: Scenario,
