@@ -173,7 +173,7 @@ async function runOnce(
         await closeHospitalThreads(pool);
       }
       progress.stop();
-      // A run that checkpoints waits to be resumed; one that keeps no checkpoint (hierarchical) writes its outputs.
+      // A run that checkpoints (flat or hierarchical) waits to be resumed; one without a checkpoint writes its outputs.
       if (result.interrupted === true && hasCheckpoint(folder)) {
         folder.keep();
         const signal = stopRequested() ?? 'SIGINT';

@@ -6,7 +6,7 @@ import { UPLOAD_KINDS, unpackTranscript, type Transcript } from '../common/secag
 import type { CountrySecureRound } from '../protocol/country-secure-round.ts';
 import type { TypedVector } from '../protocol/envelope.ts';
 import type { Kind } from '../protocol/kinds.ts';
-import { SecAggCoordinator } from '../server/privacy/secagg-coordinator.ts';
+import { SecAggCoordinator } from '../common/secagg/coordinator.ts';
 import { HospitalRefusal } from './error-reports.ts';
 
 /** What a country aggregator is asked to sum: its hospitals' weights and counts, in the order of their updates. */

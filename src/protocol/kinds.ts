@@ -508,6 +508,48 @@ export const KINDS = {
     'federation',
     "a country aggregator relaying its hospitals' evaluation replies (metrics, never parameters) as they came",
   ),
+  'country-statistics-request': request(
+    'federation',
+    'setup',
+    {},
+    'country-statistics',
+    "hierarchical topology, own data: asks a country aggregator for its hospitals' column statistics",
+  ),
+  'country-statistics': {
+    direction: 'to-coordinator',
+    sender: 'country-aggregator',
+    purpose: 'federation',
+    dataClass: 'column-statistics',
+    vectors: {
+      count: columnVector,
+      sum: columnVector,
+      m2: columnVector,
+      min: columnVector,
+      max: columnVector,
+    },
+    fields: { train: 'count' },
+    maxJsonBytes: REPLY_JSON,
+    meaning:
+      "a country aggregator relaying its hospitals' column statistics (statistics-reply) as they came, one per hospital",
+  },
+  'country-transform-request': request(
+    'federation',
+    'column-statistics',
+    { centre: columnVector, scale: columnVector, fill: columnVector },
+    'country-transform-reply',
+    'hierarchical topology, own data: the federation’s input transform to a country aggregator, to relay to its hospitals',
+  ),
+  'country-transform-reply': {
+    direction: 'to-coordinator',
+    sender: 'country-aggregator',
+    purpose: 'federation',
+    dataClass: 'setup',
+    vectors: {},
+    fields: { train: 'count', test: 'count' },
+    maxJsonBytes: REPLY_JSON,
+    meaning:
+      "a country aggregator relaying its hospitals' transform replies (their example counts) as they came",
+  },
   error: {
     direction: 'to-coordinator',
     sender: 'hospital',

@@ -25,7 +25,13 @@ import {
 } from './coordinator.ts';
 import { SetupError } from './setup-error.ts';
 import type { Ledger } from './ledger.ts';
-import { evaluationVectors, ownDataSizes, preprocess, type PreprocessingRecord } from './preprocessing.ts';
+import {
+  evaluationVectors,
+  ownDataSizes,
+  preprocess,
+  type PreprocessingHops,
+  type PreprocessingRecord,
+} from './preprocessing.ts';
 import { borderTraffic } from './outputs/country-matrix.ts';
 import { complianceReport } from './compliance/report.ts';
 import { STATE_VECTOR } from './state-store.ts';
@@ -78,9 +84,10 @@ export async function prepareHospitals(
   scenario: Scenario,
   options: RunOptions,
   sizes: MessageSizes,
+  hops?: PreprocessingHops,
 ) {
   const { holdings, threads, missing } = await setUp(channel, pool, scenario, options, sizes);
-  const prepared = await preprocess(channel, scenario, holdings, sizes, missing);
+  const prepared = await preprocess(channel, scenario, holdings, sizes, missing, hops);
   if (prepared.failures.length > 0) {
     const badInput = prepared.failures.every((f) => f.report?.category === 'bad-input');
     throw new SetupError(prepared.failures.map((f) => f.reason).join('; '), badInput);

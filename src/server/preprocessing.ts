@@ -48,6 +48,16 @@ export interface PreprocessingRecord {
   readonly missing?: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
 
+/**
+ * Where the preprocessing's messages go on the way to and from the hospitals in a topology other than flat (a
+ * country aggregator relays them): told before the hospitals are asked (with the body they get) and after all
+ * their replies were received.
+ */
+export interface PreprocessingHops {
+  down(kind: 'statistics-request' | 'transform-request', body: EnvelopeBody): void;
+  up(kind: 'statistics-request' | 'transform-request'): void;
+}
+
 /** The sizes of own data's vectors: input columns, declared features, classes (0 for the synthetic kinds). */
 export function ownDataSizes(data: DataConfig): Pick<MessageSizes, 'columns' | 'features' | 'classes'> {
   const head = headOf(data);
@@ -91,6 +101,7 @@ export async function preprocess(
   holdings: ReadonlyMap<string, { readonly train: number; readonly test: number }>,
   sizes: MessageSizes,
   missing: ReadonlyMap<string, Record<string, number>>,
+  hops?: PreprocessingHops,
 ): Promise<{
   record?: PreprocessingRecord;
   transform?: EnvelopeBody;
@@ -108,9 +119,9 @@ export async function preprocess(
     ...(missing.size > 0 ? { missing: Object.fromEntries(ids.map((id) => [id, missing.get(id)!])) } : {}),
   };
   if (!usesFederatedStatistics(data)) return { record: { ...base, federated: false }, failures: [] };
-  const asked = await Promise.all(
-    ids.map((id) => channel.send(0, id, 'statistics-request', Channel.body(), {})),
-  );
+  const ask = Channel.body();
+  hops?.down('statistics-request', ask);
+  const asked = await Promise.all(ids.map((id) => channel.send(0, id, 'statistics-request', ask, {})));
   const failures: ExchangeFailure[] = [];
   const parts: ColumnStats[] = [];
   ids.forEach((id, i) => {
@@ -123,9 +134,11 @@ export async function preprocess(
     else parts.push(statsOf(r.reply.vectors, holdings.get(id)!.train, id, failures));
   });
   if (failures.length > 0) return { failures };
+  hops?.up('statistics-request');
   const combined = combineStats(parts);
   const t = transformFrom(combined, scalingOf(data), scaledColumns(data));
   const body = Channel.body(TRANSFORM_VECTORS.map((name) => [name, t[name]] as const));
+  hops?.down('transform-request', body);
   const sent = await Promise.all(ids.map((id) => channel.send(0, id, 'transform-request', body, {})));
   ids.forEach((id, i) => {
     const r = channel.receive(
@@ -137,6 +150,7 @@ export async function preprocess(
     );
     if ('reason' in r) failures.push(r);
   });
+  if (failures.length === 0) hops?.up('transform-request');
   const transformVector = Float64Array.from([...t.centre, ...t.scale, ...t.fill]);
   const transformSha256 = sha256(new Uint8Array(transformVector.buffer));
   return {

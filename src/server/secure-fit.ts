@@ -182,7 +182,8 @@ export class SecureFit {
             attemptSession(roundSession(scenario.seed, round), attempt),
           )
         : undefined;
-    if (exchanged !== undefined && 'reason' in exchanged) return { kind: 'failed', reason: exchanged.reason };
+    if (exchanged !== undefined && 'reason' in exchanged)
+      return { kind: 'failed', reason: `round ${round}: ${exchanged.reason}` };
     const survivors = exchanged?.survivors ?? [];
     if (dp === undefined && survivors.length < scenario.minClients) {
       return {

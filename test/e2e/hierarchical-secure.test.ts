@@ -271,9 +271,9 @@ describe('hierarchical topology under secure aggregation', () => {
         /privacy\.secureAggregation .* at least 3 hospitals in each .* country KR has 2/,
       ],
       [
-        'clock',
-        { clock: { draw: ['tertiary-fibre'] } },
-        /topology: "hierarchical" does not yet run with clock; expected "flat" or no clock/,
+        'audit',
+        { audit: {} },
+        /audit is not run with topology: "hierarchical" yet.*expected topology "flat" or no audit/,
       ],
     ];
     for (const [name, change, message] of cases) {

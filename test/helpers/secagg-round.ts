@@ -3,7 +3,7 @@ import { stream } from '../../src/common/rng.ts';
 import { SecAggMessageError } from '../../src/common/secagg/errors.ts';
 import { completeGraph, hararyGraph, type NeighbourGraph } from '../../src/common/secagg/graph.ts';
 import type { SecAggMessage, UnmaskRequest } from '../../src/common/secagg/messages.ts';
-import { SecAggCoordinator, type SecAggResult } from '../../src/server/privacy/secagg-coordinator.ts';
+import { SecAggCoordinator, type SecAggResult } from '../../src/common/secagg/coordinator.ts';
 
 /** The last stage a hospital completes before it drops out of a round. */
 export type DropPoint = 'before-advertising' | 'after-advertising' | 'after-sharing' | 'after-masking';

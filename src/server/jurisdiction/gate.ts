@@ -130,7 +130,7 @@ export class JurisdictionGate {
       // The federation's transform is computed from every hospital's column statistics (a minimum or a
       // maximum is one patient's value), so it carries them all.
       const sources: readonly Source[] =
-        kind === 'transform-request'
+        kind === 'transform-request' || kind === 'country-transform-request'
           ? (this.#everyTrainSplit ??= [...this.#countryOf.keys()].map((h) => `${h}:train` as const).sort())
           : [];
       return { direction: 'to-hospital', hospital, classes: [KINDS[kind].dataClass], sources };

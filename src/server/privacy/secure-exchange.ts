@@ -11,7 +11,7 @@ import { ProtocolViolation, type AdmittedReply } from '../boundary.ts';
 import { Channel, type Pending } from '../channel.ts';
 import { STATE_VECTOR, type ClientStateStore } from '../state-store.ts';
 import type { Failure, FitAssignment, Strategy } from '../strategies/strategy.ts';
-import { SecAggCoordinator } from './secagg-coordinator.ts';
+import { SecAggCoordinator } from '../../common/secagg/coordinator.ts';
 import { thresholdFor, type SecurePlan } from './secure-plan.ts';
 
 /** What one secure exchange needs from the run. */
@@ -67,7 +67,7 @@ export const FIELD_TO_VECTOR: Readonly<Record<string, string>> = {
  * The four exchanges of one SecAgg round among `chosen` (one group: the round's hospitals in the flat topology,
  * one country's in the hierarchical one), with the coordinator's side run by a {@link SecAggCoordinator}; the
  * decoded parts and who was in them, the raw sum and every message the server's side accepted (its
- * transcript), or why the round failed.
+ * transcript), or why the round failed (its reason does not name the round: the caller does).
  */
 export async function secureExchange(
   c: SecureExchangeContext,
@@ -255,7 +255,7 @@ export async function secureExchange(
       return {
         failures,
         reason:
-          `round ${round}: secure aggregation failed: the unmasked sum lies outside what ` +
+          `secure aggregation failed: the unmasked sum lies outside what ` +
           `${result.survivors.length} honest hospitals can send (a masked input or a share was not the protocol's)`,
       };
     }
@@ -283,7 +283,7 @@ export async function secureExchange(
     return {
       failures,
       reason:
-        `round ${round}: secure aggregation failed: ${why}` +
+        `secure aggregation failed: ${why}` +
         (failures.length > 0 ? `; ${failures.map((f) => f.reason).join('; ')}` : ''),
     };
   }

@@ -134,7 +134,7 @@ export async function countrySecureRound(
     });
     failures.push(...exchanged.failures);
     if ('reason' in exchanged) {
-      missing(`${exchanged.reason.replace(/^round \d+: /, '')}`);
+      missing(exchanged.reason);
       continue;
     }
     const numExamples = exchanged.survivors.map((h) => c.train.get(h)!);

@@ -1,4 +1,3 @@
-import { isOwnData } from '../../protocol/own-data-layout.ts';
 import type { SumWeighting } from '../../protocol/secure-sums.ts';
 import type { Scenario } from '../../scenario/schema.ts';
 import { PrivacySettingError } from '../../common/privacy-setting-error.ts';
@@ -17,9 +16,9 @@ export const HIERARCHICAL_STRATEGIES = ['fedavg', 'fedprox', 'fedavgm', 'fedadam
  * from Σ_k w_k (x_k − g) and Σ_k w_k alone (sums of the update term only), which a country can add up for its
  * hospitals and the coordinator add across countries; Krum, the median, trimmed means, SCAFFOLD's control
  * variates, FedNova's step counts and q-FedAvg's fairness terms do not decompose so and are refused, and so
- * (not yet supported in this topology) are a virtual clock and own-data preprocessing; the
- * privacy settings are checked by {@link checkPrivacy}. Returns how contributions are weighted. Throws
- * {@link StrategyConfigError} naming `topology` or the privacy field (the CLI exits 2).
+ * (not yet run in this topology) is the membership audit; the privacy settings are checked by
+ * {@link checkPrivacy}. Returns how contributions are weighted. Throws {@link StrategyConfigError} naming
+ * `topology`, `audit` or the privacy field (the CLI exits 2).
  */
 export function checkHierarchical(scenario: Scenario, strategy: Strategy): SumWeighting {
   const sums = strategy.sums;
@@ -42,16 +41,10 @@ export function checkHierarchical(scenario: Scenario, strategy: Strategy): SumWe
     );
   }
   checkPrivacy(scenario);
-  const unsupported: [boolean, string][] = [
-    [scenario.clock !== undefined, 'clock'],
-    [isOwnData(scenario.data), 'data (own data)'],
-  ];
-  for (const [present, field] of unsupported) {
-    if (present)
-      throw new StrategyConfigError(
-        `topology: "hierarchical" does not yet run with ${field}; expected "flat" or no ${field.split(' ')[0]}`,
-      );
-  }
+  if (scenario.audit !== undefined)
+    throw new StrategyConfigError(
+      'audit is not run with topology: "hierarchical" yet (its membership-inference audit asks each hospital directly); expected topology "flat" or no audit',
+    );
   return sums.weighting;
 }
 

@@ -18,8 +18,8 @@ import { JurisdictionViolation, type ViolationStop } from '../jurisdiction/viola
 import { Ledger } from '../ledger.ts';
 import { compareIds } from '../sampling.ts';
 import { ClientStateStore } from '../state-store.ts';
-import { createStrategy, StrategyConfigError } from '../strategies/index.ts';
-import type { Failure, FitAssignment, FitResult } from '../strategies/strategy.ts';
+import { createStrategy } from '../strategies/index.ts';
+import type { Failure, FitAssignment, FitResult, Strategy } from '../strategies/strategy.ts';
 import { WorkerFailure, WorkerPool } from '../worker-pool.ts';
 import { checkHierarchical, largestCountry } from './hierarchical-check.ts';
 import {
@@ -34,8 +34,11 @@ import type { MessageSizes } from '../../protocol/kinds.ts';
 import { countryAggregate } from './country-aggregate.ts';
 import { aggregatorId, countriesOf } from './hops.ts';
 import { Relay } from './relay.ts';
+import { countryPreprocessingHops } from './preprocessing-hops.ts';
 import { askAggregator } from './aggregator-call.ts';
 import { killPoint } from '../checkpoint/test-hook.ts';
+import { VirtualClock } from '../clock/virtual-clock.ts';
+import { captureRound, restoreRound, type RunParts } from '../checkpoint/run-state.ts';
 import { secureRoundSurviving, sendSurviving, type PhaseRequest, type ThreadFailure } from '../recovery.ts';
 import type { Answer } from '../channel.ts';
 import { addFaults, roundFaults, type FaultSummary } from '../fault-record.ts';
@@ -70,10 +73,6 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
   const strategy = await createStrategy(scenario, options.baseDir);
   const weighting = checkHierarchical(scenario, strategy);
   const plan = securePlan(scenario, strategy, spec.length, largestCountry(scenario));
-  if (options.resume !== undefined)
-    throw new StrategyConfigError(
-      'topology: "hierarchical" runs keep no checkpoint yet and cannot be resumed; run it again without --resume',
-    );
   const countries = countriesOf(scenario);
   const ledger = Ledger.forRun(scenario, initial);
   const gate = ledger.jurisdiction;
@@ -88,17 +87,18 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
     });
     aggregators = countryThreads;
     const channel = new Channel(pool, ledger);
+    const relay = new Relay(ledger, gate);
     const { holdings, threads, prepared, backend } = await prepareHospitals(
       channel,
       pool,
       scenario,
       options,
       sizes,
+      countryPreprocessingHops(ledger, relay, countries, countryOf),
     );
-    options.sink.crossings(ledger.takeUnflushed());
+    if (options.resume === undefined) options.sink.crossings(ledger.takeUnflushed());
     const contracts = replyContracts(sizes, strategy, holdings);
     const { fitContract, evaluateContract } = contracts;
-    const relay = new Relay(ledger, gate);
     const states = new ClientStateStore(spec.length);
     const train = new Map([...holdings].map(([h, x]) => [h, x.train]));
     if (plan !== undefined) checkWeights(plan, train);
@@ -129,15 +129,25 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
             countryOf,
           };
 
-    let global = initial;
-    let completed = initial;
-    let final: RoundRecord | undefined;
+    const virtualClock =
+      scenario.clock === undefined
+        ? undefined
+        : new VirtualClock(
+            { ...scenario, clock: scenario.clock },
+            train,
+            4 * spec.length * strategy.vectors.length,
+          );
+    const parts = checkpointParts(scenario, strategy, states, ledger, spec.length, virtualClock);
+    let global = options.resume === undefined ? initial : restoreRound(parts, options.resume);
+    let completed = global;
+    let final: RoundRecord | undefined = options.resume?.final;
     let stopReason: string | undefined;
     let workerFailure = false;
     let violation: ViolationStop | undefined;
-    let faultTotals: FaultSummary | undefined;
+    let faultTotals: FaultSummary | undefined = options.resume?.state.faults;
     let interrupted = false;
-    let round = 1;
+    let round = (options.resume?.state.round ?? 0) + 1;
+    if (options.resume === undefined) options.sink.checkpoint?.(captureRound(parts, 0, global, undefined));
     try {
       for (; round <= scenario.rounds; round++) {
         if (options.stopRequested?.() === true) {
@@ -146,13 +156,22 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
           break;
         }
         killPoint('fit', round);
+        const candidates = virtualClock?.available(hospitals) ?? hospitals;
         const sampled = strategy.configureFit(
           round,
-          hospitals,
+          candidates,
           stream(scenario.seed, 'sample-fit', `round-${round}`),
         );
+        // Each aggregator waits on the virtual clock for its hospitals, as the coordinator does in a flat round.
+        const timing = virtualClock?.plan(
+          round,
+          sampled,
+          hospitals.filter((h) => !candidates.includes(h)).map((h) => h.id),
+          false,
+        );
+        const assignments = timing?.send ?? sampled;
         const down = countriesIn(
-          sampled.map((a) => a.hospital),
+          assignments.map((a) => a.hospital),
           countryOf,
         );
         const shared = Channel.body([['parameters', global]]);
@@ -160,14 +179,14 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
         const lostThreads: ThreadFailure[] = [];
         const again = (ids: readonly string[]) =>
           setUpAgain(channel, scenario, options, sizes, holdings, round, ids, prepared.transform);
-        const fitted =
+        const sent =
           secure === undefined
             ? await plainCountryRound(
                 plainContext,
                 round,
                 global,
                 shared,
-                sampled,
+                assignments,
                 (requests) =>
                   sendSurviving(pool, 'fit', requests, again).then((outcome) => {
                     lostThreads.push(...outcome.failures);
@@ -179,10 +198,11 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
                 secure,
                 round,
                 global,
-                sampled,
+                assignments,
                 (attempt) => secureRoundSurviving(pool, lostThreads, again, attempt),
                 lostThreads,
               );
+        const fitted = withClockDrops(sent, sampled, timing?.dropped ?? []);
         if (fitted.contributors.length < scenario.minClients) {
           const failures = fitted.fit.failures;
           stopReason =
@@ -192,6 +212,7 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
           break;
         }
         const { sum, totalWeight, contributors } = fitted;
+        killPoint('aggregate', round);
         try {
           const from = global;
           global = checkedModel(
@@ -216,7 +237,7 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
 
         const chosen = strategy.configureEvaluate(
           round,
-          hospitals,
+          candidates,
           stream(scenario.seed, 'sample-evaluate', `round-${round}`),
         );
         const evalBody = Channel.body([['parameters', global]]);
@@ -239,7 +260,13 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
             replies.filter((e) => countryOf.get(e.hospital) === c && e.admitted),
           );
         }
-        const faults = roundFaults(scenario, round, fitted.fit, lostThreads, evaluated.failures);
+        const faults = roundFaults(
+          scenario,
+          round,
+          { ...fitted.fit, sampled: assignments.map((a) => a.hospital) },
+          lostThreads,
+          evaluated.failures,
+        );
         faultTotals = addFaults(faultTotals, faults, lostThreads);
         const record: RoundRecord = {
           round,
@@ -248,10 +275,13 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
           evaluate: evaluateRecord(strategy, round, evaluated, countryOf),
           bytes: ledger.totals(round),
           ...(faults.length === 0 ? {} : { faults }),
+          ...(timing === undefined ? {} : { clock: timing.finish() }),
         };
         options.sink.round(record, ledger.takeUnflushed());
         final = record;
         completed = global;
+        killPoint('round-written', round);
+        options.sink.checkpoint?.(captureRound(parts, round, global, faultTotals));
       }
     } catch (e) {
       if (e instanceof JurisdictionViolation) {
@@ -280,6 +310,7 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
     });
     options.sink.crossings(ledger.takeUnflushed());
     return {
+      ...(virtualClock === undefined ? {} : { clock: { simulatedSeconds: virtualClock.now } }),
       ...commonResult({
         stop: { stopReason, workerFailure, violation, interrupted, faultTotals },
         final,
@@ -296,6 +327,7 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
         preprocessing: prepared.record,
       }),
       strategy: { ...strategy.summary(), topology: 'hierarchical', countryAggregators: ids },
+      ...(prepared.transformVector === undefined ? {} : { transform: prepared.transformVector }),
       ...(plan === undefined
         ? {}
         : { privacy: { secureAggregation: { ...secureAggregationSummary(plan), within: 'country' } } }),
@@ -304,6 +336,56 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
     await aggregators?.close();
     if (options.pool === undefined) await pool.close();
   }
+}
+
+/**
+ * What a hierarchical run's checkpoint is read from and put back into: as a flat run's, the model, the strategy's
+ * server state, the client-state store, the crossing record and the jurisdiction layer. The country aggregators
+ * keep nothing between calls (their threads are started afresh at a resumed run's setup), and a secure round
+ * inside a country leaves nothing behind it either: its keys, shares and masks are drawn per round, country and
+ * attempt from named streams (`seed-S/round-R/country-C`), and the coordinator runs no privacy accountant in
+ * this topology (DP-FedAvg is refused; DP-SGD's step counts travel in the hospitals' state blobs, which the
+ * checkpoint keeps). So unlike a flat secure run's, a hierarchical secure run's state is all in the
+ * checkpoint, and it resumes.
+ */
+function checkpointParts(
+  scenario: Scenario,
+  strategy: Strategy,
+  states: ClientStateStore,
+  ledger: Ledger,
+  parameters: number,
+  clock: VirtualClock | undefined,
+): RunParts {
+  return {
+    strategy,
+    states,
+    ledger,
+    clock,
+    secure: false,
+    custom: scenario.strategy.name === 'custom',
+    parameters,
+    hospitals: new Set(scenario.hospitals.map((h) => h.id)),
+  };
+}
+
+/**
+ * A round's fit stage with the virtual clock's decisions: every sampled hospital in its record, the stragglers
+ * and hospitals in an outage (dropped before anything was sent) first among its failures, as in a flat round.
+ */
+function withClockDrops<T extends { readonly fit: RoundRecord['fit'] }>(
+  outcome: T,
+  sampled: readonly FitAssignment[],
+  dropped: readonly Failure[],
+): T {
+  if (dropped.length === 0) return outcome;
+  return {
+    ...outcome,
+    fit: {
+      ...outcome.fit,
+      sampled: sampled.map((a) => a.hospital),
+      failures: [...dropped, ...outcome.fit.failures],
+    },
+  };
 }
 
 /** The countries of some hospitals, sorted. */

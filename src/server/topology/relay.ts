@@ -1,14 +1,24 @@
 import { modelClass } from '../../protocol/jurisdiction/classes.ts';
 import type { Facts, Source } from '../../protocol/jurisdiction/enforcer.ts';
 import type { EnvelopeBody } from '../../protocol/envelope.ts';
-import type { Kind, ReplyKind } from '../../protocol/kinds.ts';
+import { kindSpec, type Kind, type ReplyKind } from '../../protocol/kinds.ts';
 import { JurisdictionViolation, describeViolation, type ViolationStop } from '../jurisdiction/violation.ts';
 import type { JurisdictionGate } from '../jurisdiction/gate.ts';
 import type { Ledger } from '../ledger.ts';
 
+/** A request the coordinator sends a country aggregator. */
+export type CountryRequest =
+  | 'country-fit-request'
+  | 'country-evaluate-request'
+  | 'country-statistics-request'
+  | 'country-transform-request';
+
+/** What an aggregator relays up: its hospitals' replies, as they came. */
+export type CountryRelayed = 'country-evaluation' | 'country-statistics' | 'country-transform-reply';
+
 /** The reply kind of a request a country aggregator gets. */
 function replyOf(kind: Kind): Kind {
-  return kind === 'country-fit-request' ? 'country-aggregate' : 'country-evaluation';
+  return kindSpec(kind).reply as Kind;
 }
 
 /**
@@ -25,14 +35,11 @@ export class Relay {
     this.#gate = gate;
   }
 
-  /** The coordinator sends `model` (as `body`, the round's one body of it) to aggregator `id`, to relay. */
-  down(
-    round: number,
-    id: string,
-    kind: 'country-fit-request' | 'country-evaluate-request',
-    body: EnvelopeBody,
-    model: Float32Array,
-  ): void {
+  /**
+   * The coordinator sends `body` (the round's one body of it) to aggregator `id`, to relay: a model (`model`), or
+   * without one the own-data preprocessing's request or transform.
+   */
+  down(round: number, id: string, kind: CountryRequest, body: EnvelopeBody, model?: Float32Array): void {
     const { bytes, sha256 } = body.seal(kind, {
       hospital: id,
       request: { round },
@@ -61,7 +68,7 @@ export class Relay {
     this.#cross(round, id, 'country-aggregate', verdict, facts, { admitted: true });
   }
 
-  /** Aggregator `id` relays its hospitals' admitted evaluation replies (their crossings `from`) in one message. */
+  /** Aggregator `id` relays its hospitals' admitted replies (their crossings `from`) in one message of `kind`. */
   up(
     round: number,
     id: string,
@@ -70,6 +77,7 @@ export class Relay {
       readonly classes: readonly string[];
       readonly sources?: readonly Source[];
     }[],
+    kind: CountryRelayed = 'country-evaluation',
   ): void {
     if (from.length === 0) return;
     const classes = [...new Set(from.flatMap((e) => e.classes))] as Facts['classes'];
@@ -77,7 +85,7 @@ export class Relay {
     const facts: Facts | undefined =
       this.#gate === undefined ? undefined : { direction: 'to-coordinator', hospital: id, classes, sources };
     const bytes = from.reduce((s, e) => s + e.bytes, 0);
-    this.#cross(round, id, 'country-evaluation', { bytes }, facts, { admitted: true });
+    this.#cross(round, id, kind, { bytes }, facts, { admitted: true });
   }
 
   /** A country aggregate the boundary rejected: measured, not hashed. */

@@ -4,10 +4,10 @@ import {
   SecAggSequenceError,
   type RoundFailureReason,
   type SecAggStage,
-} from '../../common/secagg/errors.ts';
-import type { NeighbourGraph } from '../../common/secagg/graph.ts';
-import { agree, isUsablePublicKey, KEY_BYTES, keyPairFromBytes } from '../../common/secagg/key-agreement.ts';
-import { addInto, applyMask } from '../../common/secagg/mask.ts';
+} from './errors.ts';
+import type { NeighbourGraph } from './graph.ts';
+import { agree, isUsablePublicKey, KEY_BYTES, keyPairFromBytes } from './key-agreement.ts';
+import { addInto, applyMask } from './mask.ts';
 import {
   CIPHERTEXT_BYTES,
   SECAGG_MESSAGES,
@@ -23,11 +23,11 @@ import {
   type ShareDelivery,
   type UnmaskRequest,
   type UnmaskShares,
-} from '../../common/secagg/messages.ts';
-import { pairMaskSeed, pairSign } from '../../common/secagg/session.ts';
-import type { Transcript } from '../../common/secagg/transcript.ts';
-import { SECURE_MINIMUM } from '../../common/secagg/settings.ts';
-import { reconstructSecret, ShamirError, type Share } from '../../common/secagg/shamir.ts';
+} from './messages.ts';
+import { pairMaskSeed, pairSign } from './session.ts';
+import type { Transcript } from './transcript.ts';
+import { SECURE_MINIMUM } from './settings.ts';
+import { reconstructSecret, ShamirError, type Share } from './shamir.ts';
 
 /** The public parameters of one round, as the coordinator runs it. */
 export interface SecAggCoordinatorConfig {
