@@ -77,7 +77,7 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
   const ledger = Ledger.forRun(scenario, initial);
   const gate = ledger.jurisdiction;
 
-  const pool = await hospitalPool(options, hospitals);
+  const pool = await hospitalPool(options, scenario.hospitals);
   const ids = countries.map(aggregatorId);
   let aggregators: WorkerPool | undefined;
   try {
