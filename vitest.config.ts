@@ -1,5 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
+/** Test files that mock a module (vi.mock). */
+const MOCKING = ['test/report/map-conversions.test.ts'];
+
 export default defineConfig({
   test: {
     testTimeout: 120_000,
@@ -14,9 +17,19 @@ export default defineConfig({
       },
       {
         extends: true,
+        // Files that mock a module: a mock applies only to a fresh module graph, so each gets its own.
+        test: { name: 'mocking', include: MOCKING, isolate: true },
+      },
+      {
+        extends: true,
         // The rest share each fork's loaded modules: none mocks a module or leaves global state behind, and
         // importing the project afresh for every file cost half the time of the unit tests.
-        test: { name: 'shared', include: ['test/**/*.test.ts'], exclude: ['test/models/**'], isolate: false },
+        test: {
+          name: 'shared',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/models/**', ...MOCKING],
+          isolate: false,
+        },
       },
     ],
   },
