@@ -22,6 +22,7 @@ import type { AuditInstructions } from '../protocol/membership-audit.ts';
 import { dpSgdEpsilon } from '../common/dp/dp-sgd-epsilon.ts';
 import { membershipAudit, type AuditOutcome, type ReferenceStats } from './privacy/membership-audit.ts';
 import { HospitalRefusal } from './error-reports.ts';
+import { dataSecret } from './privacy/data-secret.ts';
 
 /**
  * Metrics of a model's predictions on held-out examples, by the scenario's evaluation settings and the
@@ -126,6 +127,7 @@ export class Hospital {
   #dpSteps = 0;
   /** The audit's reference statistics, by instructions: trained once per run, whatever model is audited. */
   readonly #references: Map<string, ReferenceStats>;
+  #secret: string | undefined;
 
   constructor(
     config: HospitalConfig,
@@ -149,6 +151,11 @@ export class Hospital {
 
   get id(): string {
     return this.#config.id;
+  }
+
+  /** The {@link dataSecret} of its examples, which never leaves its worker. */
+  secret(): string {
+    return (this.#secret ??= dataSecret(this.#data));
   }
 
   /**

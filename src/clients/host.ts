@@ -366,7 +366,7 @@ export class HospitalHost implements Pick<WorkerEndpoint, 'exchange'> {
     } = this.#trainRound(h, global, ins, vectors.get('control'), vectors.get('state'));
     if (fault?.behaviour === 'throw') throw new HospitalRefusal('injected');
     const { participant, vectors: keys } = SecureParticipant.start(
-      { hospital: h.hospital.id, seed: h.setup.seed, round: ins.round },
+      { hospital: h.hospital.id, seed: h.setup.seed, round: ins.round, secret: h.hospital.secret() },
       trained,
       global,
       ins.secure,

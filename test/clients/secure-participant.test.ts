@@ -15,9 +15,9 @@ const settings = (session: string): SecureRoundSettings => ({
 });
 
 /** The mask key a hospital advertises for a round run under `session`. */
-function maskKey(session: string): number[] {
+function maskKey(session: string, secret = 'the data of kr-a'): number[] {
   const { vectors } = SecureParticipant.start(
-    { hospital: 'kr-a', seed: 7, round: 3 },
+    { hospital: 'kr-a', seed: 7, round: 3, secret },
     { vectors: { parameters: Float32Array.from([0.1, 0.2, 0.3, 0.4]) }, numExamples: 50, metrics: {} },
     new Float32Array(4),
     settings(session),
@@ -36,5 +36,10 @@ describe("a hospital's secure-aggregation keys", () => {
     expect(maskKey(attemptSession(first, 1))).not.toEqual(maskKey(first));
     expect(maskKey(attemptSession(first, 2))).not.toEqual(maskKey(attemptSession(first, 1)));
     expect(maskKey(`${first}/country-KR`)).not.toEqual(maskKey(first));
+  });
+
+  it("depend on the hospital's data as well as the seed: the seed and the session alone do not give them", () => {
+    const session = roundSession(7, 3);
+    expect(maskKey(session, 'other data')).not.toEqual(maskKey(session));
   });
 });

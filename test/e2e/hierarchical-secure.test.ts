@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -227,6 +227,27 @@ describe('hierarchical topology under secure aggregation', () => {
     expect(result.stopReason).toMatch(
       /round 1: country aggregator aggregator-KR: its sum is not the sum that the masked inputs and shares it was sent unmask to/,
     );
+  }, 240_000);
+
+  it("an aggregator that knows the run's seed and the session cannot derive its hospitals' mask keys", async () => {
+    const scenario = sixHospitals({ rounds: 1, ...SECURE });
+    const log = join(mkdtempSync(join(tmpdir(), 'fedmed-agg-keys-')), 'keys.log');
+    writeFileSync(log, '');
+    const result = await runFederation(scenario, {
+      threads: 2,
+      backend: scenario.backend,
+      baseDir: process.cwd(),
+      timeoutMs: 120_000,
+      sink: { round: () => undefined, crossings: () => undefined },
+      aggregatorEntry: {
+        url: new URL('../fixtures/key-deriving-aggregator.ts', import.meta.url).href,
+        data: { log, hospitals: { KR: ['kr-a', 'kr-b', 'kr-c'], CN: ['cn-a', 'cn-b', 'cn-c'] } },
+      },
+    });
+    expect(result.status).toBe('completed');
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(6);
+    expect(lines.filter((l) => l.endsWith(' derived'))).toEqual([]);
   }, 240_000);
 
   it('DP-SGD runs inside each hospital whatever the topology: the same model as flat to one Float32 ulp, the same ε', async () => {

@@ -39,10 +39,10 @@ export interface SecAggHospitalConfig {
   /** Names the round, such as `seed-7/round-3`; binds keys, nonces and masks to it. */
   readonly session: string;
   /**
-   * The hospital's own stream, `stream(seed, 'secagg', hospital, session)` (fresh for every round, country and
-   * restart of a round): its keys, self-mask seed and
-   * share polynomials come from it so that runs repeat bit for bit. A real deployment must use fresh
-   * randomness (`crypto.randomBytes`); keys drawn from a known seed protect nothing outside the simulation.
+   * The hospital's own stream, `stream(seed, 'secagg', hospital, session, secret)` (fresh for every round,
+   * country and restart of a round; `secret` is its `dataSecret` (data-secret.ts), which never leaves its worker): its keys,
+   * self-mask seed and share polynomials come from it so that runs repeat bit for bit, yet no one who lacks the
+   * hospital's data can derive them. A real deployment must use fresh randomness (`crypto.randomBytes`).
    */
   readonly rng: Rng;
   /** Test switch: send the input unmasked (shares still flow), to show that the privacy test needs the masks. */

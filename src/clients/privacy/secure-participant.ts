@@ -18,6 +18,8 @@ export interface ParticipantIdentity {
   readonly hospital: string;
   readonly seed: number;
   readonly round: number;
+  /** The hospital's `dataSecret` (data-secret.ts): keys and masks come from it with the seed, so the seed alone does not give them. */
+  readonly secret: string;
 }
 
 /**
@@ -75,7 +77,7 @@ export class SecureParticipant {
           graph: roundGraph(settings.participants, id.seed, id.round, settings.neighbours),
           vectorLength: encoded.length,
           session: settings.session,
-          rng: stream(id.seed, 'secagg', id.hospital, settings.session),
+          rng: stream(id.seed, 'secagg', id.hospital, settings.session, id.secret),
         }),
     );
     const keys = guarded(() => hospital.advertiseKeys());
