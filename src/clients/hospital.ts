@@ -194,7 +194,11 @@ export class Hospital {
       ...(ins.maxSteps === undefined ? {} : { maxSteps: ins.maxSteps }),
       ...(this.#dpSgd === undefined ? {} : { dpSgd: this.#dpSgdWithinBudget(ins) }),
     };
-    const rng = stream(this.#seed, 'train', this.id, `round-${ins.round}`);
+    // DP-SGD's sampling and noise must not be known to whoever receives the update: its stream takes the secret.
+    const rng =
+      this.#dpSgd === undefined
+        ? stream(this.#seed, 'train', this.id, `round-${ins.round}`)
+        : stream(this.#seed, 'train', this.id, `round-${ins.round}`, this.secret());
     const result = this.#trainer.train(train, options, rng);
     if (this.#dpSgd !== undefined) {
       this.#dpSteps += result.steps;

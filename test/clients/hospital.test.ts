@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makeSpec } from '../../src/common/params.ts';
-import type { Rng } from '../../src/common/rng.ts';
+import { stream, type Rng } from '../../src/common/rng.ts';
 import { Hospital } from '../../src/clients/hospital.ts';
 import type { LocalData } from '../../src/clients/data/index.ts';
 import type { Examples, LocalTrainer, TrainOptions, TrainResult } from '../../src/models/types.ts';
@@ -111,5 +111,23 @@ describe('a hospital inside its worker', () => {
     expect(draw('kr-1', 2)).not.toBe(a);
     expect(draw('kr-11', 1)).not.toBe(draw('kr-1', 11));
     expect(new Set(['a', 'b', 'c', 'd'].map((id) => draw(`cn-${id}`, 3))).size).toBe(4);
+  });
+
+  it("draws DP-SGD's sampling and noise from a stream its data keys: the seed alone does not give them", () => {
+    const s = config('kr-1');
+    const dpSgd = { clipNorm: 1, noiseMultiplier: 1, sampleRate: 0.5, delta: 1e-5 };
+    const draw = (local: LocalData) => {
+      const t = new ScriptedTrainer([0, 0, 0], 1);
+      new Hospital(s.hospitals[0]!, 7, t, local, s.evaluation, { dpSgd }).fit(new Float32Array(3), {
+        round: 1,
+        training,
+      });
+      return t.draws[0]!;
+    };
+    const seedOnly = stream(7, 'train', 'kr-1', 'round-1').next();
+    expect(draw(data)).not.toBe(seedOnly);
+    expect(draw(data)).toBe(draw(data));
+    const other = { ...data, test: { ...data.test, y: Float32Array.from([1, 0]) } };
+    expect(draw(other)).not.toBe(draw(data));
   });
 });
