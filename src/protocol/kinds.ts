@@ -530,7 +530,7 @@ export const KINDS = {
     fields: { train: 'count' },
     maxJsonBytes: REPLY_JSON,
     meaning:
-      "a country aggregator relaying its hospitals' column statistics (statistics-reply) as they came, one per hospital",
+      "a country aggregator relaying its hospitals' column statistics (statistics-reply) as they came (recorded by the coordinator's process from the admitted replies: no aggregator thread sends it)",
   },
   'country-transform-request': request(
     'federation',
@@ -548,7 +548,7 @@ export const KINDS = {
     fields: { train: 'count', test: 'count' },
     maxJsonBytes: REPLY_JSON,
     meaning:
-      "a country aggregator relaying its hospitals' transform replies (their example counts) as they came",
+      "a country aggregator relaying its hospitals' transform replies (their example counts) as they came (recorded by the coordinator's process, as country-statistics is)",
   },
   error: {
     direction: 'to-coordinator',
