@@ -120,6 +120,28 @@ describe('hierarchical topology on own data', () => {
     for (const c of across) for (const k of c.classes) expect(flatClasses).toContain(k);
   }, 180_000);
 
+  it('a hospital set up again after its thread died gets the transform through its country again, and the record shows that hop', async () => {
+    const crash = { behaviour: 'crash' as const, hospital: 'wine-a', rounds: [2] };
+    const run = await runInMemory(wine('hierarchical', { rounds: 2, minClients: 2, faults: [crash] }), {
+      threads: 2,
+      baseDir: WINE,
+    });
+    expect(run.result.status, run.result.stopReason).toBe('completed');
+    // The crashed thread's hospitals are set up again; the transform crosses to each of their countries first.
+    const round2 = run.crossings.filter((c) => c.round === 2);
+    const setUp = round2.filter((c) => c.kind === 'setup');
+    expect(setUp.map((c) => c.hospital)).toContain('wine-a');
+    const countries = [...new Set(setUp.map((c) => c.country))].sort();
+    const hops = round2.filter((c) => c.kind === 'country-transform-request');
+    expect(hops.map((c) => c.hospital)).toEqual(countries.map((c) => `aggregator-${c}`));
+    for (const { hospital, country } of setUp) {
+      const hop = round2.findIndex((c) => c.kind === 'country-transform-request' && c.country === country);
+      const sent = round2.findIndex((c) => c.kind === 'transform-request' && c.hospital === hospital);
+      expect(hop).toBeGreaterThanOrEqual(0);
+      expect(hop).toBeLessThan(sent);
+    }
+  }, 120_000);
+
   it('weighs the statistics at the border: a policy that forbids them leaving China stops the run before any hospital is asked', async () => {
     const forbidding = {
       ...jurisdiction!,

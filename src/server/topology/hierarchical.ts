@@ -177,8 +177,14 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
         const shared = Channel.body([['parameters', global]]);
         for (const c of down) relay.down(round, aggregatorId(c), 'country-fit-request', shared, global);
         const lostThreads: ThreadFailure[] = [];
-        const again = (ids: readonly string[]) =>
-          setUpAgain(channel, scenario, options, sizes, holdings, round, ids, prepared.transform);
+        const again = (ids: readonly string[]) => {
+          // Aggregators keep nothing, so the transform crosses to the countries of those set up again once more.
+          const transform = prepared.transform;
+          if (transform !== undefined)
+            for (const c of countriesIn(ids, countryOf))
+              relay.down(round, aggregatorId(c), 'country-transform-request', transform);
+          return setUpAgain(channel, scenario, options, sizes, holdings, round, ids, transform);
+        };
         const sent =
           secure === undefined
             ? await plainCountryRound(
