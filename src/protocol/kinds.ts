@@ -142,6 +142,14 @@ const u32 = (length: LengthRule): VectorRule => ({ dtype: 'u32', length });
 const histogram: VectorRule = { dtype: 'u32', length: 'histogram' };
 const confusion: VectorRule = { dtype: 'u32', length: 'confusion' };
 const columnVector: VectorRule = { dtype: 'f64', length: 'columns' };
+/** A hospital's summaries of its input columns: values present, sum, centred sum of squares, minimum, maximum. */
+const columnStatistics = {
+  count: columnVector,
+  sum: columnVector,
+  m2: columnVector,
+  min: columnVector,
+  max: columnVector,
+};
 const state: VectorRule = { dtype: 'u8', length: 'client-state', upTo: true, dataClass: 'client-state' };
 const REPLY_JSON = 8 * 1024;
 const CONFIG_JSON = 4 * 1024 * 1024;
@@ -382,13 +390,7 @@ export const KINDS = {
     sender: 'hospital',
     purpose: 'federation',
     dataClass: 'column-statistics',
-    vectors: {
-      count: columnVector,
-      sum: columnVector,
-      m2: columnVector,
-      min: columnVector,
-      max: columnVector,
-    },
+    vectors: columnStatistics,
     fields: { train: 'count' },
     maxJsonBytes: REPLY_JSON,
     meaning:
@@ -520,13 +522,7 @@ export const KINDS = {
     sender: 'country-aggregator',
     purpose: 'federation',
     dataClass: 'column-statistics',
-    vectors: {
-      count: columnVector,
-      sum: columnVector,
-      m2: columnVector,
-      min: columnVector,
-      max: columnVector,
-    },
+    vectors: columnStatistics,
     fields: { train: 'count' },
     maxJsonBytes: REPLY_JSON,
     meaning:

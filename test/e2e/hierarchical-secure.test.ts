@@ -45,6 +45,23 @@ function ulp32(x: number): number {
   return f[0]! - Math.abs(x);
 }
 
+/** `scenario` at 2 threads with the test aggregator `fixture` (given `data`) in every country's thread. */
+function withAggregator(
+  scenario: ReturnType<typeof sixHospitals>,
+  fixture: string,
+  data: unknown,
+  round: (r: RoundRecord) => void = () => undefined,
+) {
+  return runFederation(scenario, {
+    threads: 2,
+    backend: scenario.backend,
+    baseDir: process.cwd(),
+    timeoutMs: 120_000,
+    sink: { round, crossings: () => undefined },
+    aggregatorEntry: { url: new URL(`../fixtures/${fixture}`, import.meta.url).href, data },
+  });
+}
+
 const RANGE = 1;
 const BITS = 16;
 const SECURE = { privacy: { secureAggregation: { range: RANGE, bits: BITS } } } as const;
@@ -186,17 +203,12 @@ describe('hierarchical topology under secure aggregation', () => {
     const scenario = sixHospitals({ rounds: 1, ...SECURE });
     const honest = await secureOneRound();
     const rounds: RoundRecord[] = [];
-    const result = await runFederation(scenario, {
-      threads: 2,
-      backend: scenario.backend,
-      baseDir: process.cwd(),
-      timeoutMs: 120_000,
-      sink: { round: (r) => rounds.push(r), crossings: () => undefined },
-      aggregatorEntry: {
-        url: new URL('../fixtures/crashing-aggregator.ts', import.meta.url).href,
-        data: { country: 'KR', marker: join(mkdtempSync(join(tmpdir(), 'fedmed-agg-crash-')), 'crashed') },
-      },
-    });
+    const result = await withAggregator(
+      scenario,
+      'crashing-aggregator.ts',
+      { country: 'KR', marker: join(mkdtempSync(join(tmpdir(), 'fedmed-agg-crash-')), 'crashed') },
+      (r) => rounds.push(r),
+    );
     expect(result.status).toBe('completed');
     expect(sha256(result.parameters)).toBe(sha256(honest.result.parameters));
     expect(result.faults?.threadsReplaced).toBe(1);
@@ -211,17 +223,7 @@ describe('hierarchical topology under secure aggregation', () => {
 
   it('an aggregator whose country sum is not what its transcript unmasks to stops the run, naming it', async () => {
     const scenario = sixHospitals({ rounds: 2, ...SECURE });
-    const result = await runFederation(scenario, {
-      threads: 2,
-      backend: scenario.backend,
-      baseDir: process.cwd(),
-      timeoutMs: 120_000,
-      sink: { round: () => undefined, crossings: () => undefined },
-      aggregatorEntry: {
-        url: new URL('../fixtures/lying-aggregator.ts', import.meta.url).href,
-        data: { country: 'KR' },
-      },
-    });
+    const result = await withAggregator(scenario, 'lying-aggregator.ts', { country: 'KR' });
     expect(result.status).toBe('stopped');
     expect(result.roundsCompleted).toBe(0);
     expect(result.stopReason).toMatch(
@@ -233,16 +235,9 @@ describe('hierarchical topology under secure aggregation', () => {
     const scenario = sixHospitals({ rounds: 1, ...SECURE });
     const log = join(mkdtempSync(join(tmpdir(), 'fedmed-agg-keys-')), 'keys.log');
     writeFileSync(log, '');
-    const result = await runFederation(scenario, {
-      threads: 2,
-      backend: scenario.backend,
-      baseDir: process.cwd(),
-      timeoutMs: 120_000,
-      sink: { round: () => undefined, crossings: () => undefined },
-      aggregatorEntry: {
-        url: new URL('../fixtures/key-deriving-aggregator.ts', import.meta.url).href,
-        data: { log, hospitals: { KR: ['kr-a', 'kr-b', 'kr-c'], CN: ['cn-a', 'cn-b', 'cn-c'] } },
-      },
+    const result = await withAggregator(scenario, 'key-deriving-aggregator.ts', {
+      log,
+      hospitals: { KR: ['kr-a', 'kr-b', 'kr-c'], CN: ['cn-a', 'cn-b', 'cn-c'] },
     });
     expect(result.status).toBe('completed');
     const lines = readFileSync(log, 'utf8').trim().split('\n');
