@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { SecAggHospital } from '../../src/clients/privacy/secagg-hospital.ts';
 import { stream } from '../../src/common/rng.ts';
 import { SecAggMessageError } from '../../src/common/secagg/errors.ts';
@@ -63,8 +64,8 @@ export function runSecAggRound(plan: SecAggRoundPlan): SecAggRoundRun {
   const coordinator = new SecAggCoordinator({ ...common, ...off });
   const hospitals = new Map<number, SecAggHospital>();
   for (let u = 1; u <= n; u++) {
-    const rng = stream(plan.seed, 'secagg', `hospital-${u}`, `round-${plan.round}`);
-    hospitals.set(u, new SecAggHospital({ ...common, ...off, index: u, rng }));
+    const secret = createHash('sha256').update(`${plan.seed}/hospital-${u}/round-${plan.round}`).digest();
+    hospitals.set(u, new SecAggHospital({ ...common, ...off, index: u, secret: new Uint8Array(secret) }));
   }
   const time = { hospitals: 0, coordinator: 0 };
   const timed = <T>(party: 'hospitals' | 'coordinator', fn: () => T): T => {

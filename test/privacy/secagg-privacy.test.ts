@@ -140,3 +140,53 @@ describe('what the coordinator learns in a secure-aggregation round', () => {
     }
   });
 });
+
+/** alea's multiplier and word: a lag-3 multiply-with-carry generator (seedrandom's `alea`). */
+const ALEA_A = 2091639n;
+const WORD = 2n ** 32n;
+
+/**
+ * The `back` words an alea generator drew just before `words` (4 or more of its consecutive raw outputs):
+ * four outputs give its whole state, and it runs backwards.
+ */
+function drawnBefore(words: readonly number[], back: number): number[] {
+  const o = words.map(BigInt);
+  let carry = (o[3]! - ALEA_A * o[0]!) % WORD;
+  if (carry < 0n) carry += WORD;
+  let state = [o[0]!, o[1]!, o[2]!];
+  const out: bigint[] = [];
+  for (let i = 0; i < back; i++) {
+    const x = carry * WORD + state[2]!;
+    const previous = x / ALEA_A;
+    carry = x % ALEA_A;
+    state = [previous, state[0]!, state[1]!];
+    out.unshift(previous);
+  }
+  return out.map(Number);
+}
+
+const wordsOf = (b: Uint8Array) =>
+  Array.from({ length: b.length / 4 }, (_, i) => new DataView(b.buffer, b.byteOffset).getUint32(4 * i, true));
+const bytesOf = (words: readonly number[]) => {
+  const b = new Uint8Array(words.length * 4);
+  words.forEach((w, i) => new DataView(b.buffer).setUint32(4 * i, w, true));
+  return b;
+};
+
+describe("a survivor's self-mask seed, which the coordinator rebuilds", () => {
+  it('does not give its mask key: its secrets are derived apart, not drawn in turn from one generator', () => {
+    const updates = Array.from({ length: 4 }, (_, u) => planted(u + 1));
+    const run = runSecAggRound({ threshold: 3, inputs: updates, seed: 9, round: 1 });
+    const held = run.coordinator.held();
+    const advertised = new Map<number, Uint8Array>();
+    for (const { from, message } of held.received)
+      if (message.kind === 'secagg/advertise-keys') advertised.set(from, message.maskPublicKey);
+    expect(held.selfMaskSeeds.size).toBe(4);
+    for (const [u, seed] of held.selfMaskSeeds) {
+      // Drawn in turn, the 8 words before the self-mask seed were the mask private key.
+      const guess = keyPairFromBytes(bytesOf(drawnBefore(wordsOf(seed), 8)));
+      expect(Buffer.from(guess.publicKey).equals(Buffer.from(advertised.get(u)!))).toBe(false);
+    }
+    expect(run.result.sum).toEqual(plainSum(updates, [1, 2, 3, 4]));
+  });
+});

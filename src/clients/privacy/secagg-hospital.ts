@@ -1,4 +1,5 @@
-import type { Rng } from '../../common/rng.ts';
+import { hkdfSync } from 'node:crypto';
+import { stream, type Rng } from '../../common/rng.ts';
 import { messageNonce, open, seal } from '../../common/secagg/aead.ts';
 import { SecAggRefusal, type RefusalReason } from '../../common/secagg/errors.ts';
 import { areNeighbours, groupOf, type NeighbourGraph } from '../../common/secagg/graph.ts';
@@ -22,7 +23,6 @@ import {
   type SecAggMessageContext,
   type UnmaskShares,
 } from '../../common/secagg/messages.ts';
-import { randomBytes } from '../../common/secagg/random-bytes.ts';
 import { pairMaskSeed, pairSign, shareEncryptionKey } from '../../common/secagg/session.ts';
 import { SECURE_MINIMUM } from '../../common/secagg/settings.ts';
 import { shareSecret } from '../../common/secagg/shamir.ts';
@@ -39,12 +39,14 @@ export interface SecAggHospitalConfig {
   /** Names the round, such as `seed-7/round-3`; binds keys, nonces and masks to it. */
   readonly session: string;
   /**
-   * The hospital's own stream, `stream(seed, 'secagg', hospital, session, secret)` (fresh for every round,
-   * country and restart of a round; `secret` is its `dataSecret` (data-secret.ts), which never leaves its worker): its keys,
-   * self-mask seed and share polynomials come from it so that runs repeat bit for bit, yet no one who lacks the
-   * hospital's data can derive them. A real deployment must use fresh randomness (`crypto.randomBytes`).
+   * The hospital's own key material for this session (fresh for every round, country and restart of a round,
+   * and keyed by its data: see secure-participant.ts). Each secret is derived from it on its own by HKDF-SHA-256
+   * (its two private keys, its self-mask seed, each share polynomial's stream), so a secret the protocol reveals
+   * (a survivor's self-mask seed, a polynomial the shares determine) says nothing of the others: from one stream
+   * drawn in turn, the self-mask seed the coordinator rebuilds gave back the generator's state and, stepped back,
+   * the mask private key. Runs repeat bit for bit; a real deployment must use fresh randomness.
    */
-  readonly rng: Rng;
+  readonly secret: Uint8Array;
   /** Test switch: send the input unmasked (shares still flow), to show that the privacy test needs the masks. */
   readonly testOnlyDisableMasks?: boolean;
 }
@@ -91,8 +93,8 @@ export class SecAggHospital {
   /** Stage 0: two fresh X25519 public keys, for share encryption and for mask agreement. */
   advertiseKeys(): AdvertiseKeys {
     this.#advance('new', 'advertised');
-    this.#cipher = keyPairFromBytes(randomBytes(this.#c.rng, KEY_BYTES));
-    this.#mask = keyPairFromBytes(randomBytes(this.#c.rng, KEY_BYTES));
+    this.#cipher = keyPairFromBytes(this.#derive('cipher-key', KEY_BYTES));
+    this.#mask = keyPairFromBytes(this.#derive('mask-key', KEY_BYTES));
     return {
       kind: 'secagg/advertise-keys',
       cipherPublicKey: this.#cipher.publicKey.slice(),
@@ -123,10 +125,10 @@ export class SecAggHospital {
       }
     });
 
-    this.#selfMaskSeed = randomBytes(this.#c.rng, SECRET_BYTES);
+    this.#selfMaskSeed = this.#derive('self-mask', SECRET_BYTES);
     const holders = [...peers, u].sort((a, b) => a - b);
-    const keyShares = shareSecret(this.#mask!.privateBytes, holders, t, this.#c.rng);
-    const seedShares = shareSecret(this.#selfMaskSeed, holders, t, this.#c.rng);
+    const keyShares = shareSecret(this.#mask!.privateBytes, holders, t, this.#stream('mask-key-shares'));
+    const seedShares = shareSecret(this.#selfMaskSeed, holders, t, this.#stream('self-mask-shares'));
     const ciphertexts = new Uint8Array(peers.length * CIPHERTEXT_BYTES);
     const session = new TextEncoder().encode(this.#c.session);
     let out = 0;
@@ -250,6 +252,18 @@ export class SecAggHospital {
         this.#refuse('bad-public-key', `hospital ${v}'s public key is unusable`, v);
       throw e;
     }
+  }
+
+  /** `length` bytes of the secret named `purpose`, independent of every other one (HKDF-SHA-256). */
+  #derive(purpose: string, length: number): Uint8Array {
+    return new Uint8Array(
+      hkdfSync('sha256', this.#c.secret, new Uint8Array(0), `fedmed/secagg/${purpose}`, length),
+    );
+  }
+
+  /** A generator of its own for `purpose`, seeded by a derived secret (its state reveals only its own draws). */
+  #stream(purpose: string): Rng {
+    return stream(0, 'secagg', Buffer.from(this.#derive(purpose, 32)).toString('hex'));
   }
 
   #advance(from: Stage, to: Stage): void {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { stream } from '../../common/rng.ts';
 import { SecAggMessageError, SecAggRefusal } from '../../common/secagg/errors.ts';
 import { roundGraph } from '../../common/secagg/graph.ts';
@@ -77,7 +78,7 @@ export class SecureParticipant {
           graph: roundGraph(settings.participants, id.seed, id.round, settings.neighbours),
           vectorLength: encoded.length,
           session: settings.session,
-          rng: stream(id.seed, 'secagg', id.hospital, settings.session, id.secret),
+          secret: sessionSecret(id, settings.session),
         }),
     );
     const keys = guarded(() => hospital.advertiseKeys());
@@ -157,4 +158,10 @@ function guarded<T>(step: () => T): T {
       throw new HospitalRefusal('refused', `secure aggregation (${e.field})`);
     throw e;
   }
+}
+
+/** The hospital's key material for one session: its seed, id, the session and its data secret, hashed. */
+function sessionSecret(id: ParticipantIdentity, session: string): Uint8Array {
+  const hash = createHash('sha256').update(JSON.stringify([id.seed, id.hospital, session, id.secret]));
+  return new Uint8Array(hash.digest());
 }
