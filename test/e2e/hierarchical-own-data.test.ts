@@ -134,7 +134,12 @@ describe('hierarchical topology on own data', () => {
     const countries = [...new Set(setUp.map((c) => c.country))].sort();
     const hops = round2.filter((c) => c.kind === 'country-transform-request');
     expect(hops.map((c) => c.hospital)).toEqual(countries.map((c) => `aggregator-${c}`));
+    const acknowledged = round2.filter((c) => c.kind === 'country-transform-reply');
+    expect(acknowledged.map((c) => c.hospital)).toEqual(countries.map((c) => `aggregator-${c}`));
     for (const { hospital, country } of setUp) {
+      const replied = round2.findIndex((c) => c.kind === 'transform-reply' && c.hospital === hospital);
+      const up = round2.findIndex((c) => c.kind === 'country-transform-reply' && c.country === country);
+      expect(up).toBeGreaterThan(replied);
       const hop = round2.findIndex((c) => c.kind === 'country-transform-request' && c.country === country);
       const sent = round2.findIndex((c) => c.kind === 'transform-request' && c.hospital === hospital);
       expect(hop).toBeGreaterThanOrEqual(0);

@@ -177,13 +177,25 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
         const shared = Channel.body([['parameters', global]]);
         for (const c of down) relay.down(round, aggregatorId(c), 'country-fit-request', shared, global);
         const lostThreads: ThreadFailure[] = [];
-        const again = (ids: readonly string[]) => {
-          // Aggregators keep nothing, so the transform crosses to the countries of those set up again once more.
+        const again = async (ids: readonly string[]) => {
+          // Aggregators keep nothing, so the transform crosses to the countries of those set up again once more,
+          // and their hospitals' acknowledgements come back up through them, as at the start.
           const transform = prepared.transform;
-          if (transform !== undefined)
-            for (const c of countriesIn(ids, countryOf))
-              relay.down(round, aggregatorId(c), 'country-transform-request', transform);
-          return setUpAgain(channel, scenario, options, sizes, holdings, round, ids, transform);
+          const countries = transform === undefined ? [] : countriesIn(ids, countryOf);
+          for (const c of countries)
+            relay.down(round, aggregatorId(c), 'country-transform-request', transform!);
+          const from = ledger.entries.length;
+          await setUpAgain(channel, scenario, options, sizes, holdings, round, ids, transform);
+          const replies = ledger.entries
+            .slice(from)
+            .filter((e) => e.kind === 'transform-reply' && e.admitted);
+          for (const c of countries)
+            relay.up(
+              round,
+              aggregatorId(c),
+              replies.filter((e) => countryOf.get(e.hospital) === c),
+              'country-transform-reply',
+            );
         };
         const sent =
           secure === undefined
