@@ -300,6 +300,7 @@ describe('fuzzed inputs never crash the CLI', () => {
 
   it('valid variants of every shipped scenario (shrunk: few patients, one or two rounds) really train through the CLI', async () => {
     let trained = 0;
+    const trainedScenarios = new Set<string>();
     let i = 0;
     await fc.assert(
       fc.asyncProperty(variation, async (c) => {
@@ -313,6 +314,7 @@ describe('fuzzed inputs never crash the CLI', () => {
         expectClean(r, [...args, `(variant of ${v.name})`], /\$|--/);
         if (r.code === EXIT.ok) {
           trained++;
+          trainedScenarios.add(v.name);
           expect(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(v.rounds);
         }
         rmSync(out, { recursive: true, force: true });
@@ -321,6 +323,7 @@ describe('fuzzed inputs never crash the CLI', () => {
       { numRuns: RUNS, seed: 17, endOnFailure: true },
     );
     expect(trained).toBeGreaterThanOrEqual(Math.floor(RUNS * 0.8));
+    expect([...trainedScenarios].sort()).toEqual(shipped.map((s) => s.name).sort());
   }, 900_000);
 });
 
