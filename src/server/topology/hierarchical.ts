@@ -178,24 +178,16 @@ export async function runHierarchical(scenario: Scenario, options: RunOptions): 
         for (const c of down) relay.down(round, aggregatorId(c), 'country-fit-request', shared, global);
         const lostThreads: ThreadFailure[] = [];
         const again = async (ids: readonly string[]) => {
-          // Aggregators keep nothing, so the transform crosses to the countries of those set up again once more,
-          // and their hospitals' acknowledgements come back up through them, as at the start.
+          // Aggregators keep nothing: the transform goes down through the countries of those set up again once
+          // more, and their acknowledgements come back up through them, as at the start.
           const transform = prepared.transform;
-          const countries = transform === undefined ? [] : countriesIn(ids, countryOf);
-          for (const c of countries)
-            relay.down(round, aggregatorId(c), 'country-transform-request', transform!);
-          const from = ledger.entries.length;
+          const hops =
+            transform === undefined
+              ? undefined
+              : countryPreprocessingHops(ledger, relay, countriesIn(ids, countryOf), countryOf, round);
+          hops?.down('transform-request', transform!);
           await setUpAgain(channel, scenario, options, sizes, holdings, round, ids, transform);
-          const replies = ledger.entries
-            .slice(from)
-            .filter((e) => e.kind === 'transform-reply' && e.admitted);
-          for (const c of countries)
-            relay.up(
-              round,
-              aggregatorId(c),
-              replies.filter((e) => countryOf.get(e.hospital) === c),
-              'country-transform-reply',
-            );
+          hops?.up('transform-request');
         };
         const sent =
           secure === undefined

@@ -12,20 +12,21 @@ import type { Relay } from './relay.ts';
  * down the same way (`country-transform-request`, then each hospital) and the hospitals' acknowledgements come
  * back up in one `country-transform-reply` per country. What crosses is what the flat run sends the coordinator:
  * each hospital's summaries, combined by the coordinator in ascending hospital order, so the transform is the
- * flat run's bit for bit.
+ * flat run's bit for bit. `round` is 0 at setup, or the round in which hospitals set up again get the transform.
  */
 export function countryPreprocessingHops(
   ledger: Ledger,
   relay: Relay,
   countries: readonly string[],
   countryOf: ReadonlyMap<string, string>,
+  round = 0,
 ): PreprocessingHops {
   let from = 0;
   return {
     down(kind: 'statistics-request' | 'transform-request', body: EnvelopeBody) {
       const request =
         kind === 'statistics-request' ? 'country-statistics-request' : 'country-transform-request';
-      for (const c of countries) relay.down(0, aggregatorId(c), request, body);
+      for (const c of countries) relay.down(round, aggregatorId(c), request, body);
       from = ledger.entries.length;
     },
     up(kind: 'statistics-request' | 'transform-request') {
@@ -33,7 +34,7 @@ export function countryPreprocessingHops(
       const replies = ledger.entries.slice(from).filter((e) => e.kind === reply && e.admitted);
       for (const c of countries) {
         relay.up(
-          0,
+          round,
           aggregatorId(c),
           replies.filter((e) => countryOf.get(e.hospital) === c),
           kind === 'statistics-request' ? 'country-statistics' : 'country-transform-reply',
