@@ -1,4 +1,5 @@
 import type { Topology } from 'topojson-specification';
+import { count, noBytes } from '../server/byte-totals.ts';
 import { countryName, numericCode } from './atlas.ts';
 import { atlasBounds } from './atlas-bounds.ts';
 import { curveChart, type Chart } from './charts.ts';
@@ -50,18 +51,8 @@ const TOTALS = [
 const isRecords = (c: CrossingFile): boolean => c.sovereigntyViolation === true || /records$/.test(c.kind);
 
 function sums(crossings: readonly CrossingFile[]): Record<(typeof TOTALS)[number][0], number> {
-  const t = { toHospitals: 0, toCoordinator: 0, crossBorder: 0, messages: 0, rejected: 0, blocked: 0 };
-  for (const c of crossings) {
-    if (c.sent === false) {
-      t.blocked++;
-      continue;
-    }
-    if (c.direction === 'to-hospital') t.toHospitals += c.bytes;
-    else t.toCoordinator += c.bytes;
-    if (c.crossesBorder) t.crossBorder += c.bytes;
-    t.messages++;
-    if (!c.admitted) t.rejected++;
-  }
+  const t = noBytes();
+  for (const c of crossings) count(t, c);
   return t;
 }
 

@@ -1,4 +1,5 @@
 import { canonicalJson, sha256 } from '../common/hash.ts';
+import { count, noBytes, type ByteTotals } from './byte-totals.ts';
 import {
   hospitalOf,
   type Facts,
@@ -76,19 +77,7 @@ export interface Crossing {
 }
 
 /** Totals of bytes crossed. */
-export interface ByteTotals {
-  toHospitals: number;
-  toCoordinator: number;
-  /** Bytes of crossings that crossed a national border, both directions. */
-  crossBorder: number;
-  messages: number;
-  /** Replies the boundary rejected or a policy had discarded. */
-  rejected: number;
-  /** Error reports: requests a hospital could not serve. */
-  errors: number;
-  /** Requests not sent because a policy forbids them or their replies (neither bytes nor messages). */
-  blocked: number;
-}
+export type { ByteTotals } from './byte-totals.ts';
 
 /** A message's size and, unless it was rejected, its hash. */
 export interface Measured {
@@ -326,30 +315,6 @@ type Counted = Pick<
   Crossing,
   'round' | 'purpose' | 'direction' | 'bytes' | 'crossesBorder' | 'admitted' | 'kind' | 'sent'
 >;
-
-const noBytes = (): ByteTotals => ({
-  toHospitals: 0,
-  toCoordinator: 0,
-  crossBorder: 0,
-  messages: 0,
-  rejected: 0,
-  errors: 0,
-  blocked: 0,
-});
-
-/** Adds one crossing to byte totals. */
-function count(t: ByteTotals, e: Counted): void {
-  if (e.sent === false) {
-    t.blocked++;
-    return;
-  }
-  if (e.direction === 'to-hospital') t.toHospitals += e.bytes;
-  else t.toCoordinator += e.bytes;
-  if (e.crossesBorder) t.crossBorder += e.bytes;
-  t.messages++;
-  if (!e.admitted) t.rejected++;
-  if (e.kind === 'error') t.errors++;
-}
 
 /** Byte totals per round and purpose, kept as crossings are recorded, so a round's need not scan the record. */
 class RoundTally {
