@@ -195,10 +195,8 @@ export class Hospital {
       ...(this.#dpSgd === undefined ? {} : { dpSgd: this.#dpSgdWithinBudget(ins) }),
     };
     // DP-SGD's sampling and noise must not be known to whoever receives the update: its stream takes the secret.
-    const rng =
-      this.#dpSgd === undefined
-        ? stream(this.#seed, 'train', this.id, `round-${ins.round}`)
-        : stream(this.#seed, 'train', this.id, `round-${ins.round}`, this.secret());
+    const secret = this.#dpSgd === undefined ? [] : [this.secret()];
+    const rng = stream(this.#seed, 'train', this.id, `round-${ins.round}`, ...secret);
     const result = this.#trainer.train(train, options, rng);
     if (this.#dpSgd !== undefined) {
       this.#dpSteps += result.steps;
